@@ -1,0 +1,187 @@
+import hashlib
+import secrets
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from agencies.fields import EncryptedTextField
+
+
+class BrokerSystem(models.TextChoices):
+    MSPECS = "mspecs", "MSPECS"
+    VITEC = "vitec", "Vitec Express"
+
+
+def validate_phone_region(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(
+            _("%(value)s is not a known phone region; use a two-letter country code such as SE."),
+            params={"value": value},
+            code="unknown_region",
+        )
+
+
+class AgencyQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The agencies a signed-in user may work on (all of them for a superuser)."""
+        if user.is_superuser:
+            return self
+        return self.filter(memberships__user=user)
+
+
+class Agency(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    broker_system = models.CharField(max_length=10, choices=BrokerSystem.choices)
+    phone_region = models.CharField(
+        max_length=2,
+        default="SE",
+        validators=[validate_phone_region],
+        help_text=_("Country whose numbering plan applies to phone numbers without a +prefix."),
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AgencyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.phone_region = (self.phone_region or "").upper()
+
+
+class CredentialStatus(models.TextChoices):
+    UNTESTED = "untested", _("Not tested yet")
+    OK = "ok", _("Working")
+    FAILING = "failing", _("Failing: bookings are held")
+
+
+class ProviderCredential(models.Model):
+    """How Viewing Bridge signs in to an agency's broker system, and the booking defaults."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="credential")
+    base_url = models.URLField(help_text=_("API root, e.g. https://connect.maklare.vitec.net"))
+    username = models.CharField(max_length=200)
+    secret = EncryptedTextField(help_text=_("Password or API secret; stored encrypted."))
+
+    # Vitec Express only (ignored for MSPECS).
+    vitec_customer_id = models.CharField(max_length=100, blank=True)
+    vitec_lead_source_id = models.CharField(max_length=100, blank=True)
+    vitec_mail_confirmation = models.BooleanField(default=True)
+    vitec_sms_confirmation = models.BooleanField(default=False)
+    vitec_sms_reminder = models.BooleanField(default=False)
+    vitec_reminder_minutes = models.PositiveIntegerField(default=120)
+    vitec_deadline_validation = models.BooleanField(default=True)
+    vitec_booking_limit_validation = models.BooleanField(default=True)
+
+    status = models.CharField(
+        max_length=10, choices=CredentialStatus.choices, default=CredentialStatus.UNTESTED
+    )
+    status_detail = models.CharField(max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "broker-system credential"
+
+    def __str__(self):
+        return f"{self.agency} ({self.agency.get_broker_system_display()})"
+
+    def __repr__(self):
+        # Never let the secret reach a log line or a traceback.
+        return f"<ProviderCredential agency={self.agency_id} user={self.username!r}>"
+
+    def clean(self):
+        if self.agency_id and self.agency.broker_system == BrokerSystem.VITEC:
+            if not self.vitec_customer_id:
+                raise ValidationError(
+                    {"vitec_customer_id": _("Vitec Express needs the agency's customer id.")}
+                )
+
+    def mark_status(self, status: str, detail: str = "") -> None:
+        self.status = status
+        self.status_detail = detail[:500]
+        self.status_changed_at = timezone.now()
+        self.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        STAFF = "staff", _("Staff")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency"], name="unique_membership"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.agency}"
+
+
+def hash_api_key(raw_key: str) -> str:
+    # Keys are 256 random bits, so a plain SHA-256 is enough; no slow KDF needed.
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True, agency__is_active=True)
+
+
+class ApiKey(models.Model):
+    """A key an agency's website or portal uses for the JSON intake API; stored hashed."""
+
+    PREFIX_LENGTH = 8
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text=_("Who uses it, e.g. 'Agency website'."))
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, agency: Agency, name: str) -> tuple["ApiKey", str]:
+        """Create a key; the raw key is returned once and never stored."""
+        raw_key = "vb_" + secrets.token_urlsafe(32)
+        api_key = cls.objects.create(
+            agency=agency,
+            name=name,
+            prefix=raw_key[3 : 3 + cls.PREFIX_LENGTH],
+            key_hash=hash_api_key(raw_key),
+        )
+        return api_key, raw_key
+
+    @classmethod
+    def authenticate(cls, raw_key: str) -> "ApiKey | None":
+        return (
+            cls.objects.active()
+            .select_related("agency")
+            .filter(key_hash=hash_api_key(raw_key))
+            .first()
+        )

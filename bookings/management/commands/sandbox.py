@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from bookings.models import ViewingSlot
+from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxBrokers
+
+
+class Command(BaseCommand):
+    help = "Serve the sandbox MSPECS and Vitec servers on loopback (for the demo and benches)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.SANDBOX_HOST)
+        parser.add_argument("--port", type=int, default=settings.SANDBOX_PORT)
+        parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+
+    def handle(self, host, port, latency, **options):
+        sandbox = SandboxBrokers(host, port)
+        sandbox.set_latency(latency)
+        self._seed_deals(sandbox)
+        self.stdout.write(
+            f"Sandbox brokers: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
+        )
+        try:
+            sandbox.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+    def _seed_deals(self, sandbox: SandboxBrokers) -> None:
+        """Know the slots of the MSPECS viewings in the database, with their bookings
+        so far, so that slot-status polling has something true to report."""
+        slots = ViewingSlot.objects.filter(viewing__mspecs_deal_id__gt="").select_related("viewing")
+        for slot in slots:
+            capacity = slot.number_booked if slot.fully_booked else DEFAULT_SLOT_CAPACITY
+            sandbox.set_deal(slot.viewing.mspecs_deal_id, {slot.provider_slot_id: capacity})
+            sandbox.state.deals[slot.viewing.mspecs_deal_id][slot.provider_slot_id]["booked"] = (
+                slot.number_booked
+            )

@@ -1,0 +1,273 @@
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from agencies.models import Agency, BrokerSystem
+from bookings.phones import normalise_phone
+
+
+class ViewingQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(agency__memberships__user=user)
+
+
+class Viewing(models.Model):
+    class Type(models.TextChoices):
+        ORDINARY = "ENUMS_VIEWINGS_TYPE_ORDINARY", _("Ordinary viewing")
+        TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS", _("Time slots")
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="viewings")
+    provider_viewing_id = models.CharField(_("viewing id in the broker system"), max_length=200)
+    mspecs_deal_id = models.CharField(
+        _("MSPECS deal id"),
+        max_length=200,
+        blank=True,
+        help_text=_("Needed to poll slot availability from MSPECS."),
+    )
+    viewing_type = models.CharField(max_length=40, choices=Type.choices, default=Type.ORDINARY)
+    title = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_open = models.BooleanField(_("open for booking"), default=True)
+    # Unguessable id for the public booking page.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Outcome of the last slot-status poll of this viewing's deal (MSPECS).
+    slots_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    slot_poll_error = models.CharField(max_length=500, blank=True, editable=False)
+
+    objects = ViewingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "provider_viewing_id"], name="unique_viewing_per_agency"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="viewing_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({timezone.localtime(self.starts_at):%Y-%m-%d %H:%M})"
+
+    @property
+    def needs_slot(self) -> bool:
+        """MSPECS time-slot viewings and every Vitec viewing book into a slot."""
+        return (
+            self.viewing_type == self.Type.TIME_SLOTS
+            or self.agency.broker_system == BrokerSystem.VITEC
+        )
+
+    def clean(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("A viewing must end after it starts.")})
+        if (
+            self.agency_id
+            and self.viewing_type == self.Type.TIME_SLOTS
+            and self.agency.broker_system == BrokerSystem.MSPECS
+            and not self.mspecs_deal_id
+        ):
+            raise ValidationError(
+                {"mspecs_deal_id": _("Time-slot viewings need the MSPECS deal id for slot status.")}
+            )
+
+
+class ViewingSlot(models.Model):
+    viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
+    provider_slot_id = models.CharField(_("slot id in the broker system"), max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    number_booked = models.PositiveIntegerField(default=0)
+    fully_booked = models.BooleanField(default=False)
+    status_checked_at = models.DateTimeField(null=True, blank=True)
+    # The broker system no longer lists this slot: treat it as closed until staff act.
+    missing_from_provider = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["viewing", "provider_slot_id"], name="unique_slot_per_viewing"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        start = timezone.localtime(self.starts_at)
+        return f"{start:%Y-%m-%d %H:%M}–{timezone.localtime(self.ends_at):%H:%M}"
+
+    @property
+    def is_bookable(self) -> bool:
+        return not (self.fully_booked or self.missing_from_provider)
+
+    def clean(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("A slot must end after it starts.")})
+
+
+class BookingQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(viewing__agency__memberships__user=user)
+
+
+class Booking(models.Model):
+    """A prospective buyer who asked to attend a viewing, and their delivery state."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        RETRYING = "retrying", _("Retrying")
+        HELD = "held", _("Held: credential failing")
+        REJECTED = "rejected", _("Rejected by broker system")
+        NEEDS_REVIEW = "needs_review", _("Needs review")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        PUBLIC_PAGE = "public", _("Public booking page")
+        API = "api", _("Intake API")
+        IMPORT = "import", _("Import")
+
+    viewing = models.ForeignKey(Viewing, on_delete=models.PROTECT, related_name="bookings")
+    slot = models.ForeignKey(
+        ViewingSlot, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings"
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField()
+    phone = models.CharField(max_length=32, help_text=_("Stored in E.164, e.g. +46701111111."))
+    message = models.TextField(_("message to the broker"), blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+    consent_given_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the buyer consented to data processing.")
+    )
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker that claims the booking owns it until then; a crashed worker's claim expires.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True)
+    provider_errors = models.JSONField(default=dict, blank=True)
+    provider_reference = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="booking_due_idx"),
+            models.Index(fields=["viewing", "email"], name="booking_viewing_email_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} <{self.email}>"
+
+    @property
+    def agency(self) -> Agency:
+        return self.viewing.agency
+
+    def clean(self):
+        self.first_name = self.first_name.strip()
+        self.last_name = self.last_name.strip()
+        self.email = self.email.strip().lower()
+        if self.viewing_id is None:
+            return  # the form already says the viewing is required
+        errors = {}
+        if self.phone:
+            try:
+                self.phone = normalise_phone(self.phone, self.viewing.agency.phone_region)
+            except ValidationError as error:
+                errors["phone"] = error
+        if self.slot_id and self.slot.viewing_id != self.viewing_id:
+            errors["slot"] = _("This slot belongs to another viewing.")
+        elif self.viewing.needs_slot and not self.slot_id:
+            errors["slot"] = _("Choose a slot: this viewing is booked by time slot.")
+        elif not self.viewing.needs_slot and self.slot_id:
+            errors["slot"] = _("This viewing has no time slots; leave the slot empty.")
+        elif self._state.adding and self.slot_id and not self.slot.is_bookable:
+            errors["slot"] = _("This slot is fully booked; choose another.")
+        if self._state.adding and not self.viewing.is_open:
+            errors["viewing"] = _("This viewing is closed for booking.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP call to a broker system for one booking, as staff need to see it."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField(default=timezone.now)
+    endpoint = models.CharField(max_length=500)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=20)
+    response_excerpt = models.TextField(blank=True, help_text=_("Redacted."))
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+
+    def __str__(self):
+        return f"{self.endpoint} → {self.http_status or '—'} ({self.outcome})"
+
+
+class QuarantineDecision(models.Model):
+    """What a broker decided in MSPECS about one quarantine entry (one email on a viewing)."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    viewing = models.ForeignKey(
+        Viewing, on_delete=models.CASCADE, related_name="quarantine_decisions"
+    )
+    email = models.EmailField()
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["viewing", "email"], name="unique_decision_per_entry"),
+        ]
+
+    def __str__(self):
+        return f"{self.email}: {self.get_decision_display()}"
+
+
+class IdempotentRequest(models.Model):
+    """The first response to an intake API request sent with an Idempotency-Key."""
+
+    api_key = models.ForeignKey(
+        "agencies.ApiKey", on_delete=models.CASCADE, related_name="idempotent_requests"
+    )
+    key = models.CharField(max_length=200)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="unique_idempotency_key"),
+        ]
