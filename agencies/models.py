@@ -101,11 +101,11 @@ class ProviderCredential(models.Model):
         return f"<ProviderCredential agency={self.agency_id} user={self.username!r}>"
 
     def clean(self):
-        if self.agency_id and self.agency.broker_system == BrokerSystem.VITEC:
-            if not self.vitec_customer_id:
-                raise ValidationError(
-                    {"vitec_customer_id": _("Vitec Express needs the agency's customer id.")}
-                )
+        is_vitec = self.agency_id and self.agency.broker_system == BrokerSystem.VITEC
+        if is_vitec and not self.vitec_customer_id:
+            raise ValidationError(
+                {"vitec_customer_id": _("Vitec Express needs the agency's customer id.")}
+            )
 
     def mark_status(self, status: str, detail: str = "") -> None:
         self.status = status

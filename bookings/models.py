@@ -271,3 +271,6 @@ class IdempotentRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="unique_idempotency_key"),
         ]
+
+    def __str__(self):
+        return self.key

@@ -1,3 +1,5 @@
+import contextlib
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -20,10 +22,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Sandbox brokers: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             sandbox.serve_forever()
-        except KeyboardInterrupt:
-            pass
 
     def _seed_deals(self, sandbox: SandboxBrokers) -> None:
         """Know the slots of the MSPECS viewings in the database, with their bookings
