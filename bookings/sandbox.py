@@ -364,7 +364,9 @@ class SandboxBrokers:
         return f"{self.url}/vitec"
 
     def start(self) -> "SandboxBrokers":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
