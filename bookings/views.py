@@ -33,7 +33,9 @@ def booking_page(request, public_id):
         agency__is_active=True,
     )
     form = PublicBookingForm(
-        request.POST or None, viewing=viewing, source=Booking.Source.PUBLIC_PAGE
+        request.POST if request.method == "POST" else None,
+        viewing=viewing,
+        source=Booking.Source.PUBLIC_PAGE,
     )
     status = 200
     if request.method == "POST":

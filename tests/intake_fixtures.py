@@ -36,8 +36,10 @@ def make_slot_viewing(agency: Agency, viewing_id: str = "view-1") -> Viewing:
     )
     past = timezone.now() - timedelta(hours=1)
     ViewingSlot.objects.create(
-        viewing=viewing, provider_slot_id="slot-past", starts_at=past, ends_at=past
-        + timedelta(minutes=15)
+        viewing=viewing,
+        provider_slot_id="slot-past",
+        starts_at=past,
+        ends_at=past + timedelta(minutes=15),
     )
     ViewingSlot.objects.create(
         viewing=viewing,
