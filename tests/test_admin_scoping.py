@@ -124,3 +124,14 @@ def test_a_user_without_membership_sees_no_agency_data(client, own_booking):
     response = client.get(reverse("admin:bookings_booking_changelist"))
 
     assert response.status_code == 403
+
+
+def test_list_filters_offer_only_the_users_agencies(client, own_booking, other_booking):
+    second_agency = make_agency(name="Second Own Agency")
+    make_booking(make_viewing(second_agency))
+    client.force_login(make_staff_user(own_booking.agency, second_agency))
+
+    response = client.get(reverse("admin:bookings_booking_changelist"))
+
+    assert "Second Own Agency" in response.text
+    assert "Other Agency" not in response.text
