@@ -2,8 +2,10 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.intake_fixtures import BUYER, make_agency, make_slot_viewing
+from tests.factories import make_agency
+from tests.intake_fixtures import BUYER, make_slot_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +74,7 @@ def test_booking_is_queued_normalised_and_confirmed(client, slot_viewing):
 
 
 def test_vitec_confirmation_follows_the_configured_channels(client):
-    agency = make_agency("vitecbyran", "vitec")
+    agency = make_agency(BrokerSystem.VITEC)
     agency.credential.vitec_mail_confirmation = False
     agency.credential.vitec_sms_confirmation = True
     agency.credential.save()
