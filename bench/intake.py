@@ -1,0 +1,234 @@
+"""Requests per second of the JSON intake through gunicorn on loopback, with the sandbox
+broker up and then down, in one run: intake never waits on a broker, so the two should
+match (ratio >= 0.95).
+
+    .venv/bin/python bench/intake.py [--seconds 10] [--concurrency 8] [--web-workers 2]
+
+Starts everything itself (a throwaway SQLite database, the sandbox, a delivery worker,
+gunicorn) and stops it all; ends with one key=value line.
+"""
+
+import argparse
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TARGET_RATIO = 0.95
+
+
+def bench_environment(database: Path) -> dict:
+    from cryptography.fernet import Fernet
+
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DEBUG": "false",  # as in production: no query log growing in memory
+        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "API_RATE_LIMIT_PER_KEY": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def start(stack: ExitStack, command: list[str], env: dict, **popen) -> subprocess.Popen:
+    process = subprocess.Popen(command, cwd=ROOT, env=env, **popen)
+    stack.callback(stop, process)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_sandbox(stack: ExitStack, env: dict) -> tuple[subprocess.Popen, str]:
+    sandbox = start(
+        stack,
+        [PYTHON, "manage.py", "sandbox", "--port", "0"],
+        env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = sandbox.stdout.readline()
+    match = re.search(r"MSPECS (\S+)", line)
+    if not match:
+        sys.exit(f"the sandbox did not start: {line!r}")
+    return sandbox, match.group(1)
+
+
+def seed(mspecs_url: str) -> tuple[str, str]:
+    """An MSPECS agency on the sandbox, one open ordinary viewing, and an API key."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agencies.models import Agency, ApiKey, BrokerSystem, ProviderCredential
+    from bookings.models import Viewing
+
+    agency = Agency.objects.create(name="Bench", slug="bench", broker_system=BrokerSystem.MSPECS)
+    ProviderCredential.objects.create(
+        agency=agency, base_url=mspecs_url, username="sandbox", secret="sandbox-secret"
+    )
+    start_at = timezone.now() + timedelta(days=1)
+    viewing = Viewing.objects.create(
+        agency=agency,
+        provider_viewing_id="bench-viewing",
+        title="Benchgatan 1",
+        starts_at=start_at,
+        ends_at=start_at + timedelta(hours=1),
+    )
+    return viewing.provider_viewing_id, ApiKey.issue(agency, "bench")[1]
+
+
+def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
+    # Bind here and hand gunicorn the socket: an ephemeral port with no race.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+    stack.callback(listener.close)
+    start(
+        stack,
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"fd://{listener.fileno()}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env,
+        pass_fds=[listener.fileno()],
+    )
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/api/v1/openapi.json", timeout=1)
+            return url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not start")
+
+
+def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str) -> dict:
+    """POST bookings from `concurrency` threads for `seconds`; every answer must be 202."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {raw_key}"
+        sent = 0
+        while time.monotonic() < stop_at:
+            sent += 1
+            payload = {
+                "first_name": "Bench",
+                "last_name": f"Buyer {number}",
+                "email": f"{label}-{number}-{sent}@example.se",
+                "phone": "070-111 11 11",
+                "consent": True,
+            }
+            began = time.perf_counter()
+            response = session.post(url, json=payload, timeout=30)
+            elapsed = time.perf_counter() - began
+            with lock:
+                if response.status_code == 202:
+                    latencies.append(elapsed)
+                else:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - began
+    if failures:
+        sys.exit(f"{label}: {len(failures)} requests failed, first: {failures[0]}")
+    latencies.sort()
+    return {
+        "rps": len(latencies) / wall,
+        "requests": len(latencies),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--web-workers", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
+        env = bench_environment(Path(tmp) / "bench.sqlite3")
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()
+        from bookings.models import Booking
+
+        sandbox, mspecs_url = start_sandbox(stack, env)
+        viewing_id, raw_key = seed(mspecs_url)
+        start(stack, [PYTHON, "manage.py", "db_worker", "--interval", "0.2"], env)
+        base_url = start_gunicorn(stack, env, args.web_workers)
+        intake_url = f"{base_url}/api/v1/viewings/{viewing_id}/bookings"
+
+        load(intake_url, raw_key, 1.0, args.concurrency, "warmup")
+        up = load(intake_url, raw_key, args.seconds, args.concurrency, "up")
+        delivered_up = Booking.objects.filter(status=Booking.Status.DELIVERED).count()
+        stop(sandbox)
+        down = load(intake_url, raw_key, args.seconds, args.concurrency, "down")
+
+    ratio = down["rps"] / up["rps"]
+    for label, figures in (("broker up", up), ("broker down", down)):
+        print(
+            f"{label:11}: {figures['rps']:7.1f} req/s  {figures['requests']} requests  "
+            f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms"
+        )
+    print(
+        f"down/up ratio {ratio:.3f} (target >= {TARGET_RATIO}); delivered while up: {delivered_up}"
+    )
+    print(
+        f"rps_up={up['rps']:.1f} rps_down={down['rps']:.1f} ratio={ratio:.3f} "
+        f"p50_up_ms={up['p50_ms']:.1f} p99_up_ms={up['p99_ms']:.1f} "
+        f"p50_down_ms={down['p50_ms']:.1f} p99_down_ms={down['p99_ms']:.1f} "
+        f"delivered_up={delivered_up} concurrency={args.concurrency} "
+        f"web_workers={args.web_workers} seconds={args.seconds:g}"
+    )
+
+
+if __name__ == "__main__":
+    main()
