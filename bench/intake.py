@@ -126,9 +126,9 @@ def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            requests.get(f"{url}/api/v1/openapi.json", timeout=1)
+            requests.get(f"{url}/api/v1/openapi.json", timeout=5)
             return url
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     sys.exit("gunicorn did not start")
 
