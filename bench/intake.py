@@ -71,7 +71,7 @@ def start_sandbox(stack: ExitStack, env: dict) -> tuple[subprocess.Popen, str]:
         text=True,
     )
     line = sandbox.stdout.readline()
-    match = re.search(r"MSPECS (\S+)", line)
+    match = re.search(r"MSPECS (\S+?),", line)
     if not match:
         sys.exit(f"the sandbox did not start: {line!r}")
     return sandbox, match.group(1)
