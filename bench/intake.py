@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -62,10 +63,10 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def start_sandbox(stack: ExitStack, env: dict) -> tuple[subprocess.Popen, str]:
+def start_sandbox(stack: ExitStack, env: dict, port: int = 0) -> tuple[subprocess.Popen, str]:
     sandbox = start(
         stack,
-        [PYTHON, "manage.py", "sandbox", "--port", "0"],
+        [PYTHON, "manage.py", "sandbox", "--port", str(port)],
         env,
         stdout=subprocess.PIPE,
         text=True,
@@ -133,9 +134,25 @@ def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
     sys.exit("gunicorn did not start")
 
 
-def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str) -> dict:
-    """POST bookings from `concurrency` threads for `seconds`; every answer must be 202."""
-    latencies: list[float] = []
+@dataclass
+class Phase:
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+
+    def figures(self) -> dict:
+        latencies = sorted(self.latencies)
+        return {
+            "rps": len(latencies) / self.wall,
+            "requests": len(latencies),
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        }
+
+
+def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str, phase: Phase):
+    """POST bookings from `concurrency` threads for `seconds`, adding to `phase`; every
+    answer must be 202."""
+    latencies = phase.latencies
     failures: list[str] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -171,21 +188,24 @@ def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str) -
     wall = time.monotonic() - began
     if failures:
         sys.exit(f"{label}: {len(failures)} requests failed, first: {failures[0]}")
-    latencies.sort()
-    return {
-        "rps": len(latencies) / wall,
-        "requests": len(latencies),
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-    }
+    phase.wall += wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
+    parser.add_argument("--seconds", type=float, default=12.0, help="per state, in total")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternate up and down this many times, so drift and noise from other "
+        "processes on the machine fall on both states alike",
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
     args = parser.parse_args()
+    seconds = args.seconds / args.rounds
+    up, down = Phase(), Phase()
 
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
         env = bench_environment(Path(tmp) / "bench.sqlite3")
@@ -201,32 +221,39 @@ def main() -> None:
         from bookings.models import Booking
 
         sandbox, mspecs_url = start_sandbox(stack, env)
+        sandbox_port = int(mspecs_url.rsplit(":", 1)[1].split("/")[0])
         viewing_id, raw_key = seed(mspecs_url)
         start(stack, [PYTHON, "manage.py", "db_worker", "--interval", "0.2"], env)
         base_url = start_gunicorn(stack, env, args.web_workers)
         intake_url = f"{base_url}/api/v1/viewings/{viewing_id}/bookings"
 
-        load(intake_url, raw_key, 1.0, args.concurrency, "warmup")
-        up = load(intake_url, raw_key, args.seconds, args.concurrency, "up")
-        delivered_up = Booking.objects.filter(status=Booking.Status.DELIVERED).count()
-        stop(sandbox)
-        down = load(intake_url, raw_key, args.seconds, args.concurrency, "down")
+        load(intake_url, raw_key, 1.0, args.concurrency, "warmup", Phase())
+        for round_number in range(args.rounds):
+            if round_number:
+                sandbox, _ = start_sandbox(stack, env, sandbox_port)
+            load(intake_url, raw_key, seconds, args.concurrency, f"up{round_number}", up)
+            stop(sandbox)
+            load(intake_url, raw_key, seconds, args.concurrency, f"down{round_number}", down)
+        delivered = Booking.objects.filter(status=Booking.Status.DELIVERED).count()
+        waiting = Booking.objects.filter(status=Booking.Status.RETRYING).count()
 
-    ratio = down["rps"] / up["rps"]
-    for label, figures in (("broker up", up), ("broker down", down)):
+    up_figures, down_figures = up.figures(), down.figures()
+    ratio = down_figures["rps"] / up_figures["rps"]
+    for label, figures in (("broker up", up_figures), ("broker down", down_figures)):
         print(
             f"{label:11}: {figures['rps']:7.1f} req/s  {figures['requests']} requests  "
             f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms"
         )
     print(
-        f"down/up ratio {ratio:.3f} (target >= {TARGET_RATIO}); delivered while up: {delivered_up}"
+        f"down/up ratio {ratio:.3f} (target >= {TARGET_RATIO}); meanwhile the worker "
+        f"delivered {delivered} and put {waiting} to retry"
     )
     print(
-        f"rps_up={up['rps']:.1f} rps_down={down['rps']:.1f} ratio={ratio:.3f} "
-        f"p50_up_ms={up['p50_ms']:.1f} p99_up_ms={up['p99_ms']:.1f} "
-        f"p50_down_ms={down['p50_ms']:.1f} p99_down_ms={down['p99_ms']:.1f} "
-        f"delivered_up={delivered_up} concurrency={args.concurrency} "
-        f"web_workers={args.web_workers} seconds={args.seconds:g}"
+        f"rps_up={up_figures['rps']:.1f} rps_down={down_figures['rps']:.1f} ratio={ratio:.3f} "
+        f"p50_up_ms={up_figures['p50_ms']:.1f} p99_up_ms={up_figures['p99_ms']:.1f} "
+        f"p50_down_ms={down_figures['p50_ms']:.1f} p99_down_ms={down_figures['p99_ms']:.1f} "
+        f"delivered={delivered} retrying={waiting} concurrency={args.concurrency} "
+        f"web_workers={args.web_workers} seconds_per_state={args.seconds:g} rounds={args.rounds}"
     )
 
 
