@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
@@ -38,8 +40,15 @@ class ViewingAdmin(AgencyScopedAdmin):
     search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id"]
     date_hierarchy = "starts_at"
     ordering = ["-starts_at"]  # explicit: Meta.ordering is dropped by the slot-count GROUP BY
-    readonly_fields = ["public_id", "slots_polled_at", "slot_poll_error"]
+    readonly_fields = ["public_id", "booking_page", "slots_polled_at", "slot_poll_error"]
     inlines = [ViewingSlotInline]
+
+    @admin.display(description=_("public booking page"))
+    def booking_page(self, viewing):
+        if viewing.pk is None:
+            return "—"
+        url = reverse("booking-page", args=[viewing.public_id])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(slot_count=Count("slots"))

@@ -186,3 +186,9 @@ def test_confirmation_with_a_forged_token_is_not_found(client, slot_viewing):
     url = reverse("booking-confirmed", args=[slot_viewing.public_id, "1:forged"])
 
     assert client.get(url).status_code == 404
+
+
+def test_viewing_admin_links_to_the_public_page(admin_client, slot_viewing):
+    response = admin_client.get(reverse("admin:bookings_viewing_change", args=[slot_viewing.pk]))
+
+    assert f'href="{page_url(slot_viewing)}"' in response.content.decode()
