@@ -50,7 +50,10 @@ def browser(monkeypatch):
 def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, sandbox, admin_user):
     viewing = make_slot_viewing(make_agency(BrokerSystem.MSPECS, base_url=sandbox.mspecs_url))
     sandbox.set_deal(viewing.mspecs_deal_id, {"slot-open": 10, "slot-full": 5})
-    page = browser.new_context(locale="sv-SE", viewport={"width": 390, "height": 844}).new_page()
+    # A phone-sized screen, and no JavaScript: the page must work without it.
+    page = browser.new_context(
+        locale="sv-SE", viewport={"width": 390, "height": 844}, java_script_enabled=False
+    ).new_page()
 
     page.goto(f"{live_server.url}/book/{viewing.public_id}/")
     assert page.get_by_label("Förnamn").is_visible()
