@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking
@@ -45,6 +46,7 @@ def browser(monkeypatch):
         )
         yield browser
         browser.close()
+    connections.close_all()
 
 
 def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, sandbox, admin_user):
