@@ -45,8 +45,10 @@ def browser(monkeypatch):
             executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
         yield browser
+        # ORM calls made while Playwright runs get their own connection (its greenlet
+        # has its own context); close it here or the test database cannot be dropped.
+        connections.close_all()
         browser.close()
-    connections.close_all()
 
 
 def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, sandbox, admin_user):
