@@ -3,11 +3,17 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings import polling
 from bookings.models import Booking, Viewing, ViewingSlot
-from tests.viewing_factories import make_agency, make_slot_viewing, unsaved_booking
+from tests.viewing_factories import (
+    make_agency,
+    make_slot_viewing,
+    make_staff_member,
+    unsaved_booking,
+)
 
 
 @pytest.fixture
@@ -196,3 +202,34 @@ def test_poll_slots_command_prints_progress_and_summary(agency, sandbox, capsys)
     assert "errors: 1" in out
     assert "deal-missing" in err
     assert ViewingSlot.objects.filter(status_checked_at__isnull=False).count() == 1
+
+
+def test_admin_action_refreshes_the_selected_viewings_only(agency, sandbox, client):
+    sandbox.set_deal("deal-1", {"a1": 1})
+    sandbox.state.deals["deal-1"]["a1"]["booked"] = 1
+    chosen = make_slot_viewing(agency, "deal-1", ["a1"])
+    make_slot_viewing(agency, "deal-2", ["b1"])
+    client.force_login(make_staff_member("staff", agency))
+
+    response = client.post(
+        reverse("admin:bookings_viewing_changelist"),
+        {"action": "refresh_slot_status", "_selected_action": [chosen.pk]},
+        follow=True,
+    )
+
+    assert "1 deals polled, 1 slots changed, 0 errors" in response.content.decode()
+    assert sandbox.state.requests_served == 1
+    assert chosen.slots.get().fully_booked
+
+
+def test_admin_action_cannot_reach_another_agencys_viewing(agency, sandbox, client):
+    sandbox.set_deal("deal-1", {"a1": 5})
+    theirs = make_slot_viewing(make_agency(sandbox), "deal-1", ["a1"])
+    client.force_login(make_staff_member("staff", agency))
+
+    client.post(
+        reverse("admin:bookings_viewing_changelist"),
+        {"action": "refresh_slot_status", "_selected_action": [theirs.pk]},
+    )
+
+    assert sandbox.state.requests_served == 0

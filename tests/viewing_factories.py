@@ -3,9 +3,10 @@
 from datetime import timedelta
 from itertools import count
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
-from agencies.models import Agency, BrokerSystem, ProviderCredential
+from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
 from bookings.models import Booking, Viewing, ViewingSlot
 
 _numbers = count(1)
@@ -71,3 +72,19 @@ def unsaved_booking(viewing, slot=None, **fields) -> Booking:
         "phone": "+46701111111",
     }
     return Booking(viewing=viewing, slot=slot, **(values | fields))
+
+
+def make_staff_member(username, *agencies):
+    user = User.objects.create(username=username, is_staff=True)
+    for agency in agencies:
+        Membership.objects.create(user=user, agency=agency)
+    return user
+
+
+def delivered_booking(viewing, slot=None, *, delivered_at=None, **fields) -> Booking:
+    """A booking as the delivery engine leaves it once the broker system took it."""
+    booking = unsaved_booking(viewing, slot, **fields)
+    booking.status = Booking.Status.DELIVERED
+    booking.delivered_at = delivered_at or timezone.now()
+    booking.save()
+    return booking
