@@ -137,7 +137,9 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
 
 def pending_counts_by_agency(user) -> list[dict]:
     """[{agency, name, pending}] for each of the user's MSPECS agencies with pending entries."""
-    entry_key = Concat(Cast("viewing_id", CharField()), Value(" "), "email")
+    entry_key = Concat(
+        Cast("viewing_id", CharField()), Value(" "), "email", output_field=CharField()
+    )
     return list(
         undecided_bookings(user)
         .values(agency=F("viewing__agency"), name=F("viewing__agency__name"))
