@@ -96,6 +96,9 @@ class SandboxState:
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so clients can reuse connections
+    # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
+    # client's delayed ACK (~40 ms), which would swamp any latency we set on purpose.
+    disable_nagle_algorithm = True
     server: "SandboxHTTPServer"
 
     def log_message(self, format, *args):
