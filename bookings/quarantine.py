@@ -111,11 +111,14 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
     rows = list(entry_rows)
     if not rows:
         return []
-    pairs = Q()
-    for row in rows:
-        pairs |= Q(viewing_id=row["viewing"], email=row["email"])
+    # IN on both columns of the (viewing, email) index, rather than an OR per entry (which
+    # SQLite answers with a full scan) or a status condition (which tempts it onto the status
+    # index): bookings of other pairs or not delivered are few, and skipped below.
     bookings = (
-        Booking.objects.filter(pairs, status=Booking.Status.DELIVERED)
+        Booking.objects.filter(
+            viewing_id__in={row["viewing"] for row in rows},
+            email__in={row["email"] for row in rows},
+        )
         .select_related("viewing__agency")
         .order_by("-delivered_at", "-pk")
     )
@@ -129,7 +132,9 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
         for row in rows
     }
     for booking in bookings:
-        entry = entries[(booking.viewing_id, booking.email)]
+        entry = entries.get((booking.viewing_id, booking.email))
+        if entry is None or booking.status != Booking.Status.DELIVERED:
+            continue
         entry.viewing = booking.viewing
         entry.bookings.append(booking)
     return list(entries.values())
