@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,18 @@ class AgencyScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_user(request.user)
+
+    def get_list_filter(self, request):
+        # A related-field filter would list every agency's objects; offer only those in
+        # the user's own rows.
+        return [self.scoped_list_filter(name) for name in super().get_list_filter(request)]
+
+    def scoped_list_filter(self, list_filter):
+        if isinstance(list_filter, str) and (
+            get_fields_from_path(self.model, list_filter)[-1].is_relation
+        ):
+            return (list_filter, admin.RelatedOnlyFieldListFilter)
+        return list_filter
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

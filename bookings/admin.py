@@ -47,6 +47,7 @@ class ViewingAdmin(AgencyScopedAdmin):
     list_select_related = ["agency"]
     search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id"]
     date_hierarchy = "starts_at"
+    ordering = ["-starts_at"]  # explicit: Meta.ordering is dropped by the slot-count GROUP BY
     readonly_fields = ["public_id", "slots_polled_at", "slot_poll_error"]
     inlines = [ViewingSlotInline]
     actions = ["refresh_slot_status"]
