@@ -2,12 +2,14 @@ import time
 from datetime import timedelta
 
 import pytest
+from crontask import scheduler
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings import polling
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.tasks import poll_due_slots
 from tests.viewing_factories import (
     make_agency,
     make_slot_viewing,
@@ -233,3 +235,16 @@ def test_admin_action_cannot_reach_another_agencys_viewing(agency, sandbox, clie
     )
 
     assert sandbox.state.requests_served == 0
+
+
+def test_worker_task_polls_only_due_deals_and_is_scheduled(agency, sandbox):
+    sandbox.set_deal("deal-due", {"a1": 5})
+    due = make_slot_viewing(agency, "deal-due", ["a1"])
+    make_slot_viewing(agency, "deal-fresh", ["b1"], slots_polled_at=timezone.now())
+
+    result = poll_due_slots.call()
+
+    assert result == "1 deals polled, 0 slots changed, 0 errors"
+    due.refresh_from_db()
+    assert due.slots_polled_at is not None
+    assert poll_due_slots.name in [job.name for job in scheduler.get_jobs()]
