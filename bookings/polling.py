@@ -51,8 +51,7 @@ class PollSummary:
 
 
 def pollable_viewings():
-    """MSPECS time-slot viewings that can be polled: they have a deal id, and their agency a
-    credential."""
+    """MSPECS time-slot viewings with a deal id: the ones slot status exists for."""
     return Viewing.objects.filter(
         agency__broker_system=BrokerSystem.MSPECS,
         viewing_type=Viewing.Type.TIME_SLOTS,
