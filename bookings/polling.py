@@ -122,13 +122,13 @@ def poll_slots(
             dispatcher.finished(deal)
             outcomes.put((deal, outcome))
 
-    workers = max(1, min(settings.SLOT_POLL_CONCURRENCY, dispatcher.remaining))
+    workers = max(1, min(settings.SLOT_POLL_CONCURRENCY, dispatcher.total))
     with ThreadPoolExecutor(workers) as pool:
         for _ in range(workers):
             pool.submit(work)
         # Read the slots while the first calls are under way.
         results.load_slots(viewings)
-        for _ in range(dispatcher.remaining):
+        for _ in range(dispatcher.total):
             deal, outcome = outcomes.get()
             summary.deals_polled += 1
             if isinstance(outcome, SlotStatusError):
@@ -156,7 +156,7 @@ class _Dispatcher:
         self.pending = pending
         self.per_agency = per_agency
         self.running: dict[int, int] = defaultdict(int)  # agency id -> calls in flight
-        self.remaining = sum(len(deals) for deals in pending.values())
+        self.total = sum(len(deals) for deals in pending.values())
         self.changed = threading.Condition()
 
     def next_deal(self) -> Deal | None:
