@@ -115,7 +115,6 @@ class BookingAdmin(AgencyScopedAdmin):
     list_filter = ["status", "source", "viewing__agency", "viewing__agency__broker_system"]
     list_select_related = ["viewing", "slot"]
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
-    date_hierarchy = "created_at"
     autocomplete_fields = ["viewing"]
     readonly_fields = [
         "status",

@@ -216,6 +216,7 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="booking_due_idx"),
             models.Index(fields=["viewing", "email"], name="booking_viewing_email_idx"),
+            models.Index(fields=["-created_at"], name="booking_newest_first_idx"),
         ]
 
     def __str__(self):
