@@ -1,11 +1,12 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
+from bookings import polling
 from bookings.intake import accept_booking
 from bookings.models import (
     Booking,
@@ -34,7 +35,16 @@ class ViewingSlotInline(admin.TabularInline):
 
 @admin.register(Viewing)
 class ViewingAdmin(AgencyScopedAdmin):
-    list_display = ["title", "agency", "starts_at", "viewing_type", "is_open", "slot_count"]
+    list_display = [
+        "title",
+        "agency",
+        "starts_at",
+        "viewing_type",
+        "is_open",
+        "slot_count",
+        "slots_polled_at",
+        "slot_poll_error",
+    ]
     list_filter = ["agency", "viewing_type", "is_open", "agency__broker_system"]
     list_select_related = ["agency"]
     search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id"]
@@ -42,6 +52,21 @@ class ViewingAdmin(AgencyScopedAdmin):
     ordering = ["-starts_at"]  # explicit: Meta.ordering is dropped by the slot-count GROUP BY
     readonly_fields = ["public_id", "booking_page", "slots_polled_at", "slot_poll_error"]
     inlines = [ViewingSlotInline]
+    actions = ["refresh_slot_status"]
+
+    @admin.action(description=_("Refresh slot status"))
+    def refresh_slot_status(self, request, queryset):
+        summary = polling.poll_slots(queryset)
+        if not summary.deals_polled and not summary.errors:
+            self.message_user(
+                request,
+                _("None of these is an MSPECS time-slot viewing with a deal id."),
+                messages.WARNING,
+            )
+            return
+        self.message_user(request, str(summary), messages.SUCCESS)
+        for deal, error in summary.errors.items():
+            self.message_user(request, f"{deal}: {error}", messages.ERROR)
 
     @admin.display(description=_("public booking page"))
     def booking_page(self, viewing):
@@ -99,7 +124,6 @@ class BookingAdmin(AgencyScopedAdmin):
     list_filter = ["status", "source", "viewing__agency", "viewing__agency__broker_system"]
     list_select_related = ["viewing", "slot"]
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
-    date_hierarchy = "created_at"
     autocomplete_fields = ["viewing"]
     readonly_fields = [
         "status",

@@ -1,8 +1,12 @@
-"""Background tasks, run by `manage.py db_worker` through Django's Tasks API."""
+"""Background tasks, run by `manage.py db_worker` through Django's Tasks API; periodic ones
+are enqueued by `manage.py crontask`."""
 
+from apscheduler.triggers.interval import IntervalTrigger
+from crontask import cron
+from django.conf import settings
 from django.tasks import task
 
-from bookings import delivery
+from bookings import delivery, polling
 
 
 @task()
@@ -12,3 +16,10 @@ def deliver_booking(booking_id: int) -> str:
 
 def enqueue_delivery(booking_id: int) -> None:
     deliver_booking.enqueue(booking_id)
+
+
+@cron(IntervalTrigger(seconds=settings.SLOT_POLL_TICK))
+@task()
+def poll_due_slots() -> str:
+    """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
+    return str(polling.poll_slots(polling.due_viewings()))

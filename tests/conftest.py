@@ -26,3 +26,13 @@ def empty_cache():
 def fast_password_hashing(settings):
     # Real hashing is deliberately slow; tests sign users in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Code is asserted in its source language, English; requests still choose theirs
+    (Swedish by default) through LocaleMiddleware."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
