@@ -296,5 +296,10 @@ def booking_accepted(status: int, body: dict) -> JsonResponse:
     return response
 
 
+@csrf_exempt
+def unknown_route(request, path):
+    return ApiError(404, "not_found", "No such API route; see /api/v1/openapi.json.").response()
+
+
 def openapi(request):
     return JsonResponse(openapi_document(request.build_absolute_uri("/api/v1")))

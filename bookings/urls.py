@@ -17,4 +17,5 @@ urlpatterns = [
         name="api-booking-create",
     ),
     path("api/v1/bookings/<int:booking_id>", api.booking_status, name="api-booking-status"),
+    path("api/v1/<path:path>", api.unknown_route),
 ]

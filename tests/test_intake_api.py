@@ -167,6 +167,13 @@ def test_too_many_requests_is_429_with_retry_after(api, slot_viewing, settings):
     assert 0 < int(response["Retry-After"]) <= 60
 
 
+def test_unknown_api_route_is_a_json_404(api):
+    response = api.get("/api/v1/viewings/view-1")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_wrong_method_is_405_json(api, slot_viewing):
     response = api.get(CREATE_URL)
 
