@@ -26,6 +26,7 @@ runs it for the demo and the benchmarks, which steer it over the control endpoin
 import base64
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -324,6 +325,11 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     state: SandboxState
     sandbox: "SandboxBrokers"
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (read timeout, killed worker) is part of the game.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class SandboxBrokers:

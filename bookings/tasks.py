@@ -1,5 +1,9 @@
-"""Background tasks, run by `manage.py db_worker` through Django's Tasks API."""
+"""Background tasks, run by `manage.py db_worker` through Django's Tasks API; the
+periodic ones are scheduled by `manage.py crontask`."""
 
+from apscheduler.triggers.interval import IntervalTrigger
+from crontask import cron
+from django.conf import settings
 from django.tasks import task
 
 from bookings import delivery
@@ -10,5 +14,14 @@ def deliver_booking(booking_id: int) -> str:
     return delivery.deliver(booking_id)
 
 
-def enqueue_delivery(booking_id: int) -> None:
-    deliver_booking.enqueue(booking_id)
+def enqueue_delivery(booking_id: int, run_after=None) -> None:
+    if run_after is None:
+        deliver_booking.enqueue(booking_id)
+    else:
+        deliver_booking.using(run_after=run_after).enqueue(booking_id)
+
+
+@cron(IntervalTrigger(seconds=settings.DELIVERY_SWEEP_SECONDS))
+@task()
+def sweep_deliveries() -> dict[str, int]:
+    return delivery.sweep()

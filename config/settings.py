@@ -139,8 +139,12 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 # Delivery to the broker systems.
 # Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed.
 DELIVERY_RETRY_SCHEDULE = env.list(
-    "DELIVERY_RETRY_SCHEDULE", cast=int, default=[30, 120, 600, 3600, 14400]
+    "DELIVERY_RETRY_SCHEDULE", cast=float, default=[30, 120, 600, 3600, 14400]
 )
+# How often the sweep (run by `manage.py crontask`) re-enqueues bookings whose task was
+# lost, e.g. with a killed worker; and how long a booking must sit due before it counts.
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30)
+DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=5.0)
 BROKER_READ_TIMEOUT = env.float("BROKER_READ_TIMEOUT", default=20.0)
 

@@ -8,3 +8,15 @@ def sandbox():
     """Both fake broker systems, live on a loopback port for this test."""
     with SandboxBrokers() as brokers:
         yield brokers
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test on a file rather than in memory, so that tests can run real
+    worker processes (`manage.py db_worker`) against the test database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)
