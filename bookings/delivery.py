@@ -151,7 +151,9 @@ def record_attempt(
         http_status=record.status,
         duration_ms=record.duration_ms,
         outcome=outcome,
-        response_excerpt=redact(answer[:EXCERPT_LENGTH], secrets),
+        response_excerpt=redact(
+            answer[:EXCERPT_LENGTH], secrets, personal=[booking.email, booking.phone]
+        ),
     )
 
 
@@ -191,7 +193,7 @@ def resume_held(agency: Agency | int) -> int:
     return len(booking_ids)
 
 
-def test_connection(credential: ProviderCredential) -> ConnectionCheck:
+def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     """Make a harmless authenticated call, record the credential's status, and resume
     held bookings when it works."""
     check = client_for(credential).check_connection()

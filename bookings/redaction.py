@@ -21,11 +21,14 @@ def mask_phone(match: re.Match) -> str:
     return f"+{digits[:2]}{MASK}{digits[-2:]}"
 
 
-def redact(text: str, secrets: list[str]) -> str:
+def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     """`text` with the given secrets, any Authorization value, email address and
-    international phone number masked."""
+    international phone number masked; `personal` values (the buyer's own email and
+    phone, in whatever form the broker echoes them) keep only their first character."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, MASK)
+    for value in sorted(filter(None, personal), key=len, reverse=True):
+        text = re.sub(re.escape(value), lambda m: m[0][0] + MASK, text, flags=re.IGNORECASE)
     text = AUTHORIZATION.sub(lambda m: f"{m[1]} {MASK}", text)
     text = EMAIL.sub(mask_email, text)
     return PHONE.sub(mask_phone, text)

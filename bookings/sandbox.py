@@ -198,8 +198,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 errors[name] = ["Required."]
         if not EMAIL.match(str(body.get("email") or "")):
             errors["email"] = ["A valid email address is required."]
-        if not E164.match(str(body.get("phoneNumber") or "")):
-            errors["phoneNumber"] = ["Must be in international format with a country prefix."]
+        phone = str(body.get("phoneNumber") or "")
+        if not E164.match(phone):
+            # Echoes the value, as real APIs often do (the engine must redact it).
+            errors["phoneNumber"] = [f"'{phone}' must be in international format."]
         if errors:
             return HTTPStatus.BAD_REQUEST, {"errors": errors}
         email = body["email"].lower()
