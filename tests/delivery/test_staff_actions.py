@@ -83,7 +83,7 @@ def test_a_cancelled_booking_is_not_sent(agency, make_booking, sandbox):
 @pytest.mark.django_db
 def test_mark_delivered_only_takes_bookings_that_need_review(agency, make_booking):
     review = make_booking(agency, status=Status.NEEDS_REVIEW)
-    failed = make_booking(agency, status=Status.FAILED)
+    make_booking(agency, status=Status.FAILED)
 
     result = delivery.mark_delivered(Booking.objects.all())
 
