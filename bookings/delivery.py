@@ -35,8 +35,8 @@ RETRY_JITTER = 0.2
 
 
 def claim_seconds() -> float:
-    """How long a worker owns a booking it claimed: longer than the slowest call."""
-    return settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_READ_TIMEOUT + 5
+    """How long a worker owns a booking it claimed: twice the slowest possible call."""
+    return 2 * (settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_READ_TIMEOUT)
 
 
 def due_filter(now) -> Q:

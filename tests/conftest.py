@@ -20,3 +20,11 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_file)
+
+
+def pytest_runtest_setup(item):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if item.get_closest_marker("postgres") and "postgresql" not in engine:
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://…)")

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from itertools import count
 
@@ -6,6 +10,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, ProviderCredential
 from bookings.models import Booking, Viewing, ViewingSlot
+from config.settings import BASE_DIR
 
 SANDBOX_SECRET = "sandbox-secret"
 _numbers = count(1)
@@ -67,3 +72,49 @@ def make_booking():
         return Booking.objects.create(viewing=viewing, slot=slot, **(values | fields))
 
     return make
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for worker processes to share it."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def start_process(transactional_db):
+    """Start `manage.py <command>` as a real process on the test database; every process
+    started is killed at the end of the test."""
+    processes = []
+
+    def start(*command, **env):
+        environment = os.environ | {"DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=BASE_DIR,
+            env=environment | {name: str(value) for name, value in env.items()},
+            stdout=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+WORKER = ["db_worker", "--interval", "0.05", "--no-startup-delay", "--no-reload", "-v", "0"]
+
+
+def wait_until(condition, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")

@@ -94,9 +94,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
 
 
 @pytest.mark.django_db
-def test_sweep_resumes_held_bookings_of_a_credential_that_works_again(
-    make_agency, make_booking
-):
+def test_sweep_resumes_held_bookings_of_a_credential_that_works_again(make_agency, make_booking):
     agency = make_agency()
     booking = make_booking(agency, status=Status.HELD)
     agency.credential.mark_status(CredentialStatus.OK)
