@@ -25,12 +25,21 @@ def validate_phone_region(value: str) -> None:
         )
 
 
-class AgencyQuerySet(models.QuerySet):
+class AgencyScopedQuerySet(models.QuerySet):
+    """Rows of the agencies a signed-in user may work on (all of them for a superuser).
+
+    `agency_lookup` is the path from the model to its Agency ("" for Agency itself)."""
+
+    agency_lookup = "agency__"
+
     def for_user(self, user):
-        """The agencies a signed-in user may work on (all of them for a superuser)."""
         if user.is_superuser:
             return self
-        return self.filter(memberships__user=user)
+        return self.filter(**{f"{self.agency_lookup}memberships__user": user})
+
+
+class AgencyQuerySet(AgencyScopedQuerySet):
+    agency_lookup = ""
 
 
 class Agency(models.Model):
@@ -90,6 +99,8 @@ class ProviderCredential(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AgencyScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = "broker-system credential"
 
@@ -139,7 +150,7 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class ApiKeyQuerySet(AgencyScopedQuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True, agency__is_active=True)
 

@@ -6,15 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency, BrokerSystem
+from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
 from bookings.phones import normalise_phone
-
-
-class ViewingQuerySet(models.QuerySet):
-    def for_user(self, user):
-        if user.is_superuser:
-            return self
-        return self.filter(agency__memberships__user=user)
 
 
 class Viewing(models.Model):
@@ -42,7 +35,7 @@ class Viewing(models.Model):
     slots_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     slot_poll_error = models.CharField(max_length=500, blank=True, editable=False)
 
-    objects = ViewingQuerySet.as_manager()
+    objects = AgencyScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -80,6 +73,12 @@ class Viewing(models.Model):
             )
 
 
+class ViewingPartQuerySet(AgencyScopedQuerySet):
+    """Rows that belong to a viewing (slots, bookings, decisions), scoped through it."""
+
+    agency_lookup = "viewing__agency__"
+
+
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
     provider_slot_id = models.CharField(_("slot id in the broker system"), max_length=200)
@@ -90,6 +89,8 @@ class ViewingSlot(models.Model):
     status_checked_at = models.DateTimeField(null=True, blank=True)
     # The broker system no longer lists this slot: treat it as closed until staff act.
     missing_from_provider = models.BooleanField(default=False)
+
+    objects = ViewingPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -115,11 +116,12 @@ class ViewingSlot(models.Model):
             raise ValidationError({"ends_at": _("A slot must end after it starts.")})
 
 
-class BookingQuerySet(models.QuerySet):
-    def for_user(self, user):
-        if user.is_superuser:
-            return self
-        return self.filter(viewing__agency__memberships__user=user)
+class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
+    agency_lookup = "booking__viewing__agency__"
+
+
+class IdempotentRequestQuerySet(AgencyScopedQuerySet):
+    agency_lookup = "api_key__agency__"
 
 
 class Booking(models.Model):
@@ -169,7 +171,7 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
-    objects = BookingQuerySet.as_manager()
+    objects = ViewingPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -222,6 +224,8 @@ class DeliveryAttempt(models.Model):
     outcome = models.CharField(max_length=20)
     response_excerpt = models.TextField(blank=True, help_text=_("Redacted."))
 
+    objects = DeliveryAttemptQuerySet.as_manager()
+
     class Meta:
         ordering = ["started_at", "pk"]
 
@@ -246,6 +250,8 @@ class QuarantineDecision(models.Model):
     )
     decided_at = models.DateTimeField(default=timezone.now)
 
+    objects = ViewingPartQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["viewing", "email"], name="unique_decision_per_entry"),
@@ -266,6 +272,8 @@ class IdempotentRequest(models.Model):
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = IdempotentRequestQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -28,3 +28,9 @@ def pytest_runtest_setup(item):
     engine = settings.DATABASES["default"]["ENGINE"]
     if item.get_closest_marker("postgres") and "postgresql" not in engine:
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashing is deliberately slow; tests sign users in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

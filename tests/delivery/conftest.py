@@ -2,35 +2,27 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
-from itertools import count
 
 import pytest
-from django.utils import timezone
 
-from agencies.models import Agency, BrokerSystem, ProviderCredential
-from bookings.models import Booking, Viewing, ViewingSlot
+from agencies.models import BrokerSystem
+from bookings.models import Viewing
 from config.settings import BASE_DIR
-
-SANDBOX_SECRET = "sandbox-secret"
-_numbers = count(1)
+from tests import factories
 
 
 @pytest.fixture
 def make_agency(sandbox):
     """An agency on MSPECS or Vitec whose credential points at the sandbox."""
 
-    def make(system=BrokerSystem.MSPECS, *, secret=SANDBOX_SECRET, **credential_fields):
-        n = next(_numbers)
-        agency = Agency.objects.create(name=f"Agency {n}", slug=f"agency-{n}", broker_system=system)
-        is_vitec = system == BrokerSystem.VITEC
-        fields = {
-            "base_url": sandbox.vitec_url if is_vitec else sandbox.mspecs_url,
-            "username": "sandbox",
-            "secret": secret,
-            "vitec_customer_id": "sandbox-customer" if is_vitec else "",
-        }
-        ProviderCredential.objects.create(agency=agency, **(fields | credential_fields))
+    def make(system=BrokerSystem.MSPECS, **credential_fields):
+        url = sandbox.vitec_url if system == BrokerSystem.VITEC else sandbox.mspecs_url
+        agency = factories.make_agency(system, base_url=url)
+        if credential_fields:
+            credential = agency.credential
+            for name, value in credential_fields.items():
+                setattr(credential, name, value)
+            credential.save()
         return agency
 
     return make
@@ -38,38 +30,22 @@ def make_agency(sandbox):
 
 @pytest.fixture
 def make_booking():
-    """A queued booking on a viewing (and a slot where the viewing needs one), saved
-    as intake saves it; fields may be given bad values to provoke the broker system."""
+    """A queued booking on the agency's viewing `viewing_id` (and its slot `slot_id` where
+    the viewing needs one), saved as intake saves it; fields may be given bad values
+    to provoke the broker system."""
 
     def make(agency, *, viewing_id="viewing-1", slot_id="slot-1", time_slots=False, **fields):
-        starts = timezone.now() + timedelta(days=3)
-        viewing, _ = Viewing.objects.get_or_create(
-            agency=agency,
-            provider_viewing_id=viewing_id,
-            defaults={
-                "title": "Storgatan 1",
-                "starts_at": starts,
-                "ends_at": starts + timedelta(hours=1),
-                "mspecs_deal_id": "deal-1" if time_slots else "",
-                "viewing_type": Viewing.Type.TIME_SLOTS if time_slots else Viewing.Type.ORDINARY,
-            },
-        )
+        viewing = Viewing.objects.filter(agency=agency, provider_viewing_id=viewing_id).first()
+        if viewing is None:
+            viewing_type = Viewing.Type.TIME_SLOTS if time_slots else Viewing.Type.ORDINARY
+            viewing = factories.make_viewing(
+                agency, provider_viewing_id=viewing_id, viewing_type=viewing_type
+            )
         slot = None
         if viewing.needs_slot:
-            slot, _ = ViewingSlot.objects.get_or_create(
-                viewing=viewing,
-                provider_slot_id=slot_id,
-                defaults={"starts_at": starts, "ends_at": starts + timedelta(minutes=20)},
-            )
-        n = next(_numbers)
-        values = {
-            "first_name": "Anna",
-            "last_name": "Svensson",
-            "email": f"anna.{n}@example.se",
-            "phone": "+46701111111",
-            "status": Booking.Status.QUEUED,
-        }
-        return Booking.objects.create(viewing=viewing, slot=slot, **(values | fields))
+            slot = viewing.slots.filter(provider_slot_id=slot_id).first()
+            slot = slot or factories.make_slot(viewing, provider_slot_id=slot_id)
+        return factories.make_booking(viewing, slot=slot, **fields)
 
     return make
 

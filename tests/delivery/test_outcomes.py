@@ -29,7 +29,7 @@ def test_mspecs_ordinary_viewing_is_posted_to_the_viewing(make_agency, make_book
     assert received["path"] == "/mspecs/v3/viewings/externalViewer/v-7"
     assert received["body"] == {
         "firstName": "Anna",
-        "lastName": "Svensson",
+        "lastName": "Andersson",
         "email": booking.email,
         "phoneNumber": "+46701111111",
     }
@@ -75,7 +75,7 @@ def test_vitec_participant_carries_the_agency_defaults(make_agency, make_booking
     body = received["body"]
     assert body["updatePerson"] == {
         "firstName": "Anna",
-        "lastName": "Svensson",
+        "lastName": "Andersson",
         "email": {"emailAddress": booking.email},
         "cellPhone": "+46701111111",
         "gdprApprovalDate": consent.isoformat(),

@@ -1,0 +1,181 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from agencies.models import Agency, ApiKey, Membership, ProviderCredential
+
+
+class AgencyScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin that shows a user only what belongs to their agencies.
+
+    The model's manager provides `for_user()` (see AgencyScopedQuerySet). Superusers see
+    everything; members see and edit their agencies' objects; changing an agency's own set-up
+    (`admin_only`) needs the administrator role. Objects outside the user's agencies
+    answer 404, as if they did not exist.
+    """
+
+    admin_only = False
+
+    def user_agencies(self, request, *, admin_role=False):
+        agencies = Agency.objects.for_user(request.user)
+        if admin_role and not request.user.is_superuser:
+            agencies = agencies.filter(memberships__role=Membership.Role.ADMIN)
+        return agencies
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_user(request.user)
+
+    def get_list_filter(self, request):
+        # A related-field filter would list every agency's objects; offer only those in
+        # the user's own rows.
+        return [self.scoped_list_filter(name) for name in super().get_list_filter(request)]
+
+    def scoped_list_filter(self, list_filter):
+        if isinstance(list_filter, str) and (
+            get_fields_from_path(self.model, list_filter)[-1].is_relation
+        ):
+            return (list_filter, admin.RelatedOnlyFieldListFilter)
+        return list_filter
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such object, or it belongs to another agency."))
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related is Agency:
+            kwargs["queryset"] = self.user_agencies(request, admin_role=self.admin_only)
+        elif hasattr(related.objects, "for_user"):
+            kwargs["queryset"] = related.objects.for_user(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def is_member(self, request) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and (user.is_superuser or user.memberships.exists())
+
+    def may_change(self, request, obj=None) -> bool:
+        if request.user.is_superuser:
+            return True
+        if not self.admin_only:
+            return self.is_member(request)
+        administered = self.user_agencies(request, admin_role=True)
+        if obj is None:
+            return administered.exists()
+        agency = obj if isinstance(obj, Agency) else obj.agency
+        return administered.filter(pk=agency.pk).exists()
+
+    # Membership is the permission: no per-model Django permissions to hand out.
+    def has_module_permission(self, request):
+        return self.is_member(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_member(request)
+
+    def has_add_permission(self, request):
+        return self.may_change(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.may_change(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.may_change(request, obj)
+
+
+@admin.register(Agency)
+class AgencyAdmin(AgencyScopedAdmin):
+    admin_only = True
+    list_display = ["name", "slug", "broker_system", "phone_region", "is_active"]
+    list_filter = ["broker_system", "is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+VITEC_FIELDS = [
+    "vitec_customer_id",
+    "vitec_lead_source_id",
+    "vitec_mail_confirmation",
+    "vitec_sms_confirmation",
+    "vitec_sms_reminder",
+    "vitec_reminder_minutes",
+    "vitec_deadline_validation",
+    "vitec_booking_limit_validation",
+]
+
+
+class ProviderCredentialForm(forms.ModelForm):
+    # Write-only: the stored secret is never sent back to the browser.
+    secret = forms.CharField(
+        label=_("Secret"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Stored encrypted and never shown. Leave empty to keep the current one."),
+    )
+
+    class Meta:
+        model = ProviderCredential
+        fields = ["agency", "base_url", "username", "secret", *VITEC_FIELDS]
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"]
+        if secret:
+            return secret
+        if self.instance.pk:
+            return self.instance.secret  # unchanged
+        raise forms.ValidationError(_("Enter the secret for the broker system."))
+
+
+@admin.register(ProviderCredential)
+class ProviderCredentialAdmin(AgencyScopedAdmin):
+    admin_only = True
+    form = ProviderCredentialForm
+    list_display = ["agency", "base_url", "username", "status", "status_changed_at"]
+    list_filter = ["status", "agency__broker_system"]
+    list_select_related = ["agency"]
+    search_fields = ["agency__name", "username", "base_url"]
+    readonly_fields = ["status", "status_detail", "status_changed_at"]
+    fieldsets = [
+        (None, {"fields": ["agency", "base_url", "username", "secret"]}),
+        (
+            _("Vitec Express"),
+            {
+                "fields": VITEC_FIELDS,
+                "description": _("Booking defaults sent with every Vitec participant."),
+            },
+        ),
+        (_("Status"), {"fields": ["status", "status_detail", "status_changed_at"]}),
+    ]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Who works on which agency: the tenancy itself, so only superusers manage it."""
+
+    list_display = ["user", "agency", "role"]
+    list_filter = ["role", "agency"]
+    list_select_related = ["user", "agency"]
+    search_fields = ["user__username", "user__email", "agency__name"]
+    autocomplete_fields = ["user"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(AgencyScopedAdmin):
+    admin_only = True
+    list_display = ["name", "agency", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["agency"]
+    list_select_related = ["agency"]
+    search_fields = ["name", "prefix", "agency__name"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]

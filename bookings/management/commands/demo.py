@@ -1,0 +1,165 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.intake import accept_booking
+from bookings.models import Booking, Viewing, ViewingSlot
+
+SANDBOX_USERNAME = "sandbox"
+SANDBOX_SECRET = "sandbox-secret"
+SANDBOX_VITEC_CUSTOMER = "sandbox-customer"
+
+# (first, last, email, phone as typed, status, last error)
+BUYERS = [
+    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", "delivered", ""),
+    ("Björn", "Berg", "bjorn.berg@example.se", "+46 70 222 22 22", "queued", ""),
+    (
+        "Cecilia",
+        "Carlsson",
+        "cecilia@example.se",
+        "0733-33 33 33",
+        "rejected",
+        "The broker system refused the phone number.",
+    ),
+    (
+        "David",
+        "Dahl",
+        "david.dahl@example.se",
+        "0704444444",
+        "failed",
+        "The broker system did not answer after 6 attempts.",
+    ),
+    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "delivered", ""),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data wired to the sandbox brokers (safe to run again) and print the login."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default="viewing-bridge-demo")
+
+    @transaction.atomic
+    def handle(self, password, **options):
+        sandbox_url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
+        mspecs = self.agency("Mäklarhuset Demo", "maklarhuset-demo", BrokerSystem.MSPECS)
+        vitec = self.agency("Vitec Mäkleri Demo", "vitec-makleri-demo", BrokerSystem.VITEC)
+        ProviderCredential.objects.update_or_create(
+            agency=mspecs,
+            defaults={
+                "base_url": f"{sandbox_url}/mspecs",
+                "username": SANDBOX_USERNAME,
+                "secret": SANDBOX_SECRET,
+            },
+        )
+        ProviderCredential.objects.update_or_create(
+            agency=vitec,
+            defaults={
+                "base_url": f"{sandbox_url}/vitec",
+                "username": SANDBOX_USERNAME,
+                "secret": SANDBOX_SECRET,
+                "vitec_customer_id": SANDBOX_VITEC_CUSTOMER,
+            },
+        )
+        tomorrow = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
+        tomorrow += timedelta(days=1)
+        ordinary = self.viewing(mspecs, "MSP-1001", "Storgatan 1, Stockholm", tomorrow)
+        slotted = self.viewing(
+            mspecs,
+            "MSP-1002",
+            "Sveavägen 20, Stockholm",
+            tomorrow + timedelta(days=1),
+            viewing_type=Viewing.Type.TIME_SLOTS,
+            mspecs_deal_id="DEAL-1002",
+        )
+        self.slot(slotted, "MSP-1002-S1", 0, number_booked=2)
+        self.slot(slotted, "MSP-1002-S2", 1, number_booked=4, fully_booked=True)
+        vitec_viewing = self.viewing(vitec, "VIT-2001", "Kungsgatan 5, Göteborg", tomorrow)
+        vitec_slot = self.slot(vitec_viewing, "VIT-2001-T1", 0)
+
+        for viewing, slot in [(ordinary, None), (vitec_viewing, vitec_slot)]:
+            for first, last, email, phone, status, error in BUYERS:
+                self.booking(viewing, slot, first, last, email, phone, status, error)
+
+        admin = self.user("admin", password, is_superuser=True)
+        for agency, username in [(mspecs, "mspecs-staff"), (vitec, "vitec-staff")]:
+            user = self.user(username, password)
+            Membership.objects.get_or_create(user=user, agency=agency)
+
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready.")
+            + f"\n  Admin login: {admin.username} / {password}  (superuser)"
+            + f"\n  Agency staff: mspecs-staff, vitec-staff / {password}"
+            + "\n  Sandbox brokers: "
+            + sandbox_url
+        )
+
+    def agency(self, name, slug, broker_system):
+        agency, _ = Agency.objects.update_or_create(
+            slug=slug, defaults={"name": name, "broker_system": broker_system}
+        )
+        return agency
+
+    def viewing(self, agency, provider_id, title, starts_at, **fields):
+        viewing, _ = Viewing.objects.update_or_create(
+            agency=agency,
+            provider_viewing_id=provider_id,
+            defaults={
+                "title": title,
+                "address": title,
+                "starts_at": starts_at,
+                "ends_at": starts_at + timedelta(hours=1),
+                **fields,
+            },
+        )
+        return viewing
+
+    def slot(self, viewing, provider_id, index, **fields):
+        starts_at = viewing.starts_at + timedelta(minutes=20 * index)
+        slot, _ = ViewingSlot.objects.update_or_create(
+            viewing=viewing,
+            provider_slot_id=provider_id,
+            defaults={
+                "starts_at": starts_at,
+                "ends_at": starts_at + timedelta(minutes=20),
+                **fields,
+            },
+        )
+        return slot
+
+    def booking(self, viewing, slot, first, last, email, phone, status, error):
+        if Booking.objects.filter(viewing=viewing, first_name=first, last_name=last).exists():
+            return
+        booking = Booking(
+            viewing=viewing,
+            slot=slot,
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=phone,
+            consent_given_at=timezone.now(),
+            source=Booking.Source.IMPORT,
+        )
+        if status == Booking.Status.QUEUED:
+            accept_booking(booking)  # the worker delivers it to the sandbox
+            return
+        booking.full_clean()
+        booking.status = status
+        booking.last_error = error
+        booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
+        if status == Booking.Status.DELIVERED:
+            booking.delivered_at = timezone.now()
+        booking.save()
+
+    def user(self, username, password, is_superuser=False):
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.is_staff = True
+        user.is_superuser = is_superuser
+        user.set_password(password)
+        user.save()
+        return user

@@ -1,0 +1,79 @@
+"""Small factories for test data: sensible defaults, override what the test is about."""
+
+from datetime import timedelta
+from itertools import count
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.models import Booking, Viewing, ViewingSlot
+
+_numbers = count(1)
+
+
+def make_agency(broker_system=BrokerSystem.MSPECS, base_url="http://127.0.0.1:9/api", **fields):
+    n = next(_numbers)
+    agency = Agency.objects.create(
+        name=fields.pop("name", f"Agency {n}"),
+        slug=fields.pop("slug", f"agency-{n}"),
+        broker_system=broker_system,
+        **fields,
+    )
+    ProviderCredential.objects.create(
+        agency=agency,
+        base_url=base_url,
+        username="sandbox",
+        secret="sandbox-secret",
+        vitec_customer_id="sandbox-customer" if broker_system == BrokerSystem.VITEC else "",
+    )
+    return agency
+
+
+def make_viewing(agency=None, **fields):
+    agency = agency or make_agency()
+    starts_at = fields.pop("starts_at", timezone.now() + timedelta(days=2))
+    if fields.get("viewing_type") == Viewing.Type.TIME_SLOTS:
+        fields.setdefault("mspecs_deal_id", f"deal-{next(_numbers)}")
+    return Viewing.objects.create(
+        agency=agency,
+        provider_viewing_id=fields.pop("provider_viewing_id", f"viewing-{next(_numbers)}"),
+        title=fields.pop("title", "Storgatan 1"),
+        starts_at=starts_at,
+        ends_at=fields.pop("ends_at", starts_at + timedelta(hours=1)),
+        **fields,
+    )
+
+
+def make_slot(viewing=None, **fields):
+    viewing = viewing or make_viewing(viewing_type=Viewing.Type.TIME_SLOTS)
+    starts_at = fields.pop("starts_at", viewing.starts_at)
+    return ViewingSlot.objects.create(
+        viewing=viewing,
+        provider_slot_id=fields.pop("provider_slot_id", f"slot-{next(_numbers)}"),
+        starts_at=starts_at,
+        ends_at=fields.pop("ends_at", starts_at + timedelta(minutes=20)),
+        **fields,
+    )
+
+
+def make_booking(viewing=None, **fields):
+    """A saved booking, bypassing intake (no delivery is enqueued)."""
+    viewing = viewing or make_viewing()
+    fields.setdefault("phone", "+46701111111")
+    return Booking.objects.create(
+        viewing=viewing,
+        first_name=fields.pop("first_name", "Anna"),
+        last_name=fields.pop("last_name", "Andersson"),
+        email=fields.pop("email", f"buyer{next(_numbers)}@example.se"),
+        **fields,
+    )
+
+
+def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
+    user = get_user_model().objects.create_user(
+        username=username or f"user{next(_numbers)}", password="pw", is_staff=True
+    )
+    for agency in agencies:
+        Membership.objects.create(user=user, agency=agency, role=role)
+    return user

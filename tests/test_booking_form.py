@@ -1,0 +1,113 @@
+"""Adding a booking in the admin: bad input is a field error and saves nothing."""
+
+import pytest
+from django.urls import reverse
+
+from bookings.models import Booking, Viewing
+from tests.factories import make_agency, make_slot, make_viewing
+
+ADD_URL = "admin:bookings_booking_add"
+
+
+@pytest.fixture
+def viewing(db):
+    return make_viewing(make_agency())
+
+
+@pytest.fixture
+def slotted_viewing(db):
+    return make_viewing(make_agency(), viewing_type=Viewing.Type.TIME_SLOTS)
+
+
+def booking_form(viewing, slot=None, **fields):
+    return {
+        "viewing": viewing.pk,
+        "slot": slot.pk if slot else "",
+        "first_name": "  Anna ",
+        "last_name": "Andersson",
+        "email": "Anna.Andersson@Example.SE",
+        "phone": "070-111 11 11",
+        "message": "",
+        "source": "admin",
+        "attempts-TOTAL_FORMS": "0",
+        "attempts-INITIAL_FORMS": "0",
+        **fields,
+    }
+
+
+def add_booking(client, data):
+    return client.post(reverse(ADD_URL), data)
+
+
+def field_errors(response):
+    return response.context["adminform"].form.errors
+
+
+def test_a_valid_booking_is_saved_normalised_and_queued(admin_client, viewing):
+    response = add_booking(admin_client, booking_form(viewing))
+
+    assert response.status_code == 302
+    booking = Booking.objects.get()
+    assert (booking.first_name, booking.email, booking.phone) == (
+        "Anna",
+        "anna.andersson@example.se",
+        "+46701111111",
+    )
+    assert booking.status == Booking.Status.QUEUED
+
+
+def test_an_invalid_phone_is_a_field_error(admin_client, viewing):
+    response = add_booking(admin_client, booking_form(viewing, phone="070-12"))
+
+    assert "phone" in field_errors(response)
+    assert not Booking.objects.exists()
+
+
+def test_a_slot_of_another_viewing_is_a_field_error(admin_client, slotted_viewing):
+    other_slot = make_slot()
+
+    response = add_booking(admin_client, booking_form(slotted_viewing, other_slot))
+
+    assert field_errors(response)["slot"] == ["This slot belongs to another viewing."]
+    assert not Booking.objects.exists()
+
+
+def test_a_time_slot_viewing_needs_a_slot(admin_client, slotted_viewing):
+    response = add_booking(admin_client, booking_form(slotted_viewing))
+
+    assert "slot" in field_errors(response)
+    assert not Booking.objects.exists()
+
+
+def test_a_vitec_viewing_needs_a_slot(admin_client):
+    vitec_viewing = make_viewing(make_agency("vitec"))
+
+    response = add_booking(admin_client, booking_form(vitec_viewing))
+
+    assert "slot" in field_errors(response)
+
+
+def test_a_fully_booked_slot_is_refused(admin_client, slotted_viewing):
+    full_slot = make_slot(slotted_viewing, fully_booked=True, number_booked=4)
+
+    response = add_booking(admin_client, booking_form(slotted_viewing, full_slot))
+
+    assert "fully booked" in field_errors(response)["slot"][0]
+    assert not Booking.objects.exists()
+
+
+def test_an_unknown_phone_region_is_a_field_error_on_the_agency(admin_client, viewing):
+    agency = viewing.agency
+    data = {
+        "name": agency.name,
+        "slug": agency.slug,
+        "broker_system": agency.broker_system,
+        "phone_region": "XX",
+        "is_active": "on",
+    }
+
+    response = admin_client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
+
+    assert "phone_region" in field_errors(response)
+    agency.refresh_from_db()
+    assert agency.phone_region == "SE"
