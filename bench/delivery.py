@@ -99,7 +99,6 @@ def make_bookings(sandbox_url: str, n: int):
 def deliver_and_time(booking_ids: list[int]) -> float:
     from django.db import transaction
 
-    from bookings.models import Booking
     from bookings.tasks import enqueue_delivery
 
     with transaction.atomic():
