@@ -1,10 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, ApiKey, Membership, ProviderCredential
+from bookings.delivery import check_credential
 
 
 class AgencyScopedAdmin(admin.ModelAdmin):
@@ -155,6 +156,14 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
         ),
         (_("Status"), {"fields": ["status", "status_detail", "status_changed_at"]}),
     ]
+    actions = ["test_connection"]
+
+    @admin.action(description=_("Test connection"), permissions=["change"])
+    def test_connection(self, request, queryset):
+        for credential in queryset.select_related("agency"):
+            check = check_credential(credential)
+            level = {True: messages.SUCCESS, False: messages.ERROR}.get(check.ok, messages.WARNING)
+            self.message_user(request, f"{credential.agency}: {check.message}", level)
 
 
 @admin.register(Membership)
