@@ -99,28 +99,26 @@ def test_vitec_participant_without_consent_has_no_gdpr_date(make_agency, make_bo
     assert "gdprApprovalDate" not in sandbox.received("vitec")[0]["body"]["updatePerson"]
 
 
+@pytest.mark.parametrize(
+    ("system", "bad_data", "field"),
+    [
+        (BrokerSystem.MSPECS, {"phone": "0701111111"}, "phoneNumber"),
+        (BrokerSystem.VITEC, {"first_name": " "}, "participant.UpdatePerson.FirstName"),
+    ],
+)
 @pytest.mark.django_db
-def test_mspecs_validation_error_rejects_with_field_errors(make_agency, make_booking):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="0701111111")
+def test_validation_error_rejects_with_the_brokers_field_errors(
+    system, bad_data, field, make_agency, make_booking
+):
+    booking = make_booking(make_agency(system), **bad_data)
 
     assert deliver(booking.pk) == "rejected"
 
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
-    assert list(booking.provider_errors) == ["phoneNumber"]
-    assert "phoneNumber" in booking.last_error
+    assert list(booking.provider_errors) == [field]
+    assert field in booking.last_error
     assert booking.attempts.get().http_status == 400
-
-
-@pytest.mark.django_db
-def test_vitec_validation_error_rejects_with_model_state(make_agency, make_booking):
-    booking = make_booking(make_agency(BrokerSystem.VITEC), first_name=" ")
-
-    assert deliver(booking.pk) == "rejected"
-
-    booking = refreshed(booking)
-    assert booking.status == Status.REJECTED
-    assert booking.provider_errors == {"participant.UpdatePerson.FirstName": ["Required."]}
 
 
 @pytest.mark.django_db

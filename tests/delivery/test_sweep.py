@@ -93,23 +93,19 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
     assert delivery.sweep() == {"interrupted": 0, "resumed": 0, "requeued": 0}
 
 
+@pytest.mark.parametrize(
+    ("credential_status", "booking_status"),
+    [(CredentialStatus.OK, Status.QUEUED), (CredentialStatus.FAILING, Status.HELD)],
+)
 @pytest.mark.django_db
-def test_sweep_resumes_held_bookings_of_a_credential_that_works_again(make_agency, make_booking):
+def test_sweep_resumes_held_bookings_only_once_their_credential_works(
+    make_agency, make_booking, credential_status, booking_status
+):
     agency = make_agency()
     booking = make_booking(agency, status=Status.HELD)
-    agency.credential.mark_status(CredentialStatus.OK)
+    agency.credential.mark_status(credential_status)
 
-    assert delivery.sweep()["resumed"] == 1
+    delivery.sweep()
+
     booking.refresh_from_db()
-    assert booking.status == Status.QUEUED
-
-
-@pytest.mark.django_db
-def test_sweep_keeps_bookings_of_a_failing_credential_held(make_agency, make_booking):
-    agency = make_agency()
-    booking = make_booking(agency, status=Status.HELD)
-    agency.credential.mark_status(CredentialStatus.FAILING)
-
-    assert delivery.sweep()["resumed"] == 0
-    booking.refresh_from_db()
-    assert booking.status == Status.HELD
+    assert booking.status == booking_status

@@ -54,18 +54,27 @@ def test_broker_failing_for_a_while_then_recovering_delivers_each_booking_once(
     assert failures > 0  # the outage was really felt
 
 
-def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
-    make_agency, make_booking, sandbox, start_process
-):
+def kill_a_worker_mid_batch_then_restart(system, make_agency, make_booking, sandbox, start):
+    """30 bookings at 50 ms each; SIGKILL the worker after 8 are delivered (so most
+    likely mid-call), then start a new worker and the scheduler that runs the sweep."""
     sandbox.set_latency(0.05)
-    bookings = queue(make_agency(BrokerSystem.MSPECS), make_booking, 30)
-    worker = start_process(*WORKER, **FAST_RECOVERY)
+    bookings = queue(make_agency(system), make_booking, 30)
+    worker = start(*WORKER, **FAST_RECOVERY)
     wait_until(lambda: count_status(Status.DELIVERED) >= 8)
 
     worker.kill()  # SIGKILL: no clean-up of its task or its claim
     worker.wait()
-    start_process(*WORKER, **FAST_RECOVERY)
-    start_process("crontask", "--no-heartbeat", **FAST_RECOVERY)
+    start(*WORKER, **FAST_RECOVERY)
+    start("crontask", "--no-heartbeat", **FAST_RECOVERY)
+    return bookings
+
+
+def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
+    make_agency, make_booking, sandbox, start_process
+):
+    bookings = kill_a_worker_mid_batch_then_restart(
+        BrokerSystem.MSPECS, make_agency, make_booking, sandbox, start_process
+    )
     wait_until(lambda: count_status(Status.DELIVERED) == 30)
 
     for booking in Booking.objects.all():
@@ -79,15 +88,9 @@ def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
 def test_worker_killed_mid_batch_vitec_never_posts_twice(
     make_agency, make_booking, sandbox, start_process
 ):
-    sandbox.set_latency(0.05)
-    bookings = queue(make_agency(BrokerSystem.VITEC), make_booking, 30)
-    worker = start_process(*WORKER, **FAST_RECOVERY)
-    wait_until(lambda: count_status(Status.DELIVERED) >= 8)
-
-    worker.kill()
-    worker.wait()
-    start_process(*WORKER, **FAST_RECOVERY)
-    start_process("crontask", "--no-heartbeat", **FAST_RECOVERY)
+    bookings = kill_a_worker_mid_batch_then_restart(
+        BrokerSystem.VITEC, make_agency, make_booking, sandbox, start_process
+    )
     wait_until(lambda: count_status(Status.DELIVERED, Status.NEEDS_REVIEW) == 30)
 
     emails = posted_emails(sandbox, "vitec")
