@@ -54,20 +54,34 @@ class AgencyScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = related.objects.for_user(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def agency_roles(self, request) -> dict[int, str]:
+        """The user's agencies and roles, looked up once per request: the sidebar asks
+        every registered admin for its permissions."""
+        if not hasattr(request, "agency_roles"):
+            request.agency_roles = dict(request.user.memberships.values_list("agency_id", "role"))
+        return request.agency_roles
+
     def is_member(self, request) -> bool:
         user = request.user
-        return user.is_active and user.is_staff and (user.is_superuser or user.memberships.exists())
+        return (
+            user.is_active
+            and user.is_staff
+            and (user.is_superuser or bool(self.agency_roles(request)))
+        )
 
     def may_change(self, request, obj=None) -> bool:
         if request.user.is_superuser:
             return True
         if not self.admin_only:
             return self.is_member(request)
-        administered = self.user_agencies(request, admin_role=True)
+        administered = {
+            agency_id
+            for agency_id, role in self.agency_roles(request).items()
+            if role == Membership.Role.ADMIN
+        }
         if obj is None:
-            return administered.exists()
-        agency = obj if isinstance(obj, Agency) else obj.agency
-        return administered.filter(pk=agency.pk).exists()
+            return bool(administered)
+        return (obj.pk if isinstance(obj, Agency) else obj.agency_id) in administered
 
     # Membership is the permission: no per-model Django permissions to hand out.
     def has_module_permission(self, request):

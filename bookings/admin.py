@@ -8,7 +8,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
-from bookings import delivery
+from bookings import delivery, polling
 from bookings.intake import accept_booking
 from bookings.models import (
     Booking,
@@ -37,7 +37,16 @@ class ViewingSlotInline(admin.TabularInline):
 
 @admin.register(Viewing)
 class ViewingAdmin(AgencyScopedAdmin):
-    list_display = ["title", "agency", "starts_at", "viewing_type", "is_open", "slot_count"]
+    list_display = [
+        "title",
+        "agency",
+        "starts_at",
+        "viewing_type",
+        "is_open",
+        "slot_count",
+        "slots_polled_at",
+        "slot_poll_error",
+    ]
     list_filter = ["agency", "viewing_type", "is_open", "agency__broker_system"]
     list_select_related = ["agency"]
     search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id"]
@@ -45,6 +54,21 @@ class ViewingAdmin(AgencyScopedAdmin):
     ordering = ["-starts_at"]  # explicit: Meta.ordering is dropped by the slot-count GROUP BY
     readonly_fields = ["public_id", "slots_polled_at", "slot_poll_error"]
     inlines = [ViewingSlotInline]
+    actions = ["refresh_slot_status"]
+
+    @admin.action(description=_("Refresh slot status"))
+    def refresh_slot_status(self, request, queryset):
+        summary = polling.poll_slots(queryset)
+        if not summary.deals_polled and not summary.errors:
+            self.message_user(
+                request,
+                _("None of these is an MSPECS time-slot viewing with a deal id."),
+                messages.WARNING,
+            )
+            return
+        self.message_user(request, str(summary), messages.SUCCESS)
+        for deal, error in summary.errors.items():
+            self.message_user(request, f"{deal}: {error}", messages.ERROR)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(slot_count=Count("slots"))
@@ -149,7 +173,6 @@ class BookingAdmin(AgencyScopedAdmin):
     ]
     list_select_related = ["viewing", "slot"]
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
-    date_hierarchy = "created_at"
     autocomplete_fields = ["viewing"]
     readonly_fields = [
         "status",

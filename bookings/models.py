@@ -111,6 +111,13 @@ class ViewingSlot(models.Model):
     def is_bookable(self) -> bool:
         return not (self.fully_booked or self.missing_from_provider)
 
+    def mark_fully_booked(self) -> None:
+        """The broker system said the slot is full (e.g. Vitec's booking-limit validation
+        error): close it as a slot-status poll would."""
+        self.fully_booked = True
+        self.status_checked_at = timezone.now()
+        self.save(update_fields=["fully_booked", "status_checked_at"])
+
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": _("A slot must end after it starts.")})
@@ -122,6 +129,37 @@ class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
 
 class IdempotentRequestQuerySet(AgencyScopedQuerySet):
     agency_lookup = "api_key__agency__"
+
+
+UNBOOKABLE_SLOT_ERROR = _(
+    "Not sent: the slot is fully booked or no longer listed in the broker system. "
+    "Move the booking to another slot, or cancel it."
+)
+
+
+class BookingQuerySet(ViewingPartQuerySet):
+    def awaiting_delivery(self):
+        return self.filter(status__in=[Booking.Status.QUEUED, Booking.Status.RETRYING])
+
+    def in_unbookable_slot(self):
+        return self.filter(Q(slot__fully_booked=True) | Q(slot__missing_from_provider=True))
+
+    def set_aside_for_unbookable_slots(self) -> int:
+        """Bookings still to be sent into a slot that has filled up (or vanished) would
+        only be rejected: put them before staff as needs-review instead. Bookings a worker
+        has claimed are left to it (it checks `Booking.slot_is_unbookable` itself)."""
+        now = timezone.now()
+        return (
+            self.awaiting_delivery()
+            .in_unbookable_slot()
+            .exclude(claimed_until__gt=now)
+            .update(
+                status=Booking.Status.NEEDS_REVIEW,
+                last_error=str(UNBOOKABLE_SLOT_ERROR),
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
 
 
 class Booking(models.Model):
@@ -171,13 +209,14 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ViewingPartQuerySet.as_manager()
+    objects = BookingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="booking_due_idx"),
             models.Index(fields=["viewing", "email"], name="booking_viewing_email_idx"),
+            models.Index(fields=["-created_at"], name="booking_newest_first_idx"),
         ]
 
     def __str__(self):
@@ -186,6 +225,18 @@ class Booking(models.Model):
     @property
     def agency(self) -> Agency:
         return self.viewing.agency
+
+    @property
+    def slot_is_unbookable(self) -> bool:
+        """The last slot status says sending this booking would be refused."""
+        return self.slot_id is not None and not self.slot.is_bookable
+
+    def set_aside_for_unbookable_slot(self) -> None:
+        """What delivery does instead of sending when `slot_is_unbookable`."""
+        self.status = self.Status.NEEDS_REVIEW
+        self.last_error = str(UNBOOKABLE_SLOT_ERROR)
+        self.next_attempt_at = None
+        self.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
 
     def clean(self):
         self.first_name = self.first_name.strip()

@@ -1,12 +1,12 @@
-"""Background tasks, run by `manage.py db_worker` through Django's Tasks API; the
-periodic ones are scheduled by `manage.py crontask`."""
+"""Background tasks, run by `manage.py db_worker` through Django's Tasks API; periodic ones
+are enqueued by `manage.py crontask`."""
 
 from apscheduler.triggers.interval import IntervalTrigger
 from crontask import cron
 from django.conf import settings
 from django.tasks import task
 
-from bookings import delivery
+from bookings import delivery, polling
 
 
 @task()
@@ -25,3 +25,10 @@ def enqueue_delivery(booking_id: int, run_after=None) -> None:
 @task()
 def sweep_deliveries() -> dict[str, int]:
     return delivery.sweep()
+
+
+@cron(IntervalTrigger(seconds=settings.SLOT_POLL_TICK))
+@task()
+def poll_due_slots() -> str:
+    """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
+    return str(polling.poll_slots(polling.due_viewings()))

@@ -151,6 +151,17 @@ DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=5.0)
 BROKER_READ_TIMEOUT = env.float("BROKER_READ_TIMEOUT", default=20.0)
 
+# Slot availability from MSPECS (bookings/polling.py). The worker's scheduler checks every
+# SLOT_POLL_TICK seconds for deals whose last poll is older than SLOT_POLL_INTERVAL, or
+# SLOT_POLL_INTERVAL_SOON once the viewing starts within SLOT_POLL_SOON_HOURS.
+SLOT_POLL_INTERVAL = env.int("SLOT_POLL_INTERVAL", default=300)
+SLOT_POLL_INTERVAL_SOON = env.int("SLOT_POLL_INTERVAL_SOON", default=60)
+SLOT_POLL_SOON_HOURS = env.int("SLOT_POLL_SOON_HOURS", default=24)
+SLOT_POLL_TICK = env.int("SLOT_POLL_TICK", default=60)
+# Slot-status calls in flight at once, overall and for one agency.
+SLOT_POLL_CONCURRENCY = env.int("SLOT_POLL_CONCURRENCY", default=10)
+SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", default=4)
+
 # The built-in sandbox broker servers (`manage.py sandbox`) that the demo agencies use.
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)

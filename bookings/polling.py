@@ -1,0 +1,282 @@
+"""Slot availability from MSPECS: one slot-status call per deal, never one per slot.
+
+`poll_slots()` is the one code path behind the worker's schedule (`tasks.poll_due_slots`),
+the admin action "Refresh slot status" and `manage.py poll_slots`. Worker threads only make
+HTTP calls; every database read and write happens on the calling thread, so no connection
+crosses threads. Calls run with bounded concurrency overall and per agency, so one agency's
+slow or large broker account cannot take every worker.
+"""
+
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agencies.models import Agency, BrokerSystem
+from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
+
+
+@dataclass
+class Deal:
+    """One MSPECS deal of one agency and the viewings of ours that belong to it."""
+
+    agency_id: int
+    deal_id: str
+    viewing_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PollSummary:
+    deals_polled: int = 0
+    slots_changed: int = 0
+    bookings_set_aside: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # "agency / deal" -> what went wrong
+
+    def __str__(self) -> str:
+        return (
+            f"{self.deals_polled} deals polled, {self.slots_changed} slots changed, "
+            f"{len(self.errors)} errors"
+        )
+
+
+def pollable_viewings():
+    """MSPECS time-slot viewings with a deal id: the ones slot status exists for."""
+    return Viewing.objects.filter(
+        agency__broker_system=BrokerSystem.MSPECS,
+        viewing_type=Viewing.Type.TIME_SLOTS,
+    ).exclude(mspecs_deal_id="")
+
+
+def upcoming_viewings(now=None):
+    """Open, active, not yet ended: the viewings whose slots people can still book."""
+    now = now or timezone.now()
+    return pollable_viewings().filter(is_open=True, agency__is_active=True, ends_at__gt=now)
+
+
+def due_viewings(now=None):
+    """Upcoming viewings whose last poll is older than their interval: SLOT_POLL_INTERVAL,
+    or SLOT_POLL_INTERVAL_SOON once the viewing starts within SLOT_POLL_SOON_HOURS."""
+    now = now or timezone.now()
+    soon = Q(starts_at__lte=now + timedelta(hours=settings.SLOT_POLL_SOON_HOURS))
+    stale = Q(slots_polled_at__lte=now - timedelta(seconds=settings.SLOT_POLL_INTERVAL))
+    stale_soon = Q(slots_polled_at__lte=now - timedelta(seconds=settings.SLOT_POLL_INTERVAL_SOON))
+    return upcoming_viewings(now).filter(
+        Q(slots_polled_at__isnull=True) | stale | (soon & stale_soon)
+    )
+
+
+def group_by_deal(viewings: Iterable[tuple[int, int, str]]) -> list[Deal]:
+    """Deals for (viewing id, agency id, deal id) rows: an agency's deal id is polled once."""
+    deals: dict[tuple[int, str], Deal] = {}
+    for viewing_id, agency_id, deal_id in viewings:
+        deal = deals.setdefault((agency_id, deal_id), Deal(agency_id, deal_id))
+        deal.viewing_ids.append(viewing_id)
+    return list(deals.values())
+
+
+def poll_slots(
+    viewings=None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> PollSummary:
+    """Poll the slot status of every deal behind `viewings` (default: every upcoming one)
+    and store it on their slots. A deal that fails is recorded on its viewings and does
+    not stop the others."""
+    viewings = upcoming_viewings() if viewings is None else viewings
+    viewings = viewings.filter(pk__in=pollable_viewings().values("pk"))
+    deals = group_by_deal(viewings.values_list("pk", "agency_id", "mspecs_deal_id"))
+    agencies = Agency.objects.select_related("credential").in_bulk({d.agency_id for d in deals})
+    summary = PollSummary()
+    results = _Results(summary, agencies)
+    clients = {}
+    pending: dict[int, list[Deal]] = defaultdict(list)  # agency id -> deals not started yet
+    for deal in deals:
+        agency = agencies[deal.agency_id]
+        if not hasattr(agency, "credential"):
+            results.add_error(deal, "The agency has no broker-system credential.")
+            continue
+        if agency.pk not in clients:
+            clients[agency.pk] = _client(agency)
+        pending[agency.pk].append(deal)
+    done = len(deals) - sum(len(waiting) for waiting in pending.values())
+    dispatcher = _Dispatcher(pending, settings.SLOT_POLL_CONCURRENCY_PER_AGENCY)
+    outcomes: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work():
+        while (deal := dispatcher.next_deal()) is not None:
+            try:
+                outcome = clients[deal.agency_id].slot_status(deal.deal_id)
+            except Exception as error:  # recorded for this deal; the others go on
+                outcome = error
+            dispatcher.finished(deal)
+            outcomes.put((deal, outcome))
+
+    workers = max(1, min(settings.SLOT_POLL_CONCURRENCY, dispatcher.total))
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in range(workers):
+            pool.submit(work)
+        # Read the slots while the first calls are under way.
+        results.load_slots(viewings)
+        for _ in range(dispatcher.total):
+            deal, outcome = outcomes.get()
+            summary.deals_polled += 1
+            if isinstance(outcome, SlotStatusError):
+                results.add_error(deal, str(outcome))
+            elif isinstance(outcome, Exception):
+                results.add_error(deal, f"Slot status for deal {deal.deal_id} failed: {outcome!r}")
+            else:
+                results.add_status(deal, outcome)
+            # Write while the workers carry on calling, a batch at a time.
+            if results.due():
+                results.write()
+            done += 1
+            if on_progress:
+                on_progress(done, len(deals))
+    results.write()
+    for client in clients.values():
+        client.session.close()
+    return summary
+
+
+class _Dispatcher:
+    """Hands worker threads the next deal whose agency is below its concurrency bound."""
+
+    def __init__(self, pending: dict[int, list[Deal]], per_agency: int):
+        self.pending = pending
+        self.per_agency = per_agency
+        self.running: dict[int, int] = defaultdict(int)  # agency id -> calls in flight
+        self.total = sum(len(deals) for deals in pending.values())
+        self.changed = threading.Condition()
+
+    def next_deal(self) -> Deal | None:
+        """The next deal of the agency with the most left to do, so that agencies finish
+        together instead of one agency's deals running alone, bound, at the end."""
+        with self.changed:
+            while any(self.pending.values()):
+                ready = [
+                    agency_id
+                    for agency_id, deals in self.pending.items()
+                    if deals and self.running[agency_id] < self.per_agency
+                ]
+                if ready:
+                    agency_id = max(ready, key=lambda a: len(self.pending[a]))
+                    self.running[agency_id] += 1
+                    return self.pending[agency_id].pop()
+                self.changed.wait()  # every agency with work left is at its bound
+            return None
+
+    def finished(self, deal: Deal) -> None:
+        with self.changed:
+            self.running[deal.agency_id] -= 1
+            self.changed.notify_all()
+
+
+# Results are written in one transaction per batch of deals (or per second, whichever comes
+# first): a few queries per batch instead of per deal keeps a large poll bound by the broker's
+# latency rather than by database round trips.
+WRITE_BATCH = 100
+WRITE_EVERY_SECONDS = 1.0
+
+
+def _client(agency: Agency) -> MspecsClient:
+    # Enough pooled connections for every call this agency may have in flight.
+    session = MspecsClient.new_session(agency.credential)
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return MspecsClient(agency.credential, session)
+
+
+class _Results:
+    """Poll outcomes gathered on the calling thread until `write()` stores them."""
+
+    def __init__(self, summary: PollSummary, agencies: dict[int, Agency]):
+        self.summary = summary
+        self.agencies = agencies
+        self.slots: dict[int, list[ViewingSlot]] = defaultdict(list)  # viewing id -> slots
+        self._clear()
+
+    def load_slots(self, viewings) -> None:
+        for slot in ViewingSlot.objects.filter(viewing__in=viewings.values("pk")):
+            self.slots[slot.viewing_id].append(slot)
+
+    def due(self) -> bool:
+        return len(self) >= WRITE_BATCH or (
+            time.monotonic() - self.written_at >= WRITE_EVERY_SECONDS
+        )
+
+    def _clear(self) -> None:
+        self.written_at = time.monotonic()
+        self.polled_viewing_ids: list[int] = []
+        self.changed_slots: list[ViewingSlot] = []
+        self.unbookable_slot_ids: list[int] = []
+        self.failed: list[tuple[list[int], str]] = []  # (viewing ids, message)
+
+    def __len__(self) -> int:
+        return len(self.polled_viewing_ids) + len(self.failed)
+
+    def add_status(self, deal: Deal, statuses: dict[str, SlotStatus]) -> None:
+        for viewing_id in deal.viewing_ids:
+            self.polled_viewing_ids.append(viewing_id)
+            for slot in self.slots[viewing_id]:
+                before = (slot.number_booked, slot.fully_booked, slot.missing_from_provider)
+                status = statuses.get(slot.provider_slot_id)
+                if status is None:
+                    slot.missing_from_provider = True
+                else:
+                    slot.missing_from_provider = False
+                    slot.number_booked = status.number_booked
+                    slot.fully_booked = status.fully_booked
+                if before != (slot.number_booked, slot.fully_booked, slot.missing_from_provider):
+                    self.changed_slots.append(slot)
+                if not slot.is_bookable:
+                    self.unbookable_slot_ids.append(slot.pk)
+
+    def add_error(self, deal: Deal, message: str) -> None:
+        self.failed.append((deal.viewing_ids, message[:500]))
+        self.summary.errors[f"{self.agencies[deal.agency_id]} / {deal.deal_id}"] = message
+
+    def write(self) -> None:
+        if not len(self):
+            return
+        now = timezone.now()
+        with transaction.atomic():
+            ViewingSlot.objects.filter(viewing__in=self.polled_viewing_ids).update(
+                status_checked_at=now
+            )
+            # One UPDATE per distinct new state: far fewer than slots, and cheaper than
+            # bulk_update's CASE per row.
+            by_state = defaultdict(list)
+            for slot in self.changed_slots:
+                by_state[slot.number_booked, slot.fully_booked, slot.missing_from_provider].append(
+                    slot.pk
+                )
+            for (number_booked, fully_booked, missing), slot_ids in by_state.items():
+                ViewingSlot.objects.filter(pk__in=slot_ids).update(
+                    number_booked=number_booked,
+                    fully_booked=fully_booked,
+                    missing_from_provider=missing,
+                )
+            Viewing.objects.filter(pk__in=self.polled_viewing_ids).update(
+                slots_polled_at=now, slot_poll_error=""
+            )
+            for viewing_ids, message in self.failed:
+                Viewing.objects.filter(pk__in=viewing_ids).update(
+                    slots_polled_at=now, slot_poll_error=message
+                )
+            if self.unbookable_slot_ids:
+                waiting = Booking.objects.filter(slot__in=self.unbookable_slot_ids)
+                self.summary.bookings_set_aside += waiting.set_aside_for_unbookable_slots()
+        self.summary.slots_changed += len(self.changed_slots)
+        self._clear()

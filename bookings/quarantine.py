@@ -1,0 +1,198 @@
+"""The quarantine mirror: what MSPECS brokers will see in a viewing's quarantine sidebar.
+
+MSPECS puts every external viewer it receives in a quarantine until a broker approves it,
+and identifies viewers by email: several bookings with one email become one entry, keeping
+one name. We mirror that from our own delivered bookings, because the MSPECS API offers no
+way to read the quarantine (the seed contract has no such route); staff record what the
+broker decided instead (QuarantineDecision), and decided entries leave the mirror.
+
+Entries are aggregated in SQL (GROUP BY viewing, email) and paginated as groups; the
+bookings of one page are then fetched in one query, so the page costs the same number of
+queries at 10 bookings as at 100,000.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat, Lower
+from django.utils import timezone
+
+from agencies.models import BrokerSystem
+from bookings.models import Booking, QuarantineDecision, Viewing
+
+
+def delivered_mspecs_bookings(user):
+    """Bookings that have reached an MSPECS quarantine, among the user's agencies."""
+    return Booking.objects.for_user(user).filter(
+        status=Booking.Status.DELIVERED, viewing__agency__broker_system=BrokerSystem.MSPECS
+    )
+
+
+def undecided_bookings(user):
+    decided = QuarantineDecision.objects.filter(
+        viewing=OuterRef("viewing"), email=OuterRef("email")
+    )
+    return delivered_mspecs_bookings(user).exclude(Exists(decided))
+
+
+@dataclass(frozen=True)
+class MirrorFilters:
+    agency: int | None = None
+    viewing: int | None = None
+    min_age_days: int | None = None
+    conflicts_only: bool = False
+    search: str = ""
+    newest_first: bool = False
+
+
+def pending_entries(user, filters: MirrorFilters | None = None):
+    """One row per (viewing, email) still waiting for a broker: {viewing, email, merged,
+    oldest, names}, oldest first unless `newest_first`."""
+    filters = filters or MirrorFilters()
+    bookings = undecided_bookings(user)
+    if filters.agency:
+        bookings = bookings.filter(viewing__agency=filters.agency)
+    if filters.viewing:
+        bookings = bookings.filter(viewing=filters.viewing)
+    entries = bookings.values("viewing", "email").annotate(
+        merged=Count("pk"),
+        oldest=Min("delivered_at"),
+        names=Count(Lower(Concat("first_name", Value(" "), "last_name")), distinct=True),
+    )
+    if filters.search:
+        # An entry matches when any of its bookings does; it is still shown whole.
+        entries = entries.annotate(
+            matches=Count("pk", filter=_search_condition(filters.search))
+        ).filter(matches__gt=0)
+    if filters.min_age_days:
+        entries = entries.filter(oldest__lte=timezone.now() - timedelta(days=filters.min_age_days))
+    if filters.conflicts_only:
+        entries = entries.filter(names__gt=1)
+    age_order = "-oldest" if filters.newest_first else "oldest"
+    return entries.order_by(age_order, "viewing", "email")
+
+
+def _search_condition(search: str) -> Q:
+    condition = Q()
+    for term in search.split():
+        condition &= (
+            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
+        )
+    return condition
+
+
+@dataclass
+class MirrorEntry:
+    """One prospective buyer as an MSPECS broker will see it: the newest booking's name
+    and phone, with every booking merged into it."""
+
+    viewing: Viewing
+    email: str
+    oldest: datetime
+    has_name_conflict: bool
+    bookings: list[Booking] = field(default_factory=list)  # newest first
+
+    @property
+    def merged(self) -> int:
+        return len(self.bookings)
+
+    @property
+    def current(self) -> Booking:
+        return self.bookings[0]
+
+    @property
+    def age(self) -> timedelta:
+        return timezone.now() - self.oldest
+
+
+def with_bookings(entry_rows) -> list[MirrorEntry]:
+    """Entries for rows of `pending_entries`, with their bookings, in one query."""
+    rows = list(entry_rows)
+    if not rows:
+        return []
+    # IN on both columns of the (viewing, email) index, rather than an OR per entry (which
+    # SQLite answers with a full scan) or a status condition (which tempts it onto the status
+    # index): bookings of other pairs or not delivered are few, and skipped below.
+    bookings = (
+        Booking.objects.filter(
+            viewing_id__in={row["viewing"] for row in rows},
+            email__in={row["email"] for row in rows},
+        )
+        .select_related("viewing__agency")
+        .order_by("-delivered_at", "-pk")
+    )
+    entries = {
+        (row["viewing"], row["email"]): MirrorEntry(
+            viewing=None,
+            email=row["email"],
+            oldest=row["oldest"],
+            has_name_conflict=row["names"] > 1,
+        )
+        for row in rows
+    }
+    for booking in bookings:
+        entry = entries.get((booking.viewing_id, booking.email))
+        if entry is None or booking.status != Booking.Status.DELIVERED:
+            continue
+        entry.viewing = booking.viewing
+        entry.bookings.append(booking)
+    return list(entries.values())
+
+
+def pending_counts_by_agency(user) -> list[dict]:
+    """[{agency, name, pending}] for each of the user's MSPECS agencies with pending entries."""
+    entry_key = Concat(
+        Cast("viewing_id", CharField()), Value(" "), "email", output_field=CharField()
+    )
+    return list(
+        undecided_bookings(user)
+        .values(agency=F("viewing__agency"), name=F("viewing__agency__name"))
+        .annotate(pending=Count(entry_key, distinct=True))
+        .order_by("name")
+    )
+
+
+def record_decision(user, viewing: Viewing, email: str, decision: str) -> QuarantineDecision:
+    decision_row, _ = QuarantineDecision.objects.update_or_create(
+        viewing=viewing,
+        email=email,
+        defaults={"decision": decision, "decided_by": user, "decided_at": timezone.now()},
+    )
+    return decision_row
+
+
+CSV_HEADER = [
+    "agency",
+    "viewing",
+    "viewing starts",
+    "email",
+    "name in MSPECS",
+    "phone in MSPECS",
+    "merged bookings",
+    "oldest delivered",
+    "name conflict",
+    "all names and phones, newest first",
+    "booking ids",
+]
+
+
+def csv_rows(user, filters: MirrorFilters, chunk_size: int = 500):
+    """Every pending entry as a CSV row, fetched a chunk of entries at a time."""
+    entries = pending_entries(user, filters)
+    for start in range(0, entries.count(), chunk_size):
+        for entry in with_bookings(entries[start : start + chunk_size]):
+            current = entry.current
+            yield [
+                entry.viewing.agency.name,
+                entry.viewing.title,
+                timezone.localtime(entry.viewing.starts_at).isoformat(),
+                entry.email,
+                f"{current.first_name} {current.last_name}",
+                current.phone,
+                entry.merged,
+                timezone.localtime(entry.oldest).isoformat(),
+                "yes" if entry.has_name_conflict else "no",
+                "; ".join(f"{b.first_name} {b.last_name} {b.phone}" for b in entry.bookings),
+                " ".join(str(b.pk) for b in entry.bookings),
+            ]

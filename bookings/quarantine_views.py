@@ -1,0 +1,127 @@
+"""Staff pages of the quarantine mirror (see bookings/quarantine.py). Wrapped in the admin
+site's `admin_view` in config/urls.py: staff only, and everything scoped to the user's
+agencies."""
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from agencies.models import Agency, BrokerSystem
+from bookings import quarantine
+from bookings.models import QuarantineDecision, Viewing
+
+PAGE_SIZE = 50
+
+
+class MirrorFilterForm(forms.Form):
+    AGE_CHOICES = [
+        ("", _("any age")),
+        (1, _("older than 1 day")),
+        (3, _("older than 3 days")),
+        (7, _("older than 7 days")),
+    ]
+    SORT_CHOICES = [("oldest", _("oldest first")), ("newest", _("newest first"))]
+
+    agency = forms.IntegerField(required=False, min_value=1)
+    viewing = forms.IntegerField(required=False, min_value=1)
+    age = forms.TypedChoiceField(choices=AGE_CHOICES, coerce=int, empty_value=None, required=False)
+    conflicts = forms.BooleanField(label=_("name conflicts only"), required=False)
+    q = forms.CharField(label=_("name or email"), max_length=200, required=False)
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+
+    def mirror_filters(self) -> quarantine.MirrorFilters:
+        """The filters that are valid; an invalid one is reported and left out."""
+        self.is_valid()
+        data = self.cleaned_data
+        return quarantine.MirrorFilters(
+            agency=data.get("agency"),
+            viewing=data.get("viewing"),
+            min_age_days=data.get("age"),
+            conflicts_only=bool(data.get("conflicts")),
+            search=data.get("q") or "",
+            newest_first=data.get("sort") == "newest",
+        )
+
+
+def mirror(request):
+    form = MirrorFilterForm(request.GET)
+    filters = form.mirror_filters()
+    if request.GET.get("format") == "csv":
+        return _csv_response(request, filters)
+    page = Paginator(quarantine.pending_entries(request.user, filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    agencies = list(Agency.objects.for_user(request.user).order_by("name"))
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Quarantine mirror"),
+        "form": form,
+        "page": page,
+        "entries": quarantine.with_bookings(page.object_list),
+        "mspecs_agencies": [a for a in agencies if a.broker_system == BrokerSystem.MSPECS],
+        "vitec_agencies": [a for a in agencies if a.broker_system == BrokerSystem.VITEC],
+        "selected_viewing": filters.viewing
+        and Viewing.objects.for_user(request.user).filter(pk=filters.viewing).first(),
+        "decisions": QuarantineDecision.Decision.choices,
+    }
+    return TemplateResponse(request, "bookings/quarantine_mirror.html", context)
+
+
+def _csv_response(request, filters: quarantine.MirrorFilters) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="quarantine-mirror.csv"'
+    writer = csv.writer(response)
+    writer.writerow(quarantine.CSV_HEADER)
+    writer.writerows(quarantine.csv_rows(request.user, filters))
+    return response
+
+
+class DecisionForm(forms.Form):
+    viewing = forms.IntegerField()
+    email = forms.EmailField()
+    decision = forms.ChoiceField(choices=QuarantineDecision.Decision.choices)
+
+
+@require_POST
+def decide(request):
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The decision was not recorded: %s") % form.errors.as_text())
+        return _back(request)
+    viewing = get_object_or_404(
+        Viewing.objects.for_user(request.user), pk=form.cleaned_data["viewing"]
+    )
+    email = form.cleaned_data["email"].lower()
+    if (
+        not quarantine.delivered_mspecs_bookings(request.user)
+        .filter(viewing=viewing, email=email)
+        .exists()
+    ):
+        raise Http404(_("No quarantine entry for this email on this viewing."))
+    decision = quarantine.record_decision(
+        request.user, viewing, email, form.cleaned_data["decision"]
+    )
+    messages.success(
+        request,
+        _("%(email)s on %(viewing)s: %(decision)s.")
+        % {"email": email, "viewing": viewing.title, "decision": decision.get_decision_display()},
+    )
+    return _back(request)
+
+
+def _back(request):
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("quarantine_mirror")
+    return redirect(target)

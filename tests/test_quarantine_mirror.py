@@ -1,0 +1,376 @@
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.models import BrokerSystem
+from bookings import quarantine
+from bookings.models import Booking, QuarantineDecision
+from bookings.providers.mspecs import MspecsClient
+from tests.viewing_factories import (
+    delivered_booking,
+    make_agency,
+    make_ordinary_viewing,
+    make_slot_viewing,
+    make_staff_member,
+    unsaved_booking,
+)
+
+MIRROR = reverse("quarantine_mirror")
+DECIDE = reverse("quarantine_decide")
+
+
+@pytest.fixture
+def agency(db):
+    return make_agency(name="Mäklarna")
+
+
+@pytest.fixture
+def viewing(agency):
+    return make_ordinary_viewing(agency)
+
+
+@pytest.fixture
+def member(agency):
+    return make_staff_member("member", agency)
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+def deliver_to_sandbox(client: MspecsClient, booking: Booking) -> None:
+    """Post a booking to the sandbox MSPECS as the delivery engine does, then mark it
+    delivered: the mirror must show what the broker system then holds."""
+    path = f"/v3/viewings/externalViewer/{booking.viewing.provider_viewing_id}"
+    if booking.slot_id:
+        path += f"/slot/{booking.slot.provider_slot_id}"
+    body = {
+        "firstName": booking.first_name,
+        "lastName": booking.last_name,
+        "email": booking.email,
+        "phoneNumber": booking.phone,
+    }
+    record = client.call("POST", path, json=body)
+    assert record.status == 200, record.text
+    booking.status = Booking.Status.DELIVERED
+    booking.delivered_at = timezone.now()
+    booking.save()
+
+
+def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbox):
+    agency = make_agency(sandbox)
+    client = MspecsClient(agency.credential)
+    sandbox.set_deal("deal-1", {"slot-1": 10})
+    ordinary = make_ordinary_viewing(agency)
+    slotted = make_slot_viewing(agency, "deal-1", ["slot-1"])
+    slot = slotted.slots.get()
+    submitted = [
+        (ordinary, None, "Anna", "Berg", "anna@example.se", "+46701111111"),
+        (ordinary, None, "Anna", "Berg-Lind", "ANNA@example.se", "+46702222222"),
+        (ordinary, None, "Bo", "Ek", "bo@example.se", "+46703333333"),
+        (slotted, slot, "Cia", "Holm", "cia@example.se", "+46704444444"),
+        (slotted, slot, "Cia", "Holm", "cia@example.se", "+46705555555"),
+    ]
+    for viewing, slot_of, first, last, email, phone in submitted:
+        booking = unsaved_booking(
+            viewing, slot_of, first_name=first, last_name=last, email=email, phone=phone
+        )
+        booking.full_clean()
+        booking.save()
+        deliver_to_sandbox(client, booking)
+    superuser = make_staff_member("root")
+    superuser.is_superuser = True
+
+    entries = quarantine.with_bookings(quarantine.pending_entries(superuser))
+
+    mirrored = {
+        (e.viewing.provider_viewing_id, e.email): {
+            "firstName": e.current.first_name,
+            "lastName": e.current.last_name,
+            "phoneNumber": e.current.phone,
+            "bookings": e.merged,
+        }
+        for e in entries
+    }
+    held = {
+        (viewing.provider_viewing_id, email): {k: v for k, v in viewer.items() if k != "email"}
+        for viewing, slot_id in [(ordinary, None), (slotted, "slot-1")]
+        for email, viewer in sandbox.quarantine(viewing.provider_viewing_id, slot_id).items()
+    }
+    assert mirrored == held
+    assert len(mirrored) == 3
+    conflicts = {e.email: e.has_name_conflict for e in entries}
+    assert conflicts == {"anna@example.se": True, "bo@example.se": False, "cia@example.se": False}
+
+
+def test_entry_lists_every_name_and_phone_newest_first_with_its_age(viewing):
+    now = timezone.now()
+    first = delivered_booking(viewing, first_name="Anna", delivered_at=now - timedelta(days=2))
+    second = delivered_booking(viewing, first_name="Annie", delivered_at=now - timedelta(hours=1))
+    superuser = make_staff_member("root")
+    superuser.is_superuser = True
+
+    [entry] = quarantine.with_bookings(quarantine.pending_entries(superuser))
+
+    assert entry.bookings == [second, first]
+    assert entry.merged == 2
+    assert entry.oldest == first.delivered_at
+    assert timedelta(days=2) <= entry.age < timedelta(days=2, minutes=1)
+
+
+def test_only_delivered_bookings_of_mspecs_agencies_are_mirrored(viewing, member):
+    delivered_booking(viewing, email="in@example.se")
+    unsaved_booking(viewing, email="queued@example.se").save()
+    vitec = make_agency(broker_system=BrokerSystem.VITEC)
+    member.memberships.create(agency=vitec)
+    vitec_viewing = make_slot_viewing(vitec, "", ["v1"])
+    delivered_booking(vitec_viewing, vitec_viewing.slots.get(), email="vitec@example.se")
+
+    emails = [row["email"] for row in quarantine.pending_entries(member)]
+
+    assert emails == ["in@example.se"]
+
+
+def test_page_says_vitec_agencies_have_no_quarantine(member_client, member):
+    member.memberships.create(
+        agency=make_agency(broker_system=BrokerSystem.VITEC, name="Vitecbyrån")
+    )
+
+    page = member_client.get(MIRROR).content.decode()
+
+    assert "Vitecbyrån" in page
+    assert "Vitec Express has no quarantine" in page
+    assert "no route to read the quarantine" in page
+
+
+def test_page_shows_entries_with_links_to_their_bookings(member_client, viewing):
+    booking = delivered_booking(viewing, first_name="Anna", email="anna@example.se")
+
+    response = member_client.get(MIRROR)
+
+    assert response.status_code == 200
+    assert [e.email for e in response.context["entries"]] == ["anna@example.se"]
+    assert reverse("admin:bookings_booking_change", args=[booking.pk]) in response.content.decode()
+
+
+def test_mirror_needs_a_staff_login(client, db):
+    response = client.get(MIRROR)
+
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_recorded_decision_removes_the_entry_from_pending(member_client, member, viewing):
+    delivered_booking(viewing, email="anna@example.se")
+    delivered_booking(viewing, email="bo@example.se")
+
+    response = member_client.post(
+        DECIDE, {"viewing": viewing.pk, "email": "anna@example.se", "decision": "approved"}
+    )
+
+    assert response.status_code == 302
+    decision = QuarantineDecision.objects.get()
+    assert (decision.decision, decision.decided_by) == ("approved", member)
+    remaining = member_client.get(MIRROR).context["entries"]
+    assert [e.email for e in remaining] == ["bo@example.se"]
+
+
+def test_invalid_decision_is_refused_with_a_message(member_client, viewing):
+    delivered_booking(viewing, email="anna@example.se")
+
+    response = member_client.post(
+        DECIDE,
+        {"viewing": viewing.pk, "email": "anna@example.se", "decision": "maybe"},
+        follow=True,
+    )
+
+    assert "not recorded" in response.content.decode()
+    assert not QuarantineDecision.objects.exists()
+
+
+def test_decision_for_another_agencys_viewing_is_not_found(member_client):
+    other_viewing = make_ordinary_viewing(make_agency())
+    delivered_booking(other_viewing, email="anna@example.se")
+
+    response = member_client.post(
+        DECIDE, {"viewing": other_viewing.pk, "email": "anna@example.se", "decision": "declined"}
+    )
+
+    assert response.status_code == 404
+    assert not QuarantineDecision.objects.exists()
+
+
+def test_decision_for_an_email_without_delivered_bookings_is_not_found(member_client, viewing):
+    response = member_client.post(
+        DECIDE, {"viewing": viewing.pk, "email": "nobody@example.se", "decision": "declined"}
+    )
+
+    assert response.status_code == 404
+
+
+def test_another_agencys_entries_are_invisible_in_list_and_csv(member_client, viewing):
+    delivered_booking(viewing, email="mine@example.se")
+    delivered_booking(make_ordinary_viewing(make_agency()), email="theirs@example.se")
+
+    listed = member_client.get(MIRROR)
+    exported = member_client.get(MIRROR, {"format": "csv"}).content.decode()
+
+    assert [e.email for e in listed.context["entries"]] == ["mine@example.se"]
+    assert "theirs@example.se" not in listed.content.decode()
+    assert "mine@example.se" in exported
+    assert "theirs@example.se" not in exported
+
+
+def test_csv_export_has_one_row_per_entry(member_client, viewing):
+    delivered_booking(viewing, first_name="Anna", email="anna@example.se", phone="+46701111111")
+    delivered_booking(viewing, first_name="Annie", email="anna@example.se", phone="+46702222222")
+
+    response = member_client.get(MIRROR, {"format": "csv"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    header, row = list(csv.reader(io.StringIO(response.content.decode())))
+    entry = dict(zip(header, row, strict=True))
+    assert entry["email"] == "anna@example.se"
+    assert entry["name in MSPECS"] == "Annie Berg"
+    assert entry["merged bookings"] == "2"
+    assert entry["name conflict"] == "yes"
+    assert entry["all names and phones, newest first"] == (
+        "Annie Berg +46702222222; Anna Berg +46701111111"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"q": "berg"}, {"anna@example.se"}),
+        ({"q": "bo@"}, {"bo@example.se"}),
+        ({"q": "annie berg"}, {"anna@example.se"}),
+        ({"conflicts": "on"}, {"anna@example.se"}),
+        ({"age": "3"}, {"bo@example.se"}),
+        ({"age": "not-a-number"}, {"anna@example.se", "bo@example.se"}),
+    ],
+)
+def test_filters_and_search(member_client, viewing, params, expected):
+    delivered_booking(viewing, first_name="Anna", last_name="Berg", email="anna@example.se")
+    delivered_booking(viewing, first_name="Annie", last_name="Berg", email="anna@example.se")
+    delivered_booking(
+        viewing,
+        first_name="Bo",
+        last_name="Ek",
+        email="bo@example.se",
+        delivered_at=timezone.now() - timedelta(days=4),
+    )
+
+    entries = member_client.get(MIRROR, params).context["entries"]
+
+    assert {e.email for e in entries} == expected
+
+
+def test_filter_by_agency_and_viewing(client, agency, viewing):
+    other_agency = make_agency()
+    user = make_staff_member("both", agency, other_agency)
+    client.force_login(user)
+    other_viewing = make_ordinary_viewing(other_agency)
+    delivered_booking(viewing, email="a@example.se")
+    delivered_booking(other_viewing, email="b@example.se")
+
+    by_agency = client.get(MIRROR, {"agency": other_agency.pk}).context["entries"]
+    by_viewing = client.get(MIRROR, {"viewing": viewing.pk}).context["entries"]
+
+    assert [e.email for e in by_agency] == ["b@example.se"]
+    assert [e.email for e in by_viewing] == ["a@example.se"]
+
+
+def test_sort_by_age(member_client, viewing):
+    now = timezone.now()
+    delivered_booking(viewing, email="old@example.se", delivered_at=now - timedelta(days=3))
+    delivered_booking(viewing, email="new@example.se", delivered_at=now)
+
+    oldest_first = member_client.get(MIRROR).context["entries"]
+    newest_first = member_client.get(MIRROR, {"sort": "newest"}).context["entries"]
+
+    assert [e.email for e in oldest_first] == ["old@example.se", "new@example.se"]
+    assert [e.email for e in newest_first] == ["new@example.se", "old@example.se"]
+
+
+def test_pages_hold_a_bounded_number_of_entries(member_client, viewing):
+    for number in range(quarantine_views_page_size() + 1):
+        delivered_booking(viewing, email=f"buyer{number}@example.se")
+
+    first = member_client.get(MIRROR)
+    second = member_client.get(MIRROR, {"page": 2})
+
+    assert len(first.context["entries"]) == quarantine_views_page_size()
+    assert len(second.context["entries"]) == 1
+
+
+def quarantine_views_page_size():
+    from bookings.quarantine_views import PAGE_SIZE
+
+    return PAGE_SIZE
+
+
+def test_admin_index_shows_pending_count_per_agency(member_client, viewing):
+    delivered_booking(viewing, email="a@example.se")
+    delivered_booking(viewing, email="a@example.se")
+    delivered_booking(viewing, email="b@example.se")
+    QuarantineDecision.objects.create(viewing=viewing, email="b@example.se", decision="approved")
+
+    page = member_client.get(reverse("admin:index")).content.decode()
+
+    assert MIRROR in page
+    assert "Mäklarna" in page
+    assert "1 pending entry" in page
+
+
+def bulk_delivered(viewings, count):
+    now = timezone.now()
+    Booking.objects.bulk_create(
+        Booking(
+            viewing=viewings[number // 2 % len(viewings)],
+            first_name="Buyer",
+            last_name=str(number % 3),
+            email=f"buyer{number // 2}@example.se",
+            phone="+46701111111",
+            status=Booking.Status.DELIVERED,
+            delivered_at=now - timedelta(minutes=number),
+        )
+        for number in range(count)
+    )
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_page_queries_do_not_grow_with_bookings(
+    member_client, agency, filtered, django_assert_max_num_queries
+):
+    viewings = [make_ordinary_viewing(agency) for _ in range(5)]
+    params = {"q": "buyer", "page": "2"}
+    if filtered:
+        params = {"conflicts": "on", "viewing": viewings[0].pk, "sort": "newest"}
+    bulk_delivered(viewings, 10)
+    with CaptureQueriesContext(connection) as at_ten:
+        member_client.get(MIRROR, params)
+    bulk_delivered(viewings, 3000)
+
+    with django_assert_max_num_queries(len(at_ten)):
+        response = member_client.get(MIRROR, params)
+
+    assert response.context["entries"]
+
+
+def test_csv_export_of_many_entries(member_client, agency):
+    bulk_delivered([make_ordinary_viewing(agency)], 1200)
+
+    rows = list(
+        csv.reader(io.StringIO(member_client.get(MIRROR, {"format": "csv"}).content.decode()))
+    )
+
+    assert len(rows) == 1 + 600  # header, then two bookings merged per email

@@ -1,0 +1,75 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from bookings.intake import accept_booking
+from bookings.models import Booking
+from tests.viewing_factories import make_agency, make_slot_viewing, unsaved_booking
+
+
+@pytest.fixture
+def slot(db):
+    return make_slot_viewing(make_agency(), "deal-1", ["a1"]).slots.get()
+
+
+def test_intake_refuses_a_fully_booked_slot_and_writes_nothing(slot):
+    slot.fully_booked = True
+    slot.save()
+
+    with pytest.raises(ValidationError) as refused:
+        accept_booking(unsaved_booking(slot.viewing, slot))
+
+    assert refused.value.message_dict["slot"] == ["This slot is fully booked; choose another."]
+    assert not Booking.objects.exists()
+
+
+def test_intake_refuses_a_slot_the_broker_system_no_longer_lists(slot):
+    slot.missing_from_provider = True
+    slot.save()
+
+    with pytest.raises(ValidationError, match="fully booked"):
+        accept_booking(unsaved_booking(slot.viewing, slot))
+    assert not Booking.objects.exists()
+
+
+def test_intake_accepts_a_slot_with_room_left(slot):
+    slot.number_booked = 3
+    slot.save()
+
+    booking = accept_booking(unsaved_booking(slot.viewing, slot))
+
+    assert booking.pk and booking.status == Booking.Status.QUEUED
+
+
+def test_a_slot_marked_full_by_the_broker_system_refuses_the_next_booking(slot):
+    slot.mark_fully_booked()
+
+    with pytest.raises(ValidationError, match="fully booked"):
+        accept_booking(unsaved_booking(slot.viewing, slot))
+
+
+def test_a_booking_already_queued_is_set_aside_rather_than_sent(slot):
+    booking = accept_booking(unsaved_booking(slot.viewing, slot))
+    slot.mark_fully_booked()
+    booking.refresh_from_db()
+
+    assert booking.slot_is_unbookable
+    booking.set_aside_for_unbookable_slot()
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.NEEDS_REVIEW
+    assert "Move the booking to another slot" in booking.last_error
+
+
+def test_a_booking_claimed_by_a_worker_is_left_to_it(slot):
+    booking = accept_booking(unsaved_booking(slot.viewing, slot))
+    Booking.objects.filter(pk=booking.pk).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
+    slot.mark_fully_booked()
+
+    assert Booking.objects.set_aside_for_unbookable_slots() == 0
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.QUEUED
