@@ -75,7 +75,17 @@ def deliver(booking_id: int) -> str:
         )
         release(booking, status=Status.HELD, last_error=reason)
         return Status.HELD
-    result = client_for(credential).deliver(booking)
+    try:
+        result = client_for(credential).deliver(booking)
+    except Exception:
+        # A fault in our own code, not the broker's answer (that never raises): do not
+        # leave the booking claimed and the sweep sending it round and round.
+        release(
+            booking,
+            status=Status.FAILED,
+            last_error="Internal error while sending; see the worker log, then re-send.",
+        )
+        raise
     apply_result(booking, credential, result)
     return result.outcome
 
@@ -119,9 +129,10 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
 
 
 def release(booking: Booking, **changes) -> None:
-    """Save the claimed booking's new state and give up the claim."""
+    """Save the claimed booking's new state and give up the claim (unless the sweep took
+    the booking over meanwhile, which a claim twice the longest call makes unlikely)."""
     changes |= {"claimed_until": None, "updated_at": timezone.now()}
-    Booking.objects.filter(pk=booking.pk).update(**changes)
+    Booking.objects.filter(pk=booking.pk, status=Status.SENDING).update(**changes)
     for name, value in changes.items():
         setattr(booking, name, value)
 
@@ -239,7 +250,13 @@ def recover_interrupted() -> int:
     for booking in stale:
         client = client_for(booking.viewing.agency.credential)
         record = CallRecord(method="POST", endpoint=client.delivery_request(booking)[0])
-        if client.resend_is_safe:
+        if client.resend_is_safe and retry_delay(booking.attempt_count + 1) is None:
+            outcome = Outcome.RETRY
+            changes = {
+                "status": Status.FAILED,
+                "last_error": "The worker stopped while sending, on the last attempt.",
+            }
+        elif client.resend_is_safe:
             outcome = Outcome.RETRY
             changes = {
                 "status": Status.QUEUED,

@@ -300,3 +300,19 @@ def test_a_delivered_booking_is_never_sent_again(make_agency, make_booking, sand
     deliver(booking.pk)
 
     assert len(sandbox.received()) == 1
+
+
+@pytest.mark.django_db
+def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed(
+    make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    Booking.objects.filter(pk=booking.pk).update(slot=None)  # Vitec cannot do without
+
+    with pytest.raises(AttributeError):
+        deliver(booking.pk)
+
+    booking = refreshed(booking)
+    assert (booking.status, booking.claimed_until) == (Status.FAILED, None)
+    assert "Internal error" in booking.last_error
+    assert sandbox.state.requests_served == 0

@@ -109,3 +109,26 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 
     booking.refresh_from_db()
     assert booking.status == booking_status
+
+
+@pytest.mark.django_db
+@override_settings(DELIVERY_RETRY_SCHEDULE=[30])
+def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency, make_booking):
+    booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
+    age(booking, attempt_count=1, claimed_until=timezone.now() - timedelta(seconds=1))
+
+    delivery.sweep()
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.attempt_count) == (Status.FAILED, 2)
+
+
+@pytest.mark.django_db
+def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency, make_booking):
+    booking = delivery.claim(make_booking(make_agency()).pk)
+    Booking.objects.filter(pk=booking.pk).update(status=Status.NEEDS_REVIEW)
+
+    delivery.release(booking, status=Status.DELIVERED)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.NEEDS_REVIEW
