@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from agencies.models import Agency, ApiKey, Membership, ProviderCredential
+from bookings.delivery import check_credential
 
 
 class AgencyScopedAdmin(admin.ModelAdmin):
@@ -171,6 +172,14 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
         ),
         (_("Status"), {"fields": ["status", "status_detail", "status_changed_at"]}),
     ]
+    actions = ["test_connection"]
+
+    @admin.action(description=_("Test connection"), permissions=["change"])
+    def test_connection(self, request, queryset):
+        for credential in queryset.select_related("agency"):
+            check = check_credential(credential)
+            level = {True: messages.SUCCESS, False: messages.ERROR}.get(check.ok, messages.WARNING)
+            self.message_user(request, f"{credential.agency}: {check.message}", level)
 
 
 @admin.register(Membership)

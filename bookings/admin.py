@@ -1,12 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
-from bookings import polling
+from bookings import delivery, polling
 from bookings.intake import accept_booking
 from bookings.models import (
     Booking,
@@ -98,11 +101,58 @@ class DeliveryAttemptInline(admin.TabularInline):
     fields = ["started_at", "endpoint", "http_status", "duration_ms", "outcome", "response_excerpt"]
     readonly_fields = fields
 
+    def has_view_permission(self, request, obj=None):
+        # Shown only inside a booking's page, which BookingAdmin already allowed (and
+        # scoped to the user's agencies); membership, not model permissions, decides.
+        return True
+
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+STATUS_COLOURS = {
+    Booking.Status.QUEUED: "#666",
+    Booking.Status.SENDING: "#205493",
+    Booking.Status.DELIVERED: "#2e7d32",
+    Booking.Status.RETRYING: "#b26a00",
+    Booking.Status.HELD: "#b26a00",
+    Booking.Status.REJECTED: "#ba2121",
+    Booking.Status.NEEDS_REVIEW: "#ba2121",
+    Booking.Status.FAILED: "#ba2121",
+    Booking.Status.CANCELLED: "#999",
+}
+
+
+def delivery_action(function, description):
+    """An admin action around a staff action in bookings.delivery: a confirmation page
+    when more than one booking is selected, then a message with the counts."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        if len(queryset) > 1 and not request.POST.get("post"):
+            return TemplateResponse(
+                request,
+                "admin/bookings/booking/confirm_delivery_action.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": _("Are you sure?"),
+                    "opts": modeladmin.model._meta,
+                    "action_name": function.__name__,
+                    "description": description,
+                    "bookings": queryset,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        result = function(queryset)
+        level = messages.WARNING if result.skipped else messages.SUCCESS
+        modeladmin.message_user(request, f"{description}: {result.message}", level)
+        return None
+
+    action.__name__ = function.__name__
+    return action
 
 
 class SlotChoiceField(forms.ModelChoiceField):
@@ -116,12 +166,19 @@ class BookingAdmin(AgencyScopedAdmin):
         "__str__",
         "viewing",
         "slot",
-        "status",
+        "coloured_status",
+        "last_error_in_brief",
         "attempt_count",
         "next_attempt_at",
         "created_at",
     ]
-    list_filter = ["status", "source", "viewing__agency", "viewing__agency__broker_system"]
+    list_filter = [
+        "status",
+        "source",
+        "viewing__agency",
+        "viewing",
+        "viewing__agency__broker_system",
+    ]
     list_select_related = ["viewing", "slot"]
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
     autocomplete_fields = ["viewing"]
@@ -165,6 +222,23 @@ class BookingAdmin(AgencyScopedAdmin):
         ),
     ]
     inlines = [DeliveryAttemptInline]
+    actions = [
+        delivery_action(delivery.send_now, _("Send now")),
+        delivery_action(delivery.resend, _("Re-send")),
+        delivery_action(delivery.cancel, _("Cancel")),
+        delivery_action(delivery.mark_delivered, _("Mark as delivered (checked in the broker)")),
+    ]
+
+    @admin.display(description=_("status"), ordering="status")
+    def coloured_status(self, booking):
+        colour = STATUS_COLOURS.get(booking.status, "inherit")
+        return format_html(
+            '<strong style="color: {}">{}</strong>', colour, booking.get_status_display()
+        )
+
+    @admin.display(description=_("last error"))
+    def last_error_in_brief(self, booking):
+        return Truncator(booking.last_error).chars(90)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "slot":

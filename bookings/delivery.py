@@ -1,5 +1,409 @@
-"""Delivery of bookings to the broker systems (outbox -> provider, retry policy)."""
+"""Delivery of bookings to the broker systems: the outbox row -> provider, and the
+retry policy (DESIGN.md, "The flow of one booking").
+
+The booking row is the source of truth. A worker claims a due booking with one
+conditional UPDATE (so two workers never send the same booking), posts it through the
+agency's provider client, records the call as a DeliveryAttempt and moves the booking
+to the state the outcome table gives. A periodic sweep puts right what a killed worker
+or a lost task left behind.
+"""
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from agencies.models import Agency, CredentialStatus, ProviderCredential
+from bookings.models import Booking, DeliveryAttempt
+from bookings.providers import client_for
+from bookings.providers.base import CallRecord, ConnectionCheck, DeliveryResult, Outcome
+from bookings.redaction import credential_secrets, redact
+
+Status = Booking.Status
+
+WAITING = [Status.QUEUED, Status.RETRYING]
+EXCERPT_LENGTH = 2000
+# Random spread of each retry delay, so bookings that failed together do not come back
+# together (±20%).
+RETRY_JITTER = 0.2
+
+
+def claim_seconds() -> float:
+    """How long a worker owns a booking it claimed: twice the slowest possible call."""
+    return 2 * (settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_READ_TIMEOUT)
+
+
+def due_filter(now) -> Q:
+    return Q(status__in=WAITING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+
+def claim(booking_id: int) -> Booking | None:
+    """Take a due booking for sending, or None when it is not due or another worker has
+    it. One conditional UPDATE: atomic on SQLite and PostgreSQL alike."""
+    now = timezone.now()
+    claimed = (
+        Booking.objects.filter(due_filter(now), pk=booking_id)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(
+            status=Status.SENDING,
+            claimed_until=now + timedelta(seconds=claim_seconds()),
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    return Booking.objects.select_related("viewing__agency__credential", "slot").get(pk=booking_id)
 
 
 def deliver(booking_id: int) -> str:
-    raise NotImplementedError("delivery engine: issue #3")
+    """Send one booking if it is due; returns what happened, for the task result."""
+    booking = claim(booking_id)
+    if booking is None:
+        return "skipped: not due, or claimed by another worker"
+    credential = getattr(booking.viewing.agency, "credential", None)
+    if credential is None or credential.status == CredentialStatus.FAILING:
+        reason = (
+            "The agency has no broker-system credential."
+            if credential is None
+            else "Not sent: the agency's broker-system credential is failing."
+        )
+        release(booking, status=Status.HELD, last_error=reason)
+        return Status.HELD
+    try:
+        result = client_for(credential).deliver(booking)
+    except Exception:
+        # A fault in our own code, not the broker's answer (that never raises): do not
+        # leave the booking claimed and the sweep sending it round and round.
+        release(
+            booking,
+            status=Status.FAILED,
+            last_error="Internal error while sending; see the worker log, then re-send.",
+        )
+        raise
+    apply_result(booking, credential, result)
+    return result.outcome
+
+
+def apply_result(booking: Booking, credential: ProviderCredential, result: DeliveryResult) -> None:
+    """Record the call and move the booking on, per the outcome table."""
+    attempt_number = booking.attempt_count + 1
+    changes = {"attempt_count": attempt_number, "last_error": result.message}
+    with transaction.atomic():
+        record_attempt(booking, credential, result.record, result.outcome)
+        match result.outcome:
+            case Outcome.DELIVERED:
+                changes |= {
+                    "status": Status.DELIVERED,
+                    "delivered_at": timezone.now(),
+                    "provider_reference": result.reference[:200],
+                    "provider_errors": {},
+                }
+            case Outcome.REJECTED:
+                changes |= {"status": Status.REJECTED, "provider_errors": result.field_errors}
+                if result.slot_fully_booked and booking.slot_id:
+                    booking.slot.fully_booked = True
+                    booking.slot.save(update_fields=["fully_booked"])
+            case Outcome.AUTH_FAILED:
+                changes["status"] = Status.HELD
+                hold_agency(credential, result.message)
+            case Outcome.NEEDS_REVIEW:
+                changes["status"] = Status.NEEDS_REVIEW
+            case Outcome.RETRY:
+                delay = retry_delay(attempt_number, result.record.retry_after)
+                if delay is None:
+                    changes |= {
+                        "status": Status.FAILED,
+                        "last_error": f"{result.message} Gave up after {attempt_number} attempts.",
+                    }
+                else:
+                    run_after = timezone.now() + timedelta(seconds=delay)
+                    changes |= {"status": Status.RETRYING, "next_attempt_at": run_after}
+                    transaction.on_commit(partial(enqueue, booking.pk, run_after))
+        release(booking, **changes)
+
+
+def release(booking: Booking, **changes) -> None:
+    """Save the claimed booking's new state and give up the claim (unless the sweep took
+    the booking over meanwhile, which a claim twice the longest call makes unlikely)."""
+    changes |= {"claimed_until": None, "updated_at": timezone.now()}
+    Booking.objects.filter(pk=booking.pk, status=Status.SENDING).update(**changes)
+    for name, value in changes.items():
+        setattr(booking, name, value)
+
+
+def retry_delay(attempt_number: int, retry_after: float | None = None) -> float | None:
+    """Seconds to wait after failed attempt `attempt_number`, or None to give up.
+    Follows settings.DELIVERY_RETRY_SCHEDULE with jitter, never sooner than the
+    broker system's Retry-After."""
+    schedule = settings.DELIVERY_RETRY_SCHEDULE
+    if attempt_number > len(schedule):
+        return None
+    delay = schedule[attempt_number - 1] * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
+    return max(delay, retry_after or 0)
+
+
+def record_attempt(
+    booking: Booking, credential: ProviderCredential | None, record: CallRecord, outcome: str
+) -> DeliveryAttempt:
+    secrets = credential_secrets(credential.username, credential.secret) if credential else []
+    if record.status is None:
+        answer = f"no answer: {record.describe()}: {record.error}"
+    else:
+        answer = f"HTTP {record.status}: {record.text}"
+    return DeliveryAttempt.objects.create(
+        booking=booking,
+        endpoint=f"{record.method} {record.endpoint}"[:500],
+        http_status=record.status,
+        duration_ms=record.duration_ms,
+        outcome=outcome,
+        response_excerpt=redact(
+            answer[:EXCERPT_LENGTH], secrets, personal=[booking.email, booking.phone]
+        ),
+    )
+
+
+def enqueue(booking_id: int, run_after=None) -> None:
+    from bookings.tasks import enqueue_delivery  # tasks imports this module
+
+    enqueue_delivery(booking_id, run_after)
+
+
+# --- credentials -------------------------------------------------------------------------
+
+
+def hold_agency(credential: ProviderCredential, reason: str) -> int:
+    """The credential is refused: mark it failing and hold the agency's waiting bookings
+    instead of burning their attempts on it."""
+    credential.mark_status(CredentialStatus.FAILING, reason)
+    return (
+        Booking.objects.filter(viewing__agency=credential.agency_id, status__in=WAITING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()))
+        .update(
+            status=Status.HELD,
+            last_error="Not sent: the agency's broker-system credential is failing.",
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def resume_held(agency: Agency | int) -> int:
+    """Queue the agency's held bookings again (its credential was fixed)."""
+    held = Booking.objects.filter(viewing__agency=agency, status=Status.HELD)
+    booking_ids = list(held.values_list("pk", flat=True))
+    held.filter(pk__in=booking_ids).update(
+        status=Status.QUEUED, next_attempt_at=None, last_error="", updated_at=timezone.now()
+    )
+    for booking_id in booking_ids:
+        transaction.on_commit(partial(enqueue, booking_id))
+    return len(booking_ids)
+
+
+def check_credential(credential: ProviderCredential) -> ConnectionCheck:
+    """Make a harmless authenticated call, record the credential's status, and resume
+    held bookings when it works."""
+    check = client_for(credential).check_connection()
+    if check.ok is True:
+        credential.mark_status(CredentialStatus.OK, check.message)
+        resumed = resume_held(credential.agency_id)
+        if resumed:
+            check.message += f" {resumed} held booking(s) queued again."
+    elif check.ok is False:
+        credential.mark_status(CredentialStatus.FAILING, check.message)
+    return check
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+def sweep() -> dict[str, int]:
+    """Put right what no task will: bookings a killed worker was sending, held bookings
+    whose credential works again, and due bookings whose task went missing."""
+    return {
+        "interrupted": recover_interrupted(),
+        "resumed": sum(
+            resume_held(agency_id)
+            for agency_id in Booking.objects.filter(status=Status.HELD)
+            .exclude(viewing__agency__credential__status=CredentialStatus.FAILING)
+            .exclude(viewing__agency__credential__isnull=True)
+            .values_list("viewing__agency", flat=True)
+            .distinct()
+        ),
+        "requeued": requeue_orphans(),
+    }
+
+
+def recover_interrupted() -> int:
+    """A booking still `sending` after its claim ran out was being sent by a worker that
+    died. If its broker system merges repeats it is sent again; otherwise it may have
+    landed and staff must look."""
+    now = timezone.now()
+    stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).select_related(
+        "viewing__agency__credential"
+    )
+    recovered = 0
+    for booking in stale:
+        client = client_for(booking.viewing.agency.credential)
+        record = CallRecord(method="POST", endpoint=client.delivery_request(booking)[0])
+        if client.resend_is_safe and retry_delay(booking.attempt_count + 1) is None:
+            outcome = Outcome.RETRY
+            changes = {
+                "status": Status.FAILED,
+                "last_error": "The worker stopped while sending, on the last attempt.",
+            }
+        elif client.resend_is_safe:
+            outcome = Outcome.RETRY
+            changes = {
+                "status": Status.QUEUED,
+                "next_attempt_at": None,
+                "last_error": "The worker stopped while sending; sending again.",
+            }
+        else:
+            outcome = Outcome.NEEDS_REVIEW
+            changes = {
+                "status": Status.NEEDS_REVIEW,
+                "last_error": "The worker stopped while sending; the broker system may have "
+                "saved the booking. Check it there, then re-send or mark it delivered.",
+            }
+        with transaction.atomic():
+            still_stale = Booking.objects.filter(
+                pk=booking.pk, status=Status.SENDING, claimed_until__lt=now
+            ).update(
+                attempt_count=F("attempt_count") + 1,
+                claimed_until=None,
+                updated_at=timezone.now(),
+                **changes,
+            )
+            if not still_stale:
+                continue
+            record_attempt(booking, None, record, f"interrupted ({outcome})"[:20])
+            if changes["status"] == Status.QUEUED:
+                transaction.on_commit(partial(enqueue, booking.pk))
+        recovered += 1
+    return recovered
+
+
+def requeue_orphans() -> int:
+    """Enqueue due bookings that have no waiting task (lost with a killed worker or a
+    failed enqueue). A booking changed in the last few seconds is left alone: its task
+    may be about to be created."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE)
+    due = Booking.objects.filter(due_filter(now), updated_at__lte=grace).values_list(
+        "pk", flat=True
+    )
+    orphans = set(due) - waiting_task_booking_ids()
+    for booking_id in orphans:
+        enqueue(booking_id)
+    return len(orphans)
+
+
+def waiting_task_booking_ids() -> set[int]:
+    """Bookings that already have a delivery task waiting in the database backend."""
+    from django_tasks_db.models import DBTaskResult
+
+    from bookings.tasks import deliver_booking
+
+    return set(
+        DBTaskResult.objects.filter(
+            status="READY", task_path=deliver_booking.module_path
+        ).values_list("args_kwargs__args__0", flat=True)
+    )
+
+
+# --- staff actions -------------------------------------------------------------------------
+
+SKIP_REASONS = {
+    Status.DELIVERED: "already delivered",
+    Status.CANCELLED: "cancelled",
+    Status.SENDING: "being sent right now",
+    Status.QUEUED: "already queued",
+    Status.RETRYING: "waiting to retry (use Send now)",
+    Status.HELD: "held until the credential works (use Re-send)",
+    Status.REJECTED: "rejected (fix it, then Re-send)",
+    Status.NEEDS_REVIEW: "needs review (Re-send or Mark delivered)",
+    Status.FAILED: "failed (use Re-send)",
+}
+
+
+@dataclass
+class ActionResult:
+    verb: str  # past participle: "queued", "cancelled"
+    done: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def message(self) -> str:
+        """e.g. "12 queued, 3 skipped: already delivered"."""
+        parts = [f"{self.done} {self.verb}"]
+        parts += [f"{count} skipped: {reason}" for reason, count in self.skipped.items()]
+        return ", ".join(parts)
+
+
+def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> ActionResult:
+    """Apply `changes` to each booking whose status is (still) one of `allowed`, with a
+    conditional UPDATE so a worker cannot be overtaken; count the rest by reason."""
+    result = ActionResult(verb)
+    for booking in bookings:
+        with transaction.atomic():
+            updated = Booking.objects.filter(pk=booking.pk, status__in=allowed).update(
+                **changes, updated_at=timezone.now()
+            )
+            if updated:
+                result.done += 1
+                if then:
+                    then(booking.pk)
+            else:
+                status = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True)
+                result.skipped[SKIP_REASONS.get(status.first(), "gone")] += 1
+    return result
+
+
+def _enqueue_on_commit(booking_id: int) -> None:
+    transaction.on_commit(partial(enqueue, booking_id))
+
+
+def send_now(bookings) -> ActionResult:
+    """Send queued or retrying bookings now instead of at their next attempt time."""
+    return _act(bookings, "queued", WAITING, {"next_attempt_at": None}, then=_enqueue_on_commit)
+
+
+def resend(bookings) -> ActionResult:
+    """Start delivery again, with a fresh retry schedule, for bookings that stopped."""
+    return _act(
+        bookings,
+        "queued",
+        [Status.FAILED, Status.REJECTED, Status.NEEDS_REVIEW, Status.HELD],
+        {
+            "status": Status.QUEUED,
+            "attempt_count": 0,
+            "next_attempt_at": None,
+            "last_error": "",
+            "provider_errors": {},
+        },
+        then=_enqueue_on_commit,
+    )
+
+
+def cancel(bookings) -> ActionResult:
+    return _act(
+        bookings,
+        "cancelled",
+        [*WAITING, Status.HELD, Status.REJECTED, Status.NEEDS_REVIEW, Status.FAILED],
+        {"status": Status.CANCELLED, "next_attempt_at": None},
+    )
+
+
+def mark_delivered(bookings) -> ActionResult:
+    """For a needs-review booking that staff found in the broker system."""
+    return _act(
+        bookings,
+        "marked delivered",
+        [Status.NEEDS_REVIEW],
+        {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_error": ""},
+    )

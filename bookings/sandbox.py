@@ -18,7 +18,7 @@ runs it for the demo and the benchmarks, which steer it over the control endpoin
     POST {url}/_sandbox/faults       {"mode": "status"|"drop"|"hang", "status": 500,
                                       "count": 3, "seconds": 60, "retry_after": 2,
                                       "hang_seconds": 3}; {} clears
-    POST {url}/_sandbox/latency      {"seconds": 0.05}
+    POST {url}/_sandbox/latency      {"seconds": 0.05}  (response time of every request)
     POST {url}/_sandbox/deals/{id}   {"slotId": capacity, ...}  (MSPECS slot capacities)
     POST {url}/_sandbox/reset
 """
@@ -117,6 +117,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
+        arrived = time.monotonic()
         body = self._read_body()
         if self.path.startswith("/_sandbox/"):
             self._control(method, self.path.removeprefix("/_sandbox/"), body)
@@ -125,20 +126,29 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.state.requests_served += 1
             latency = self.state.latency
             fault = self.state.fault if self.state.fault and self.state.fault.take() else None
-        if latency:
-            time.sleep(latency)
+        # The latency is the broker's response time, its own work included.
+        answer_at = arrived + latency
         if fault and fault.mode == "drop":
+            self._wait_until(answer_at)
             self.close_connection = True
             self.connection.close()
             return
         if fault and fault.mode == "status":
+            self._wait_until(answer_at)
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
             self._send(fault.status, {"message": "Sandbox fault"}, headers)
             return
         status, payload = self._route(method, body)
+        self._wait_until(answer_at)
         if fault and fault.mode == "hang":
             time.sleep(fault.hang_seconds)  # the request was handled; the answer is late
         self._send(status, payload)
+
+    @staticmethod
+    def _wait_until(moment: float) -> None:
+        remaining = moment - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -201,8 +211,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 errors[name] = ["Required."]
         if not EMAIL.match(str(body.get("email") or "")):
             errors["email"] = ["A valid email address is required."]
-        if not E164.match(str(body.get("phoneNumber") or "")):
-            errors["phoneNumber"] = ["Must be in international format with a country prefix."]
+        phone = str(body.get("phoneNumber") or "")
+        if not E164.match(phone):
+            # Echoes the value, as real APIs often do (the engine must redact it).
+            errors["phoneNumber"] = [f"'{phone}' must be in international format."]
         if errors:
             return HTTPStatus.BAD_REQUEST, {"errors": errors}
         email = body["email"].lower()

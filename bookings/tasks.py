@@ -14,8 +14,17 @@ def deliver_booking(booking_id: int) -> str:
     return delivery.deliver(booking_id)
 
 
-def enqueue_delivery(booking_id: int) -> None:
-    deliver_booking.enqueue(booking_id)
+def enqueue_delivery(booking_id: int, run_after=None) -> None:
+    if run_after is None:
+        deliver_booking.enqueue(booking_id)
+    else:
+        deliver_booking.using(run_after=run_after).enqueue(booking_id)
+
+
+@cron(IntervalTrigger(seconds=settings.DELIVERY_SWEEP_SECONDS))
+@task()
+def sweep_deliveries() -> dict[str, int]:
+    return delivery.sweep()
 
 
 @cron(IntervalTrigger(seconds=settings.SLOT_POLL_TICK))

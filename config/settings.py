@@ -86,6 +86,9 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Keep connections open between requests and tasks: a worker that reconnected for every
+# task spent more time connecting (and, on SQLite, checkpointing the WAL) than working.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE avoids
     # lock-upgrade deadlocks between them.
@@ -139,8 +142,12 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 # Delivery to the broker systems.
 # Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed.
 DELIVERY_RETRY_SCHEDULE = env.list(
-    "DELIVERY_RETRY_SCHEDULE", cast=int, default=[30, 120, 600, 3600, 14400]
+    "DELIVERY_RETRY_SCHEDULE", cast=float, default=[30, 120, 600, 3600, 14400]
 )
+# How often the sweep (run by `manage.py crontask`) re-enqueues bookings whose task was
+# lost, e.g. with a killed worker; and how long a booking must sit due before it counts.
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30)
+DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=5.0)
 BROKER_READ_TIMEOUT = env.float("BROKER_READ_TIMEOUT", default=20.0)
 

@@ -12,6 +12,26 @@ def sandbox():
         yield brokers
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test on a file rather than in memory, so that tests can run real
+    worker processes (`manage.py db_worker`) against the test database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)
+
+
+def pytest_runtest_setup(item):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if item.get_closest_marker("postgres") and "postgresql" not in engine:
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://…)")
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Rate-limit counters live in the cache; every test starts with none."""

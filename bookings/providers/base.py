@@ -3,12 +3,17 @@ auth, and a record of each call that delivery and polling can store as they need
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
 
 from agencies.models import ProviderCredential
+
+if TYPE_CHECKING:
+    from bookings.models import Booking
 
 USER_AGENT = "ViewingBridge/1.0 (+https://viewingbridge.se)"
 
@@ -31,9 +36,76 @@ class CallRecord:
         """The request was sent but no answer came in time: it may have taken effect."""
         return isinstance(self.error, requests.ReadTimeout)
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked us to wait (Retry-After: seconds or an HTTP date)."""
+        value = self.headers.get("Retry-After", "").strip()
+        if not value:
+            return None
+        if value.isdigit():
+            return float(value)
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"HTTP {self.status}"
+        if self.timed_out_reading:
+            return "no answer in time (read timeout)"
+        return f"connection failed ({type(self.error).__name__})"
+
+
+def normalise_errors(errors: Any) -> dict[str, list[str]]:
+    """Field errors as {field: [messages]}, whatever shape the broker system used."""
+    if not isinstance(errors, dict):
+        return {}
+    return {
+        str(name): [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
+        for name, messages in errors.items()
+    }
+
+
+class Outcome(StrEnum):
+    """What a delivery call means for the booking, whatever the broker system."""
+
+    DELIVERED = "delivered"
+    REJECTED = "rejected"  # the broker system refused the data: staff must act
+    AUTH_FAILED = "auth_failed"  # 401/403: the credential is wrong, not the booking
+    RETRY = "retry"  # 429, 5xx, no connection: try again later
+    NEEDS_REVIEW = "needs_review"  # it may have landed: do not post it again blindly
+
+
+@dataclass
+class DeliveryResult:
+    outcome: Outcome
+    record: CallRecord
+    message: str = ""  # in plain words, for staff
+    reference: str = ""  # the broker system's id for what was created
+    field_errors: dict[str, list[str]] = field(default_factory=dict)
+    slot_fully_booked: bool = False
+
+
+@dataclass
+class ConnectionCheck:
+    ok: bool | None  # None: inconclusive (broker system down), credential status unchanged
+    message: str
+    record: CallRecord
+
 
 class BrokerClient:
-    """Base for one client class per broker system (see mspecs.py, vitec.py)."""
+    """Base for one client class per broker system (see mspecs.py, vitec.py).
+
+    A subclass says where and what to post for a booking (`delivery_request`), how to
+    read the broker's answer (`reference`, `field_errors`), and which harmless
+    authenticated GET proves a credential (`connection_check_endpoint`); turning an
+    answer into an Outcome is shared here so both systems follow the same table.
+    """
+
+    # May a booking be posted again when we cannot tell whether the last post landed?
+    resend_is_safe = False
+    connection_check_endpoint = "/"
 
     def __init__(self, credential: ProviderCredential, session: requests.Session | None = None):
         self.credential = credential
@@ -70,3 +142,87 @@ class BrokerClient:
                 record.body = response.text
         record.duration_ms = round((time.monotonic() - started) * 1000)
         return record
+
+    # --- what each broker system fills in ----------------------------------------------
+
+    def delivery_request(self, booking: "Booking") -> tuple[str, dict]:
+        """The endpoint (relative to the base URL) and JSON body that deliver a booking."""
+        raise NotImplementedError
+
+    def reference(self, record: CallRecord) -> str:
+        return ""
+
+    def field_errors(self, record: CallRecord) -> dict[str, list[str]]:
+        return {}
+
+    def slot_is_full(self, errors: dict[str, list[str]]) -> bool:
+        return False
+
+    # --- shared ------------------------------------------------------------------------
+
+    def deliver(self, booking: "Booking") -> DeliveryResult:
+        endpoint, body = self.delivery_request(booking)
+        record = self.call("POST", endpoint, json=body)
+        return self.classify(record)
+
+    def classify(self, record: CallRecord) -> DeliveryResult:
+        status = record.status
+        if status is None:
+            if record.timed_out_reading and not self.resend_is_safe:
+                return DeliveryResult(
+                    Outcome.NEEDS_REVIEW,
+                    record,
+                    "No answer in time; the broker system may have saved the booking. "
+                    "Check it there, then re-send or mark it delivered.",
+                )
+            return DeliveryResult(
+                Outcome.RETRY, record, f"Broker system unreachable: {record.describe()}."
+            )
+        if 200 <= status < 300:
+            return DeliveryResult(Outcome.DELIVERED, record, reference=self.reference(record))
+        if status in (401, 403):
+            return DeliveryResult(
+                Outcome.AUTH_FAILED,
+                record,
+                f"The broker system refused the agency's credential (HTTP {status}).",
+            )
+        if status == 429 or status >= 500:
+            return DeliveryResult(
+                Outcome.RETRY, record, f"Broker system busy or failing (HTTP {status})."
+            )
+        if status == 404:
+            return DeliveryResult(
+                Outcome.REJECTED,
+                record,
+                "The viewing or slot no longer exists in the broker system (HTTP 404). "
+                "Move the booking to another viewing or slot, or cancel it.",
+            )
+        errors = self.field_errors(record)
+        full = self.slot_is_full(errors)
+        if full:
+            message = "The slot is fully booked in the broker system."
+        elif errors:
+            message = "The broker system rejected the data: " + "; ".join(
+                f"{name}: {' '.join(texts)}" for name, texts in errors.items()
+            )
+        else:
+            message = f"The broker system rejected the booking (HTTP {status})."
+        return DeliveryResult(
+            Outcome.REJECTED, record, message, field_errors=errors, slot_fully_booked=full
+        )
+
+    def check_connection(self) -> ConnectionCheck:
+        """A harmless authenticated GET: 401/403 means the credential is refused; any
+        other answer from the application (even 404) means it was accepted."""
+        record = self.call("GET", self.connection_check_endpoint)
+        if record.status in (401, 403):
+            return ConnectionCheck(
+                False, f"Refused: the broker system answered HTTP {record.status}.", record
+            )
+        if record.status is None or record.status == 429 or record.status >= 500:
+            return ConnectionCheck(
+                None, f"Inconclusive: {record.describe()}; try again later.", record
+            )
+        return ConnectionCheck(
+            True, "Connected: the broker system accepted the credential.", record
+        )

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from bookings.providers.base import BrokerClient, CallRecord
+from bookings.models import Booking, Viewing
+from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,35 @@ class SlotStatusError(Exception):
 
 
 class MspecsClient(BrokerClient):
+    # MSPECS identifies a prospective buyer by email and merges repeat posts into one
+    # quarantine entry, so posting a booking again cannot create a second buyer.
+    resend_is_safe = True
+    # Slot status of a deal that does not exist: 404 once the credential is accepted.
+    connection_check_endpoint = "/v3/viewings/slot/status/viewing-bridge-connection-check"
+
+    def delivery_request(self, booking: Booking) -> tuple[str, dict]:
+        viewing = booking.viewing
+        endpoint = f"/v3/viewings/externalViewer/{quote(viewing.provider_viewing_id, safe='')}"
+        if viewing.viewing_type == Viewing.Type.TIME_SLOTS:
+            endpoint += f"/slot/{quote(booking.slot.provider_slot_id, safe='')}"
+        body = {
+            "firstName": booking.first_name,
+            "lastName": booking.last_name,
+            "email": booking.email,
+            "phoneNumber": booking.phone,
+        }
+        return endpoint, body
+
+    def reference(self, record: CallRecord) -> str:
+        # The seed documents no response body; keep an id if one comes back.
+        if isinstance(record.body, dict):
+            return str(record.body.get("id") or "")
+        return ""
+
+    def field_errors(self, record: CallRecord) -> dict[str, list[str]]:
+        errors = record.body.get("errors") if isinstance(record.body, dict) else None
+        return normalise_errors(errors)
+
     def slot_status(self, deal_id: str) -> dict[str, SlotStatus]:
         """Booked count and fullness of every slot of a deal, in one call."""
         record = self.call("GET", f"/v3/viewings/slot/status/{quote(deal_id, safe='')}")

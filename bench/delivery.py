@@ -1,0 +1,188 @@
+"""Delivery throughput: 1,000 bookings through real worker processes to the sandbox.
+
+    .venv/bin/python bench/delivery.py [--bookings 1000] [--latency 0.05] [--workers 8]
+
+Starts everything itself on a throwaway SQLite database (or BENCH_DATABASE_URL, e.g. a
+scratch PostgreSQL database that may be wiped): migrate, the sandbox brokers with the
+given latency per request, and `--workers` `manage.py db_worker` processes. A
+db_worker process runs one task at a time, so the concurrency C is the number of
+processes. After a warm-up booking per worker (imports, connections), the bookings are
+enqueued in one transaction; the clock runs from its commit until the last is
+delivered. Ideal is N·L/C; ratio = ideal / elapsed.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bookings", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
+    parser.add_argument("--workers", type=int, default=8, help="db_worker processes")
+    return parser.parse_args()
+
+
+def bench_environment(scratch: Path) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch / 'bench.db'}"
+    return os.environ | {
+        "DATABASE_URL": database_url,
+        # Production-like: DEBUG off keeps Django from recording every query.
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def manage(*args: str, env: dict, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **popen)
+
+
+def start_sandbox(latency: float, env: dict) -> tuple[subprocess.Popen, str]:
+    """The sandbox on a free port; returns the process and its base URL."""
+    process = manage(
+        "sandbox", "--port", "0", "--latency", str(latency), env=env, stdout=subprocess.PIPE
+    )
+    line = process.stdout.readline().decode()  # "Sandbox brokers: MSPECS {url}/mspecs, ..."
+    if "MSPECS" not in line:
+        raise RuntimeError(f"sandbox did not start: {line!r}")
+    return process, line.split("MSPECS ", 1)[1].split("/mspecs", 1)[0]
+
+
+def make_bookings(sandbox_url: str, n: int):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agencies.models import Agency, BrokerSystem, ProviderCredential
+    from bookings.models import Booking, Viewing
+
+    agency = Agency.objects.create(name="Bench", slug="bench", broker_system=BrokerSystem.MSPECS)
+    ProviderCredential.objects.create(
+        agency=agency, base_url=f"{sandbox_url}/mspecs", username="sandbox", secret="sandbox-secret"
+    )
+    starts = timezone.now() + timedelta(days=1)
+    viewing = Viewing.objects.create(
+        agency=agency,
+        provider_viewing_id="bench-viewing",
+        title="Bench",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+    )
+    Booking.objects.bulk_create(
+        Booking(
+            viewing=viewing,
+            first_name="Bench",
+            last_name=f"Buyer {i}",
+            email=f"buyer{i}@example.se",
+            phone="+46701111111",
+        )
+        for i in range(n)
+    )
+    return list(Booking.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def deliver_and_time(booking_ids: list[int]) -> float:
+    from django.db import transaction
+
+    from bookings.tasks import enqueue_delivery
+
+    with transaction.atomic():
+        for booking_id in booking_ids:
+            enqueue_delivery(booking_id)
+    started = time.monotonic()
+    wait_delivered(booking_ids, timeout=600)
+    return time.monotonic() - started
+
+
+def wait_delivered(booking_ids: list[int], timeout: float) -> None:
+    from bookings.models import Booking
+
+    # Cheap to ask (the index on status) so that watching does not slow the workers.
+    deadline = time.monotonic() + timeout
+    waiting = Booking.objects.filter(pk__gte=min(booking_ids), pk__lte=max(booking_ids)).exclude(
+        status=Booking.Status.DELIVERED
+    )
+    while waiting.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("bookings not delivered in time: " + str(status_counts()))
+        time.sleep(0.05)
+
+
+def status_counts() -> dict[str, int]:
+    from django.db.models import Count
+
+    from bookings.models import Booking
+
+    return dict(Booking.objects.values_list("status").annotate(n=Count("pk")))
+
+
+def main() -> None:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the processes we started
+    processes: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="vb-bench-") as scratch:
+        env = bench_environment(Path(scratch))
+        os.environ.update(env)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        sys.path.insert(0, str(ROOT))
+        try:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            call_command("flush", "--noinput", verbosity=0)  # a reused BENCH_DATABASE_URL
+            sandbox, sandbox_url = start_sandbox(args.latency, env)
+            processes.append(sandbox)
+            booking_ids = make_bookings(sandbox_url, args.workers + args.bookings)
+            warm_up, measured = booking_ids[: args.workers], booking_ids[args.workers :]
+            for _ in range(args.workers):
+                processes.append(
+                    manage(
+                        *("db_worker", "--interval", "0.05", "--no-startup-delay", "--no-reload"),
+                        *("-v", "0"),
+                        env=env,
+                    )
+                )
+            deliver_and_time(warm_up)
+            elapsed = deliver_and_time(measured)
+            counts = status_counts()
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    ideal = args.bookings * args.latency / args.workers
+    print(
+        f"bookings={args.bookings} latency_ms={args.latency * 1000:.0f} workers={args.workers} "
+        f"delivered={counts.get('delivered', 0) - args.workers} elapsed_s={elapsed:.2f} "
+        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Held bookings and their credential: refused, corrected, tested, resumed."""
+
+import pytest
+
+from agencies.models import BrokerSystem, CredentialStatus
+from bookings.delivery import check_credential, deliver
+from bookings.models import Booking
+from bookings.providers import client_for
+
+Status = Booking.Status
+BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+
+
+@BOTH
+@pytest.mark.django_db
+def test_connection_check_with_a_good_credential_marks_it_working(system, make_agency):
+    credential = make_agency(system).credential
+
+    check = check_credential(credential)
+
+    assert check.ok is True
+    assert check.record.status == 404  # a harmless GET of something that does not exist
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.OK
+
+
+@BOTH
+@pytest.mark.django_db
+def test_connection_check_with_a_wrong_secret_marks_it_failing(system, make_agency):
+    credential = make_agency(system, secret="wrong").credential
+
+    check = check_credential(credential)
+
+    assert check.ok is False
+    assert "401" in check.message
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.FAILING
+
+
+@pytest.mark.django_db
+def test_connection_check_with_a_foreign_vitec_customer_is_refused(make_agency):
+    credential = make_agency(BrokerSystem.VITEC, vitec_customer_id="someone-else").credential
+
+    assert check_credential(credential).ok is False
+
+
+@pytest.mark.django_db
+def test_connection_check_while_the_broker_is_down_changes_nothing(make_agency, sandbox):
+    credential = make_agency().credential
+    sandbox.set_fault("status", status=502)
+
+    check = check_credential(credential)
+
+    assert check.ok is None
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.UNTESTED
+
+
+@BOTH
+@pytest.mark.django_db
+def test_saving_a_corrected_secret_resumes_held_bookings(
+    system, make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+):
+    agency = make_agency(system, secret="wrong")
+    bookings = [make_booking(agency) for _ in range(3)]
+    for booking in bookings:
+        deliver(booking.pk)
+    credential = agency.credential
+    credential.refresh_from_db()
+
+    credential.secret = "sandbox-secret"
+    with django_capture_on_commit_callbacks(execute=True):
+        credential.save()
+
+    assert credential.status == CredentialStatus.UNTESTED
+    assert set(Booking.objects.values_list("status", flat=True)) == {Status.QUEUED}
+    for booking in bookings:
+        assert deliver(booking.pk) == "delivered"
+    assert len(sandbox.received()) == 3
+
+
+@pytest.mark.django_db
+def test_saving_a_failing_credential_unchanged_keeps_bookings_held(make_agency, make_booking):
+    agency = make_agency(secret="wrong")
+    booking = make_booking(agency)
+    deliver(booking.pk)
+    credential = agency.credential
+    credential.refresh_from_db()
+
+    credential.save()
+
+    booking.refresh_from_db()
+    assert booking.status == Status.HELD
+    assert credential.status == CredentialStatus.FAILING
+
+
+@pytest.mark.django_db
+def test_a_successful_connection_test_resumes_held_bookings(
+    make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+):
+    agency = make_agency()
+    booking = make_booking(agency)
+    sandbox.state.credentials["sandbox"] = "rotated"  # the broker changed it...
+    deliver(booking.pk)
+    sandbox.state.credentials["sandbox"] = "sandbox-secret"  # ...and changed it back
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        check = check_credential(agency.credential)
+
+    assert check.ok is True
+    assert "1 held booking(s) queued again" in check.message
+    assert len(callbacks) == 1  # the booking's delivery task
+    assert deliver(booking.pk) == "delivered"
+
+
+@pytest.mark.django_db
+def test_deliveries_reuse_one_session_per_credential(make_agency, make_booking):
+    agency = make_agency()
+    first, second = make_booking(agency), make_booking(agency)
+
+    deliver(first.pk)
+    session = client_for(agency.credential).session
+    deliver(second.pk)
+
+    assert client_for(agency.credential).session is session
+    assert len(session.adapters["http://"].poolmanager.pools) == 1
+
+
+@pytest.mark.django_db
+def test_an_edited_credential_gets_a_new_session(make_agency):
+    credential = make_agency().credential
+    before = client_for(credential)
+
+    credential.username = "someone"
+    credential.save()
+
+    after = client_for(credential)
+    assert after is not before
+    assert after.session.auth == ("someone", "sandbox-secret")

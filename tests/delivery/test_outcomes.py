@@ -1,0 +1,318 @@
+"""Every row of DESIGN.md's outcome table, for both broker systems, over real HTTP."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from agencies.models import BrokerSystem, CredentialStatus
+from bookings.delivery import deliver
+from bookings.models import Booking
+
+Status = Booking.Status
+BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+
+
+def refreshed(booking):
+    booking.refresh_from_db()
+    return booking
+
+
+@pytest.mark.django_db
+def test_mspecs_ordinary_viewing_is_posted_to_the_viewing(make_agency, make_booking, sandbox):
+    booking = make_booking(make_agency(BrokerSystem.MSPECS), viewing_id="v-7")
+
+    assert deliver(booking.pk) == "delivered"
+
+    [received] = sandbox.received("mspecs")
+    assert received["path"] == "/mspecs/v3/viewings/externalViewer/v-7"
+    assert received["body"] == {
+        "firstName": "Anna",
+        "lastName": "Andersson",
+        "email": booking.email,
+        "phoneNumber": "+46701111111",
+    }
+    booking = refreshed(booking)
+    assert booking.status == Status.DELIVERED
+    assert booking.delivered_at is not None
+    assert booking.provider_reference == received["id"]
+    assert booking.attempt_count == 1
+    assert booking.claimed_until is None
+
+
+@pytest.mark.django_db
+def test_mspecs_time_slot_viewing_is_posted_to_the_slot(make_agency, make_booking, sandbox):
+    sandbox.set_deal("deal-1", {"slot-9": 5})
+    booking = make_booking(
+        make_agency(BrokerSystem.MSPECS), viewing_id="v-7", slot_id="slot-9", time_slots=True
+    )
+
+    assert deliver(booking.pk) == "delivered"
+
+    [received] = sandbox.received("mspecs")
+    assert received["path"] == "/mspecs/v3/viewings/externalViewer/v-7/slot/slot-9"
+    assert sandbox.quarantine("v-7", "slot-9")[booking.email]["firstName"] == "Anna"
+
+
+@pytest.mark.django_db
+def test_vitec_participant_carries_the_agency_defaults(make_agency, make_booking, sandbox):
+    agency = make_agency(
+        BrokerSystem.VITEC,
+        vitec_lead_source_id="lead-42",
+        vitec_sms_reminder=True,
+        vitec_reminder_minutes=60,
+    )
+    consent = timezone.now() - timedelta(minutes=5)
+    booking = make_booking(
+        agency, viewing_id="v-1", slot_id="t-2", message="Hej!", consent_given_at=consent
+    )
+
+    assert deliver(booking.pk) == "delivered"
+
+    [received] = sandbox.received("vitec")
+    assert received["path"] == "/vitec/Viewing/sandbox-customer/v-1/t-2/Participant"
+    body = received["body"]
+    assert body["updatePerson"] == {
+        "firstName": "Anna",
+        "lastName": "Andersson",
+        "email": {"emailAddress": booking.email},
+        "cellPhone": "+46701111111",
+        "gdprApprovalDate": consent.isoformat(),
+    }
+    assert body["contactMessage"] == "Hej!"
+    assert body["leadSourceId"] == "lead-42"
+    assert (body["smsReminder"], body["reminderTime"], body["returnBookingId"]) == (True, 60, True)
+    assert body["options"] == {
+        "isDeadlineValidationEnabled": True,
+        "enableBookingLimitValidation": True,
+    }
+    assert refreshed(booking).provider_reference == received["id"]
+
+
+@pytest.mark.django_db
+def test_vitec_participant_without_consent_has_no_gdpr_date(make_agency, make_booking, sandbox):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+
+    deliver(booking.pk)
+
+    assert "gdprApprovalDate" not in sandbox.received("vitec")[0]["body"]["updatePerson"]
+
+
+@pytest.mark.parametrize(
+    ("system", "bad_data", "field"),
+    [
+        (BrokerSystem.MSPECS, {"phone": "0701111111"}, "phoneNumber"),
+        (BrokerSystem.VITEC, {"first_name": " "}, "participant.UpdatePerson.FirstName"),
+    ],
+)
+@pytest.mark.django_db
+def test_validation_error_rejects_with_the_brokers_field_errors(
+    system, bad_data, field, make_agency, make_booking
+):
+    booking = make_booking(make_agency(system), **bad_data)
+
+    assert deliver(booking.pk) == "rejected"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.REJECTED
+    assert list(booking.provider_errors) == [field]
+    assert field in booking.last_error
+    assert booking.attempts.get().http_status == 400
+
+
+@pytest.mark.django_db
+def test_vitec_booking_limit_marks_the_slot_fully_booked(make_agency, make_booking, sandbox):
+    sandbox.set_vitec_capacity("t-full", 0)
+    booking = make_booking(make_agency(BrokerSystem.VITEC), slot_id="t-full")
+
+    assert deliver(booking.pk) == "rejected"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.REJECTED
+    assert booking.last_error == "The slot is fully booked in the broker system."
+    assert booking.slot.fully_booked is True
+
+
+@BOTH
+@pytest.mark.django_db
+def test_viewing_gone_rejects(system, make_agency, make_booking, sandbox):
+    sandbox.remove_viewing("v-gone")
+    booking = make_booking(make_agency(system), viewing_id="v-gone")
+
+    assert deliver(booking.pk) == "rejected"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.REJECTED
+    assert "no longer exists" in booking.last_error
+
+
+@BOTH
+@pytest.mark.django_db
+def test_refused_credential_holds_the_booking_and_marks_it_failing(
+    system, make_agency, make_booking
+):
+    booking = make_booking(make_agency(system, secret="wrong"))
+
+    assert deliver(booking.pk) == "auth_failed"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.HELD
+    assert booking.attempts.get().http_status == 401
+    credential = booking.viewing.agency.credential
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.FAILING
+
+
+@pytest.mark.django_db
+def test_vitec_customer_without_access_holds_the_booking(make_agency, make_booking):
+    booking = make_booking(make_agency(BrokerSystem.VITEC, vitec_customer_id="other"))
+
+    deliver(booking.pk)
+
+    booking = refreshed(booking)
+    assert booking.status == Status.HELD
+    assert booking.attempts.get().http_status == 403
+
+
+@BOTH
+@pytest.mark.django_db
+def test_a_failing_credential_holds_the_agencys_other_bookings_without_calling(
+    system, make_agency, make_booking, sandbox
+):
+    agency = make_agency(system, secret="wrong")
+    first, second, third = (make_booking(agency) for _ in range(3))
+
+    deliver(first.pk)
+    deliver(second.pk)
+
+    assert sandbox.state.requests_served == 1
+    for booking in (second, third):
+        booking = refreshed(booking)
+        assert booking.status == Status.HELD
+        assert booking.attempt_count == 0
+        assert not booking.attempts.exists()
+
+
+@BOTH
+@pytest.mark.django_db
+@override_settings(DELIVERY_RETRY_SCHEDULE=[30, 120])
+def test_server_error_retries_on_the_schedule_with_jitter(
+    system, make_agency, make_booking, sandbox
+):
+    sandbox.set_fault("status", status=503)
+    booking = make_booking(make_agency(system))
+    before = timezone.now()
+
+    assert deliver(booking.pk) == "retry"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.RETRYING
+    assert booking.attempt_count == 1
+    wait = (booking.next_attempt_at - before).total_seconds()
+    assert 30 * 0.8 - 1 <= wait <= 30 * 1.2 + 1
+
+
+@BOTH
+@pytest.mark.django_db
+@override_settings(DELIVERY_RETRY_SCHEDULE=[1])
+def test_too_many_requests_honours_retry_after(system, make_agency, make_booking, sandbox):
+    sandbox.set_fault("status", status=429, retry_after=120)
+    booking = make_booking(make_agency(system))
+    before = timezone.now()
+
+    deliver(booking.pk)
+
+    booking = refreshed(booking)
+    assert booking.status == Status.RETRYING
+    assert (booking.next_attempt_at - before).total_seconds() >= 120
+
+
+@BOTH
+@pytest.mark.django_db
+def test_dropped_connection_retries(system, make_agency, make_booking, sandbox):
+    sandbox.set_fault("drop")
+    booking = make_booking(make_agency(system))
+
+    assert deliver(booking.pk) == "retry"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.RETRYING
+    assert "unreachable" in booking.last_error
+    assert booking.attempts.get().http_status is None
+
+
+@pytest.mark.django_db
+@override_settings(DELIVERY_RETRY_SCHEDULE=[0, 0])
+def test_booking_fails_after_the_last_scheduled_attempt(make_agency, make_booking, sandbox):
+    sandbox.set_fault("status", status=500)
+    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+
+    outcomes = [deliver(booking.pk) for _ in range(3)]
+
+    assert outcomes == ["retry", "retry", "retry"]
+    booking = refreshed(booking)
+    assert booking.status == Status.FAILED
+    assert booking.attempt_count == 3
+    assert "Gave up after 3 attempts" in booking.last_error
+
+
+@pytest.mark.django_db
+@override_settings(BROKER_READ_TIMEOUT=0.3)
+def test_vitec_read_timeout_needs_review(make_agency, make_booking, sandbox):
+    sandbox.set_fault("hang", hang_seconds=1)
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+
+    assert deliver(booking.pk) == "needs_review"
+
+    booking = refreshed(booking)
+    assert booking.status == Status.NEEDS_REVIEW
+    assert len(sandbox.received("vitec")) == 1  # it did land: staff must not re-post blindly
+
+
+@pytest.mark.django_db
+@override_settings(BROKER_READ_TIMEOUT=0.3)
+def test_mspecs_read_timeout_retries_because_mspecs_merges_repeats(
+    make_agency, make_booking, sandbox
+):
+    sandbox.set_fault("hang", hang_seconds=1)
+    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+
+    assert deliver(booking.pk) == "retry"
+    assert refreshed(booking).status == Status.RETRYING
+
+
+@pytest.mark.django_db
+def test_a_booking_not_due_is_skipped(make_agency, make_booking, sandbox):
+    booking = make_booking(
+        make_agency(), status=Status.RETRYING, next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
+
+    assert deliver(booking.pk).startswith("skipped")
+    assert sandbox.state.requests_served == 0
+
+
+@pytest.mark.django_db
+def test_a_delivered_booking_is_never_sent_again(make_agency, make_booking, sandbox):
+    booking = make_booking(make_agency())
+
+    deliver(booking.pk)
+    deliver(booking.pk)
+
+    assert len(sandbox.received()) == 1
+
+
+@pytest.mark.django_db
+def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed(
+    make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    Booking.objects.filter(pk=booking.pk).update(slot=None)  # Vitec cannot do without
+
+    with pytest.raises(AttributeError):
+        deliver(booking.pk)
+
+    booking = refreshed(booking)
+    assert (booking.status, booking.claimed_until) == (Status.FAILED, None)
+    assert "Internal error" in booking.last_error
+    assert sandbox.state.requests_served == 0

@@ -1,0 +1,93 @@
+"""Send now, re-send, cancel, mark delivered: what they change and how they count."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bookings import delivery
+from bookings.models import Booking
+
+Status = Booking.Status
+
+
+@pytest.fixture
+def agency(make_agency):
+    return make_agency()
+
+
+def statuses(bookings):
+    return [Booking.objects.get(pk=b.pk).status for b in bookings]
+
+
+@pytest.mark.django_db
+def test_send_now_brings_a_retry_forward_and_delivers(
+    agency, make_booking, django_capture_on_commit_callbacks
+):
+    later = timezone.now() + timedelta(hours=1)
+    booking = make_booking(agency, status=Status.RETRYING, next_attempt_at=later)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = delivery.send_now(Booking.objects.filter(pk=booking.pk))
+
+    assert result.message == "1 queued"
+    assert len(callbacks) == 1
+    assert delivery.deliver(booking.pk) == "delivered"
+
+
+@pytest.mark.django_db
+def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency, make_booking):
+    stopped = [
+        make_booking(agency, status=status, attempt_count=6, last_error="x")
+        for status in (Status.FAILED, Status.REJECTED, Status.NEEDS_REVIEW, Status.HELD)
+    ]
+    delivered = [make_booking(agency, status=Status.DELIVERED) for _ in range(3)]
+
+    result = delivery.resend(Booking.objects.all())
+
+    assert result.message == "4 queued, 3 skipped: already delivered"
+    assert statuses(stopped) == [Status.QUEUED] * 4
+    assert {(b.attempt_count, b.last_error) for b in Booking.objects.filter(status="queued")} == {
+        (0, "")
+    }
+    assert statuses(delivered) == [Status.DELIVERED] * 3
+
+
+@pytest.mark.django_db
+def test_cancel_leaves_delivered_and_sending_bookings_alone(agency, make_booking):
+    waiting = make_booking(agency)
+    delivered = make_booking(agency, status=Status.DELIVERED)
+    sending = make_booking(agency, status=Status.SENDING)
+
+    result = delivery.cancel(Booking.objects.all())
+
+    assert result.done == 1
+    assert dict(result.skipped) == {"already delivered": 1, "being sent right now": 1}
+    assert statuses([waiting, delivered, sending]) == [
+        Status.CANCELLED,
+        Status.DELIVERED,
+        Status.SENDING,
+    ]
+
+
+@pytest.mark.django_db
+def test_a_cancelled_booking_is_not_sent(agency, make_booking, sandbox):
+    booking = make_booking(agency)
+
+    delivery.cancel([booking])
+
+    assert delivery.deliver(booking.pk).startswith("skipped")
+    assert sandbox.received() == []
+
+
+@pytest.mark.django_db
+def test_mark_delivered_only_takes_bookings_that_need_review(agency, make_booking):
+    review = make_booking(agency, status=Status.NEEDS_REVIEW)
+    make_booking(agency, status=Status.FAILED)
+
+    result = delivery.mark_delivered(Booking.objects.all())
+
+    assert result.message == "1 marked delivered, 1 skipped: failed (use Re-send)"
+    review.refresh_from_db()
+    assert review.status == Status.DELIVERED
+    assert review.delivered_at is not None
