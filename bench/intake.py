@@ -2,7 +2,8 @@
 broker up and then down, in one run: intake never waits on a broker, so the two should
 match (ratio >= 0.95).
 
-    .venv/bin/python bench/intake.py [--seconds 10] [--concurrency 8] [--web-workers 2]
+    .venv/bin/python bench/intake.py [--seconds 20] [--rounds 5] [--concurrency 8]
+                                     [--web-workers 2] [--postgres URL]
 
 Starts everything itself (a throwaway SQLite database, the sandbox, a delivery worker,
 gunicorn) and stops it all; ends with one key=value line.
@@ -212,11 +213,11 @@ def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str, p
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=12.0, help="per state, in total")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per state, in total")
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="alternate up and down this many times, so drift and noise from other "
         "processes on the machine fall on both states alike",
     )
@@ -251,7 +252,10 @@ def main() -> None:
         # Delivery shares the machine with the web processes and yields the CPU to them
         # (nice), as an operator would run it beside a public site.
         worker = [PYTHON, "manage.py", "db_worker", "--interval", "0.2"]
-        start(stack, ["nice", "-n", "10", *worker], env)
+        # Its per-task log lines would drown the figures; they stay in the temporary
+        # directory for as long as the run lasts.
+        worker_log = stack.enter_context(open(Path(tmp) / "worker.log", "w"))
+        start(stack, ["nice", "-n", "10", *worker], env, stdout=worker_log, stderr=worker_log)
         base_url = start_gunicorn(stack, env, args.web_workers)
         intake_url = f"{base_url}/api/v1/viewings/{viewing_id}/bookings"
 
