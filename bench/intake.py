@@ -3,15 +3,14 @@ broker up and then down, in one run: intake never waits on a broker, so the two 
 match (ratio >= 0.95).
 
     .venv/bin/python bench/intake.py [--seconds 20] [--rounds 5] [--concurrency 8]
-                                     [--web-workers 2] [--postgres URL]
+                                     [--web-workers 2]
 
-Starts everything itself (a throwaway SQLite database, the sandbox, a delivery worker,
-gunicorn) and stops it all; ends with one key=value line.
+Starts everything itself (a throwaway SQLite database, or BENCH_DATABASE_URL such as a
+scratch PostgreSQL database that may be wiped; the sandbox, a delivery worker, gunicorn)
+and stops it all; ends with one key=value line.
 """
 
 import argparse
-import os
-import re
 import signal
 import socket
 import statistics
@@ -25,52 +24,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from support import (
+    ROOT,
+    bench_environment,
+    make_mspecs_viewing,
+    manage,
+    setup_django,
+    start_sandbox,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 TARGET_RATIO = 0.95
 
 
-def bench_environment(database_url: str) -> dict:
-    from cryptography.fernet import Fernet
-
-    return {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",  # as in production: no query log growing in memory
-        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_RATE_LIMIT_PER_KEY": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def throwaway_database(stack: ExitStack, tmp: str, postgres_url: str | None) -> str:
-    """A SQLite file in `tmp`, or a new database on the given PostgreSQL server that is
-    dropped afterwards."""
-    if not postgres_url:
-        return f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-    import psycopg
-
-    name = "vb_bench_" + os.urandom(4).hex()
-    server = psycopg.connect(postgres_url, autocommit=True)
-    server.execute(f"CREATE DATABASE {name}")
-
-    def drop() -> None:
-        server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        server.close()
-
-    stack.callback(drop)
-    return postgres_url.rsplit("/", 1)[0] + "/" + name
-
-
-def start(stack: ExitStack, command: list[str], env: dict, **popen) -> subprocess.Popen:
-    process = subprocess.Popen(command, cwd=ROOT, env=env, **popen)
+def start(stack: ExitStack, process: subprocess.Popen) -> subprocess.Popen:
     stack.callback(stop, process)
     return process
+
+
+def start_sandbox_until_done(stack: ExitStack, env: dict, port: int = 0):
+    process, url = start_sandbox(env, port=port)
+    start(stack, process)
+    return process, url
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -83,66 +57,20 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def start_sandbox(stack: ExitStack, env: dict, port: int = 0) -> tuple[subprocess.Popen, str]:
-    sandbox = start(
-        stack,
-        [PYTHON, "manage.py", "sandbox", "--port", str(port)],
-        env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = sandbox.stdout.readline()
-    match = re.search(r"MSPECS (\S+?),", line)
-    if not match:
-        sys.exit(f"the sandbox did not start: {line!r}")
-    return sandbox, match.group(1)
-
-
-def seed(mspecs_url: str) -> tuple[str, str]:
-    """An MSPECS agency on the sandbox, one open ordinary viewing, and an API key."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from agencies.models import Agency, ApiKey, BrokerSystem, ProviderCredential
-    from bookings.models import Viewing
-
-    agency = Agency.objects.create(name="Bench", slug="bench", broker_system=BrokerSystem.MSPECS)
-    ProviderCredential.objects.create(
-        agency=agency, base_url=mspecs_url, username="sandbox", secret="sandbox-secret"
-    )
-    start_at = timezone.now() + timedelta(days=1)
-    viewing = Viewing.objects.create(
-        agency=agency,
-        provider_viewing_id="bench-viewing",
-        title="Benchgatan 1",
-        starts_at=start_at,
-        ends_at=start_at + timedelta(hours=1),
-    )
-    return viewing.provider_viewing_id, ApiKey.issue(agency, "bench")[1]
-
-
 def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
     # Bind here and hand gunicorn the socket: an ephemeral port with no race.
     listener = socket.create_server(("127.0.0.1", 0), backlog=256)
     stack.callback(listener.close)
-    start(
-        stack,
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"fd://{listener.fileno()}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        env,
-        pass_fds=[listener.fileno()],
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"fd://{listener.fileno()}",
+    ]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    start(stack, subprocess.Popen(command, cwd=ROOT, env=env, pass_fds=[listener.fileno()]))
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -223,46 +151,38 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument(
-        "--postgres",
-        metavar="URL",
-        help="run on a throwaway database on this PostgreSQL server "
-        "(e.g. postgres://postgres@127.0.0.1:5432/postgres) instead of SQLite",
-    )
     args = parser.parse_args()
     seconds = args.seconds / args.rounds
     up, down = Phase(), Phase()
 
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
-        env = bench_environment(throwaway_database(stack, tmp, args.postgres))
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        env = bench_environment(
+            Path(tmp),
+            SECURE_SSL_REDIRECT="false",
+            ALLOWED_HOSTS="127.0.0.1",
+            API_RATE_LIMIT_PER_KEY="0",
         )
-        os.environ.update(env)
-        sys.path.insert(0, str(ROOT))
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-
-        django.setup()
+        setup_django(env)
+        from agencies.models import ApiKey
         from bookings.models import Booking
 
-        sandbox, mspecs_url = start_sandbox(stack, env)
-        sandbox_port = int(mspecs_url.rsplit(":", 1)[1].split("/")[0])
-        viewing_id, raw_key = seed(mspecs_url)
+        sandbox, sandbox_url = start_sandbox_until_done(stack, env)
+        sandbox_port = int(sandbox_url.rsplit(":", 1)[1])
+        viewing = make_mspecs_viewing(sandbox_url)
+        raw_key = ApiKey.issue(viewing.agency, "bench")[1]
         # Delivery shares the machine with the web processes and yields the CPU to them
-        # (nice), as an operator would run it beside a public site.
-        worker = [PYTHON, "manage.py", "db_worker", "--interval", "0.2"]
-        # Its per-task log lines would drown the figures; they stay in the temporary
-        # directory for as long as the run lasts.
+        # (nice), as an operator would run it beside a public site. Its per-task log
+        # lines would drown the figures; they stay in the temporary directory.
         worker_log = stack.enter_context(open(Path(tmp) / "worker.log", "w"))
-        start(stack, ["nice", "-n", "10", *worker], env, stdout=worker_log, stderr=worker_log)
+        worker = ("db_worker", "--interval", "0.2")
+        start(stack, manage(*worker, env=env, nice=10, stdout=worker_log, stderr=worker_log))
         base_url = start_gunicorn(stack, env, args.web_workers)
-        intake_url = f"{base_url}/api/v1/viewings/{viewing_id}/bookings"
+        intake_url = f"{base_url}/api/v1/viewings/{viewing.provider_viewing_id}/bookings"
 
         load(intake_url, raw_key, 1.0, args.concurrency, "warmup", Phase())
         for round_number in range(args.rounds):
             if round_number:
-                sandbox, _ = start_sandbox(stack, env, sandbox_port)
+                sandbox, _ = start_sandbox_until_done(stack, env, sandbox_port)
             load(intake_url, raw_key, seconds, args.concurrency, f"up{round_number}", up)
             stop(sandbox)
             load(intake_url, raw_key, seconds, args.concurrency, f"down{round_number}", down)
@@ -286,7 +206,7 @@ def main() -> None:
         f"p50_down_ms={down_figures['p50_ms']:.1f} p99_down_ms={down_figures['p99_ms']:.1f} "
         f"delivered={delivered} retrying={waiting} concurrency={args.concurrency} "
         f"web_workers={args.web_workers} seconds_per_state={args.seconds:g} rounds={args.rounds} "
-        f"database={'postgres' if args.postgres else 'sqlite'}"
+        f"database={env['DATABASE_URL'].split(':', 1)[0]}"
     )
 
 
