@@ -10,7 +10,7 @@ from bookings.models import Viewing
 from tests.factories import make_agency, make_slot, make_viewing
 
 
-def make_slot_viewing(agency, provider_viewing_id: str = "view-1") -> Viewing:
+def make_three_slot_viewing(agency, provider_viewing_id: str = "view-1") -> Viewing:
     """A time-slot viewing tomorrow with a past slot, an open slot and a full slot."""
     start = timezone.now() + timedelta(days=1)
     viewing = make_viewing(
@@ -41,7 +41,7 @@ def mspecs_agency(db):
 
 @pytest.fixture
 def slot_viewing(mspecs_agency):
-    return make_slot_viewing(mspecs_agency)
+    return make_three_slot_viewing(mspecs_agency)
 
 
 @pytest.fixture

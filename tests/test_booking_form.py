@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency, make_slot, make_viewing
 
@@ -81,7 +82,7 @@ def test_a_time_slot_viewing_needs_a_slot(admin_client, slotted_viewing):
 
 
 def test_a_vitec_viewing_needs_a_slot(admin_client):
-    vitec_viewing = make_viewing(make_agency("vitec"))
+    vitec_viewing = make_viewing(make_agency(BrokerSystem.VITEC))
 
     response = add_booking(admin_client, booking_form(vitec_viewing))
 

@@ -10,10 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from agencies.models import BrokerSystem
 from bookings.models import Booking
 from tests.factories import make_agency
-from tests.intake_fixtures import make_slot_viewing
+from tests.intake_fixtures import make_three_slot_viewing
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -52,7 +51,7 @@ def browser(monkeypatch):
 
 
 def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, sandbox, admin_user):
-    viewing = make_slot_viewing(make_agency(BrokerSystem.MSPECS, base_url=sandbox.mspecs_url))
+    viewing = make_three_slot_viewing(make_agency(sandbox=sandbox))
     sandbox.set_deal(viewing.mspecs_deal_id, {"slot-open": 10, "slot-full": 5})
     # A phone-sized screen, and no JavaScript: the page must work without it.
     page = browser.new_context(

@@ -6,7 +6,7 @@ from django.urls import reverse
 from agencies.models import ApiKey
 from bookings.models import Booking, IdempotentRequest, Viewing
 from tests.factories import make_agency
-from tests.intake_fixtures import BUYER, make_slot_viewing
+from tests.intake_fixtures import BUYER, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_viewing_list_shows_open_viewings_and_upcoming_slots(api, slot_viewing, 
 
 
 def test_key_sees_only_its_own_agency(api, slot_viewing):
-    other_viewing = make_slot_viewing(make_agency(), provider_viewing_id="other-1")
+    other_viewing = make_three_slot_viewing(make_agency(), provider_viewing_id="other-1")
     other_key = ApiKey.issue(other_viewing.agency, "Other")[1]
     status_url = api.post(payload=booking_payload()).json()["status_url"]
 

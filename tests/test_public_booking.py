@@ -5,7 +5,7 @@ from django.utils import translation
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency
-from tests.intake_fixtures import BUYER, make_slot_viewing
+from tests.intake_fixtures import BUYER, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_vitec_confirmation_follows_the_configured_channels(client):
     agency.credential.vitec_mail_confirmation = False
     agency.credential.vitec_sms_confirmation = True
     agency.credential.save()
-    viewing = make_slot_viewing(agency)
+    viewing = make_three_slot_viewing(agency)
 
     response = client.post(page_url(viewing), form_data(), follow=True)
 
