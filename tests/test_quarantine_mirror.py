@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import BrokerSystem
-from bookings import quarantine
+from bookings import delivery, quarantine
+from bookings.intake import accept_booking
 from bookings.models import Booking, QuarantineDecision
-from bookings.providers.mspecs import MspecsClient
 from tests.factories import (
     delivered_booking,
     make_agency,
@@ -46,28 +46,8 @@ def member_client(client, member):
     return client
 
 
-def deliver_to_sandbox(client: MspecsClient, booking: Booking) -> None:
-    """Post a booking to the sandbox MSPECS as the delivery engine does, then mark it
-    delivered: the mirror must show what the broker system then holds."""
-    path = f"/v3/viewings/externalViewer/{booking.viewing.provider_viewing_id}"
-    if booking.slot_id:
-        path += f"/slot/{booking.slot.provider_slot_id}"
-    body = {
-        "firstName": booking.first_name,
-        "lastName": booking.last_name,
-        "email": booking.email,
-        "phoneNumber": booking.phone,
-    }
-    record = client.call("POST", path, json=body)
-    assert record.status == 200, record.text
-    booking.status = Booking.Status.DELIVERED
-    booking.delivered_at = timezone.now()
-    booking.save()
-
-
 def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbox):
     agency = make_agency(sandbox=sandbox)
-    client = MspecsClient(agency.credential)
     sandbox.set_deal("deal-1", {"slot-1": 10})
     ordinary = make_viewing(agency)
     slotted = make_slot_viewing(agency, "deal-1", ["slot-1"])
@@ -83,9 +63,8 @@ def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbo
         booking = unsaved_booking(
             viewing, slot_of, first_name=first, last_name=last, email=email, phone=phone
         )
-        booking.full_clean()
-        booking.save()
-        deliver_to_sandbox(client, booking)
+        accept_booking(booking)
+        assert delivery.deliver(booking.pk) == Booking.Status.DELIVERED
     superuser = make_staff_user(username="root")
     superuser.is_superuser = True
 
