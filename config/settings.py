@@ -172,6 +172,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The scheduler logs every tick of every job; only its problems are news.
+    "loggers": {"apscheduler": {"level": "WARNING"}},
 }
 
 # Intake: public booking pages and the JSON API. Limits are per minute; 0 turns one off.
