@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from agencies.models import Agency, ApiKey, Membership, ProviderCredential
 from bookings.delivery import check_credential
@@ -196,9 +198,47 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(AgencyScopedAdmin):
+    """Keys are created here and shown once, on the page after saving; only the hash is
+    kept. Revoking is an action, so a revoked key stays listed with its history."""
+
     admin_only = True
     list_display = ["name", "agency", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["agency"]
     list_select_related = ["agency"]
     search_fields = ["name", "prefix", "agency__name"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    fields = ["agency", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_keys"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A key's agency is fixed once issued.
+        return [*self.readonly_fields, "agency"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            request.issued_api_key = obj.generate_key()
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Shown on this one response and never again: not in a message cookie or session.
+        return TemplateResponse(
+            request,
+            "admin/agencies/apikey/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "api_key": obj,
+                "raw_key": request.issued_api_key,
+                "title": _("API key created"),
+            },
+        )
+
+    @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        revoked = queryset.revoke()
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d key.", "Revoked %(count)d keys.", revoked)
+            % {"count": revoked},
+            messages.SUCCESS,
+        )

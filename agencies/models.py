@@ -154,6 +154,10 @@ class ApiKeyQuerySet(AgencyScopedQuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True, agency__is_active=True)
 
+    def revoke(self) -> int:
+        """Revoke the keys not revoked yet; returns how many."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
 
 class ApiKey(models.Model):
     """A key an agency's website or portal uses for the JSON intake API; stored hashed."""
@@ -179,14 +183,17 @@ class ApiKey(models.Model):
     @classmethod
     def issue(cls, agency: Agency, name: str) -> tuple["ApiKey", str]:
         """Create a key; the raw key is returned once and never stored."""
-        raw_key = "vb_" + secrets.token_urlsafe(32)
-        api_key = cls.objects.create(
-            agency=agency,
-            name=name,
-            prefix=raw_key[3 : 3 + cls.PREFIX_LENGTH],
-            key_hash=hash_api_key(raw_key),
-        )
+        api_key = cls(agency=agency, name=name)
+        raw_key = api_key.generate_key()
+        api_key.save()
         return api_key, raw_key
+
+    def generate_key(self) -> str:
+        """Give this (unsaved) key a new random secret; returns it, keeping only its hash."""
+        raw_key = "vb_" + secrets.token_urlsafe(32)
+        self.prefix = raw_key[3 : 3 + self.PREFIX_LENGTH]
+        self.key_hash = hash_api_key(raw_key)
+        return raw_key
 
     @classmethod
     def authenticate(cls, raw_key: str) -> "ApiKey | None":

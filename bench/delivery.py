@@ -14,8 +14,6 @@ its commit until the last is delivered. Ideal is N·L/C; ratio = ideal / elapsed
 """
 
 import argparse
-import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -23,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import bench_environment, make_mspecs_viewing, manage, setup_django, start_sandbox
 
 
 def parse_args():
@@ -38,58 +36,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def bench_environment(scratch: Path, concurrency: int) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
-    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch / 'bench.db'}"
-    return os.environ | {
-        "DATABASE_URL": database_url,
-        # Production-like: DEBUG off keeps Django from recording every query.
-        "DEBUG": "false",
-        "DELIVERY_CONCURRENCY": str(concurrency),
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def manage(*args: str, env: dict, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **popen)
-
-
-def start_sandbox(latency: float, env: dict) -> tuple[subprocess.Popen, str]:
-    """The sandbox on a free port; returns the process and its base URL."""
-    process = manage(
-        "sandbox", "--port", "0", "--latency", str(latency), env=env, stdout=subprocess.PIPE
-    )
-    line = process.stdout.readline().decode()  # "Sandbox brokers: MSPECS {url}/mspecs, ..."
-    if "MSPECS" not in line:
-        raise RuntimeError(f"sandbox did not start: {line!r}")
-    return process, line.split("MSPECS ", 1)[1].split("/mspecs", 1)[0]
-
-
 def make_bookings(sandbox_url: str, n: int):
-    from datetime import timedelta
+    from bookings.models import Booking
 
-    from django.utils import timezone
-
-    from agencies.models import Agency, BrokerSystem, ProviderCredential
-    from bookings.models import Booking, Viewing
-
-    agency = Agency.objects.create(name="Bench", slug="bench", broker_system=BrokerSystem.MSPECS)
-    ProviderCredential.objects.create(
-        agency=agency, base_url=f"{sandbox_url}/mspecs", username="sandbox", secret="sandbox-secret"
-    )
-    starts = timezone.now() + timedelta(days=1)
-    viewing = Viewing.objects.create(
-        agency=agency,
-        provider_viewing_id="bench-viewing",
-        title="Bench",
-        starts_at=starts,
-        ends_at=starts + timedelta(hours=1),
-    )
+    viewing = make_mspecs_viewing(sandbox_url)
     Booking.objects.bulk_create(
         Booking(
             viewing=viewing,
@@ -143,24 +93,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the processes we started
     processes: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as scratch:
-        env = bench_environment(Path(scratch), args.concurrency)
-        os.environ.update(env)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        sys.path.insert(0, str(ROOT))
+        env = bench_environment(Path(scratch), DELIVERY_CONCURRENCY=str(args.concurrency))
         try:
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                cwd=ROOT,
-                env=env,
-                check=True,
-            )
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
-            call_command("flush", "--noinput", verbosity=0)  # a reused BENCH_DATABASE_URL
-            sandbox, sandbox_url = start_sandbox(args.latency, env)
+            setup_django(env)
+            sandbox, sandbox_url = start_sandbox(env, latency=args.latency)
             processes.append(sandbox)
             threads = args.processes * args.threads
             booking_ids = make_bookings(sandbox_url, threads + args.bookings)

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +53,7 @@ class ViewingAdmin(AgencyScopedAdmin):
     search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id"]
     date_hierarchy = "starts_at"
     ordering = ["-starts_at"]  # explicit: Meta.ordering is dropped by the slot-count GROUP BY
-    readonly_fields = ["public_id", "slots_polled_at", "slot_poll_error"]
+    readonly_fields = ["public_id", "booking_page", "slots_polled_at", "slot_poll_error"]
     inlines = [ViewingSlotInline]
     actions = ["refresh_slot_status"]
 
@@ -69,6 +70,13 @@ class ViewingAdmin(AgencyScopedAdmin):
         self.message_user(request, str(summary), messages.SUCCESS)
         for deal, error in summary.errors.items():
             self.message_user(request, f"{deal}: {error}", messages.ERROR)
+
+    @admin.display(description=_("public booking page"))
+    def booking_page(self, viewing):
+        if viewing.pk is None:
+            return "—"
+        url = reverse("booking-page", args=[viewing.public_id])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(slot_count=Count("slots"))

@@ -19,3 +19,15 @@ def accept_booking(booking: Booking) -> Booking:
         booking.save()
         transaction.on_commit(partial(enqueue_delivery, booking.pk))
     return booking
+
+
+def earlier_booking(booking: Booking) -> Booking | None:
+    """The buyer's earlier booking of the same viewing under the same (normalised) email,
+    unless cancelled: submitting twice shows the first confirmation instead of a second
+    booking."""
+    return (
+        Booking.objects.filter(viewing_id=booking.viewing_id, email=booking.email)
+        .exclude(status=Booking.Status.CANCELLED)
+        .order_by("created_at")
+        .first()
+    )

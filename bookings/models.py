@@ -257,7 +257,9 @@ class Booking(models.Model):
         elif not self.viewing.needs_slot and self.slot_id:
             errors["slot"] = _("This viewing has no time slots; leave the slot empty.")
         elif self._state.adding and self.slot_id and not self.slot.is_bookable:
-            errors["slot"] = _("This slot is fully booked; choose another.")
+            errors["slot"] = ValidationError(
+                _("This slot is fully booked; choose another."), code="slot_full"
+            )
         if self._state.adding and not self.viewing.is_open:
             errors["viewing"] = _("This viewing is closed for booking.")
         if errors:

@@ -121,7 +121,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 
 # Background work: Django's Tasks API on the database backend, so a worker
-# (`manage.py db_worker`) needs nothing but the database.
+# (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.
 TASKS = {
     "default": {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
@@ -178,3 +178,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Intake: public booking pages and the JSON API. Limits are per minute; 0 turns one off.
+BOOKING_RATE_LIMIT_PER_IP = env.int("BOOKING_RATE_LIMIT_PER_IP", default=10)
+BOOKING_RATE_LIMIT_PER_VIEWING = env.int("BOOKING_RATE_LIMIT_PER_VIEWING", default=120)
+API_RATE_LIMIT_PER_KEY = env.int("API_RATE_LIMIT_PER_KEY", default=600)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16384)

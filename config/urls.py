@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from bookings import quarantine_views
 
@@ -15,4 +15,6 @@ urlpatterns = [
         name="quarantine_decide",
     ),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("bookings.urls")),
 ]

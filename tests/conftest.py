@@ -2,6 +2,8 @@ import pytest
 
 from bookings.sandbox import SandboxBrokers
 
+pytest_plugins = ["tests.intake_fixtures"]
+
 
 @pytest.fixture
 def sandbox():
@@ -13,7 +15,7 @@ def sandbox():
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """On SQLite, test on a file rather than in memory, so that tests can run real
-    worker processes (`manage.py db_worker`) against the test database."""
+    worker processes (`manage.py delivery_worker`) against the test database."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]
@@ -31,6 +33,26 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters live in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Real hashing is deliberately slow; tests sign users in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Code is asserted in its source language, English; requests still choose theirs
+    (Swedish by default) through LocaleMiddleware."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency, make_slot, make_viewing
 
@@ -36,7 +37,8 @@ def booking_form(viewing, slot=None, **fields):
 
 
 def add_booking(client, data):
-    return client.post(reverse(ADD_URL), data)
+    # Swedish is the default language; these tests read the English messages.
+    return client.post(reverse(ADD_URL), data, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def field_errors(response):
@@ -80,7 +82,7 @@ def test_a_time_slot_viewing_needs_a_slot(admin_client, slotted_viewing):
 
 
 def test_a_vitec_viewing_needs_a_slot(admin_client):
-    vitec_viewing = make_viewing(make_agency("vitec"))
+    vitec_viewing = make_viewing(make_agency(BrokerSystem.VITEC))
 
     response = add_booking(admin_client, booking_form(vitec_viewing))
 

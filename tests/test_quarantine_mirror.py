@@ -9,15 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import BrokerSystem
-from bookings import quarantine
+from bookings import delivery, quarantine
+from bookings.intake import accept_booking
 from bookings.models import Booking, QuarantineDecision
-from bookings.providers.mspecs import MspecsClient
-from tests.viewing_factories import (
+from tests.factories import (
     delivered_booking,
     make_agency,
-    make_ordinary_viewing,
     make_slot_viewing,
-    make_staff_member,
+    make_staff_user,
+    make_viewing,
     unsaved_booking,
 )
 
@@ -32,12 +32,12 @@ def agency(db):
 
 @pytest.fixture
 def viewing(agency):
-    return make_ordinary_viewing(agency)
+    return make_viewing(agency)
 
 
 @pytest.fixture
 def member(agency):
-    return make_staff_member("member", agency)
+    return make_staff_user(agency, username="member")
 
 
 @pytest.fixture
@@ -46,30 +46,10 @@ def member_client(client, member):
     return client
 
 
-def deliver_to_sandbox(client: MspecsClient, booking: Booking) -> None:
-    """Post a booking to the sandbox MSPECS as the delivery engine does, then mark it
-    delivered: the mirror must show what the broker system then holds."""
-    path = f"/v3/viewings/externalViewer/{booking.viewing.provider_viewing_id}"
-    if booking.slot_id:
-        path += f"/slot/{booking.slot.provider_slot_id}"
-    body = {
-        "firstName": booking.first_name,
-        "lastName": booking.last_name,
-        "email": booking.email,
-        "phoneNumber": booking.phone,
-    }
-    record = client.call("POST", path, json=body)
-    assert record.status == 200, record.text
-    booking.status = Booking.Status.DELIVERED
-    booking.delivered_at = timezone.now()
-    booking.save()
-
-
 def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbox):
-    agency = make_agency(sandbox)
-    client = MspecsClient(agency.credential)
+    agency = make_agency(sandbox=sandbox)
     sandbox.set_deal("deal-1", {"slot-1": 10})
-    ordinary = make_ordinary_viewing(agency)
+    ordinary = make_viewing(agency)
     slotted = make_slot_viewing(agency, "deal-1", ["slot-1"])
     slot = slotted.slots.get()
     submitted = [
@@ -83,10 +63,9 @@ def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbo
         booking = unsaved_booking(
             viewing, slot_of, first_name=first, last_name=last, email=email, phone=phone
         )
-        booking.full_clean()
-        booking.save()
-        deliver_to_sandbox(client, booking)
-    superuser = make_staff_member("root")
+        accept_booking(booking)
+        assert delivery.deliver(booking.pk) == Booking.Status.DELIVERED
+    superuser = make_staff_user(username="root")
     superuser.is_superuser = True
 
     entries = quarantine.with_bookings(quarantine.pending_entries(superuser))
@@ -113,9 +92,13 @@ def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbo
 
 def test_entry_lists_every_name_and_phone_newest_first_with_its_age(viewing):
     now = timezone.now()
-    first = delivered_booking(viewing, first_name="Anna", delivered_at=now - timedelta(days=2))
-    second = delivered_booking(viewing, first_name="Annie", delivered_at=now - timedelta(hours=1))
-    superuser = make_staff_member("root")
+    first = delivered_booking(
+        viewing, first_name="Anna", email="anna@example.se", delivered_at=now - timedelta(days=2)
+    )
+    second = delivered_booking(
+        viewing, first_name="Annie", email="anna@example.se", delivered_at=now - timedelta(hours=1)
+    )
+    superuser = make_staff_user(username="root")
     superuser.is_superuser = True
 
     [entry] = quarantine.with_bookings(quarantine.pending_entries(superuser))
@@ -197,7 +180,7 @@ def test_invalid_decision_is_refused_with_a_message(member_client, viewing):
 
 
 def test_decision_for_another_agencys_viewing_is_not_found(member_client):
-    other_viewing = make_ordinary_viewing(make_agency())
+    other_viewing = make_viewing(make_agency())
     delivered_booking(other_viewing, email="anna@example.se")
 
     response = member_client.post(
@@ -218,7 +201,7 @@ def test_decision_for_an_email_without_delivered_bookings_is_not_found(member_cl
 
 def test_another_agencys_entries_are_invisible_in_list_and_csv(member_client, viewing):
     delivered_booking(viewing, email="mine@example.se")
-    delivered_booking(make_ordinary_viewing(make_agency()), email="theirs@example.se")
+    delivered_booking(make_viewing(make_agency()), email="theirs@example.se")
 
     listed = member_client.get(MIRROR)
     exported = member_client.get(MIRROR, {"format": "csv"}).content.decode()
@@ -239,11 +222,11 @@ def test_csv_export_has_one_row_per_entry(member_client, viewing):
     header, row = list(csv.reader(io.StringIO(response.content.decode())))
     entry = dict(zip(header, row, strict=True))
     assert entry["email"] == "anna@example.se"
-    assert entry["name in MSPECS"] == "Annie Berg"
+    assert entry["name in MSPECS"] == "Annie Andersson"
     assert entry["merged bookings"] == "2"
     assert entry["name conflict"] == "yes"
     assert entry["all names and phones, newest first"] == (
-        "Annie Berg +46702222222; Anna Berg +46701111111"
+        "Annie Andersson +46702222222; Anna Andersson +46701111111"
     )
 
 
@@ -276,9 +259,9 @@ def test_filters_and_search(member_client, viewing, params, expected):
 
 def test_filter_by_agency_and_viewing(client, agency, viewing):
     other_agency = make_agency()
-    user = make_staff_member("both", agency, other_agency)
+    user = make_staff_user(agency, other_agency, username="both")
     client.force_login(user)
-    other_viewing = make_ordinary_viewing(other_agency)
+    other_viewing = make_viewing(other_agency)
     delivered_booking(viewing, email="a@example.se")
     delivered_booking(other_viewing, email="b@example.se")
 
@@ -351,7 +334,7 @@ def bulk_delivered(viewings, count):
 def test_page_queries_do_not_grow_with_bookings(
     member_client, agency, filtered, django_assert_max_num_queries
 ):
-    viewings = [make_ordinary_viewing(agency) for _ in range(5)]
+    viewings = [make_viewing(agency) for _ in range(5)]
     params = {"q": "buyer", "page": "2"}
     if filtered:
         params = {"conflicts": "on", "viewing": viewings[0].pk, "sort": "newest"}
@@ -367,7 +350,7 @@ def test_page_queries_do_not_grow_with_bookings(
 
 
 def test_csv_export_of_many_entries(member_client, agency):
-    bulk_delivered([make_ordinary_viewing(agency)], 1200)
+    bulk_delivered([make_viewing(agency)], 1200)
 
     rows = list(
         csv.reader(io.StringIO(member_client.get(MIRROR, {"format": "csv"}).content.decode()))

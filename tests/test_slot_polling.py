@@ -10,17 +10,17 @@ from django.utils import timezone
 from bookings import polling
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.tasks import poll_due_slots
-from tests.viewing_factories import (
+from tests.factories import (
     make_agency,
     make_slot_viewing,
-    make_staff_member,
+    make_staff_user,
     unsaved_booking,
 )
 
 
 @pytest.fixture
 def agency(db, sandbox):
-    return make_agency(sandbox)
+    return make_agency(sandbox=sandbox)
 
 
 def test_one_request_per_deal_however_many_viewings_and_slots(agency, sandbox):
@@ -83,7 +83,7 @@ def test_errors_are_recorded_per_deal_and_do_not_stop_the_others(agency, sandbox
     sandbox.state.deals["deal-ok"]["a1"]["booked"] = 1
     ok = make_slot_viewing(agency, "deal-ok", ["a1"])
     unknown = make_slot_viewing(agency, "deal-unknown", ["x1"])
-    locked_out = make_agency(sandbox)
+    locked_out = make_agency(sandbox=sandbox)
     locked_out.credential.secret = "wrong"
     locked_out.credential.save()
     unauthorised = make_slot_viewing(locked_out, "deal-ok", ["a1"])
@@ -124,7 +124,7 @@ def test_a_timeout_is_recorded_on_the_viewing(agency, sandbox, settings):
 
 
 def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox):
-    viewing = make_slot_viewing(make_agency(), "deal-1", ["a1"])
+    viewing = make_slot_viewing(make_agency(with_credential=False), "deal-1", ["a1"])
 
     summary = polling.poll_slots()
 
@@ -211,7 +211,7 @@ def test_admin_action_refreshes_the_selected_viewings_only(agency, sandbox, clie
     sandbox.state.deals["deal-1"]["a1"]["booked"] = 1
     chosen = make_slot_viewing(agency, "deal-1", ["a1"])
     make_slot_viewing(agency, "deal-2", ["b1"])
-    client.force_login(make_staff_member("staff", agency))
+    client.force_login(make_staff_user(agency, username="staff"))
 
     response = client.post(
         reverse("admin:bookings_viewing_changelist"),
@@ -226,8 +226,8 @@ def test_admin_action_refreshes_the_selected_viewings_only(agency, sandbox, clie
 
 def test_admin_action_cannot_reach_another_agencys_viewing(agency, sandbox, client):
     sandbox.set_deal("deal-1", {"a1": 5})
-    theirs = make_slot_viewing(make_agency(sandbox), "deal-1", ["a1"])
-    client.force_login(make_staff_member("staff", agency))
+    theirs = make_slot_viewing(make_agency(sandbox=sandbox), "deal-1", ["a1"])
+    client.force_login(make_staff_user(agency, username="staff"))
 
     client.post(
         reverse("admin:bookings_viewing_changelist"),

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from bookings.intake import accept_booking
 from bookings.models import Booking
-from tests.viewing_factories import make_agency, make_slot_viewing, unsaved_booking
+from tests.factories import make_agency, make_slot_viewing, unsaved_booking
 
 
 @pytest.fixture

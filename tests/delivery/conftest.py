@@ -17,8 +17,7 @@ def make_agency(sandbox):
     """An agency on MSPECS or Vitec whose credential points at the sandbox."""
 
     def make(system=BrokerSystem.MSPECS, **credential_fields):
-        url = sandbox.vitec_url if system == BrokerSystem.VITEC else sandbox.mspecs_url
-        agency = factories.make_agency(system, base_url=url)
+        agency = factories.make_agency(system, sandbox=sandbox)
         if credential_fields:
             credential = agency.credential
             for name, value in credential_fields.items():

@@ -1,0 +1,214 @@
+"""Requests per second of the JSON intake through gunicorn on loopback, with the sandbox
+broker up and then down, in one run: intake never waits on a broker, so the two should
+match (ratio >= 0.95).
+
+    .venv/bin/python bench/intake.py [--seconds 20] [--rounds 5] [--concurrency 8]
+                                     [--web-workers 2]
+
+Starts everything itself (a throwaway SQLite database, or BENCH_DATABASE_URL such as a
+scratch PostgreSQL database that may be wiped; the sandbox, a delivery worker, gunicorn)
+and stops it all; ends with one key=value line.
+"""
+
+import argparse
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from support import (
+    ROOT,
+    bench_environment,
+    make_mspecs_viewing,
+    manage,
+    setup_django,
+    start_sandbox,
+)
+
+TARGET_RATIO = 0.95
+
+
+def start(stack: ExitStack, process: subprocess.Popen) -> subprocess.Popen:
+    stack.callback(stop, process)
+    return process
+
+
+def start_sandbox_until_done(stack: ExitStack, env: dict, port: int = 0):
+    process, url = start_sandbox(env, port=port)
+    start(stack, process)
+    return process, url
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
+    # Bind here and hand gunicorn the socket: an ephemeral port with no race.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+    stack.callback(listener.close)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"fd://{listener.fileno()}",
+    ]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    start(stack, subprocess.Popen(command, cwd=ROOT, env=env, pass_fds=[listener.fileno()]))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/api/v1/openapi.json", timeout=5)
+            return url
+        except requests.RequestException:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not start")
+
+
+@dataclass
+class Phase:
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+
+    def figures(self) -> dict:
+        latencies = sorted(self.latencies)
+        return {
+            "rps": len(latencies) / self.wall,
+            "requests": len(latencies),
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        }
+
+
+def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str, phase: Phase):
+    """POST bookings from `concurrency` threads for `seconds`, adding to `phase`; every
+    answer must be 202."""
+    latencies = phase.latencies
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {raw_key}"
+        sent = 0
+        while time.monotonic() < stop_at:
+            sent += 1
+            payload = {
+                "first_name": "Bench",
+                "last_name": f"Buyer {number}",
+                "email": f"{label}-{number}-{sent}@example.se",
+                "phone": "070-111 11 11",
+                "consent": True,
+            }
+            began = time.perf_counter()
+            response = session.post(url, json=payload, timeout=30)
+            elapsed = time.perf_counter() - began
+            with lock:
+                if response.status_code == 202:
+                    latencies.append(elapsed)
+                else:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - began
+    if failures:
+        sys.exit(f"{label}: {len(failures)} requests failed, first: {failures[0]}")
+    phase.wall += wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="per state, in total")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="alternate up and down this many times, so drift and noise from other "
+        "processes on the machine fall on both states alike",
+    )
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--web-workers", type=int, default=2)
+    args = parser.parse_args()
+    seconds = args.seconds / args.rounds
+    up, down = Phase(), Phase()
+
+    with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
+        env = bench_environment(
+            Path(tmp),
+            SECURE_SSL_REDIRECT="false",
+            ALLOWED_HOSTS="127.0.0.1",
+            API_RATE_LIMIT_PER_KEY="0",
+        )
+        setup_django(env)
+        from agencies.models import ApiKey
+        from bookings.models import Booking
+
+        sandbox, sandbox_url = start_sandbox_until_done(stack, env)
+        sandbox_port = int(sandbox_url.rsplit(":", 1)[1])
+        viewing = make_mspecs_viewing(sandbox_url)
+        raw_key = ApiKey.issue(viewing.agency, "bench")[1]
+        # Delivery shares the machine with the web processes and yields the CPU to them
+        # (nice), as an operator would run it beside a public site. Its per-task log
+        # lines would drown the figures; they stay in the temporary directory.
+        worker_log = stack.enter_context(open(Path(tmp) / "worker.log", "w"))
+        worker = ("db_worker", "--interval", "0.2")
+        start(stack, manage(*worker, env=env, nice=10, stdout=worker_log, stderr=worker_log))
+        base_url = start_gunicorn(stack, env, args.web_workers)
+        intake_url = f"{base_url}/api/v1/viewings/{viewing.provider_viewing_id}/bookings"
+
+        load(intake_url, raw_key, 1.0, args.concurrency, "warmup", Phase())
+        for round_number in range(args.rounds):
+            if round_number:
+                sandbox, _ = start_sandbox_until_done(stack, env, sandbox_port)
+            load(intake_url, raw_key, seconds, args.concurrency, f"up{round_number}", up)
+            stop(sandbox)
+            load(intake_url, raw_key, seconds, args.concurrency, f"down{round_number}", down)
+        delivered = Booking.objects.filter(status=Booking.Status.DELIVERED).count()
+        waiting = Booking.objects.filter(status=Booking.Status.RETRYING).count()
+
+    up_figures, down_figures = up.figures(), down.figures()
+    ratio = down_figures["rps"] / up_figures["rps"]
+    for label, figures in (("broker up", up_figures), ("broker down", down_figures)):
+        print(
+            f"{label:11}: {figures['rps']:7.1f} req/s  {figures['requests']} requests  "
+            f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms"
+        )
+    print(
+        f"down/up ratio {ratio:.3f} (target >= {TARGET_RATIO}); meanwhile the worker "
+        f"delivered {delivered} and put {waiting} to retry"
+    )
+    print(
+        f"rps_up={up_figures['rps']:.1f} rps_down={down_figures['rps']:.1f} ratio={ratio:.3f} "
+        f"p50_up_ms={up_figures['p50_ms']:.1f} p99_up_ms={up_figures['p99_ms']:.1f} "
+        f"p50_down_ms={down_figures['p50_ms']:.1f} p99_down_ms={down_figures['p99_ms']:.1f} "
+        f"delivered={delivered} retrying={waiting} concurrency={args.concurrency} "
+        f"web_workers={args.web_workers} seconds_per_state={args.seconds:g} rounds={args.rounds} "
+        f"database={env['DATABASE_URL'].split(':', 1)[0]}"
+    )
+
+
+if __name__ == "__main__":
+    main()

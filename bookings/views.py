@@ -1,0 +1,110 @@
+"""The public booking page buyers reach from an agency's website or a portal ad."""
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from agencies.models import BrokerSystem
+from bookings.forms import PublicBookingForm
+from bookings.intake import accept_booking, earlier_booking
+from bookings.models import Booking, Viewing
+from bookings.ratelimit import over_limit
+
+CONFIRMATION_SALT = "bookings.confirmation"
+
+
+def client_ip(request) -> str:
+    # Behind a proxy, set it to pass the client address as REMOTE_ADDR.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@require_http_methods(["GET", "POST"])
+def booking_page(request, public_id):
+    viewing = get_object_or_404(
+        Viewing.objects.select_related("agency"),
+        public_id=public_id,
+        is_open=True,
+        agency__is_active=True,
+    )
+    form = PublicBookingForm(
+        request.POST if request.method == "POST" else None,
+        viewing=viewing,
+        source=Booking.Source.PUBLIC_PAGE,
+    )
+    status = 200
+    if request.method == "POST":
+        retry_after = over_limit(
+            f"page-ip:{client_ip(request)}", settings.BOOKING_RATE_LIMIT_PER_IP
+        ) or over_limit(f"page-viewing:{viewing.pk}", settings.BOOKING_RATE_LIMIT_PER_VIEWING)
+        if retry_after:
+            form.is_valid()  # keep the values and show the field errors there are
+            form.add_error(
+                None,
+                _("Too many booking attempts. Wait %(seconds)s seconds and send again.")
+                % {"seconds": retry_after},
+            )
+            status = 429
+        elif form.is_valid():
+            booking = form.consented_booking()
+            earlier = earlier_booking(booking)
+            if earlier:
+                return redirect_to_confirmation(earlier)
+            try:
+                accept_booking(booking)
+            except ValidationError as error:  # e.g. the slot filled up since the form was valid
+                form.add_intake_errors(error)
+            else:
+                return redirect_to_confirmation(booking)
+    response = render(
+        request,
+        "bookings/booking_page.html",
+        {"viewing": viewing, "form": form, "slots": upcoming_slots(viewing)},
+        status=status,
+    )
+    if status == 429:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def upcoming_slots(viewing: Viewing) -> list:
+    if not viewing.needs_slot:
+        return []
+    return list(viewing.slots.filter(starts_at__gt=timezone.now()))
+
+
+def redirect_to_confirmation(booking: Booking):
+    token = signing.dumps(booking.pk, salt=CONFIRMATION_SALT)
+    return redirect(
+        reverse("booking-confirmed", args=[booking.viewing.public_id, token]), permanent=False
+    )
+
+
+def booking_confirmed(request, public_id, token):
+    try:
+        booking_id = signing.loads(token, salt=CONFIRMATION_SALT)
+    except signing.BadSignature:
+        raise Http404 from None
+    booking = get_object_or_404(
+        Booking.objects.select_related("viewing__agency__credential", "slot"),
+        pk=booking_id,
+        viewing__public_id=public_id,
+    )
+    agency = booking.viewing.agency
+    credential = getattr(agency, "credential", None)
+    return render(
+        request,
+        "bookings/booking_confirmed.html",
+        {
+            "booking": booking,
+            "viewing": booking.viewing,
+            "is_mspecs": agency.broker_system == BrokerSystem.MSPECS,
+            "confirmation_by_email": credential is None or credential.vitec_mail_confirmation,
+            "confirmation_by_sms": credential is not None and credential.vitec_sms_confirmation,
+        },
+    )

@@ -1,0 +1,234 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from agencies.models import ApiKey
+from bookings.models import Booking, IdempotentRequest, Viewing
+from tests.factories import make_agency
+from tests.intake_fixtures import BUYER, make_three_slot_viewing
+
+pytestmark = pytest.mark.django_db
+
+CREATE_URL = "/api/v1/viewings/view-1/bookings"
+
+
+@pytest.fixture
+def api(client, api_key):
+    """POST/GET with the agency's key, JSON in and out."""
+
+    class Api:
+        def post(self, url=CREATE_URL, payload=None, key=api_key, **headers):
+            body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+            headers.setdefault("content_type", "application/json")
+            return client.post(url, body, HTTP_AUTHORIZATION=f"Bearer {key}", **headers)
+
+        def get(self, url, key=api_key):
+            return client.get(url, HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    return Api()
+
+
+def booking_payload(**overrides) -> dict:
+    return {**BUYER, "slot": "slot-open", "consent": True, **overrides}
+
+
+def test_booking_is_accepted_with_202_and_a_status_url(api, slot_viewing):
+    response = api.post(payload=booking_payload())
+
+    body = response.json()
+    booking = Booking.objects.get()
+    assert response.status_code == 202
+    assert body["id"] == booking.pk
+    assert body["status"] == "queued"
+    assert body["status_url"] == f"http://testserver/api/v1/bookings/{booking.pk}"
+    assert response["Location"] == body["status_url"]
+    assert booking.source == Booking.Source.API
+    assert (booking.email, booking.phone) == ("anna@example.se", "+46701111111")
+    assert booking.consent_given_at is not None
+
+
+def test_status_url_shows_the_current_status(api, slot_viewing):
+    status_url = api.post(payload=booking_payload()).json()["status_url"]
+    Booking.objects.update(status=Booking.Status.DELIVERED)
+
+    response = api.get(status_url)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "delivered"
+    assert response.json()["slot_id"] == "slot-open"
+
+
+def test_viewing_list_shows_open_viewings_and_upcoming_slots(api, slot_viewing, ordinary_viewing):
+    Viewing.objects.filter(pk=ordinary_viewing.pk).update(is_open=False)
+
+    viewings = api.get("/api/v1/viewings").json()["viewings"]
+
+    assert [viewing["id"] for viewing in viewings] == ["view-1"]
+    assert [(slot["id"], slot["bookable"]) for slot in viewings[0]["slots"]] == [
+        ("slot-open", True),
+        ("slot-full", False),
+    ]
+
+
+def test_key_sees_only_its_own_agency(api, slot_viewing):
+    other_viewing = make_three_slot_viewing(make_agency(), provider_viewing_id="other-1")
+    other_key = ApiKey.issue(other_viewing.agency, "Other")[1]
+    status_url = api.post(payload=booking_payload()).json()["status_url"]
+
+    assert api.get(status_url, key=other_key).status_code == 404
+    assert api.post(payload=booking_payload(), key=other_key).status_code == 404
+    assert api.get("/api/v1/viewings", key=other_key).json()["viewings"][0]["id"] == "other-1"
+
+
+@pytest.mark.parametrize("authorization", ["", "Bearer", "Bearer vb_wrong", "Basic abc"])
+def test_missing_or_wrong_key_is_401(client, slot_viewing, authorization):
+    response = client.get("/api/v1/viewings", HTTP_AUTHORIZATION=authorization)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_key_is_401(api, mspecs_agency, slot_viewing):
+    ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
+
+    assert api.post(payload=booking_payload()).status_code == 401
+
+
+def test_invalid_fields_are_400_naming_each_field(api, slot_viewing):
+    response = api.post(payload=booking_payload(email="nope", phone="12", consent=False))
+
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert error["code"] == "invalid"
+    assert set(error["fields"]) == {"email", "phone", "consent"}
+    assert not Booking.objects.exists()
+
+
+def test_errors_follow_accept_language(api, slot_viewing):
+    response = api.post(payload=booking_payload(phone="12"), HTTP_ACCEPT_LANGUAGE="sv")
+
+    assert response.json()["error"]["fields"]["phone"][0].startswith("Ange ett giltigt")
+
+
+def test_wrong_types_and_unknown_fields_are_400_naming_each_field(api, slot_viewing):
+    response = api.post(payload=booking_payload(first_name=["A"], consent="yes", admin=True))
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"first_name", "consent", "admin"}
+
+
+@pytest.mark.parametrize("body", ["{", "[]", '"text"', "[" * 10_000])
+def test_malformed_json_is_400(api, slot_viewing, body):
+    response = api.post(payload=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_full_slot_is_409(api, slot_viewing):
+    response = api.post(payload=booking_payload(slot="slot-full"))
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "slot_full"
+    assert "slot" in response.json()["error"]["fields"]
+
+
+def test_unknown_or_closed_viewing_is_404(api, slot_viewing):
+    Viewing.objects.update(is_open=False)
+
+    assert api.post(payload=booking_payload()).status_code == 404
+    assert api.post("/api/v1/viewings/nope/bookings", booking_payload()).status_code == 404
+
+
+def test_body_over_the_limit_is_413(api, slot_viewing, settings):
+    settings.API_MAX_BODY_BYTES = 100
+
+    response = api.post(payload=booking_payload(message="x" * 200))
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+
+
+def test_form_encoded_body_is_415(api, slot_viewing):
+    response = api.post(payload="a=b", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+
+
+def test_too_many_requests_is_429_with_retry_after(api, slot_viewing, settings):
+    settings.API_RATE_LIMIT_PER_KEY = 1
+    api.get("/api/v1/viewings")
+
+    response = api.get("/api/v1/viewings")
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_unknown_api_route_is_a_json_404(api):
+    response = api.get("/api/v1/viewings/view-1")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_405_json(api, slot_viewing):
+    response = api.get(CREATE_URL)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+def test_retry_with_idempotency_key_returns_the_first_response(api, slot_viewing):
+    first = api.post(payload=booking_payload(), HTTP_IDEMPOTENCY_KEY="abc-1")
+    Booking.objects.update(status=Booking.Status.DELIVERED)
+
+    retry = api.post(payload=booking_payload(), HTTP_IDEMPOTENCY_KEY="abc-1")
+
+    assert retry.status_code == 202
+    assert retry.json() == first.json()
+    assert Booking.objects.count() == 1
+
+
+def test_idempotency_key_reused_for_another_body_is_422(api, slot_viewing):
+    api.post(payload=booking_payload(), HTTP_IDEMPOTENCY_KEY="abc-1")
+
+    response = api.post(payload=booking_payload(first_name="Bo"), HTTP_IDEMPOTENCY_KEY="abc-1")
+
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+    assert Booking.objects.count() == 1
+
+
+def test_failed_request_does_not_use_up_the_idempotency_key(api, slot_viewing):
+    api.post(payload=booking_payload(phone="12"), HTTP_IDEMPOTENCY_KEY="abc-1")
+
+    assert not IdempotentRequest.objects.exists()
+
+
+def test_openapi_document_lists_every_api_route(client):
+    document = client.get("/api/v1/openapi.json").json()
+
+    assert set(document["paths"]) == {
+        "/viewings",
+        "/viewings/{viewing_id}/bookings",
+        "/bookings/{booking_id}",
+    }
+    assert reverse("api-viewing-list") == "/api/v1/viewings"
+    assert reverse("api-booking-create", args=["x"]) == "/api/v1/viewings/x/bookings"
+    assert reverse("api-booking-status", args=[1]) == "/api/v1/bookings/1"
+
+
+def test_responses_carry_the_properties_the_openapi_document_names(client, api, slot_viewing):
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    booking = api.post(payload=booking_payload()).json()
+    viewing = api.get("/api/v1/viewings").json()["viewings"][0]
+    error = api.post(payload=booking_payload(slot="slot-full")).json()["error"]
+
+    assert set(booking) == set(schemas["Booking"]["properties"])
+    assert set(viewing) == set(schemas["Viewing"]["properties"])
+    assert set(viewing["slots"][0]) == set(schemas["Slot"]["properties"])
+    assert set(error) == set(schemas["Error"]["properties"]["error"]["properties"])
+    assert set(schemas["BookingRequest"]["properties"]) == {*BUYER, "slot", "consent"}

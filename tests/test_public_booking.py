@@ -1,0 +1,194 @@
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from agencies.models import BrokerSystem
+from bookings.models import Booking, Viewing
+from tests.factories import make_agency
+from tests.intake_fixtures import BUYER, make_three_slot_viewing
+
+pytestmark = pytest.mark.django_db
+
+
+def page_url(viewing: Viewing) -> str:
+    return reverse("booking-page", args=[viewing.public_id])
+
+
+def form_data(**overrides) -> dict:
+    return {**BUYER, "slot": "slot-open", "consent": "on", "website": "", **overrides}
+
+
+def test_page_shows_the_property_and_only_upcoming_slots(client, slot_viewing):
+    response = client.get(page_url(slot_viewing))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Storgatan 1, 3 rok" in html
+    assert 'value="slot-open"' in html
+    assert "slot-past" not in html
+
+
+def test_full_slot_is_shown_as_full_and_cannot_be_selected(client, slot_viewing):
+    html = client.get(page_url(slot_viewing)).content.decode()
+
+    full_input = html[html.index('value="slot-full"') :].split(">", 1)[0]
+    assert "disabled" in full_input
+    assert "Fullbokad" in html
+
+
+def test_page_is_swedish_by_default_and_english_by_browser_language(client, slot_viewing):
+    swedish = client.get(page_url(slot_viewing)).content.decode()
+    english = client.get(page_url(slot_viewing), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Förnamn" in swedish and 'lang="sv"' in swedish
+    assert "First name" in english and 'lang="en"' in english
+
+
+def test_language_switch_sets_english(client, slot_viewing):
+    client.post(reverse("set_language"), {"language": "en", "next": page_url(slot_viewing)})
+
+    assert "First name" in client.get(page_url(slot_viewing)).content.decode()
+
+
+def test_closed_or_unknown_viewing_is_not_found(client, slot_viewing):
+    Viewing.objects.filter(pk=slot_viewing.pk).update(is_open=False)
+
+    assert client.get(page_url(slot_viewing)).status_code == 404
+    assert client.get("/book/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_booking_is_queued_normalised_and_confirmed(client, slot_viewing):
+    response = client.post(page_url(slot_viewing), form_data(), follow=True)
+
+    booking = Booking.objects.get()
+    assert (booking.first_name, booking.email, booking.phone) == (
+        "Anna",
+        "anna@example.se",
+        "+46701111111",
+    )
+    assert booking.slot.provider_slot_id == "slot-open"
+    assert booking.status == Booking.Status.QUEUED
+    assert booking.source == Booking.Source.PUBLIC_PAGE
+    assert booking.consent_given_at is not None
+    assert "Kolla din e-post" in response.content.decode()
+
+
+def test_vitec_confirmation_follows_the_configured_channels(client):
+    agency = make_agency(BrokerSystem.VITEC)
+    agency.credential.vitec_mail_confirmation = False
+    agency.credential.vitec_sms_confirmation = True
+    agency.credential.save()
+    viewing = make_three_slot_viewing(agency)
+
+    response = client.post(page_url(viewing), form_data(), follow=True)
+
+    assert "Du får en bekräftelse via sms." in response.content.decode()
+
+
+def test_booking_without_consent_is_refused_and_keeps_the_values(client, slot_viewing):
+    response = client.post(page_url(slot_viewing), form_data(consent=""))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Du måste samtycka innan du kan boka." in html
+    assert 'value="Andersson"' in html
+    assert 'value="slot-open"\n            \n            checked' in html
+    assert not Booking.objects.exists()
+
+
+def test_field_errors_are_in_the_buyers_language(client, slot_viewing):
+    with translation.override("en"):
+        response = client.post(
+            page_url(slot_viewing), form_data(phone="12"), HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+    assert "Enter a valid phone number" in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_phone_error_is_swedish_by_default(client, slot_viewing):
+    response = client.post(page_url(slot_viewing), form_data(phone="12"))
+
+    assert "Ange ett giltigt telefonnummer" in response.content.decode()
+
+
+def test_full_slot_is_refused(client, slot_viewing):
+    response = client.post(page_url(slot_viewing), form_data(slot="slot-full"))
+
+    assert "fullbokad" in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_past_slot_is_refused(client, slot_viewing):
+    response = client.post(page_url(slot_viewing), form_data(slot="slot-past"))
+
+    assert "Den tiden är inte tillgänglig" in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_ordinary_viewing_books_without_a_slot(client, ordinary_viewing):
+    data = form_data()
+    del data["slot"]
+
+    client.post(page_url(ordinary_viewing), data)
+
+    assert Booking.objects.get().slot is None
+
+
+def test_filled_honeypot_saves_nothing(client, slot_viewing):
+    response = client.post(page_url(slot_viewing), form_data(website="http://spam.example"))
+
+    assert response.status_code == 200
+    assert not Booking.objects.exists()
+
+
+def test_same_email_twice_shows_the_first_confirmation(client, slot_viewing):
+    first = client.post(page_url(slot_viewing), form_data())
+    second = client.post(page_url(slot_viewing), form_data(email=" ANNA@example.se"))
+
+    assert Booking.objects.count() == 1
+    assert second.status_code == 302
+    assert second["Location"] == first["Location"]
+
+
+def test_post_without_csrf_token_is_refused(slot_viewing):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(page_url(slot_viewing), form_data())
+
+    assert response.status_code == 403
+    assert not Booking.objects.exists()
+
+
+def test_rate_limit_per_ip(client, slot_viewing, settings):
+    settings.BOOKING_RATE_LIMIT_PER_IP = 2
+    for _ in range(2):
+        client.post(page_url(slot_viewing), form_data(phone="12"))
+
+    response = client.post(page_url(slot_viewing), form_data())
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert 'value="Andersson"' in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_rate_limit_per_viewing_spans_addresses(client, slot_viewing, settings):
+    settings.BOOKING_RATE_LIMIT_PER_VIEWING = 1
+    client.post(page_url(slot_viewing), form_data(phone="12"), REMOTE_ADDR="10.0.0.1")
+
+    response = client.post(page_url(slot_viewing), form_data(), REMOTE_ADDR="10.0.0.2")
+
+    assert response.status_code == 429
+
+
+def test_confirmation_with_a_forged_token_is_not_found(client, slot_viewing):
+    url = reverse("booking-confirmed", args=[slot_viewing.public_id, "1:forged"])
+
+    assert client.get(url).status_code == 404
+
+
+def test_viewing_admin_links_to_the_public_page(admin_client, slot_viewing):
+    response = admin_client.get(reverse("admin:bookings_viewing_change", args=[slot_viewing.pk]))
+
+    assert f'href="{page_url(slot_viewing)}"' in response.content.decode()
