@@ -25,8 +25,7 @@ run: install
 	@echo "Admin: http://127.0.0.1:8000/admin/   (Ctrl-C stops everything)"
 	@trap 'kill 0' EXIT; \
 	$(PY) manage.py sandbox & \
-	$(PY) manage.py db_worker --interval 0.2 --no-startup-delay & \
-	$(PY) manage.py db_worker --interval 0.2 --no-startup-delay & \
+	$(PY) manage.py delivery_worker --interval 0.2 & \
 	$(PY) manage.py crontask --no-heartbeat & \
 	$(PY) manage.py runserver 127.0.0.1:8000
 

@@ -1,14 +1,16 @@
 """Delivery throughput: 1,000 bookings through real worker processes to the sandbox.
 
-    .venv/bin/python bench/delivery.py [--bookings 1000] [--latency 0.05] [--workers 8]
+    .venv/bin/python bench/delivery.py [--bookings 1000] [--latency 0.05]
+        [--processes 1] [--threads 8] [--concurrency 4]
 
 Starts everything itself on a throwaway SQLite database (or BENCH_DATABASE_URL, e.g. a
 scratch PostgreSQL database that may be wiped): migrate, the sandbox brokers with the
-given latency per request, and `--workers` `manage.py db_worker` processes. A
-db_worker process runs one task at a time, so the concurrency C is the number of
-processes. After a warm-up booking per worker (imports, connections), the bookings are
-enqueued in one transaction; the clock runs from its commit until the last is
-delivered. Ideal is N·L/C; ratio = ideal / elapsed.
+given latency per request, and `--processes` `manage.py delivery_worker` processes of
+`--threads` worker threads, each process allowed `--concurrency` delivery calls in flight
+(DELIVERY_CONCURRENCY). The concurrency C is processes x concurrency: at most that many
+bookings are ever waiting for the broker at once. After a warm-up booking per thread
+(imports, connections), the bookings are enqueued in one transaction; the clock runs from
+its commit until the last is delivered. Ideal is N·L/C; ratio = ideal / elapsed.
 """
 
 import argparse
@@ -26,7 +28,11 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
-    parser.add_argument("--workers", type=int, default=8, help="db_worker processes")
+    parser.add_argument("--processes", type=int, default=1, help="delivery_worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="worker threads per process")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="delivery calls in flight per process"
+    )
     return parser.parse_args()
 
 
@@ -87,18 +93,19 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the processes we started
     processes: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as scratch:
-        env = bench_environment(Path(scratch))
+        env = bench_environment(Path(scratch), DELIVERY_CONCURRENCY=str(args.concurrency))
         try:
             setup_django(env)
             sandbox, sandbox_url = start_sandbox(env, latency=args.latency)
             processes.append(sandbox)
-            booking_ids = make_bookings(sandbox_url, args.workers + args.bookings)
-            warm_up, measured = booking_ids[: args.workers], booking_ids[args.workers :]
-            for _ in range(args.workers):
+            threads = args.processes * args.threads
+            booking_ids = make_bookings(sandbox_url, threads + args.bookings)
+            warm_up, measured = booking_ids[:threads], booking_ids[threads:]
+            for _ in range(args.processes):
                 processes.append(
                     manage(
-                        *("db_worker", "--interval", "0.05", "--no-startup-delay", "--no-reload"),
-                        *("-v", "0"),
+                        *("delivery_worker", "--threads", str(args.threads)),
+                        *("--interval", "0.05", "--no-startup-delay", "-v", "0"),
                         env=env,
                     )
                 )
@@ -113,10 +120,12 @@ def main() -> None:
                     process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     process.kill()
-    ideal = args.bookings * args.latency / args.workers
+    concurrency = args.processes * args.concurrency
+    ideal = args.bookings * args.latency / concurrency
     print(
-        f"bookings={args.bookings} latency_ms={args.latency * 1000:.0f} workers={args.workers} "
-        f"delivered={counts.get('delivered', 0) - args.workers} elapsed_s={elapsed:.2f} "
+        f"bookings={args.bookings} latency_ms={args.latency * 1000:.0f} "
+        f"processes={args.processes} threads={args.threads} concurrency={concurrency} "
+        f"delivered={counts.get('delivered', 0) - threads} elapsed_s={elapsed:.2f} "
         f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f}"
     )
 

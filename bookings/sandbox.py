@@ -78,6 +78,9 @@ class SandboxState:
     vitec_booked: dict[str, int] = field(default_factory=dict)
     gone_viewings: set[str] = field(default_factory=set)
     requests_served: int = 0
+    # Broker requests being answered right now, and the most there ever were at once.
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def snapshot(self) -> dict:
@@ -124,10 +127,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         with self.state.lock:
             self.state.requests_served += 1
+            self.state.in_flight += 1
+            self.state.max_in_flight = max(self.state.max_in_flight, self.state.in_flight)
             latency = self.state.latency
             fault = self.state.fault if self.state.fault and self.state.fault.take() else None
-        # The latency is the broker's response time, its own work included.
-        answer_at = arrived + latency
+        try:
+            # The latency is the broker's response time, its own work included.
+            self._answer(method, body, arrived + latency, fault)
+        finally:
+            with self.state.lock:
+                self.state.in_flight -= 1
+
+    def _answer(self, method: str, body, answer_at: float, fault: Fault | None) -> None:
         if fault and fault.mode == "drop":
             self._wait_until(answer_at)
             self.close_connection = True
@@ -447,6 +458,7 @@ class SandboxBrokers:
             self.state.vitec_booked.clear()
             self.state.gone_viewings.clear()
             self.state.requests_served = 0
+            self.state.max_in_flight = 0
         self.state.fault = None
         self.state.latency = 0.0
 

@@ -1,4 +1,4 @@
-"""Background tasks, run by `manage.py db_worker` through Django's Tasks API; periodic ones
+"""Background tasks, run by `manage.py delivery_worker` through Django's Tasks API; periodic ones
 are enqueued by `manage.py crontask`."""
 
 from apscheduler.triggers.interval import IntervalTrigger

@@ -121,7 +121,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 
 # Background work: Django's Tasks API on the database backend, so a worker
-# (`manage.py db_worker`) needs nothing but the database.
+# (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.
 TASKS = {
     "default": {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
@@ -150,6 +150,11 @@ DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=5.0)
 BROKER_READ_TIMEOUT = env.float("BROKER_READ_TIMEOUT", default=20.0)
+# Delivery calls in flight at once in one worker process, and the worker loops that
+# `manage.py delivery_worker` runs as threads (more than the calls, so that database work
+# overlaps other bookings' calls). Total concurrency = processes x DELIVERY_CONCURRENCY.
+DELIVERY_CONCURRENCY = env.int("DELIVERY_CONCURRENCY", default=4)
+DELIVERY_WORKER_THREADS = env.int("DELIVERY_WORKER_THREADS", default=8)
 
 # Slot availability from MSPECS (bookings/polling.py). The worker's scheduler checks every
 # SLOT_POLL_TICK seconds for deals whose last poll is older than SLOT_POLL_INTERVAL, or

@@ -15,7 +15,7 @@ def sandbox():
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """On SQLite, test on a file rather than in memory, so that tests can run real
-    worker processes (`manage.py db_worker`) against the test database."""
+    worker processes (`manage.py delivery_worker`) against the test database."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]

@@ -1,7 +1,9 @@
 """What every broker-system client shares: one HTTP session per credential, timeouts,
 auth, and a record of each call that delivery and polling can store as they need."""
 
+import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -16,6 +18,19 @@ if TYPE_CHECKING:
     from bookings.models import Booking
 
 USER_AGENT = "ViewingBridge/1.0 (+https://viewingbridge.se)"
+
+_in_flight_lock = threading.Lock()
+_in_flight: dict[int, threading.BoundedSemaphore] = {}
+
+
+def delivery_calls_in_flight() -> threading.BoundedSemaphore:
+    """The process-wide bound on delivery calls waiting for a broker system at once
+    (DELIVERY_CONCURRENCY). Worker threads beyond it do their database work meanwhile."""
+    size = settings.DELIVERY_CONCURRENCY
+    with _in_flight_lock:
+        if size not in _in_flight:
+            _in_flight[size] = threading.BoundedSemaphore(size)
+        return _in_flight[size]
 
 
 @dataclass
@@ -115,6 +130,12 @@ class BrokerClient:
     @staticmethod
     def new_session(credential: ProviderCredential) -> requests.Session:
         session = requests.Session()
+        # A pooled connection for every delivery call this process may have in flight.
+        adapter = requests.adapters.HTTPAdapter(
+            pool_maxsize=max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY)
+        )
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         session.auth = (credential.username, credential.secret)
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         return session
@@ -123,13 +144,29 @@ class BrokerClient:
     def timeout(self) -> tuple[float, float]:
         return (settings.BROKER_CONNECT_TIMEOUT, settings.BROKER_READ_TIMEOUT)
 
-    def call(self, method: str, endpoint: str, json: Any = None) -> CallRecord:
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        json: Any = None,
+        in_flight: AbstractContextManager | None = None,
+    ) -> CallRecord:
+        """Send one request; `in_flight` is held only while it is on its way to the broker
+        system and back (building it and reading the answer happen outside)."""
         record = CallRecord(method=method, endpoint=endpoint)
-        started = time.monotonic()
+        session = self.session
         try:
-            response = self.session.request(
-                method, self.base_url + endpoint, json=json, timeout=self.timeout
+            # What session.request() does, split so that only the exchange is bounded.
+            request = session.prepare_request(
+                requests.Request(method, self.base_url + endpoint, json=json)
             )
+            options = session.merge_environment_settings(request.url, {}, None, None, None)
+            with in_flight or nullcontext():
+                started = time.monotonic()
+                try:
+                    response = session.send(request, timeout=self.timeout, **options)
+                finally:
+                    record.duration_ms = round((time.monotonic() - started) * 1000)
         except requests.RequestException as error:
             record.error = error
         else:
@@ -140,7 +177,6 @@ class BrokerClient:
                 record.body = response.json()
             except ValueError:
                 record.body = response.text
-        record.duration_ms = round((time.monotonic() - started) * 1000)
         return record
 
     # --- what each broker system fills in ----------------------------------------------
@@ -162,7 +198,7 @@ class BrokerClient:
 
     def deliver(self, booking: "Booking") -> DeliveryResult:
         endpoint, body = self.delivery_request(booking)
-        record = self.call("POST", endpoint, json=body)
+        record = self.call("POST", endpoint, json=body, in_flight=delivery_calls_in_flight())
         return self.classify(record)
 
     def classify(self, record: CallRecord) -> DeliveryResult:

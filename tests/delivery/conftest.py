@@ -6,7 +6,8 @@ import time
 import pytest
 
 from agencies.models import BrokerSystem
-from bookings.models import Viewing
+from bookings.models import Booking, Viewing
+from bookings.tasks import enqueue_delivery
 from config.settings import BASE_DIR
 from tests import factories
 
@@ -83,7 +84,24 @@ def start_process(transactional_db):
         process.wait()
 
 
-WORKER = ["db_worker", "--interval", "0.05", "--no-startup-delay", "--no-reload", "-v", "0"]
+# The threaded worker, as `make run` starts it: up to WORKER_THREADS calls in flight.
+WORKER_THREADS = 2
+WORKER = [
+    *("delivery_worker", "--threads", str(WORKER_THREADS)),
+    *("--interval", "0.05", "--no-startup-delay", "-v", "0"),
+]
+
+
+def queue(agency, make_booking, n):
+    """`n` bookings for the agency, each with its delivery task enqueued."""
+    bookings = [make_booking(agency) for _ in range(n)]
+    for booking in bookings:
+        enqueue_delivery(booking.pk)
+    return bookings
+
+
+def count_status(*statuses):
+    return Booking.objects.filter(status__in=statuses).count()
 
 
 def wait_until(condition, timeout=30.0, interval=0.05):
