@@ -174,7 +174,7 @@ def main() -> None:
         # (nice), as an operator would run it beside a public site. Its per-task log
         # lines would drown the figures; they stay in the temporary directory.
         worker_log = stack.enter_context(open(Path(tmp) / "worker.log", "w"))
-        worker = ("db_worker", "--interval", "0.2")
+        worker = ("delivery_worker", "--interval", "0.2")
         start(stack, manage(*worker, env=env, nice=10, stdout=worker_log, stderr=worker_log))
         base_url = start_gunicorn(stack, env, args.web_workers)
         intake_url = f"{base_url}/api/v1/viewings/{viewing.provider_viewing_id}/bookings"
