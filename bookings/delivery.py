@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from agencies.models import Agency, CredentialStatus, ProviderCredential
-from bookings.models import Booking, DeliveryAttempt
+from bookings.models import UNBOOKABLE_SLOT_ERROR, Booking, DeliveryAttempt
 from bookings.providers import client_for
 from bookings.providers.base import CallRecord, ConnectionCheck, DeliveryResult, Outcome
 from bookings.redaction import credential_secrets, redact
@@ -75,6 +75,10 @@ def deliver(booking_id: int) -> str:
         )
         release(booking, status=Status.HELD, last_error=reason)
         return Status.HELD
+    if booking.slot_is_unbookable:
+        # Polling found the slot full (or gone): sending would only be refused.
+        release(booking, status=Status.NEEDS_REVIEW, last_error=str(UNBOOKABLE_SLOT_ERROR))
+        return Status.NEEDS_REVIEW
     try:
         result = client_for(credential).deliver(booking)
     except Exception:
@@ -107,8 +111,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
             case Outcome.REJECTED:
                 changes |= {"status": Status.REJECTED, "provider_errors": result.field_errors}
                 if result.slot_fully_booked and booking.slot_id:
-                    booking.slot.fully_booked = True
-                    booking.slot.save(update_fields=["fully_booked"])
+                    booking.slot.mark_fully_booked()
             case Outcome.AUTH_FAILED:
                 changes["status"] = Status.HELD
                 hold_agency(credential, result.message)

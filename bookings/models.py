@@ -231,13 +231,6 @@ class Booking(models.Model):
         """The last slot status says sending this booking would be refused."""
         return self.slot_id is not None and not self.slot.is_bookable
 
-    def set_aside_for_unbookable_slot(self) -> None:
-        """What delivery does instead of sending when `slot_is_unbookable`."""
-        self.status = self.Status.NEEDS_REVIEW
-        self.last_error = str(UNBOOKABLE_SLOT_ERROR)
-        self.next_attempt_at = None
-        self.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
-
     def clean(self):
         self.first_name = self.first_name.strip()
         self.last_name = self.last_name.strip()

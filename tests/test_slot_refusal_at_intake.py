@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from bookings import delivery
 from bookings.intake import accept_booking
 from bookings.models import Booking
 from tests.factories import make_agency, make_slot_viewing, unsaved_booking
@@ -50,17 +51,18 @@ def test_a_slot_marked_full_by_the_broker_system_refuses_the_next_booking(slot):
         accept_booking(unsaved_booking(slot.viewing, slot))
 
 
-def test_a_booking_already_queued_is_set_aside_rather_than_sent(slot):
-    booking = accept_booking(unsaved_booking(slot.viewing, slot))
+def test_a_booking_already_queued_is_set_aside_rather_than_sent(db, sandbox):
+    viewing = make_slot_viewing(make_agency(sandbox=sandbox), "deal-1", ["a1"])
+    slot = viewing.slots.get()
+    booking = accept_booking(unsaved_booking(viewing, slot))
     slot.mark_fully_booked()
-    booking.refresh_from_db()
 
-    assert booking.slot_is_unbookable
-    booking.set_aside_for_unbookable_slot()
+    delivery.deliver(booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.NEEDS_REVIEW
     assert "Move the booking to another slot" in booking.last_error
+    assert sandbox.state.requests_served == 0
 
 
 def test_a_booking_claimed_by_a_worker_is_left_to_it(slot):
