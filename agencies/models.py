@@ -122,7 +122,9 @@ class ProviderCredential(models.Model):
         self.status = status
         self.status_detail = detail[:500]
         self.status_changed_at = timezone.now()
-        self.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+        # Not `updated_at`: it marks changes of the connection details, which a late
+        # refusal of an old secret is checked against (bookings.delivery.hold_agency).
+        self.save(update_fields=["status", "status_detail", "status_changed_at"])
 
 
 class Membership(models.Model):

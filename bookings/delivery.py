@@ -8,6 +8,8 @@ to the state the outcome table gives. A periodic sweep puts right what a killed 
 or a lost task left behind.
 """
 
+import logging
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,23 +22,31 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from agencies.models import Agency, CredentialStatus, ProviderCredential
-from bookings.models import UNBOOKABLE_SLOT_ERROR, Booking, DeliveryAttempt
-from bookings.providers import client_for
+from bookings.models import Booking, DeliveryAttempt, unbookable_slot_changes
+from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, ConnectionCheck, DeliveryResult, Outcome
 from bookings.redaction import credential_secrets, redact
 
 Status = Booking.Status
+
+logger = logging.getLogger(__name__)
 
 WAITING = [Status.QUEUED, Status.RETRYING]
 EXCERPT_LENGTH = 2000
 # Random spread of each retry delay, so bookings that failed together do not come back
 # together (±20%).
 RETRY_JITTER = 0.2
+# Retry-After is honoured up to a day; a broker asking for longer is treated as an error
+# in its header, not a reason to park a booking for weeks.
+MAX_RETRY_AFTER = 24 * 3600
 
 
 def claim_seconds() -> float:
-    """How long a worker owns a booking it claimed: twice the slowest possible call."""
-    return 2 * (settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_READ_TIMEOUT)
+    """How long a worker owns a booking it claimed: the slowest possible call, after
+    waiting for every thread ahead of it for a call slot (DELIVERY_CONCURRENCY)."""
+    slowest_call = settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_READ_TIMEOUT
+    waits = math.ceil(settings.DELIVERY_WORKER_THREADS / settings.DELIVERY_CONCURRENCY)
+    return slowest_call * (1 + waits)
 
 
 def due_filter(now) -> Q:
@@ -47,14 +57,10 @@ def claim(booking_id: int) -> Booking | None:
     """Take a due booking for sending, or None when it is not due or another worker has
     it. One conditional UPDATE: atomic on SQLite and PostgreSQL alike."""
     now = timezone.now()
-    claimed = (
-        Booking.objects.filter(due_filter(now), pk=booking_id)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            status=Status.SENDING,
-            claimed_until=now + timedelta(seconds=claim_seconds()),
-            updated_at=now,
-        )
+    claimed = Booking.objects.filter(due_filter(now), pk=booking_id).update(
+        status=Status.SENDING,
+        claimed_until=now + timedelta(seconds=claim_seconds()),
+        updated_at=now,
     )
     if not claimed:
         return None
@@ -77,8 +83,8 @@ def deliver(booking_id: int) -> str:
         return Status.HELD
     if booking.slot_is_unbookable:
         # Polling found the slot full (or gone): sending would only be refused.
-        release(booking, status=Status.NEEDS_REVIEW, last_error=str(UNBOOKABLE_SLOT_ERROR))
-        return Status.NEEDS_REVIEW
+        release(booking, **unbookable_slot_changes())
+        return Status.REJECTED
     try:
         result = client_for(credential).deliver(booking)
     except Exception:
@@ -113,8 +119,11 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if result.slot_fully_booked and booking.slot_id:
                     booking.slot.mark_fully_booked()
             case Outcome.AUTH_FAILED:
-                changes["status"] = Status.HELD
-                hold_agency(credential, result.message)
+                if hold_agency(credential, result.message):
+                    changes["status"] = Status.HELD
+                else:  # refused with the old secret; the credential was fixed meanwhile
+                    changes |= {"status": Status.QUEUED, "next_attempt_at": None}
+                    transaction.on_commit(partial(enqueue, booking.pk))
             case Outcome.NEEDS_REVIEW:
                 changes["status"] = Status.NEEDS_REVIEW
             case Outcome.RETRY:
@@ -128,16 +137,28 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                     run_after = timezone.now() + timedelta(seconds=delay)
                     changes |= {"status": Status.RETRYING, "next_attempt_at": run_after}
                     transaction.on_commit(partial(enqueue, booking.pk, run_after))
-        release(booking, **changes)
+        if not release(booking, **changes) and result.outcome == Outcome.DELIVERED:
+            # The claim ran out and the sweep queued the booking again or set it aside
+            # for review; it landed after all, so say so rather than send it twice.
+            Booking.objects.filter(
+                pk=booking.pk, status__in=[*WAITING, Status.NEEDS_REVIEW]
+            ).update(**changes)
 
 
-def release(booking: Booking, **changes) -> None:
-    """Save the claimed booking's new state and give up the claim (unless the sweep took
-    the booking over meanwhile, which a claim twice the longest call makes unlikely)."""
+def release(booking: Booking, **changes) -> bool:
+    """Save the claimed booking's new state and give up the claim, if this worker still
+    holds it: a claim that ran out may belong to the sweep or another worker by now
+    (its `claimed_until` is the owner's token)."""
+    token = booking.claimed_until
     changes |= {"claimed_until": None, "updated_at": timezone.now()}
-    Booking.objects.filter(pk=booking.pk, status=Status.SENDING).update(**changes)
+    released = Booking.objects.filter(
+        pk=booking.pk, status=Status.SENDING, claimed_until=token
+    ).update(**changes)
+    if not released:
+        logger.warning("Booking %s: claim lost before its result was saved", booking.pk)
     for name, value in changes.items():
         setattr(booking, name, value)
+    return bool(released)
 
 
 def retry_delay(attempt_number: int, retry_after: float | None = None) -> float | None:
@@ -148,7 +169,7 @@ def retry_delay(attempt_number: int, retry_after: float | None = None) -> float 
     if attempt_number > len(schedule):
         return None
     delay = schedule[attempt_number - 1] * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
-    return max(delay, retry_after or 0)
+    return max(delay, min(retry_after or 0, MAX_RETRY_AFTER))
 
 
 def record_attempt(
@@ -180,27 +201,35 @@ def enqueue(booking_id: int, run_after=None) -> None:
 # --- credentials -------------------------------------------------------------------------
 
 
-def hold_agency(credential: ProviderCredential, reason: str) -> int:
+def hold_agency(credential: ProviderCredential, reason: str) -> bool:
     """The credential is refused: mark it failing and hold the agency's waiting bookings
-    instead of burning their attempts on it."""
-    credential.mark_status(CredentialStatus.FAILING, reason)
-    return (
-        Booking.objects.filter(viewing__agency=credential.agency_id, status__in=WAITING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()))
-        .update(
-            status=Status.HELD,
-            last_error="Not sent: the agency's broker-system credential is failing.",
-            updated_at=timezone.now(),
-        )
+    instead of burning their attempts on it. False when the credential was changed since
+    the call (a late refusal of the old secret), which then holds nothing."""
+    now = timezone.now()
+    marked = ProviderCredential.objects.filter(
+        pk=credential.pk, updated_at=credential.updated_at
+    ).update(status=CredentialStatus.FAILING, status_detail=reason[:500], status_changed_at=now)
+    if not marked:
+        return False
+    Booking.objects.filter(viewing__agency=credential.agency_id, status__in=WAITING).update(
+        status=Status.HELD,
+        last_error="Not sent: the agency's broker-system credential is failing.",
+        updated_at=now,
     )
+    return True
 
 
 def resume_held(agency: Agency | int) -> int:
     """Queue the agency's held bookings again (its credential was fixed)."""
     held = Booking.objects.filter(viewing__agency=agency, status=Status.HELD)
     booking_ids = list(held.values_list("pk", flat=True))
+    # A fresh retry schedule: the refused attempts said nothing about the booking.
     held.filter(pk__in=booking_ids).update(
-        status=Status.QUEUED, next_attempt_at=None, last_error="", updated_at=timezone.now()
+        status=Status.QUEUED,
+        attempt_count=0,
+        next_attempt_at=None,
+        last_error="",
+        updated_at=timezone.now(),
     )
     for booking_id in booking_ids:
         transaction.on_commit(partial(enqueue, booking_id))
@@ -246,36 +275,31 @@ def recover_interrupted() -> int:
     died. If its broker system merges repeats it is sent again; otherwise it may have
     landed and staff must look."""
     now = timezone.now()
-    stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).select_related(
-        "viewing__agency__credential"
+    stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).values_list(
+        "pk", "attempt_count", "viewing__agency__broker_system"
     )
     recovered = 0
-    for booking in stale:
-        client = client_for(booking.viewing.agency.credential)
-        record = CallRecord(method="POST", endpoint=client.delivery_request(booking)[0])
-        if client.resend_is_safe and retry_delay(booking.attempt_count + 1) is None:
-            outcome = Outcome.RETRY
-            changes = {
-                "status": Status.FAILED,
-                "last_error": "The worker stopped while sending, on the last attempt.",
-            }
-        elif client.resend_is_safe:
-            outcome = Outcome.RETRY
-            changes = {
-                "status": Status.QUEUED,
-                "next_attempt_at": None,
-                "last_error": "The worker stopped while sending; sending again.",
-            }
-        else:
-            outcome = Outcome.NEEDS_REVIEW
+    for booking_id, attempt_count, broker_system in stale:
+        if not CLIENT_CLASSES[broker_system].resend_is_safe:
             changes = {
                 "status": Status.NEEDS_REVIEW,
                 "last_error": "The worker stopped while sending; the broker system may have "
                 "saved the booking. Check it there, then re-send or mark it delivered.",
             }
+        elif retry_delay(attempt_count + 1) is None:
+            changes = {
+                "status": Status.FAILED,
+                "last_error": "The worker stopped while sending, on the last attempt.",
+            }
+        else:
+            changes = {
+                "status": Status.QUEUED,
+                "next_attempt_at": None,
+                "last_error": "The worker stopped while sending; sending again.",
+            }
         with transaction.atomic():
             still_stale = Booking.objects.filter(
-                pk=booking.pk, status=Status.SENDING, claimed_until__lt=now
+                pk=booking_id, status=Status.SENDING, claimed_until__lt=now
             ).update(
                 attempt_count=F("attempt_count") + 1,
                 claimed_until=None,
@@ -284,9 +308,14 @@ def recover_interrupted() -> int:
             )
             if not still_stale:
                 continue
-            record_attempt(booking, None, record, f"interrupted ({outcome})"[:20])
+            DeliveryAttempt.objects.create(
+                booking_id=booking_id,
+                endpoint="(no answer recorded)",
+                outcome="interrupted",
+                response_excerpt=changes["last_error"],
+            )
             if changes["status"] == Status.QUEUED:
-                transaction.on_commit(partial(enqueue, booking.pk))
+                transaction.on_commit(partial(enqueue, booking_id))
         recovered += 1
     return recovered
 

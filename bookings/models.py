@@ -137,6 +137,18 @@ UNBOOKABLE_SLOT_ERROR = _(
 )
 
 
+def unbookable_slot_changes() -> dict:
+    """How a booking for a slot that filled up (or vanished) is left for staff instead of
+    being sent: rejected, as the broker system would have, saying what to do."""
+    message = str(UNBOOKABLE_SLOT_ERROR)
+    return {
+        "status": Booking.Status.REJECTED,
+        "last_error": message,
+        "provider_errors": {"slot": [message]},
+        "next_attempt_at": None,
+    }
+
+
 class BookingQuerySet(ViewingPartQuerySet):
     def awaiting_delivery(self):
         return self.filter(status__in=[Booking.Status.QUEUED, Booking.Status.RETRYING])
@@ -146,19 +158,12 @@ class BookingQuerySet(ViewingPartQuerySet):
 
     def set_aside_for_unbookable_slots(self) -> int:
         """Bookings still to be sent into a slot that has filled up (or vanished) would
-        only be rejected: put them before staff as needs-review instead. Bookings a worker
-        has claimed are left to it (it checks `Booking.slot_is_unbookable` itself)."""
-        now = timezone.now()
+        only be rejected: put them before staff now. (A booking being sent is left to its
+        worker, which checks `Booking.slot_is_unbookable` itself.)"""
         return (
             self.awaiting_delivery()
             .in_unbookable_slot()
-            .exclude(claimed_until__gt=now)
-            .update(
-                status=Booking.Status.NEEDS_REVIEW,
-                last_error=str(UNBOOKABLE_SLOT_ERROR),
-                next_attempt_at=None,
-                updated_at=now,
-            )
+            .update(**unbookable_slot_changes(), updated_at=timezone.now())
         )
 
 

@@ -185,7 +185,7 @@ def test_queued_booking_in_a_slot_that_filled_up_is_set_aside_for_staff(agency, 
     summary = polling.poll_slots()
 
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.NEEDS_REVIEW
+    assert booking.status == Booking.Status.REJECTED
     assert "fully booked" in booking.last_error
     assert booking.slot_is_unbookable
     assert summary.bookings_set_aside == 1

@@ -1,8 +1,5 @@
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from bookings import delivery
 from bookings.intake import accept_booking
@@ -60,18 +57,6 @@ def test_a_booking_already_queued_is_set_aside_rather_than_sent(db, sandbox):
     delivery.deliver(booking.pk)
 
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.NEEDS_REVIEW
+    assert booking.status == Booking.Status.REJECTED
     assert "Move the booking to another slot" in booking.last_error
     assert sandbox.state.requests_served == 0
-
-
-def test_a_booking_claimed_by_a_worker_is_left_to_it(slot):
-    booking = accept_booking(unsaved_booking(slot.viewing, slot))
-    Booking.objects.filter(pk=booking.pk).update(
-        claimed_until=timezone.now() + timedelta(minutes=1)
-    )
-    slot.mark_fully_booked()
-
-    assert Booking.objects.set_aside_for_unbookable_slots() == 0
-    booking.refresh_from_db()
-    assert booking.status == Booking.Status.QUEUED

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import NewConnectionError
 
 from agencies.models import ProviderCredential
 
@@ -42,7 +44,7 @@ class CallRecord:
     status: int | None = None  # None when no response arrived
     body: Any = None  # parsed JSON, or the text when it was not JSON
     text: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: CaseInsensitiveDict = field(default_factory=CaseInsensitiveDict)
     duration_ms: int = 0
     error: requests.RequestException | None = None
 
@@ -50,6 +52,16 @@ class CallRecord:
     def timed_out_reading(self) -> bool:
         """The request was sent but no answer came in time: it may have taken effect."""
         return isinstance(self.error, requests.ReadTimeout)
+
+    @property
+    def never_sent(self) -> bool:
+        """No connection was made, so the broker system cannot have seen the request.
+        Any other failure (dropped mid-request, a broken answer) may have taken effect."""
+        if isinstance(self.error, requests.ConnectTimeout):
+            return True
+        if isinstance(self.error, requests.ConnectionError) and self.error.args:
+            return isinstance(getattr(self.error.args[0], "reason", None), NewConnectionError)
+        return False
 
     @property
     def retry_after(self) -> float | None:
@@ -164,7 +176,10 @@ class BrokerClient:
             with in_flight or nullcontext():
                 started = time.monotonic()
                 try:
-                    response = session.send(request, timeout=self.timeout, **options)
+                    # A redirect would turn the POST into a GET somewhere else.
+                    response = session.send(
+                        request, timeout=self.timeout, allow_redirects=False, **options
+                    )
                 finally:
                     record.duration_ms = round((time.monotonic() - started) * 1000)
         except requests.RequestException as error:
@@ -172,7 +187,7 @@ class BrokerClient:
         else:
             record.status = response.status_code
             record.text = response.text
-            record.headers = dict(response.headers)
+            record.headers = response.headers
             try:
                 record.body = response.json()
             except ValueError:
@@ -204,12 +219,12 @@ class BrokerClient:
     def classify(self, record: CallRecord) -> DeliveryResult:
         status = record.status
         if status is None:
-            if record.timed_out_reading and not self.resend_is_safe:
+            if not (record.never_sent or self.resend_is_safe):
                 return DeliveryResult(
                     Outcome.NEEDS_REVIEW,
                     record,
-                    "No answer in time; the broker system may have saved the booking. "
-                    "Check it there, then re-send or mark it delivered.",
+                    f"No answer ({record.describe()}); the broker system may have saved the "
+                    "booking. Check it there, then re-send or mark it delivered.",
                 )
             return DeliveryResult(
                 Outcome.RETRY, record, f"Broker system unreachable: {record.describe()}."
@@ -222,7 +237,15 @@ class BrokerClient:
                 record,
                 f"The broker system refused the agency's credential (HTTP {status}).",
             )
-        if status == 429 or status >= 500:
+        if 300 <= status < 400:
+            return DeliveryResult(
+                Outcome.REJECTED,
+                record,
+                f"The broker system's address redirects (HTTP {status} to "
+                f"{record.headers.get('Location', '?')}); correct the base URL in the "
+                "credential, then re-send.",
+            )
+        if status in (408, 429) or status >= 500:
             return DeliveryResult(
                 Outcome.RETRY, record, f"Broker system busy or failing (HTTP {status})."
             )

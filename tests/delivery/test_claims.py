@@ -2,9 +2,11 @@
 
 import random
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from bookings import delivery
 from bookings.models import Booking
@@ -49,3 +51,16 @@ def test_a_claimed_booking_cannot_be_claimed_again(make_agency, make_booking):
 
     assert delivery.claim(booking.pk) is not None
     assert delivery.claim(booking.pk) is None
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_claim_passed_to_another_does_not_overwrite_it(make_agency, make_booking):
+    booking = make_booking(make_agency())
+    mine = delivery.claim(booking.pk)
+    theirs = timezone.now() + timedelta(minutes=5)
+    Booking.objects.filter(pk=booking.pk).update(claimed_until=theirs)  # taken over
+
+    assert not delivery.release(mine, status=Booking.Status.RETRYING)
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.claimed_until) == (Booking.Status.SENDING, theirs)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from agencies.models import BrokerSystem, CredentialStatus
+from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
+from bookings import delivery
 from bookings.delivery import check_credential, deliver
 from bookings.models import Booking
 from bookings.providers import client_for
@@ -137,3 +138,21 @@ def test_an_edited_credential_gets_a_new_session(make_agency):
     after = client_for(credential)
     assert after is not before
     assert after.session.auth == ("someone", "sandbox-secret")
+
+
+@pytest.mark.django_db
+def test_a_late_refusal_of_the_old_secret_leaves_the_fixed_credential_alone(
+    make_agency, make_booking
+):
+    agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
+    booking = delivery.claim(make_booking(agency).pk)
+    refused = client_for(booking.viewing.agency.credential).deliver(booking)
+    fixed = ProviderCredential.objects.get(agency=agency)
+    fixed.secret = "sandbox-secret"
+    fixed.save()  # corrected while the refused call was on its way back
+
+    delivery.apply_result(booking, booking.viewing.agency.credential, refused)
+
+    fixed.refresh_from_db()
+    assert fixed.status != CredentialStatus.FAILING
+    assert Booking.objects.get(pk=booking.pk).status == Status.QUEUED

@@ -228,11 +228,10 @@ def test_too_many_requests_honours_retry_after(system, make_agency, make_booking
     assert (booking.next_attempt_at - before).total_seconds() >= 120
 
 
-@BOTH
 @pytest.mark.django_db
-def test_dropped_connection_retries(system, make_agency, make_booking, sandbox):
+def test_dropped_connection_retries_on_mspecs(make_agency, make_booking, sandbox):
     sandbox.set_fault("drop")
-    booking = make_booking(make_agency(system))
+    booking = make_booking(make_agency(BrokerSystem.MSPECS))
 
     assert deliver(booking.pk) == "retry"
 
@@ -240,6 +239,28 @@ def test_dropped_connection_retries(system, make_agency, make_booking, sandbox):
     assert booking.status == Status.RETRYING
     assert "unreachable" in booking.last_error
     assert booking.attempts.get().http_status is None
+
+
+@pytest.mark.django_db
+def test_dropped_connection_needs_review_on_vitec(make_agency, make_booking, sandbox):
+    # The request was sent before the connection dropped: Vitec may have added the
+    # participant, and a second post would add another.
+    sandbox.set_fault("drop")
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+
+    assert deliver(booking.pk) == "needs_review"
+
+    assert refreshed(booking).status == Status.NEEDS_REVIEW
+
+
+@pytest.mark.django_db
+def test_unreachable_vitec_is_retried(make_agency, make_booking):
+    agency = make_agency(BrokerSystem.VITEC)
+    agency.credential.base_url = "http://127.0.0.1:9/vitec"  # nothing listens: never sent
+    agency.credential.save()
+    booking = make_booking(agency)
+
+    assert deliver(booking.pk) == "retry"
 
 
 @pytest.mark.django_db

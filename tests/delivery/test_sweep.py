@@ -69,7 +69,7 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booki
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 1)
-    assert booking.attempts.get().outcome == "interrupted (retry)"
+    assert booking.attempts.get().outcome == "interrupted"
     assert delivery.deliver(booking.pk) == "delivered"
 
 
