@@ -137,7 +137,9 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
             continue
         entry.viewing = booking.viewing
         entry.bookings.append(booking)
-    return list(entries.values())
+    # An entry whose bookings stopped being delivered since `pending_entries` ran has left
+    # the mirror.
+    return [entry for entry in entries.values() if entry.bookings]
 
 
 def pending_counts_by_agency(user) -> list[dict]:
@@ -177,22 +179,37 @@ CSV_HEADER = [
 ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value) -> str:
+    """The value as a CSV cell a spreadsheet shows as text: names and messages come from
+    anonymous buyers, so a formula is quoted with a leading apostrophe."""
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
 def csv_rows(user, filters: MirrorFilters, chunk_size: int = 500):
     """Every pending entry as a CSV row, fetched a chunk of entries at a time."""
     entries = pending_entries(user, filters)
     for start in range(0, entries.count(), chunk_size):
         for entry in with_bookings(entries[start : start + chunk_size]):
-            current = entry.current
-            yield [
-                entry.viewing.agency.name,
-                entry.viewing.title,
-                timezone.localtime(entry.viewing.starts_at).isoformat(),
-                entry.email,
-                f"{current.first_name} {current.last_name}",
-                current.phone,
-                entry.merged,
-                timezone.localtime(entry.oldest).isoformat(),
-                "yes" if entry.has_name_conflict else "no",
-                "; ".join(f"{b.first_name} {b.last_name} {b.phone}" for b in entry.bookings),
-                " ".join(str(b.pk) for b in entry.bookings),
-            ]
+            yield [spreadsheet_text(cell) for cell in _csv_cells(entry)]
+
+
+def _csv_cells(entry: MirrorEntry) -> list:
+    current = entry.current
+    return [
+        entry.viewing.agency.name,
+        entry.viewing.title,
+        timezone.localtime(entry.viewing.starts_at).isoformat(),
+        entry.email,
+        f"{current.first_name} {current.last_name}",
+        current.phone,
+        entry.merged,
+        timezone.localtime(entry.oldest).isoformat(),
+        "yes" if entry.has_name_conflict else "no",
+        "; ".join(f"{b.first_name} {b.last_name} {b.phone}" for b in entry.bookings),
+        " ".join(str(b.pk) for b in entry.bookings),
+    ]

@@ -357,3 +357,26 @@ def test_csv_export_of_many_entries(member_client, agency):
     )
 
     assert len(rows) == 1 + 600  # header, then two bookings merged per email
+
+
+@pytest.mark.parametrize("first_name", ["=HYPERLINK(1)", "+1", "-1", "@SUM(1)", "\tTab", "\rCr"])
+def test_csv_export_quotes_names_a_spreadsheet_would_run_as_formulas(
+    member_client, viewing, first_name
+):
+    delivered_booking(viewing, first_name=first_name, email="anna@example.se")
+
+    response = member_client.get(MIRROR, {"format": "csv"})
+
+    header, row = list(csv.reader(io.StringIO(response.content.decode(), newline="")))
+    entry = dict(zip(header, row, strict=True))
+    assert entry["name in MSPECS"] == f"'{first_name} Andersson"
+    assert entry["all names and phones, newest first"].startswith(f"'{first_name} ")
+    assert entry["email"] == "anna@example.se"
+
+
+def test_entry_whose_bookings_changed_status_since_grouping_is_skipped(member, viewing):
+    delivered_booking(viewing, email="anna@example.se")
+    rows = list(quarantine.pending_entries(member))
+    Booking.objects.update(status=Booking.Status.CANCELLED)
+
+    assert quarantine.with_bookings(rows) == []
