@@ -91,7 +91,11 @@ def booking_confirmed(request, public_id, token):
     except signing.BadSignature:
         raise Http404 from None
     booking = get_object_or_404(
-        Booking.objects.select_related("viewing__agency__credential", "slot"),
+        # The page shows only the credential's confirmation flags: the broker secret is
+        # left encrypted in the database.
+        Booking.objects.select_related("viewing__agency__credential", "slot").defer(
+            "viewing__agency__credential__secret"
+        ),
         pk=booking_id,
         viewing__public_id=public_id,
     )

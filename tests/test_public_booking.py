@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 from django.urls import reverse
 from django.utils import translation
 
@@ -192,3 +193,18 @@ def test_viewing_admin_links_to_the_public_page(admin_client, slot_viewing):
     response = admin_client.get(reverse("admin:bookings_viewing_change", args=[slot_viewing.pk]))
 
     assert f'href="{page_url(slot_viewing)}"' in response.content.decode()
+
+
+def test_confirmation_page_does_not_decrypt_the_broker_secret(client, settings):
+    agency = make_agency(BrokerSystem.VITEC)
+    agency.credential.vitec_sms_confirmation = True
+    agency.credential.save()
+    confirmation_url = client.post(page_url(make_three_slot_viewing(agency)), form_data())[
+        "Location"
+    ]
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    response = client.get(confirmation_url)
+
+    assert response.status_code == 200
+    assert "Du får en bekräftelse via e-post och sms." in response.content.decode()
