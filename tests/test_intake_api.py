@@ -232,3 +232,12 @@ def test_responses_carry_the_properties_the_openapi_document_names(client, api, 
     assert set(viewing["slots"][0]) == set(schemas["Slot"]["properties"])
     assert set(error) == set(schemas["Error"]["properties"]["error"]["properties"])
     assert set(schemas["BookingRequest"]["properties"]) == {*BUYER, "slot", "consent"}
+
+
+@pytest.mark.parametrize("viewing_id", ["%00", "view%00-1", "x" * 201])
+def test_viewing_id_with_a_nul_byte_or_too_long_is_a_json_404(api, slot_viewing, viewing_id):
+    response = api.post(f"/api/v1/viewings/{viewing_id}/bookings", booking_payload())
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert not Booking.objects.exists()
