@@ -21,13 +21,27 @@ def accept_booking(booking: Booking) -> Booking:
     return booking
 
 
+# Bookings that stand or are on their way: a resubmission duplicates one of these. A booking
+# refused, failed or set aside for review does not stand, so the buyer may send corrected data.
+LIVE_STATUSES = (
+    Booking.Status.QUEUED,
+    Booking.Status.SENDING,
+    Booking.Status.RETRYING,
+    Booking.Status.HELD,
+    Booking.Status.DELIVERED,
+)
+
+
 def earlier_booking(booking: Booking) -> Booking | None:
-    """The buyer's earlier booking of the same viewing under the same (normalised) email,
-    unless cancelled: submitting twice shows the first confirmation instead of a second
-    booking."""
+    """The buyer's live booking of the same viewing and slot under the same (normalised)
+    email: submitting twice shows the first confirmation instead of a second booking."""
     return (
-        Booking.objects.filter(viewing_id=booking.viewing_id, email=booking.email)
-        .exclude(status=Booking.Status.CANCELLED)
+        Booking.objects.filter(
+            viewing_id=booking.viewing_id,
+            slot_id=booking.slot_id,
+            email=booking.email,
+            status__in=LIVE_STATUSES,
+        )
         .order_by("created_at")
         .first()
     )

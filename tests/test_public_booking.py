@@ -5,7 +5,7 @@ from django.utils import translation
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.factories import make_agency
+from tests.factories import make_agency, make_slot
 from tests.intake_fixtures import BUYER, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +150,33 @@ def test_same_email_twice_shows_the_first_confirmation(client, slot_viewing):
     assert Booking.objects.count() == 1
     assert second.status_code == 302
     assert second["Location"] == first["Location"]
+
+
+@pytest.mark.parametrize(
+    "status", [Booking.Status.REJECTED, Booking.Status.FAILED, Booking.Status.NEEDS_REVIEW]
+)
+def test_resubmission_after_a_booking_that_did_not_stand_is_a_new_booking(
+    client, slot_viewing, status
+):
+    client.post(page_url(slot_viewing), form_data(phone="070-999 99 99"))
+    first = Booking.objects.get()
+    Booking.objects.update(status=status)
+
+    response = client.post(page_url(slot_viewing), form_data())
+
+    corrected = Booking.objects.exclude(pk=first.pk).get()
+    assert corrected.phone == "+46701111111"
+    assert corrected.status == Booking.Status.QUEUED
+    assert response.status_code == 302
+
+
+def test_same_email_for_another_slot_is_a_new_booking(client, slot_viewing):
+    make_slot(slot_viewing, provider_slot_id="slot-later", starts_at=slot_viewing.ends_at)
+    client.post(page_url(slot_viewing), form_data())
+
+    client.post(page_url(slot_viewing), form_data(slot="slot-later"))
+
+    assert Booking.objects.count() == 2
 
 
 def test_post_without_csrf_token_is_refused(slot_viewing):
