@@ -151,6 +151,14 @@ def booking_create(request, api_key, viewing_id):
     )
     if viewing is None:
         raise ApiError(404, "not_found", "No open viewing with this id for your agency.")
+    if payload.get("slot") and not viewing.needs_slot:
+        # The form has no slot field for such a viewing and would drop it unseen.
+        raise ApiError(
+            400,
+            "invalid",
+            "Some fields are not valid.",
+            fields={"slot": ["This viewing has no time slots; leave the slot out."]},
+        )
     form = BookingRequestForm(payload, viewing=viewing, source=Booking.Source.API)
     if not form.is_valid():
         raise validation_error(form)

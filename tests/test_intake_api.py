@@ -241,3 +241,18 @@ def test_viewing_id_with_a_nul_byte_or_too_long_is_a_json_404(api, slot_viewing,
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert not Booking.objects.exists()
+
+
+def test_slot_for_a_viewing_without_slots_is_refused(api, ordinary_viewing):
+    response = api.post("/api/v1/viewings/view-2/bookings", booking_payload())
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["slot"]
+    assert not Booking.objects.exists()
+
+
+def test_viewing_without_slots_books_without_a_slot(api, ordinary_viewing):
+    response = api.post("/api/v1/viewings/view-2/bookings", booking_payload(slot=None))
+
+    assert response.status_code == 202
+    assert Booking.objects.get().slot is None
