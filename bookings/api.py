@@ -9,6 +9,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from agencies.models import ApiKey
 from bookings.forms import BookingRequestForm
 from bookings.intake import accept_booking
-from bookings.models import Booking, IdempotentRequest, Viewing
+from bookings.models import Booking, IdempotentRequest, Viewing, ViewingSlot
 from bookings.openapi import openapi_document
 from bookings.ratelimit import over_limit
 
@@ -101,15 +102,16 @@ def authenticate(request) -> ApiKey:
 @api_view("GET")
 def viewing_list(request, api_key):
     viewings = (
-        Viewing.objects.filter(agency=api_key.agency, is_open=True, ends_at__gt=timezone.now())
+        Viewing.objects.bookable()
+        .filter(agency=api_key.agency)
         .select_related("agency")
-        .prefetch_related("slots")
+        .prefetch_related(Prefetch("slots", queryset=ViewingSlot.objects.upcoming()))
     )
     return JsonResponse({"viewings": [viewing_json(viewing) for viewing in viewings]})
 
 
 def viewing_json(viewing: Viewing) -> dict:
-    now = timezone.now()
+    """The viewing with its upcoming slots prefetched."""
     return {
         "id": viewing.provider_viewing_id,
         "title": viewing.title,
@@ -127,8 +129,7 @@ def viewing_json(viewing: Viewing) -> dict:
                 "bookable": slot.is_bookable,
                 "status_checked_at": slot.status_checked_at and slot.status_checked_at.isoformat(),
             }
-            for slot in viewing.slots.all()
-            if viewing.needs_slot and slot.starts_at > now
+            for slot in (viewing.slots.all() if viewing.needs_slot else [])
         ],
     }
 
@@ -145,8 +146,9 @@ def booking_create(request, api_key, viewing_id):
             return replay
 
     viewing = (
-        Viewing.objects.select_related("agency")
-        .filter(agency=api_key.agency, provider_viewing_id=viewing_id, is_open=True)
+        Viewing.objects.bookable()
+        .select_related("agency")
+        .filter(agency=api_key.agency, provider_viewing_id=viewing_id)
         .first()
     )
     if viewing is None:

@@ -40,7 +40,7 @@ class BookingRequestForm(forms.ModelForm):
         if viewing.needs_slot:
             # Slots are named by the broker system's id; past slots cannot be chosen.
             # Full ones can be named, and the model refuses them as full.
-            self.fields["slot"].queryset = viewing.slots.filter(starts_at__gt=timezone.now())
+            self.fields["slot"].queryset = viewing.slots.upcoming()
             self.fields["slot"].to_field_name = "provider_slot_id"
             self.fields["slot"].error_messages["invalid_choice"] = _(
                 "That time is not available; choose another."

@@ -10,6 +10,12 @@ from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
 from bookings.phones import normalise_phone
 
 
+class ViewingQuerySet(AgencyScopedQuerySet):
+    def bookable(self, now=None):
+        """Open viewings of active agencies that have not ended: the ones buyers can book."""
+        return self.filter(is_open=True, agency__is_active=True, ends_at__gt=now or timezone.now())
+
+
 class Viewing(models.Model):
     class Type(models.TextChoices):
         ORDINARY = "ENUMS_VIEWINGS_TYPE_ORDINARY", _("Ordinary viewing")
@@ -35,7 +41,7 @@ class Viewing(models.Model):
     slots_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     slot_poll_error = models.CharField(max_length=500, blank=True, editable=False)
 
-    objects = AgencyScopedQuerySet.as_manager()
+    objects = ViewingQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -79,6 +85,12 @@ class ViewingPartQuerySet(AgencyScopedQuerySet):
     agency_lookup = "viewing__agency__"
 
 
+class ViewingSlotQuerySet(ViewingPartQuerySet):
+    def upcoming(self):
+        """Slots that have not started: the ones a buyer may still choose."""
+        return self.filter(starts_at__gt=timezone.now())
+
+
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
     provider_slot_id = models.CharField(_("slot id in the broker system"), max_length=200)
@@ -90,7 +102,7 @@ class ViewingSlot(models.Model):
     # The broker system no longer lists this slot: treat it as closed until staff act.
     missing_from_provider = models.BooleanField(default=False)
 
-    objects = ViewingPartQuerySet.as_manager()
+    objects = ViewingSlotQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]

@@ -3,6 +3,8 @@
 Written by hand next to bookings/api.py; tests check it lists every API route and that
 live responses carry the properties it names."""
 
+from bookings.models import Booking
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -99,17 +101,7 @@ SCHEMAS = {
             "id": {"type": "integer"},
             "status": {
                 "type": "string",
-                "enum": [
-                    "queued",
-                    "sending",
-                    "delivered",
-                    "retrying",
-                    "held",
-                    "rejected",
-                    "needs_review",
-                    "failed",
-                    "cancelled",
-                ],
+                "enum": list(Booking.Status.values),
             },
             "status_url": {"type": "string", "format": "uri"},
             "viewing_id": {"type": "string"},

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -27,10 +26,7 @@ def client_ip(request) -> str:
 @require_http_methods(["GET", "POST"])
 def booking_page(request, public_id):
     viewing = get_object_or_404(
-        Viewing.objects.select_related("agency"),
-        public_id=public_id,
-        is_open=True,
-        agency__is_active=True,
+        Viewing.objects.bookable().select_related("agency"), public_id=public_id
     )
     form = PublicBookingForm(
         request.POST if request.method == "POST" else None,
@@ -61,21 +57,17 @@ def booking_page(request, public_id):
                 form.add_intake_errors(error)
             else:
                 return redirect_to_confirmation(booking)
+    # The slot choices, fetched once: the template lists these, never the form field's own.
+    slots = list(form.fields["slot"].queryset) if viewing.needs_slot else []
     response = render(
         request,
         "bookings/booking_page.html",
-        {"viewing": viewing, "form": form, "slots": upcoming_slots(viewing)},
+        {"viewing": viewing, "form": form, "slots": slots},
         status=status,
     )
     if status == 429:
         response["Retry-After"] = str(retry_after)
     return response
-
-
-def upcoming_slots(viewing: Viewing) -> list:
-    if not viewing.needs_slot:
-        return []
-    return list(viewing.slots.filter(starts_at__gt=timezone.now()))
 
 
 def redirect_to_confirmation(booking: Booking):

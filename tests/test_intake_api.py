@@ -1,7 +1,9 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from agencies.models import ApiKey
 from bookings.models import Booking, IdempotentRequest, Viewing
@@ -69,6 +71,16 @@ def test_viewing_list_shows_open_viewings_and_upcoming_slots(api, slot_viewing, 
         ("slot-open", True),
         ("slot-full", False),
     ]
+
+
+def test_ended_viewing_is_neither_listed_nor_bookable(api, slot_viewing):
+    Viewing.objects.filter(pk=slot_viewing.pk).update(
+        starts_at=timezone.now() - timedelta(hours=2), ends_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert api.get("/api/v1/viewings").json()["viewings"] == []
+    assert api.post(payload=booking_payload()).status_code == 404
+    assert not Booking.objects.exists()
 
 
 def test_key_sees_only_its_own_agency(api, slot_viewing):

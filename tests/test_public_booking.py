@@ -1,7 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
@@ -56,6 +58,14 @@ def test_closed_or_unknown_viewing_is_not_found(client, slot_viewing):
 
     assert client.get(page_url(slot_viewing)).status_code == 404
     assert client.get("/book/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_ended_viewing_is_not_found(client, slot_viewing):
+    Viewing.objects.filter(pk=slot_viewing.pk).update(
+        starts_at=timezone.now() - timedelta(hours=2), ends_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert client.get(page_url(slot_viewing)).status_code == 404
 
 
 def test_booking_is_queued_normalised_and_confirmed(client, slot_viewing):
