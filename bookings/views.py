@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from agencies.models import BrokerSystem
@@ -42,7 +42,11 @@ def booking_page(request, public_id):
             form.is_valid()  # keep the values and show the field errors there are
             form.add_error(
                 None,
-                _("Too many booking attempts. Wait %(seconds)s seconds and send again.")
+                ngettext(
+                    "Too many booking attempts. Wait %(seconds)s second and send again.",
+                    "Too many booking attempts. Wait %(seconds)s seconds and send again.",
+                    retry_after,
+                )
                 % {"seconds": retry_after},
             )
             status = 429

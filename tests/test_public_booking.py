@@ -211,6 +211,18 @@ def test_rate_limit_per_ip(client, slot_viewing, settings):
     assert not Booking.objects.exists()
 
 
+def test_rate_limit_says_one_second_in_the_singular(client, slot_viewing, settings, monkeypatch):
+    settings.BOOKING_RATE_LIMIT_PER_IP = 0
+    settings.BOOKING_RATE_LIMIT_PER_VIEWING = 1
+    monkeypatch.setattr("bookings.ratelimit.time.time", lambda: 59.5)  # 1 s left of the minute
+    client.post(page_url(slot_viewing), form_data(phone="12"))
+
+    response = client.post(page_url(slot_viewing), form_data(), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response["Retry-After"] == "1"
+    assert "Wait 1 second and send again." in response.content.decode()
+
+
 def test_rate_limit_per_viewing_spans_addresses(client, slot_viewing, settings):
     settings.BOOKING_RATE_LIMIT_PER_VIEWING = 1
     client.post(page_url(slot_viewing), form_data(phone="12"), REMOTE_ADDR="10.0.0.1")
