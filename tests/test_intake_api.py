@@ -1,10 +1,11 @@
 import json
+import re
 from datetime import timedelta
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
+import bookings.urls
 from agencies.models import ApiKey
 from bookings.models import Booking, IdempotentRequest, Viewing
 from tests.factories import make_agency
@@ -220,17 +221,21 @@ def test_failed_request_does_not_use_up_the_idempotency_key(api, slot_viewing):
     assert not IdempotentRequest.objects.exists()
 
 
+def api_routes() -> set[str]:
+    """Every named route under /api/v1/ but the document itself, as OpenAPI paths."""
+    return {
+        "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern)).removeprefix("api/v1/")
+        for pattern in bookings.urls.urlpatterns
+        if str(pattern.pattern).startswith("api/v1/")
+        and pattern.name not in (None, "api-openapi")  # the catch-all has no name
+    }
+
+
 def test_openapi_document_lists_every_api_route(client):
     document = client.get("/api/v1/openapi.json").json()
 
-    assert set(document["paths"]) == {
-        "/viewings",
-        "/viewings/{viewing_id}/bookings",
-        "/bookings/{booking_id}",
-    }
-    assert reverse("api-viewing-list") == "/api/v1/viewings"
-    assert reverse("api-booking-create", args=["x"]) == "/api/v1/viewings/x/bookings"
-    assert reverse("api-booking-status", args=[1]) == "/api/v1/bookings/1"
+    assert set(document["paths"]) == api_routes()
+    assert "/viewings/{viewing_id}/bookings" in api_routes()  # path converters read as {names}
 
 
 def test_responses_carry_the_properties_the_openapi_document_names(client, api, slot_viewing):
