@@ -113,7 +113,7 @@ def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(
     deliver(booking.pk)
 
     excerpt = booking.attempts.get().response_excerpt
-    assert excerpt.endswith("xa***")
+    assert "xa***" in excerpt
     assert "nna.sv" not in excerpt
 
 
