@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agencies.models import Agency, BrokerSystem
+from agencies.models import Agency, BrokerSystem, CredentialStatus
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
 
@@ -105,6 +105,14 @@ def poll_slots(
         agency = agencies[deal.agency_id]
         if not hasattr(agency, "credential"):
             results.add_error(deal, "The agency has no broker-system credential.")
+            continue
+        if agency.credential.status == CredentialStatus.FAILING:
+            # Calling with a refused credential every tick could lock the broker account.
+            results.add_error(
+                deal,
+                "Polling waits for the broker-system credential to be fixed: "
+                "the broker system refused it.",
+            )
             continue
         if agency.pk not in clients:
             clients[agency.pk] = _client(agency)
