@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -199,10 +198,9 @@ WRITE_EVERY_SECONDS = 1.0
 
 def _client(agency: Agency) -> MspecsClient:
     # Enough pooled connections for every call this agency may have in flight.
-    session = MspecsClient.new_session(agency.credential)
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = MspecsClient.new_session(
+        agency.credential, pool_size=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY
+    )
     return MspecsClient(agency.credential, session)
 
 
