@@ -103,17 +103,21 @@ def test_a_fully_booked_slot_is_refused(admin_client, slotted_viewing):
     assert not Booking.objects.exists()
 
 
-def test_an_unknown_phone_region_is_a_field_error_on_the_agency(admin_client, viewing):
-    agency = viewing.agency
+def change_phone_region(client, agency, phone_region):
     data = {
         "name": agency.name,
         "slug": agency.slug,
         "broker_system": agency.broker_system,
-        "phone_region": "XX",
+        "phone_region": phone_region,
         "is_active": "on",
     }
+    return client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
 
-    response = admin_client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
+
+def test_an_unknown_phone_region_is_a_field_error_on_the_agency(admin_client, viewing):
+    agency = viewing.agency
+
+    response = change_phone_region(admin_client, agency, "XX")
 
     assert "phone_region" in field_errors(response)
     agency.refresh_from_db()
@@ -161,15 +165,8 @@ def test_saving_a_booking_writes_only_what_staff_changed(viewing):
 
 def test_a_lower_case_phone_region_is_accepted(admin_client, viewing):
     agency = viewing.agency
-    data = {
-        "name": agency.name,
-        "slug": agency.slug,
-        "broker_system": agency.broker_system,
-        "phone_region": "no",
-        "is_active": "on",
-    }
 
-    admin_client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
+    change_phone_region(admin_client, agency, "no")
 
     agency.refresh_from_db()
     assert agency.phone_region == "NO"
