@@ -22,10 +22,18 @@ class AgencyScopedAdmin(admin.ModelAdmin):
     admin_only = False
 
     def user_agencies(self, request, *, admin_role=False):
-        agencies = Agency.objects.for_user(request.user)
-        if admin_role and not request.user.is_superuser:
-            agencies = agencies.filter(memberships__role=Membership.Role.ADMIN)
-        return agencies
+        if request.user.is_superuser:
+            return Agency.objects.all()
+        ids = self.administered_ids(request) if admin_role else self.agency_roles(request)
+        return Agency.objects.filter(pk__in=ids)
+
+    def changeable(self, request, queryset):
+        """The objects of `queryset` this user may change: for an agency's own set-up
+        (`admin_only`), only those of the agencies they administer."""
+        if request.user.is_superuser or not self.admin_only:
+            return queryset
+        agency_field = "pk" if self.model is Agency else "agency"
+        return queryset.filter(**{f"{agency_field}__in": self.administered_ids(request)})
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_user(request.user)
@@ -42,6 +50,12 @@ class AgencyScopedAdmin(admin.ModelAdmin):
             return (list_filter, admin.RelatedOnlyFieldListFilter)
         return list_filter
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        # An object stays with the agency it was created for.
+        has_agency = any(field.name == "agency" for field in self.model._meta.fields)
+        return [*readonly, "agency"] if obj is not None and has_agency else readonly
+
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
@@ -54,6 +68,8 @@ class AgencyScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = self.user_agencies(request, admin_role=self.admin_only)
         elif hasattr(related.objects, "for_user"):
             kwargs["queryset"] = related.objects.for_user(request.user)
+        elif not request.user.is_superuser:
+            kwargs["queryset"] = related.objects.none()  # e.g. users: not one agency's
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def agency_roles(self, request) -> dict[int, str]:
@@ -71,16 +87,19 @@ class AgencyScopedAdmin(admin.ModelAdmin):
             and (user.is_superuser or bool(self.agency_roles(request)))
         )
 
+    def administered_ids(self, request) -> set[int]:
+        return {
+            agency_id
+            for agency_id, role in self.agency_roles(request).items()
+            if role == Membership.Role.ADMIN
+        }
+
     def may_change(self, request, obj=None) -> bool:
         if request.user.is_superuser:
             return True
         if not self.admin_only:
             return self.is_member(request)
-        administered = {
-            agency_id
-            for agency_id, role in self.agency_roles(request).items()
-            if role == Membership.Role.ADMIN
-        }
+        administered = self.administered_ids(request)
         if obj is None:
             return bool(administered)
         return (obj.pk if isinstance(obj, Agency) else obj.agency_id) in administered
@@ -100,6 +119,39 @@ class AgencyScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.may_change(request, obj)
+
+
+class AgencyScopedInline(admin.TabularInline):
+    """An inline on an AgencyScopedAdmin page: that admin's membership rules, not model
+    permissions, decide what its users may do with the rows."""
+
+    def parent_admin(self):
+        return self.admin_site.get_model_admin(self.parent_model)
+
+    def has_view_permission(self, request, obj=None):
+        return self.parent_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self.parent_admin().has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.parent_admin().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.parent_admin().has_change_permission(request, obj)
+
+
+class ReadOnlyRecordAdmin(AgencyScopedAdmin):
+    """A record of what happened (delivery attempts, API replies): never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Agency)
@@ -176,7 +228,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
 
     @admin.action(description=_("Test connection"), permissions=["change"])
     def test_connection(self, request, queryset):
-        for credential in queryset.select_related("agency"):
+        for credential in self.changeable(request, queryset).select_related("agency"):
             check = check_credential(credential)
             level = {True: messages.SUCCESS, False: messages.ERROR}.get(check.ok, messages.WARNING)
             self.message_user(request, f"{credential.agency}: {check.message}", level)
@@ -210,10 +262,6 @@ class ApiKeyAdmin(AgencyScopedAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke_keys"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # A key's agency is fixed once issued.
-        return [*self.readonly_fields, "agency"] if obj else self.readonly_fields
-
     def save_model(self, request, obj, form, change):
         if not change:
             request.issued_api_key = obj.generate_key()
@@ -235,7 +283,7 @@ class ApiKeyAdmin(AgencyScopedAdmin):
 
     @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
     def revoke_keys(self, request, queryset):
-        revoked = queryset.revoke()
+        revoked = self.changeable(request, queryset).revoke()
         self.message_user(
             request,
             ngettext("Revoked %(count)d key.", "Revoked %(count)d keys.", revoked)

@@ -17,7 +17,7 @@ class BrokerSystem(models.TextChoices):
 
 
 def validate_phone_region(value: str) -> None:
-    if value not in phonenumbers.SUPPORTED_REGIONS:
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(
             _("%(value)s is not a known phone region; use a two-letter country code such as SE."),
             params={"value": value},

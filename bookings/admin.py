@@ -4,11 +4,12 @@ from django.contrib.admin import helpers
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin import AgencyScopedAdmin
+from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
 from bookings import delivery, polling
 from bookings.intake import accept_booking
 from bookings.models import (
@@ -21,7 +22,7 @@ from bookings.models import (
 )
 
 
-class ViewingSlotInline(admin.TabularInline):
+class ViewingSlotInline(AgencyScopedInline):
     model = ViewingSlot
     extra = 0
     fields = [
@@ -94,22 +95,19 @@ class ViewingSlotAdmin(AgencyScopedAdmin):
     search_fields = ["viewing__title", "provider_slot_id"]
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(AgencyScopedInline):
     model = DeliveryAttempt
     extra = 0
-    can_delete = False
     fields = ["started_at", "endpoint", "http_status", "duration_ms", "outcome", "response_excerpt"]
     readonly_fields = fields
-
-    def has_view_permission(self, request, obj=None):
-        # Shown only inside a booking's page, which BookingAdmin already allowed (and
-        # scoped to the user's agencies); membership, not model permissions, decides.
-        return True
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -158,6 +156,18 @@ def delivery_action(function, description):
 class SlotChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, slot):
         return f"{slot.viewing.title}: {slot}"
+
+
+BUYER_FIELDS = [
+    "viewing",
+    "slot",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "message",
+    "consent_given_at",
+]
 
 
 @admin.register(Booking)
@@ -248,25 +258,27 @@ class BookingAdmin(AgencyScopedAdmin):
             kwargs["form_class"] = SlotChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj), "source"]
+        if obj is not None and obj.status in (Booking.Status.SENDING, Booking.Status.DELIVERED):
+            # What the broker system has (or is getting) must stay what we show.
+            readonly += BUYER_FIELDS
+        return readonly
+
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # Only what staff changed: a worker may have moved the delivery state meanwhile.
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
         else:
             accept_booking(obj)  # new bookings go through intake: saved queued, then delivered
 
 
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(AgencyScopedAdmin):
+class DeliveryAttemptAdmin(ReadOnlyRecordAdmin):
     list_display = ["booking", "started_at", "endpoint", "http_status", "outcome", "duration_ms"]
     list_filter = ["outcome", "http_status"]
     list_select_related = ["booking"]
     search_fields = ["booking__email", "endpoint"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(QuarantineDecision)
@@ -275,16 +287,16 @@ class QuarantineDecisionAdmin(AgencyScopedAdmin):
     list_filter = ["decision"]
     list_select_related = ["viewing", "decided_by"]
     search_fields = ["email", "viewing__title"]
+    readonly_fields = ["decided_by", "decided_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.decided_by = request.user
+        obj.decided_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(IdempotentRequest)
-class IdempotentRequestAdmin(AgencyScopedAdmin):
+class IdempotentRequestAdmin(ReadOnlyRecordAdmin):
     list_display = ["key", "api_key", "response_status", "created_at"]
     list_select_related = ["api_key"]
     search_fields = ["key"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -186,9 +186,10 @@ def record_attempt(
         http_status=record.status,
         duration_ms=record.duration_ms,
         outcome=outcome,
-        response_excerpt=redact(
-            answer[:EXCERPT_LENGTH], secrets, personal=[booking.email, booking.phone]
-        ),
+        # Redact first: a secret cut at the end of the excerpt would no longer match.
+        response_excerpt=redact(answer, secrets, personal=[booking.email, booking.phone])[
+            :EXCERPT_LENGTH
+        ],
     )
 
 

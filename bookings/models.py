@@ -1,6 +1,6 @@
 import uuid
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -270,8 +270,13 @@ class Booking(models.Model):
             errors["slot"] = ValidationError(
                 _("This slot is fully booked; choose another."), code="slot_full"
             )
+        elif self._state.adding and self.slot_id and self.slot.starts_at <= timezone.now():
+            errors["slot"] = _("This time has passed; choose another.")
+        # Not tied to a field: the public page and the API have no viewing field.
         if self._state.adding and not self.viewing.is_open:
-            errors["viewing"] = _("This viewing is closed for booking.")
+            errors[NON_FIELD_ERRORS] = _("This viewing is closed for booking.")
+        elif self._state.adding and self.viewing.ends_at <= timezone.now():
+            errors[NON_FIELD_ERRORS] = _("This viewing has ended.")
         if errors:
             raise ValidationError(errors)
 

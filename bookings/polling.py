@@ -16,13 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agencies.models import Agency, BrokerSystem
+from agencies.models import Agency, BrokerSystem, CredentialStatus
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
 
@@ -105,6 +104,14 @@ def poll_slots(
         agency = agencies[deal.agency_id]
         if not hasattr(agency, "credential"):
             results.add_error(deal, "The agency has no broker-system credential.")
+            continue
+        if agency.credential.status == CredentialStatus.FAILING:
+            # Calling with a refused credential every tick could lock the broker account.
+            results.add_error(
+                deal,
+                "Polling waits for the broker-system credential to be fixed: "
+                "the broker system refused it.",
+            )
             continue
         if agency.pk not in clients:
             clients[agency.pk] = _client(agency)
@@ -191,10 +198,9 @@ WRITE_EVERY_SECONDS = 1.0
 
 def _client(agency: Agency) -> MspecsClient:
     # Enough pooled connections for every call this agency may have in flight.
-    session = MspecsClient.new_session(agency.credential)
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = MspecsClient.new_session(
+        agency.credential, pool_size=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY
+    )
     return MspecsClient(agency.credential, session)
 
 

@@ -4,11 +4,20 @@ email and phone beyond what staff need to recognise them."""
 import base64
 import re
 
+import phonenumbers
+
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# An address cut off at the end of the text, its domain partly or wholly gone.
+CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]*)\Z")
 # International numbers as brokers echo them: +46701111111, +46 70-111 11 11. (Bare
 # digit runs are left alone: they are as likely dates and ids.)
 PHONE = re.compile(r"\+(\d[\d \-]{5,}\d)")
 AUTHORIZATION = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+")
+# What may stand between the digits of a written phone number: 070-123 45 67, (070) 1234567.
+PHONE_SEPARATORS = r"[\s\-().]*"
+# A text may end in the first characters of a value (an excerpt cut short): that many
+# or more are masked too.
+CUT_VALUE_MIN_LENGTH = 3
 MASK = "***"
 
 
@@ -21,17 +30,67 @@ def mask_phone(match: re.Match) -> str:
     return f"+{digits[:2]}{MASK}{digits[-2:]}"
 
 
+def keep_first_character(match: re.Match) -> str:
+    return match[0][0] + MASK
+
+
 def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     """`text` with the given secrets, any Authorization value, email address and
     international phone number masked; `personal` values (the buyer's own email and
-    phone, in whatever form the broker echoes them) keep only their first character."""
+    phone, in whatever form the broker echoes them) keep only their first character.
+    A text that ends in the beginning of any of these is taken for one cut short, and
+    that end is masked too."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, MASK)
+        text = re.sub(cut_short(literal_parts(secret)), MASK, text)
     for value in sorted(filter(None, personal), key=len, reverse=True):
-        text = re.sub(re.escape(value), lambda m: m[0][0] + MASK, text, flags=re.IGNORECASE)
+        for pattern in written_forms(value):
+            text = re.sub(pattern, keep_first_character, text, flags=re.IGNORECASE)
     text = AUTHORIZATION.sub(lambda m: f"{m[1]} {MASK}", text)
     text = EMAIL.sub(mask_email, text)
+    text = CUT_EMAIL.sub(mask_email, text)
     return PHONE.sub(mask_phone, text)
+
+
+def literal_parts(value: str) -> list[str]:
+    return [re.escape(character) for character in value]
+
+
+def written_forms(value: str) -> tuple[str, str]:
+    """Patterns for `value` in the forms people write it: whole, and cut short at the end
+    of the text. A phone number in E.164 matches in national and international form,
+    with or without separators: +46701234567, +46 (0)70-123 45 67, 0046 70 123 45 67,
+    070-123 45 67, 0701234567."""
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        parts = literal_parts(value)
+        return "".join(parts), cut_short(parts)
+    sep = PHONE_SEPARATORS
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(
+        phonenumbers.region_code_for_number(number) or ""
+    )
+    trunk = metadata.national_prefix if metadata else "0"
+    country = sep.join(str(number.country_code))
+    international = f"(?:\\+|00)?{sep}{country}{sep}"
+    if trunk:
+        # +46 (0)70…: the trunk prefix kept in brackets after the country code.
+        international += f"(?:{re.escape(trunk)}{sep})?"
+        national = f"|{re.escape(trunk)}{sep}"
+    else:
+        national = ""
+    prefix = f"(?<!\\d)(?:{international}{national})?"
+    digits = list(phonenumbers.national_significant_number(number))
+    return prefix + sep.join(digits) + r"(?!\d)", prefix + cut_short(digits, sep)
+
+
+def cut_short(parts: list[str], joiner: str = "") -> str:
+    """A pattern for the first CUT_VALUE_MIN_LENGTH or more `parts` at the end of a text."""
+    required = min(CUT_VALUE_MIN_LENGTH, len(parts))
+    rest = ""
+    for part in reversed(parts[required:]):
+        rest = f"(?:{joiner}{part}{rest})?"
+    return joiner.join(parts[:required]) + rest + r"\Z"
 
 
 def credential_secrets(username: str, secret: str) -> list[str]:

@@ -17,7 +17,7 @@ runs it for the demo and the benchmarks, which steer it over the control endpoin
     GET  {url}/_sandbox/state        everything received, and the MSPECS quarantine
     POST {url}/_sandbox/faults       {"mode": "status"|"drop"|"hang", "status": 500,
                                       "count": 3, "seconds": 60, "retry_after": 2,
-                                      "hang_seconds": 3}; {} clears
+                                      "hang_seconds": 3, "body": {...}}; {} clears
     POST {url}/_sandbox/latency      {"seconds": 0.05}  (response time of every request)
     POST {url}/_sandbox/deals/{id}   {"slotId": capacity, ...}  (MSPECS slot capacities)
     POST {url}/_sandbox/reset
@@ -50,6 +50,7 @@ class Fault:
     until: float | None = None
     retry_after: int | None = None
     hang_seconds: float = 3.0
+    body: object = None  # what a "status" fault answers, instead of a generic message
 
     def take(self) -> bool:
         if self.until is not None and time.monotonic() > self.until:
@@ -147,7 +148,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if fault and fault.mode == "status":
             self._wait_until(answer_at)
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-            self._send(fault.status, {"message": "Sandbox fault"}, headers)
+            body = {"message": "Sandbox fault"} if fault.body is None else fault.body
+            self._send(fault.status, body, headers)
             return
         status, payload = self._route(method, body)
         self._wait_until(answer_at)
@@ -428,9 +430,10 @@ class SandboxBrokers:
         seconds: float | None = None,
         retry_after: int | None = None,
         hang_seconds: float = 3.0,
+        body: object = None,
     ) -> None:
         until = time.monotonic() + seconds if seconds is not None else None
-        self.state.fault = Fault(mode, status, count, until, retry_after, hang_seconds)
+        self.state.fault = Fault(mode, status, count, until, retry_after, hang_seconds, body)
 
     def clear_fault(self) -> None:
         self.state.fault = None

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from agencies.models import Membership
+from agencies.models import ApiKey, Membership
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
 
@@ -135,3 +135,64 @@ def test_list_filters_offer_only_the_users_agencies(client, own_booking, other_b
 
     assert "Second Own Agency" in response.text
     assert "Other Agency" not in response.text
+
+
+@pytest.fixture
+def admin_of_other_staff_of_own(client, own_agency, other_agency):
+    """Staff of one agency and administrator of another: administers only the other."""
+    user = make_staff_user(own_agency)
+    Membership.objects.create(user=user, agency=other_agency, role=Membership.Role.ADMIN)
+    client.force_login(user)
+    return client
+
+
+def test_administering_one_agency_does_not_administer_another(
+    admin_of_other_staff_of_own, own_agency
+):
+    response = admin_of_other_staff_of_own.get(reverse("admin:agencies_apikey_add"))
+
+    agencies = [label for _, label in response.context["adminform"].form["agency"].field.choices]
+    assert "Other Agency" in agencies
+    assert "Own Agency" not in agencies
+
+
+def test_key_actions_skip_agencies_the_user_does_not_administer(
+    admin_of_other_staff_of_own, own_agency
+):
+    key, _ = ApiKey.issue(own_agency, "Website")
+
+    admin_of_other_staff_of_own.post(
+        reverse("admin:agencies_apikey_changelist"),
+        {"action": "revoke_keys", "_selected_action": [key.pk]},
+    )
+
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+def test_quarantine_decisions_offer_no_users_to_pick(staff_client):
+    response = staff_client.get(reverse("admin:bookings_quarantinedecision_add"))
+
+    assert "decided_by" not in response.context["adminform"].form.fields
+
+
+def test_delivery_attempts_cannot_be_deleted(staff_client, own_booking):
+    attempt = own_booking.attempts.create(endpoint="POST /x", outcome="delivered")
+
+    response = staff_client.post(
+        reverse("admin:bookings_deliveryattempt_delete", args=[attempt.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert own_booking.attempts.exists()
+
+
+def test_members_see_and_edit_the_slots_of_their_viewings(client, own_agency):
+    viewing = make_viewing(own_agency, viewing_type="ENUMS_VIEWINGS_TYPE_TIME_SLOTS")
+    make_slot(viewing, provider_slot_id="slot-visible")
+    client.force_login(make_staff_user(own_agency, role=Membership.Role.ADMIN))
+
+    response = client.get(reverse("admin:bookings_viewing_change", args=[viewing.pk]))
+
+    assert "slot-visible" in response.text
+    assert response.context["inline_admin_formsets"][0].has_change_permission

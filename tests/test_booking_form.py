@@ -1,11 +1,16 @@
 """Adding a booking in the admin: bad input is a field error and saves nothing."""
 
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
+from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.factories import make_agency, make_slot, make_viewing
+from tests.factories import make_agency, make_booking, make_slot, make_viewing
 
 ADD_URL = "admin:bookings_booking_add"
 
@@ -98,18 +103,70 @@ def test_a_fully_booked_slot_is_refused(admin_client, slotted_viewing):
     assert not Booking.objects.exists()
 
 
-def test_an_unknown_phone_region_is_a_field_error_on_the_agency(admin_client, viewing):
-    agency = viewing.agency
+def change_phone_region(client, agency, phone_region):
     data = {
         "name": agency.name,
         "slug": agency.slug,
         "broker_system": agency.broker_system,
-        "phone_region": "XX",
+        "phone_region": phone_region,
         "is_active": "on",
     }
+    return client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
 
-    response = admin_client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
+
+def test_an_unknown_phone_region_is_a_field_error_on_the_agency(admin_client, viewing):
+    agency = viewing.agency
+
+    response = change_phone_region(admin_client, agency, "XX")
 
     assert "phone_region" in field_errors(response)
     agency.refresh_from_db()
     assert agency.phone_region == "SE"
+
+
+def test_a_past_slot_is_refused(admin_client, slotted_viewing):
+    past_slot = make_slot(slotted_viewing, starts_at=timezone.now() - timedelta(hours=1))
+
+    response = add_booking(admin_client, booking_form(slotted_viewing, past_slot))
+
+    assert field_errors(response)["slot"] == ["This time has passed; choose another."]
+    assert not Booking.objects.exists()
+
+
+def test_a_viewing_that_has_ended_is_refused(admin_client):
+    ended = make_viewing(make_agency(), starts_at=timezone.now() - timedelta(days=1))
+
+    response = add_booking(admin_client, booking_form(ended))
+
+    assert field_errors(response)["__all__"] == ["This viewing has ended."]
+    assert not Booking.objects.exists()
+
+
+def test_a_delivered_bookings_buyer_details_are_read_only(admin_client, viewing):
+    booking = make_booking(viewing, status=Booking.Status.DELIVERED)
+
+    response = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
+
+    assert "email" not in response.context["adminform"].form.fields
+
+
+def test_saving_a_booking_writes_only_what_staff_changed(viewing):
+    booking = make_booking(viewing)
+    edited = Booking.objects.get(pk=booking.pk)  # as the change form loaded it
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.DELIVERED)  # a worker
+    edited.message = "Vi kommer två."
+
+    booking_admin = admin.site.get_model_admin(Booking)
+    booking_admin.save_model(None, edited, SimpleNamespace(changed_data=["message"]), True)
+
+    booking.refresh_from_db()
+    assert (booking.message, booking.status) == ("Vi kommer två.", Booking.Status.DELIVERED)
+
+
+def test_a_lower_case_phone_region_is_accepted(admin_client, viewing):
+    agency = viewing.agency
+
+    change_phone_region(admin_client, agency, "no")
+
+    agency.refresh_from_db()
+    assert agency.phone_region == "NO"

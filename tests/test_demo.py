@@ -1,10 +1,16 @@
+import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from agencies.models import Agency, Membership, ProviderCredential
 from bookings.models import Booking, Viewing, ViewingSlot
 
 MODELS = [Agency, ProviderCredential, Membership, Viewing, ViewingSlot, Booking, get_user_model()]
+
+
+@pytest.fixture(autouse=True)
+def debug_on(settings):
+    settings.DEBUG = True  # the demo is for development
 
 
 def counts():
@@ -29,3 +35,12 @@ def test_running_demo_twice_creates_nothing_new(db):
     call_command("demo")
 
     assert counts() == first
+
+
+def test_demo_refuses_to_run_with_debug_off(db, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="for development only"):
+        call_command("demo")
+
+    assert not get_user_model().objects.exists()

@@ -1,4 +1,3 @@
-import time
 from datetime import timedelta
 
 import pytest
@@ -7,6 +6,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from agencies.models import CredentialStatus
 from bookings import polling
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.tasks import poll_due_slots
@@ -134,6 +134,19 @@ def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox)
     assert summary.deals_polled == 0
 
 
+def test_an_agency_with_a_failing_credential_waits_without_a_request(agency, sandbox):
+    sandbox.set_deal("deal-1", {"a1": 5})
+    viewing = make_slot_viewing(agency, "deal-1", ["a1"])
+    agency.credential.mark_status(CredentialStatus.FAILING, "HTTP 401")
+
+    summary = polling.poll_slots()
+
+    viewing.refresh_from_db()
+    assert "waits for the broker-system credential to be fixed" in viewing.slot_poll_error
+    assert sandbox.state.requests_served == 0
+    assert summary.deals_polled == 0
+
+
 def test_only_open_upcoming_viewings_are_polled_by_default(agency, sandbox):
     sandbox.set_deal("deal-open", {"a1": 5})
     open_viewing = make_slot_viewing(agency, "deal-open", ["a1"])
@@ -148,16 +161,25 @@ def test_only_open_upcoming_viewings_are_polled_by_default(agency, sandbox):
 
 
 def test_calls_for_one_agency_respect_its_concurrency_bound(agency, sandbox, settings):
-    settings.SLOT_POLL_CONCURRENCY_PER_AGENCY = 1
+    settings.SLOT_POLL_CONCURRENCY = 4
+    settings.SLOT_POLL_CONCURRENCY_PER_AGENCY = 2
     sandbox.set_latency(0.05)
-    for number in range(4):
+    for number in range(6):
         sandbox.set_deal(f"deal-{number}", {f"s{number}": 5})
         make_slot_viewing(agency, f"deal-{number}", [f"s{number}"])
 
-    started = time.monotonic()
-    polling.poll_slots()
+    summary = polling.poll_slots()
 
-    assert time.monotonic() - started >= 4 * 0.05
+    assert summary.deals_polled == 6
+    assert sandbox.state.max_in_flight == 2
+
+
+def test_an_agencys_session_pools_a_connection_for_each_call_in_flight(agency, settings):
+    settings.SLOT_POLL_CONCURRENCY_PER_AGENCY = 16
+
+    client = polling._client(agency)
+
+    assert client.session.get_adapter(agency.credential.base_url)._pool_maxsize == 16
 
 
 def test_due_viewings_poll_more_often_close_to_the_viewing(agency, settings):

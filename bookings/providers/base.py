@@ -140,11 +140,15 @@ class BrokerClient:
         self.session = session or self.new_session(credential)
 
     @staticmethod
-    def new_session(credential: ProviderCredential) -> requests.Session:
+    def new_session(
+        credential: ProviderCredential, pool_size: int | None = None
+    ) -> requests.Session:
         session = requests.Session()
-        # A pooled connection for every delivery call this process may have in flight.
+        # A pooled connection for every call this session may have in flight (by default,
+        # every delivery call this process may have in flight).
         adapter = requests.adapters.HTTPAdapter(
-            pool_maxsize=max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY)
+            pool_maxsize=pool_size
+            or max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY)
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)

@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from agencies.models import BrokerSystem
-from bookings.delivery import deliver
+from bookings.delivery import EXCERPT_LENGTH, deliver
 from bookings.redaction import credential_secrets, redact
 
 
@@ -40,9 +40,54 @@ def test_redact_masks_the_buyers_own_values_in_any_form():
     assert "ANNA@EXAMPLE.SE" not in redacted
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "+46701234567",
+        "+46 70-123 45 67",
+        "+46 (0)70-123 45 67",
+        "0046 70 123 45 67",
+        "070-123 45 67",
+        "0701234567",
+        "(070) 123 45 67",
+        "070.123.45.67",
+    ],
+)
+def test_redact_masks_the_buyers_phone_in_any_written_form(written):
+    redacted = redact(f"Number {written} is blocked.", [], ["+46701234567"])
+
+    assert redacted.startswith("Number ") and redacted.endswith("*** is blocked.")
+    assert "45" not in redacted and "67" not in redacted
+
+
+def test_redact_leaves_other_numbers_containing_the_buyers_digits():
+    text = "order 10701234567 and 07012345678"
+
+    assert redact(text, [], ["+46701234567"]) == text
+
+
+def test_redact_masks_a_secret_cut_short_at_the_end():
+    assert redact("token=sandbox-sec", ["sandbox-secret"]) == "token=***"
+
+
+def test_redact_masks_the_buyers_values_cut_short_at_the_end():
+    personal = ["anna.svensson@example.se", "+46701234567"]
+
+    assert redact("from anna.svens", [], personal) == "from a***"
+    assert redact("call 070-123 4", [], personal) == "call 0***"
+
+
+def test_redact_masks_an_email_cut_short_in_its_domain():
+    assert redact("contact bob.berg@exam", []) == "contact b***@exam"
+
+
 @pytest.mark.django_db
-def test_attempt_excerpt_of_an_echoing_broker_is_redacted(make_agency, make_booking):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="0701234567")
+def test_attempt_excerpt_of_a_broker_echoing_the_phone_in_national_form_is_redacted(
+    make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="+46701234567")
+    echo = {"errors": {"phoneNumber": ["070-123 45 67 is not accepted for this viewing."]}}
+    sandbox.set_fault(status=400, count=1, body=echo)
 
     deliver(booking.pk)
 
@@ -50,9 +95,26 @@ def test_attempt_excerpt_of_an_echoing_broker_is_redacted(make_agency, make_book
     assert attempt.endpoint == "POST /v3/viewings/externalViewer/viewing-1"
     assert attempt.http_status == 400
     assert attempt.outcome == "rejected"
-    assert "0701234567" not in attempt.response_excerpt
-    assert "0***" in attempt.response_excerpt
+    assert "123 45 67" not in attempt.response_excerpt
+    assert "0*** is not accepted" in attempt.response_excerpt
     assert "sandbox-secret" not in attempt.response_excerpt
+
+
+@pytest.mark.django_db
+def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(
+    make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.MSPECS), email="anna.svensson@example.se")
+    # Padded so that the excerpt's end falls inside the echoed address.
+    answer_start = len('HTTP 400: {"message": "')
+    padding = "x" * (EXCERPT_LENGTH - answer_start - len("anna.svens"))
+    sandbox.set_fault(status=400, count=1, body={"message": padding + booking.email})
+
+    deliver(booking.pk)
+
+    excerpt = booking.attempts.get().response_excerpt
+    assert "xa***" in excerpt
+    assert "nna.sv" not in excerpt
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -46,6 +46,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, password, **options):
+        if not settings.DEBUG:
+            # It resets the `admin` superuser's password to a published one.
+            raise CommandError("The demo is for development only; DEBUG is off.")
         sandbox_url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
         mspecs = self.agency("Mäklarhuset Demo", "maklarhuset-demo", BrokerSystem.MSPECS)
         vitec = self.agency("Vitec Mäkleri Demo", "vitec-makleri-demo", BrokerSystem.VITEC)
