@@ -43,6 +43,7 @@ def member(agency):
 @pytest.fixture
 def member_client(client, member):
     client.force_login(member)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # texts asserted in English
     return client
 
 
@@ -299,6 +300,17 @@ def quarantine_views_page_size():
     from bookings.quarantine_views import PAGE_SIZE
 
     return PAGE_SIZE
+
+
+def test_mirror_is_swedish_by_default(client, member, viewing):
+    delivered_booking(viewing, email="a@example.se")
+    client.force_login(member)
+
+    index = client.get(reverse("admin:index")).content.decode()
+
+    assert "Karantänspegel (MSPECS)" in index
+    assert "1 väntande post" in index
+    assert "Exportera CSV" in client.get(MIRROR).content.decode()
 
 
 def test_admin_index_shows_pending_count_per_agency(member_client, viewing):

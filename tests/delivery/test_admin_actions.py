@@ -32,6 +32,7 @@ def agency(make_agency):
 @pytest.fixture
 def staff_client(client, agency):
     client.force_login(make_staff_user(agency))
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # texts asserted in English
     return client
 
 
