@@ -58,9 +58,8 @@ def pollable_viewings():
 
 
 def upcoming_viewings(now=None):
-    """Open, active, not yet ended: the viewings whose slots people can still book."""
-    now = now or timezone.now()
-    return pollable_viewings().filter(is_open=True, agency__is_active=True, ends_at__gt=now)
+    """The pollable viewings whose slots people can still book."""
+    return pollable_viewings().bookable(now)
 
 
 def due_viewings(now=None):
