@@ -50,24 +50,15 @@ class Command(BaseCommand):
             # It resets the `admin` superuser's password to a published one.
             raise CommandError("The demo is for development only; DEBUG is off.")
         sandbox_url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
-        mspecs = self.agency("Mäklarhuset Demo", "maklarhuset-demo", BrokerSystem.MSPECS)
-        vitec = self.agency("Vitec Mäkleri Demo", "vitec-makleri-demo", BrokerSystem.VITEC)
-        ProviderCredential.objects.update_or_create(
-            agency=mspecs,
-            defaults={
-                "base_url": f"{sandbox_url}/mspecs",
-                "username": SANDBOX_USERNAME,
-                "secret": SANDBOX_SECRET,
-            },
+        mspecs = self.agency(
+            "Mäklarhuset Demo", "maklarhuset-demo", BrokerSystem.MSPECS, sandbox_url
         )
-        ProviderCredential.objects.update_or_create(
-            agency=vitec,
-            defaults={
-                "base_url": f"{sandbox_url}/vitec",
-                "username": SANDBOX_USERNAME,
-                "secret": SANDBOX_SECRET,
-                "vitec_customer_id": SANDBOX_VITEC_CUSTOMER,
-            },
+        vitec = self.agency(
+            "Vitec Mäkleri Demo",
+            "vitec-makleri-demo",
+            BrokerSystem.VITEC,
+            sandbox_url,
+            vitec_customer_id=SANDBOX_VITEC_CUSTOMER,
         )
         tomorrow = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
         tomorrow += timedelta(days=1)
@@ -102,9 +93,19 @@ class Command(BaseCommand):
             + sandbox_url
         )
 
-    def agency(self, name, slug, broker_system):
+    def agency(self, name, slug, broker_system, sandbox_url, **credential):
+        """An agency with a credential for its system's sandbox broker."""
         agency, _ = Agency.objects.update_or_create(
             slug=slug, defaults={"name": name, "broker_system": broker_system}
+        )
+        ProviderCredential.objects.update_or_create(
+            agency=agency,
+            defaults={
+                "base_url": f"{sandbox_url}/{broker_system}",  # the sandbox's /mspecs or /vitec
+                "username": SANDBOX_USERNAME,
+                "secret": SANDBOX_SECRET,
+                **credential,
+            },
         )
         return agency
 
