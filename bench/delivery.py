@@ -11,9 +11,12 @@ given latency per request, and `--processes` `manage.py delivery_worker` process
 bookings are ever waiting for the broker at once. After a warm-up booking per thread
 (imports, connections), the bookings are enqueued in one transaction; the clock runs from
 its commit until the last is delivered. Ideal is N·L/C; ratio = ideal / elapsed.
+cpu_ms_per_booking is the user+system CPU the worker processes spent on the measured
+bookings (read from /proc before and after them) divided by the bookings delivered.
 """
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -80,6 +83,16 @@ def wait_delivered(booking_ids: list[int], timeout: float) -> None:
         time.sleep(0.05)
 
 
+def cpu_seconds(processes: list[subprocess.Popen]) -> float:
+    """User+system CPU the processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def status_counts() -> dict[str, int]:
     from django.db.models import Count
 
@@ -101,16 +114,19 @@ def main() -> None:
             threads = args.processes * args.threads
             booking_ids = make_bookings(sandbox_url, threads + args.bookings)
             warm_up, measured = booking_ids[:threads], booking_ids[threads:]
-            for _ in range(args.processes):
-                processes.append(
-                    manage(
-                        *("delivery_worker", "--threads", str(args.threads)),
-                        *("--interval", "0.05", "--no-startup-delay", "-v", "0"),
-                        env=env,
-                    )
+            workers = [
+                manage(
+                    *("delivery_worker", "--threads", str(args.threads)),
+                    *("--interval", "0.05", "--no-startup-delay", "-v", "0"),
+                    env=env,
                 )
+                for _ in range(args.processes)
+            ]
+            processes.extend(workers)
             deliver_and_time(warm_up)
+            cpu_before = cpu_seconds(workers)
             elapsed = deliver_and_time(measured)
+            cpu_spent = cpu_seconds(workers) - cpu_before
             counts = status_counts()
         finally:
             for process in processes:
@@ -126,7 +142,8 @@ def main() -> None:
         f"bookings={args.bookings} latency_ms={args.latency * 1000:.0f} "
         f"processes={args.processes} threads={args.threads} concurrency={concurrency} "
         f"delivered={counts.get('delivered', 0) - threads} elapsed_s={elapsed:.2f} "
-        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f}"
+        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} "
+        f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f}"
     )
 
 
