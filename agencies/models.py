@@ -165,6 +165,14 @@ class ProviderCredential(models.Model):
         stored = self.__dict__.get("stored_values", {})
         return value is not missing and value != stored.get(name, missing)
 
+    def clean_fields(self, exclude=None):
+        # Cleaning assigns every field its cleaned value: that is not entering the secret.
+        entered = self.__dict__.get("secret_entered", False)
+        try:
+            super().clean_fields(exclude)
+        finally:
+            self.secret_entered = entered
+
     def secret_scope_changed(self) -> bool:
         """The address, user name or customer id changed while the stored secret was kept:
         saving would send that secret somewhere it was never entered for."""
