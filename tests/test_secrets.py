@@ -154,11 +154,17 @@ def test_changing_other_fields_without_the_secret_is_valid(credential):
     changed.full_clean()
 
 
+def moved_with_the_secret_entered_again(credential):
+    """A copy of `credential`, given a new base URL and its secret again, saved."""
+    moved = loaded(credential)
+    moved.base_url = "http://127.0.0.1:9/moved"
+    moved.secret = "sandbox-secret"
+    moved.save()
+    return moved
+
+
 def test_a_saved_change_is_what_the_next_change_is_compared_with(credential):
-    changed = loaded(credential)
-    changed.base_url = "http://127.0.0.1:9/moved"
-    changed.secret = "sandbox-secret"
-    changed.save()
+    changed = moved_with_the_secret_entered_again(credential)
 
     changed.username = "someone-else"
 
@@ -167,10 +173,7 @@ def test_a_saved_change_is_what_the_next_change_is_compared_with(credential):
 
 
 def test_a_refreshed_credential_compares_with_the_refreshed_values(credential):
-    elsewhere = loaded(credential)
-    elsewhere.base_url = "http://127.0.0.1:9/moved"
-    elsewhere.secret = "sandbox-secret"
-    elsewhere.save()
+    moved_with_the_secret_entered_again(credential)
 
     credential.refresh_from_db()
 
