@@ -194,6 +194,19 @@ def test_changing_the_base_url_with_the_secret_entered_again_saves_both(editor_c
     assert (stored.base_url, stored.secret) == ("http://127.0.0.1:9/vitec", "sandbox-secret")
 
 
+def test_a_refused_form_does_not_echo_the_entered_secret(editor_client, own_agency):
+    credential = own_agency.credential
+
+    response = editor_client.post(
+        change_url(credential),
+        form_data(credential, secret=OWN_SECRET, vitec_reminder_minutes="soon"),
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["vitec_reminder_minutes"]
+    assert OWN_SECRET not in response.text
+
+
 def test_changing_other_fields_keeps_the_stored_secret(editor_client, own_agency):
     credential = own_agency.credential
     changed_at = credential.secret_changed_at
