@@ -134,9 +134,7 @@ class ProviderCredential(models.Model):
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "secret_changed_at"}
         super().save(**kwargs)
-        self.remember_stored(
-            update_fields or [field.attname for field in self._meta.concrete_fields]
-        )
+        self.remember_stored(update_fields)
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -147,10 +145,13 @@ class ProviderCredential(models.Model):
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
         super().refresh_from_db(using, fields, from_queryset)
-        self.remember_stored(fields or [field.attname for field in self._meta.concrete_fields])
+        self.remember_stored(fields)
 
-    def remember_stored(self, field_names) -> None:
-        """Note these fields' current values as the ones in the database."""
+    def remember_stored(self, field_names=None) -> None:
+        """Note these fields' (by default all fields') current values as the ones in the
+        database."""
+        if field_names is None:
+            field_names = [field.attname for field in self._meta.concrete_fields]
         stored = self.__dict__.setdefault("stored_values", {})
         for name in {*SECRET_SCOPE_FIELDS, "secret"}.intersection(field_names):
             if name in self.__dict__:  # not deferred
