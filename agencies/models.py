@@ -74,13 +74,22 @@ class CredentialStatus(models.TextChoices):
     FAILING = "failing", _("Failing: bookings are held")
 
 
+# Where the secret is sent and which login it opens (Vitec's customer id scopes the login).
+# Changing any of them needs the secret entered again: see ProviderCredential.clean.
+SECRET_SCOPE_FIELDS = ["base_url", "username", "vitec_customer_id"]
+
+
 class ProviderCredential(models.Model):
-    """How Viewing Bridge signs in to an agency's broker system, and the booking defaults."""
+    """How Viewing Bridge signs in to an agency's broker system, and the booking defaults.
+
+    The secret is never shown back; the instance tracks whether it was entered (assigned)
+    since it was loaded, and the stored values it is compared against."""
 
     agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="credential")
     base_url = models.URLField(help_text=_("API root, e.g. https://connect.maklare.vitec.net"))
     username = models.CharField(max_length=200)
     secret = EncryptedTextField(help_text=_("Password or API secret; stored encrypted."))
+    secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Vitec Express only (ignored for MSPECS).
     vitec_customer_id = models.CharField(max_length=100, blank=True)
@@ -111,12 +120,79 @@ class ProviderCredential(models.Model):
         # Never let the secret reach a log line or a traceback.
         return f"<ProviderCredential agency={self.agency_id} user={self.username!r}>"
 
+    def __setattr__(self, name, value):
+        if name == "secret":
+            # Entered by a form, a command or code, rather than kept as loaded.
+            super().__setattr__("secret_entered", True)
+        super().__setattr__(name, value)
+
+    def save(self, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        saves_secret = update_fields is None or "secret" in update_fields
+        if saves_secret and (self._state.adding or self.differs_from_stored("secret")):
+            self.secret_changed_at = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "secret_changed_at"}
+        super().save(**kwargs)
+        self.remember_stored(update_fields)
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        credential = super().from_db(db, field_names, values, **kwargs)
+        credential.remember_stored(field_names)
+        credential.secret_entered = False
+        return credential
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using, fields, from_queryset)
+        self.remember_stored(fields)
+
+    def remember_stored(self, field_names=None) -> None:
+        """Note these fields' (by default all fields') current values as the ones in the
+        database."""
+        if field_names is None:
+            field_names = [field.attname for field in self._meta.concrete_fields]
+        stored = self.__dict__.setdefault("stored_values", {})
+        for name in {*SECRET_SCOPE_FIELDS, "secret"}.intersection(field_names):
+            if name in self.__dict__:  # not deferred
+                stored[name] = self.__dict__[name]
+        if "secret" in field_names:
+            self.secret_entered = False
+
+    def differs_from_stored(self, name: str) -> bool:
+        """Whether field `name` holds a value other than the stored one (deferred: it does not)."""
+        missing = object()
+        value = self.__dict__.get(name, missing)
+        stored = self.__dict__.get("stored_values", {})
+        return value is not missing and value != stored.get(name, missing)
+
+    def clean_fields(self, exclude=None):
+        # Cleaning assigns every field its cleaned value: that is not entering the secret.
+        entered = self.__dict__.get("secret_entered", False)
+        try:
+            super().clean_fields(exclude)
+        finally:
+            self.secret_entered = entered
+
+    def secret_scope_changed(self) -> bool:
+        """The address, user name or customer id changed while the stored secret was kept:
+        saving would send that secret somewhere it was never entered for."""
+        if self._state.adding or self.secret_entered:
+            return False
+        return any(self.differs_from_stored(name) for name in SECRET_SCOPE_FIELDS)
+
     def clean(self):
+        errors = {}
         is_vitec = self.agency_id and self.agency.broker_system == BrokerSystem.VITEC
         if is_vitec and not self.vitec_customer_id:
-            raise ValidationError(
-                {"vitec_customer_id": _("Vitec Express needs the agency's customer id.")}
+            errors["vitec_customer_id"] = _("Vitec Express needs the agency's customer id.")
+        if self.secret_scope_changed():
+            errors["secret"] = _(
+                "Enter the secret again: it is never sent to a changed base URL, user name "
+                "or customer id without being entered for them."
             )
+        if errors:
+            raise ValidationError(errors)
 
     def mark_status(self, status: str, detail: str = "") -> None:
         self.status = status
