@@ -38,6 +38,7 @@ def api_post(client, api_key, **fields):
         json.dumps({**BUYER, "slot": "slot-open", "consent": True, **fields}),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {api_key}",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
 
