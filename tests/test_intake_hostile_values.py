@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, ProviderCredential
@@ -275,3 +276,9 @@ def test_admin_search_without_nul_still_works(signed_in):
     response = signed_in.get(reverse("admin:bookings_booking_changelist"), {"q": "anna"})
 
     assert response.status_code == 200
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_a_nul_byte_in_text_which_made_these_a_500(db):
+    with pytest.raises(DataError, match="NUL"):
+        Booking.objects.filter(email="\x00").exists()

@@ -1,10 +1,13 @@
 """One live booking per viewing, slot and email, at every door and in the database."""
 
 import json
+from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
+from django.utils import timezone
 
 from agencies.models import ApiKey, Membership
 from bookings.models import Booking
@@ -314,3 +317,50 @@ def test_database_allows_the_same_email_in_another_slot(slot_viewing):
         )
 
     assert Booking.objects.count() == 2
+
+
+# --- migration -----------------------------------------------------------------------------
+
+BEFORE_THE_RULE = ("bookings", "0002_booking_newest_first_index")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_sets_aside_later_duplicates_made_before_the_rule():
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE_THE_RULE])
+    old = executor.loader.project_state([BEFORE_THE_RULE]).apps
+    agency = old.get_model("agencies", "Agency").objects.create(
+        name="A", slug="a", broker_system="mspecs"
+    )
+    viewing = old.get_model("bookings", "Viewing").objects.create(
+        agency=agency,
+        provider_viewing_id="v1",
+        title="Storgatan 1",
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    OldBooking = old.get_model("bookings", "Booking")
+
+    def booking(status, email="anna@example.se"):
+        return OldBooking.objects.create(
+            viewing=viewing, first_name="A", last_name="B", email=email, status=status
+        ).pk
+
+    first_queued = booking("queued")
+    delivered = booking("delivered")
+    later_queued = booking("queued")
+    rejected = booking("rejected")
+    other_buyer = booking("queued", email="bo@example.se")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    status = dict(Booking.objects.values_list("pk", "status"))
+    assert status == {
+        first_queued: "needs_review",
+        delivered: "delivered",
+        later_queued: "needs_review",
+        rejected: "rejected",
+        other_buyer: "queued",
+    }
+    assert f"same buyer as booking {delivered}" in Booking.objects.get(pk=later_queued).last_error
