@@ -11,7 +11,7 @@ from agencies.models import BrokerSystem, ProviderCredential
 from agencies.validators import validate_broker_id
 from bookings.models import Booking, Viewing, ViewingSlot
 from tests.factories import make_agency, make_booking, make_staff_user, make_viewing
-from tests.intake_fixtures import BUYER
+from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
 
 pytestmark = pytest.mark.django_db
 
@@ -43,24 +43,13 @@ def api_post(client, api_key, **fields):
     )
 
 
-def page_post(client, viewing, **fields):
-    data = {**BUYER, "slot": "slot-open", "consent": "on", "website": "", **fields}
-    return client.post(
-        reverse("booking-page", args=[viewing.public_id]), data, HTTP_ACCEPT_LANGUAGE="en"
-    )
-
-
 def admin_add(client, viewing, **fields):
-    data = {
-        "viewing": viewing.pk,
-        "slot": viewing.slots.get(provider_slot_id="slot-open").pk,
-        **BUYER,
-        "source": "admin",
-        "attempts-TOTAL_FORMS": "0",
-        "attempts-INITIAL_FORMS": "0",
-        **fields,
-    }
-    return client.post(reverse("admin:bookings_booking_add"), data, HTTP_ACCEPT_LANGUAGE="en")
+    slot = viewing.slots.get(provider_slot_id="slot-open")
+    return client.post(
+        reverse("admin:bookings_booking_add"),
+        admin_booking_data(viewing, slot, **fields),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -81,7 +70,7 @@ def test_api_refuses_control_and_formatting_characters_in_names(
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
 def test_page_refuses_control_and_formatting_characters_in_names(client, slot_viewing, name):
-    response = page_post(client, slot_viewing, last_name=name)
+    response = post_booking_page(client, slot_viewing, last_name=name)
 
     assert response.status_code == 200
     assert response.context["form"].has_error("last_name", "invisible_character")
@@ -103,14 +92,7 @@ def test_admin_change_form_refuses_a_line_break_in_a_stored_name(admin_client, s
 
     response = admin_client.post(
         reverse("admin:bookings_booking_change", args=[booking.pk]),
-        {
-            "viewing": slot_viewing.pk,
-            "slot": booking.slot_id,
-            **BUYER,
-            "first_name": "Eve\nBcc: x@evil.se",
-            "attempts-TOTAL_FORMS": "0",
-            "attempts-INITIAL_FORMS": "0",
-        },
+        admin_booking_data(slot_viewing, booking.slot, first_name="Eve\nBcc: x@evil.se"),
     )
 
     assert response.context["adminform"].form.has_error("first_name", "invisible_character")
@@ -142,7 +124,7 @@ def test_api_takes_a_message_of_2000_characters(client, api_key, slot_viewing):
 
 
 def test_page_refuses_a_message_over_2000_characters(client, slot_viewing):
-    response = page_post(client, slot_viewing, message="x" * 1_000_000)
+    response = post_booking_page(client, slot_viewing, message="x" * 1_000_000)
 
     assert response.context["form"].has_error("message")
     assert 'maxlength="2000"' in response.content.decode()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from agencies.models import ApiKey, Membership
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user
-from tests.intake_fixtures import BUYER
+from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
 
 pytestmark = pytest.mark.django_db
 
@@ -40,25 +40,12 @@ def post_api(client, api_key):
     return post
 
 
-def page_post(client, viewing, **fields):
-    data = {**BUYER, "slot": "slot-open", "consent": "on", "website": "", **fields}
-    return client.post(
-        reverse("booking-page", args=[viewing.public_id]), data, HTTP_ACCEPT_LANGUAGE="en"
-    )
-
-
 def admin_post(client, viewing, slot=None, **fields):
-    data = {
-        "viewing": viewing.pk,
-        "slot": slot.pk if slot else "",
-        **BUYER,
-        "source": "admin",
-        "attempts-TOTAL_FORMS": "0",
-        "attempts-INITIAL_FORMS": "0",
-        **fields,
-    }
     return client.post(
-        reverse("admin:bookings_booking_add"), data, HTTP_ACCEPT_LANGUAGE="en", follow=True
+        reverse("admin:bookings_booking_add"),
+        admin_booking_data(viewing, slot, **fields),
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
     )
 
 
@@ -103,7 +90,7 @@ def test_api_same_buyer_under_another_idempotency_key_is_409(post_api, slot_view
 
 
 def test_api_after_the_public_page_is_409(client, post_api, slot_viewing):
-    page_post(client, slot_viewing)
+    post_booking_page(client, slot_viewing)
 
     response = post_api({"slot": "slot-open"})
 
@@ -177,7 +164,7 @@ def test_api_race_with_an_idempotency_key_is_409_and_stores_no_response(
 def test_page_after_the_api_shows_the_neutral_page(client, post_api, slot_viewing):
     post_api({"slot": "slot-open"})
 
-    response = page_post(client, slot_viewing)
+    response = post_booking_page(client, slot_viewing)
 
     assert response.status_code == 200
     assert "already received" in response.content.decode()
@@ -191,7 +178,7 @@ def test_page_race_shows_the_neutral_page(client, slot_viewing, validation_misse
         email="anna@example.se",
     )
 
-    response = page_post(client, slot_viewing)
+    response = post_booking_page(client, slot_viewing)
 
     assert response.status_code == 200
     assert "already received" in response.content.decode()
@@ -200,10 +187,10 @@ def test_page_race_shows_the_neutral_page(client, slot_viewing, validation_misse
 
 @pytest.mark.parametrize("status", NOT_LIVE)
 def test_page_buyer_whose_booking_did_not_stand_may_book_again(client, slot_viewing, status):
-    page_post(client, slot_viewing)
+    post_booking_page(client, slot_viewing)
     Booking.objects.update(status=status)
 
-    response = page_post(client, slot_viewing)
+    response = post_booking_page(client, slot_viewing)
 
     assert response.status_code == 302
     assert Booking.objects.count() == 2
@@ -266,14 +253,7 @@ def test_admin_change_of_a_booking_to_another_live_ones_email_is_refused(
 
     response = admin_client.post(
         reverse("admin:bookings_booking_change", args=[other.pk]),
-        {
-            "viewing": slot_viewing.pk,
-            "slot": slot.pk,
-            **BUYER,
-            "email": "anna@example.se",
-            "attempts-TOTAL_FORMS": "0",
-            "attempts-INITIAL_FORMS": "0",
-        },
+        admin_booking_data(slot_viewing, slot, email="anna@example.se"),
         HTTP_ACCEPT_LANGUAGE="en",
     )
 
