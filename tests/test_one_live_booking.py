@@ -1,11 +1,14 @@
 """One live booking per viewing, slot and email, at every door and in the database."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from threading import Barrier
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -344,3 +347,34 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
         other_buyer: "queued",
     }
     assert f"same buyer as booking {delivered}" in Booking.objects.get(pk=later_queued).last_error
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_identical_api_posts_give_one_booking(slot_viewing, api_key):
+    # Real threads and connections: several pass validation together, and the database
+    # constraint refuses all but one of their saves.
+    posts = 8
+    barrier = Barrier(posts)
+
+    def post(_):
+        barrier.wait()
+        try:
+            return (
+                Client()
+                .post(
+                    API_URL,
+                    json.dumps({**BUYER, "slot": "slot-open", "consent": True}),
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {api_key}",
+                )
+                .status_code
+            )
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(posts) as pool:
+        statuses = sorted(pool.map(post, range(posts)))
+
+    assert statuses == [202] + [409] * (posts - 1)
+    assert Booking.objects.count() == 1
