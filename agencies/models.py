@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.fields import EncryptedTextField
+from agencies.validators import validate_broker_id
 
 
 class BrokerSystem(models.TextChoices):
@@ -92,8 +93,12 @@ class ProviderCredential(models.Model):
     secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Vitec Express only (ignored for MSPECS).
-    vitec_customer_id = models.CharField(max_length=100, blank=True)
-    vitec_lead_source_id = models.CharField(max_length=100, blank=True)
+    vitec_customer_id = models.CharField(
+        max_length=100, blank=True, validators=[validate_broker_id]
+    )
+    vitec_lead_source_id = models.CharField(
+        max_length=100, blank=True, validators=[validate_broker_id]
+    )
     vitec_mail_confirmation = models.BooleanField(default=True)
     vitec_sms_confirmation = models.BooleanField(default=False)
     vitec_sms_reminder = models.BooleanField(default=False)

@@ -1,11 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +16,8 @@ from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecord
 from bookings import delivery, polling
 from bookings.intake import accept_booking
 from bookings.models import (
+    DUPLICATE_BOOKING,
+    DUPLICATE_BOOKING_ERROR,
     Booking,
     DeliveryAttempt,
     IdempotentRequest,
@@ -264,6 +269,18 @@ class BookingAdmin(AgencyScopedAdmin):
             # What the broker system has (or is getting) must stay what we show.
             readonly += BUYER_FIELDS
         return readonly
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as error:
+            # The form found no live booking like this one, but one was saved since:
+            # show staff the bookings under that email, the new one among them.
+            if getattr(error, "code", None) != DUPLICATE_BOOKING:
+                raise
+        self.message_user(request, DUPLICATE_BOOKING_ERROR, messages.ERROR)
+        search = urlencode({"q": request.POST.get("email", "").strip().lower()})
+        return redirect(f"{reverse('admin:bookings_booking_changelist')}?{search}")
 
     def save_model(self, request, obj, form, change):
         if change:

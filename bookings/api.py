@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import JsonResponse
@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from agencies.models import ApiKey
 from bookings.forms import BookingRequestForm
 from bookings.intake import accept_booking
-from bookings.models import Booking, IdempotentRequest, Viewing, ViewingSlot
+from bookings.models import DUPLICATE_BOOKING, Booking, IdempotentRequest, Viewing, ViewingSlot
 from bookings.openapi import openapi_document
 from bookings.ratelimit import over_limit
 
@@ -31,18 +31,21 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, fields=None, headers=None):
+    def __init__(self, status, code, message, fields=None, headers=None, status_url=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
         self.headers = headers or {}
+        self.status_url = status_url
 
     def response(self) -> JsonResponse:
         error = {"code": self.code, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
+        if self.status_url:
+            error["status_url"] = self.status_url
         response = JsonResponse({"error": error}, status=self.status)
         for name, value in self.headers.items():
             response[name] = value
@@ -163,7 +166,7 @@ def booking_create(request, api_key, viewing_id):
         )
     form = BookingRequestForm(payload, viewing=viewing, source=Booking.Source.API)
     if not form.is_valid():
-        raise validation_error(form)
+        raise validation_error(request, form)
     booking = form.consented_booking()
     try:
         with transaction.atomic():
@@ -185,7 +188,7 @@ def booking_create(request, api_key, viewing_id):
         return replay
     except ValidationError as error:  # e.g. the slot filled up since the form was valid
         form.add_intake_errors(error)
-        raise validation_error(form) from None
+        raise validation_error(request, form) from None
     return booking_accepted(202, body)
 
 
@@ -205,12 +208,16 @@ def booking_json(request, booking: Booking) -> dict:
     return {
         "id": booking.pk,
         "status": booking.status,
-        "status_url": request.build_absolute_uri(reverse("api-booking-status", args=[booking.pk])),
+        "status_url": status_url(request, booking),
         "viewing_id": booking.viewing.provider_viewing_id,
         "slot_id": booking.slot.provider_slot_id if booking.slot_id else None,
         "created_at": booking.created_at.isoformat(),
         "delivered_at": booking.delivered_at and booking.delivered_at.isoformat(),
     }
+
+
+def status_url(request, booking: Booking) -> str:
+    return request.build_absolute_uri(reverse("api-booking-status", args=[booking.pk]))
 
 
 def read_json_object(request) -> dict:
@@ -255,11 +262,20 @@ def is_encodable(text: str) -> bool:
     return True
 
 
-def validation_error(form) -> ApiError:
+def validation_error(request, form) -> ApiError:
     fields = {
         name: [error["message"] for error in field_errors]
         for name, field_errors in form.errors.get_json_data().items()
     }
+    if form.has_error(NON_FIELD_ERRORS, DUPLICATE_BOOKING):
+        existing = form.instance.live_duplicate()
+        return ApiError(
+            409,
+            DUPLICATE_BOOKING,
+            "This buyer already has a live booking for this viewing and slot.",
+            fields=fields,
+            status_url=existing and status_url(request, existing),
+        )
     if any(error.code == "slot_full" for error in form.errors.as_data().get("slot", [])):
         return ApiError(409, "slot_full", "This slot is fully booked.", fields=fields)
     return ApiError(400, "invalid", "Some fields are not valid.", fields=fields)

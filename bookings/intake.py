@@ -2,9 +2,10 @@
 
 from functools import partial
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
-from bookings.models import Booking
+from bookings.models import DUPLICATE_BOOKING, DUPLICATE_BOOKING_ERROR, Booking
 from bookings.tasks import enqueue_delivery
 
 
@@ -13,35 +14,18 @@ def accept_booking(booking: Booking) -> Booking:
     delivery once the transaction commits (so a booking is never lost, and a worker
     never looks for one that is not there yet). Raises ValidationError on bad input,
     having written nothing."""
-    booking.full_clean()
     booking.status = Booking.Status.QUEUED
-    with transaction.atomic():
-        booking.save()
-        transaction.on_commit(partial(enqueue_delivery, booking.pk))
+    # Booking.clean says when the buyer already has a live booking; not the constraint
+    # validation as well, which would say it a second time.
+    booking.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            booking.save()
+            transaction.on_commit(partial(enqueue_delivery, booking.pk))
+    except IntegrityError:
+        # An identical booking was saved since the check: the same answer as if it had
+        # been there before.
+        if booking.live_duplicate() is None:
+            raise
+        raise ValidationError(DUPLICATE_BOOKING_ERROR, code=DUPLICATE_BOOKING) from None
     return booking
-
-
-# Bookings that stand or are on their way: a resubmission duplicates one of these. A booking
-# refused, failed or set aside for review does not stand, so the buyer may send corrected data.
-LIVE_STATUSES = (
-    Booking.Status.QUEUED,
-    Booking.Status.SENDING,
-    Booking.Status.RETRYING,
-    Booking.Status.HELD,
-    Booking.Status.DELIVERED,
-)
-
-
-def earlier_booking(booking: Booking) -> Booking | None:
-    """The buyer's live booking of the same viewing and slot under the same (normalised)
-    email: submitting twice shows the first confirmation instead of a second booking."""
-    return (
-        Booking.objects.filter(
-            viewing_id=booking.viewing_id,
-            slot_id=booking.slot_id,
-            email=booking.email,
-            status__in=LIVE_STATUSES,
-        )
-        .order_by("created_at")
-        .first()
-    )

@@ -1,12 +1,15 @@
+import unicodedata
 import uuid
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
+from agencies.validators import validate_broker_id
 from bookings.phones import normalise_phone
 
 
@@ -22,11 +25,14 @@ class Viewing(models.Model):
         TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS", _("Time slots")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="viewings")
-    provider_viewing_id = models.CharField(_("viewing id in the broker system"), max_length=200)
+    provider_viewing_id = models.CharField(
+        _("viewing id in the broker system"), max_length=200, validators=[validate_broker_id]
+    )
     mspecs_deal_id = models.CharField(
         _("MSPECS deal id"),
         max_length=200,
         blank=True,
+        validators=[validate_broker_id],
         help_text=_("Needed to poll slot availability from MSPECS."),
     )
     viewing_type = models.CharField(max_length=40, choices=Type.choices, default=Type.ORDINARY)
@@ -93,7 +99,9 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
 
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
-    provider_slot_id = models.CharField(_("slot id in the broker system"), max_length=200)
+    provider_slot_id = models.CharField(
+        _("slot id in the broker system"), max_length=200, validators=[validate_broker_id]
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     number_booked = models.PositiveIntegerField(default=0)
@@ -179,19 +187,67 @@ class BookingQuerySet(ViewingPartQuerySet):
         )
 
 
+class BookingStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    DELIVERED = "delivered", _("Delivered")
+    RETRYING = "retrying", _("Retrying")
+    HELD = "held", _("Held: credential failing")
+    REJECTED = "rejected", _("Rejected by broker system")
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+    @classmethod
+    def live(cls) -> list["BookingStatus"]:
+        """Bookings that stand or are on their way: a buyer has at most one of these per
+        viewing and time. One refused, failed, cancelled or set aside for review does not
+        stand, so the buyer may book again (e.g. with corrected data)."""
+        return [cls.QUEUED, cls.SENDING, cls.RETRYING, cls.HELD, cls.DELIVERED]
+
+
+DUPLICATE_BOOKING = "duplicate_booking"
+DUPLICATE_BOOKING_ERROR = _(
+    "A booking for this viewing and time with this email address has already been received."
+)
+MESSAGE_MAX_LENGTH = 2000
+# A zero-width joiner is a formatting character, but emoji sequences need it (👩‍💻).
+ZERO_WIDTH_JOINER = "\u200d"
+EMOJI_VARIATION_SELECTOR = "\ufe0f"
+
+
+def is_emoji_part(char: str) -> bool:
+    return unicodedata.category(char) in ("So", "Sk") or char == EMOJI_VARIATION_SELECTOR
+
+
+def normalise_name(name: str) -> str:
+    """A person's name as NFC without surrounding space. Raises ValidationError for
+    control, formatting and line-breaking characters (a line break or a right-to-left
+    override reaches the broker system and the mails it sends), except a zero-width
+    joiner inside an emoji sequence."""
+    name = unicodedata.normalize("NFC", name).strip()
+    for index, char in enumerate(name):
+        if unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp"):
+            continue
+        if (
+            char == ZERO_WIDTH_JOINER
+            and 0 < index < len(name) - 1
+            and is_emoji_part(name[index - 1])
+            and is_emoji_part(name[index + 1])
+        ):
+            continue
+        raise ValidationError(
+            _("Names cannot contain control, formatting or line-break characters (%(code)s)."),
+            params={"code": f"U+{ord(char):04X}"},
+            code="invisible_character",
+        )
+    return name
+
+
 class Booking(models.Model):
     """A prospective buyer who asked to attend a viewing, and their delivery state."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENDING = "sending", _("Sending")
-        DELIVERED = "delivered", _("Delivered")
-        RETRYING = "retrying", _("Retrying")
-        HELD = "held", _("Held: credential failing")
-        REJECTED = "rejected", _("Rejected by broker system")
-        NEEDS_REVIEW = "needs_review", _("Needs review")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
+    Status = BookingStatus
 
     class Source(models.TextChoices):
         ADMIN = "admin", _("Admin")
@@ -207,7 +263,13 @@ class Booking(models.Model):
     last_name = models.CharField(max_length=100)
     email = models.EmailField()
     phone = models.CharField(max_length=32, help_text=_("Stored in E.164, e.g. +46701111111."))
-    message = models.TextField(_("message to the broker"), blank=True)
+    # Not a CharField: longer messages stored before the limit must not break the migration.
+    message = models.TextField(
+        _("message to the broker"),
+        blank=True,
+        max_length=MESSAGE_MAX_LENGTH,
+        validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH)],
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
     consent_given_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the buyer consented to data processing.")
@@ -235,6 +297,26 @@ class Booking(models.Model):
             models.Index(fields=["viewing", "email"], name="booking_viewing_email_idx"),
             models.Index(fields=["-created_at"], name="booking_newest_first_idx"),
         ]
+        # One live booking per buyer (email), viewing and slot, also against two identical
+        # submissions at once. Two constraints because a NULL slot (a viewing without
+        # slots) would never collide in one: NULLs are distinct, and `nulls_distinct`
+        # needs PostgreSQL 15 and is not on SQLite.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "email"],
+                condition=Q(status__in=BookingStatus.live()),
+                name="one_live_booking_per_slot",
+                violation_error_code=DUPLICATE_BOOKING,
+                violation_error_message=DUPLICATE_BOOKING_ERROR,
+            ),
+            models.UniqueConstraint(
+                fields=["viewing", "email"],
+                condition=Q(status__in=BookingStatus.live(), slot__isnull=True),
+                name="one_live_booking_per_viewing_without_slots",
+                violation_error_code=DUPLICATE_BOOKING,
+                violation_error_message=DUPLICATE_BOOKING_ERROR,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.first_name} {self.last_name} <{self.email}>"
@@ -248,13 +330,33 @@ class Booking(models.Model):
         """The last slot status says sending this booking would be refused."""
         return self.slot_id is not None and not self.slot.is_bookable
 
+    def live_duplicate(self) -> "Booking | None":
+        """The buyer's other live booking of the same viewing and slot under the same
+        (normalised) email, if there is one."""
+        return (
+            Booking.objects.filter(
+                viewing_id=self.viewing_id,
+                slot_id=self.slot_id,
+                email=self.email,
+                status__in=Booking.Status.live(),
+            )
+            .exclude(pk=self.pk)
+            .order_by("created_at")
+            .first()
+        )
+
     def clean(self):
-        self.first_name = self.first_name.strip()
-        self.last_name = self.last_name.strip()
-        self.email = self.email.strip().lower()
-        if self.viewing_id is None:
-            return  # the form already says the viewing is required
         errors = {}
+        for field in ("first_name", "last_name"):
+            try:
+                setattr(self, field, normalise_name(getattr(self, field)))
+            except ValidationError as error:
+                errors[field] = error
+        self.email = self.email.strip().lower()
+        if self.viewing_id is None:  # the form already says the viewing is required
+            if errors:
+                raise ValidationError(errors)
+            return
         if self.phone:
             try:
                 self.phone = normalise_phone(self.phone, self.viewing.agency.phone_region)
@@ -277,6 +379,11 @@ class Booking(models.Model):
             errors[NON_FIELD_ERRORS] = _("This viewing is closed for booking.")
         elif self._state.adding and self.viewing.ends_at <= timezone.now():
             errors[NON_FIELD_ERRORS] = _("This viewing has ended.")
+        elif self.status in Booking.Status.live() and self.email and self.live_duplicate():
+            # Checked here so every form says it; the constraints hold against races.
+            errors[NON_FIELD_ERRORS] = ValidationError(
+                DUPLICATE_BOOKING_ERROR, code=DUPLICATE_BOOKING
+            )
         if errors:
             raise ValidationError(errors)
 

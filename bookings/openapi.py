@@ -3,7 +3,7 @@
 Written by hand next to bookings/api.py; tests check it lists every API route and that
 live responses carry the properties it names."""
 
-from bookings.models import Booking
+from bookings.models import MESSAGE_MAX_LENGTH, Booking
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -22,6 +22,12 @@ COMMON_ERRORS = {
     "429": error_response("Too many requests for this key (code `rate_limited`).", RETRY_AFTER),
 }
 TIMESTAMP = {"type": "string", "format": "date-time"}
+NAME = {
+    "type": "string",
+    "maxLength": 100,
+    "description": "Normalised to Unicode NFC. Control, formatting and line-break "
+    "characters are refused, except a zero-width joiner inside an emoji.",
+}
 
 SCHEMAS = {
     "Error": {
@@ -41,6 +47,7 @@ SCHEMAS = {
                             "not_found",
                             "method_not_allowed",
                             "slot_full",
+                            "duplicate_booking",
                             "too_large",
                             "unsupported_media_type",
                             "idempotency_key_reused",
@@ -53,6 +60,12 @@ SCHEMAS = {
                         "description": "Messages per field (or `Idempotency-Key`); "
                         "`__all__` for errors of the booking as a whole.",
                         "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "status_url": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": "With `duplicate_booking`: the existing booking's "
+                        "status URL.",
                     },
                 },
             }
@@ -68,8 +81,8 @@ SCHEMAS = {
                 "description": "The slot's id (from the viewing list); required when the "
                 "viewing's `needs_slot` is true, not allowed otherwise.",
             },
-            "first_name": {"type": "string", "maxLength": 100},
-            "last_name": {"type": "string", "maxLength": 100},
+            "first_name": NAME,
+            "last_name": NAME,
             "email": {"type": "string", "format": "email"},
             "phone": {
                 "type": "string",
@@ -77,7 +90,11 @@ SCHEMAS = {
                 "numbers without a country prefix are read in the agency's region. "
                 "Stored in E.164.",
             },
-            "message": {"type": "string", "description": "Message to the broker."},
+            "message": {
+                "type": "string",
+                "maxLength": MESSAGE_MAX_LENGTH,
+                "description": "Message to the broker.",
+            },
             "consent": {
                 "type": "boolean",
                 "const": True,
@@ -250,7 +267,13 @@ def openapi_document(server_url: str) -> dict:
                             "Invalid JSON (`invalid_json`) or fields (`invalid`, with `fields`)."
                         ),
                         "404": error_response("No open viewing with this id for the agency."),
-                        "409": error_response("The slot is fully booked (`slot_full`)."),
+                        "409": error_response(
+                            "The slot is fully booked (`slot_full`), or the buyer (by email) "
+                            "already has a live booking of this viewing and slot "
+                            "(`duplicate_booking`, with the existing booking's `status_url`). "
+                            "A booking is live unless it was rejected, failed, cancelled or "
+                            "set aside for review."
+                        ),
                         "413": error_response("The body is too large (`too_large`)."),
                         "415": error_response("Not application/json."),
                         "422": error_response(

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods
 
 from agencies.models import BrokerSystem
 from bookings.forms import PublicBookingForm
-from bookings.intake import accept_booking, earlier_booking
-from bookings.models import Booking, Viewing
+from bookings.intake import accept_booking
+from bookings.models import DUPLICATE_BOOKING, Booking, Viewing
 from bookings.ratelimit import over_limit
 
 CONFIRMATION_SALT = "bookings.confirmation"
@@ -40,6 +40,8 @@ def booking_page(request, public_id):
         ) or over_limit(f"page-viewing:{viewing.pk}", settings.BOOKING_RATE_LIMIT_PER_VIEWING)
         if retry_after:
             form.is_valid()  # keep the values and show the field errors there are
+            # but not whether this buyer booked already: the limit is what stops guessing.
+            form.errors.pop(NON_FIELD_ERRORS, None)
             form.add_error(
                 None,
                 ngettext(
@@ -52,15 +54,15 @@ def booking_page(request, public_id):
             status = 429
         elif form.is_valid():
             booking = form.consented_booking()
-            earlier = earlier_booking(booking)
-            if earlier:
-                return redirect_to_confirmation(earlier)
             try:
                 accept_booking(booking)
             except ValidationError as error:  # e.g. the slot filled up since the form was valid
                 form.add_intake_errors(error)
             else:
                 return redirect_to_confirmation(booking)
+        if form.has_error(NON_FIELD_ERRORS, DUPLICATE_BOOKING):
+            # Says nothing of the earlier booking: whoever typed the email may not have made it.
+            return render(request, "bookings/booking_duplicate.html", {"viewing": viewing})
     # The slot choices, fetched once: the template lists these, never the form field's own.
     slots = list(form.fields["slot"].queryset) if viewing.needs_slot else []
     response = render(

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import ApiKey, BrokerSystem
@@ -61,3 +62,24 @@ BUYER = {
     "phone": "070-111 11 11",
     "message": "Vi kommer två.",
 }
+
+
+def admin_booking_data(viewing, slot=None, **fields) -> dict:
+    """The admin's booking form (add or change) filled in for BUYER."""
+    return {
+        "viewing": viewing.pk,
+        "slot": slot.pk if slot else "",
+        **BUYER,
+        "source": "admin",
+        "attempts-TOTAL_FORMS": "0",
+        "attempts-INITIAL_FORMS": "0",
+        **fields,
+    }
+
+
+def post_booking_page(client, viewing, **fields):
+    """BUYER books the open slot on the public page, reading English."""
+    data = {**BUYER, "slot": "slot-open", "consent": "on", "website": "", **fields}
+    return client.post(
+        reverse("booking-page", args=[viewing.public_id]), data, HTTP_ACCEPT_LANGUAGE="en"
+    )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency, make_booking, make_slot, make_viewing
+from tests.intake_fixtures import admin_booking_data
 
 ADD_URL = "admin:bookings_booking_add"
 
@@ -26,19 +27,17 @@ def slotted_viewing(db):
 
 
 def booking_form(viewing, slot=None, **fields):
-    return {
-        "viewing": viewing.pk,
-        "slot": slot.pk if slot else "",
-        "first_name": "  Anna ",
-        "last_name": "Andersson",
-        "email": "Anna.Andersson@Example.SE",
-        "phone": "070-111 11 11",
-        "message": "",
-        "source": "admin",
-        "attempts-TOTAL_FORMS": "0",
-        "attempts-INITIAL_FORMS": "0",
-        **fields,
-    }
+    return admin_booking_data(
+        viewing,
+        slot,
+        **{
+            "first_name": "  Anna ",
+            "email": "Anna.Andersson@Example.SE",
+            "phone": "070-111 11 11",
+            "message": "",
+            **fields,
+        },
+    )
 
 
 def add_booking(client, data):

@@ -153,13 +153,41 @@ def test_filled_honeypot_saves_nothing(client, slot_viewing):
     assert not Booking.objects.exists()
 
 
-def test_same_email_twice_shows_the_first_confirmation(client, slot_viewing):
-    first = client.post(page_url(slot_viewing), form_data())
-    second = client.post(page_url(slot_viewing), form_data(email=" ANNA@example.se"))
+def test_same_email_twice_books_once_and_says_it_was_already_received(client, slot_viewing):
+    client.post(page_url(slot_viewing), form_data())
+
+    second = client.post(
+        page_url(slot_viewing), form_data(email=" ANNA@example.se"), HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert Booking.objects.count() == 1
-    assert second.status_code == 302
-    assert second["Location"] == first["Location"]
+    assert second.status_code == 200
+    assert "already received" in second.content.decode()
+
+
+def test_duplicate_page_reveals_nothing_of_the_earlier_booking(client, slot_viewing):
+    client.post(
+        page_url(slot_viewing),
+        form_data(first_name="Earlier", last_name="Buyer", phone="070-999 88 77", message="Hej"),
+    )
+    earlier = Booking.objects.get()
+
+    html = client.post(page_url(slot_viewing), form_data(first_name="Mallory")).content.decode()
+
+    assert "already received" in html or "redan tagit emot" in html
+    for secret in ["Earlier", "Buyer", "999", "+4670999", "anna@example.se", "confirmed"]:
+        assert secret not in html
+    assert timezone.localtime(earlier.created_at).strftime("%H:%M") not in html
+
+
+def test_rate_limited_duplicate_does_not_say_the_buyer_booked(client, slot_viewing, settings):
+    settings.BOOKING_RATE_LIMIT_PER_IP = 1
+    client.post(page_url(slot_viewing), form_data())
+
+    response = client.post(page_url(slot_viewing), form_data(), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 429
+    assert "already" not in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,8 @@ BUYERS = [
         "failed",
         "The broker system did not answer after 6 attempts.",
     ),
-    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "delivered", ""),
+    # The same buyer again: a booking of hers that stood would be refused as a duplicate.
+    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "cancelled", ""),
 ]
 
 
@@ -152,8 +153,8 @@ class Command(BaseCommand):
         if status == Booking.Status.QUEUED:
             accept_booking(booking)  # the worker delivers it to the sandbox
             return
-        booking.full_clean()
         booking.status = status
+        booking.full_clean()
         booking.last_error = error
         booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
         if status == Booking.Status.DELIVERED:

@@ -1,0 +1,380 @@
+"""One live booking per viewing, slot and email, at every door and in the database."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Barrier
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.models import ApiKey, Membership
+from bookings.models import Booking
+from tests.factories import make_agency, make_booking, make_staff_user
+from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
+
+pytestmark = pytest.mark.django_db
+
+API_URL = "/api/v1/viewings/view-1/bookings"
+ORDINARY_API_URL = "/api/v1/viewings/view-2/bookings"
+NOT_LIVE = [
+    Booking.Status.REJECTED,
+    Booking.Status.FAILED,
+    Booking.Status.CANCELLED,
+    Booking.Status.NEEDS_REVIEW,
+]
+
+
+@pytest.fixture
+def post_api(client, api_key):
+    def post(payload, url=API_URL, key=api_key, **headers):
+        return client.post(
+            url,
+            json.dumps({**BUYER, "consent": True, **payload}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+            **headers,
+        )
+
+    return post
+
+
+def admin_post(client, viewing, slot=None, **fields):
+    return client.post(
+        reverse("admin:bookings_booking_add"),
+        admin_booking_data(viewing, slot, **fields),
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+
+
+@pytest.fixture
+def validation_misses_the_duplicate(monkeypatch):
+    """As when an identical booking commits while this one is validated: the form's and
+    intake's checks find nothing, and the save meets the database constraint."""
+    real_live_duplicate = Booking.live_duplicate
+    checks = []
+
+    def live_duplicate(booking):
+        checks.append(booking)
+        return None if len(checks) <= 2 else real_live_duplicate(booking)
+
+    monkeypatch.setattr(Booking, "live_duplicate", live_duplicate)
+
+
+# --- JSON API ------------------------------------------------------------------------------
+
+
+def test_api_same_buyer_twice_without_idempotency_key_is_409_naming_the_first(
+    post_api, slot_viewing
+):
+    first = post_api({"slot": "slot-open"}).json()
+
+    response = post_api({"slot": "slot-open", "email": " ANNA@example.SE"})
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "duplicate_booking"
+    assert error["status_url"] == first["status_url"]
+    assert Booking.objects.count() == 1
+
+
+def test_api_same_buyer_under_another_idempotency_key_is_409(post_api, slot_viewing):
+    post_api({"slot": "slot-open"}, HTTP_IDEMPOTENCY_KEY="one")
+
+    response = post_api({"slot": "slot-open", "phone": "0702222222"}, HTTP_IDEMPOTENCY_KEY="two")
+
+    assert response.json()["error"]["code"] == "duplicate_booking"
+    assert Booking.objects.count() == 1
+
+
+def test_api_after_the_public_page_is_409(client, post_api, slot_viewing):
+    post_booking_page(client, slot_viewing)
+
+    response = post_api({"slot": "slot-open"})
+
+    assert response.status_code == 409
+    assert Booking.objects.count() == 1
+
+
+def test_api_viewing_without_slots_books_a_buyer_once(post_api, ordinary_viewing):
+    post_api({}, url=ORDINARY_API_URL)
+
+    response = post_api({}, url=ORDINARY_API_URL)
+
+    assert response.status_code == 409
+    assert Booking.objects.count() == 1
+
+
+def test_api_same_buyer_through_another_key_of_the_agency_is_409(post_api, slot_viewing):
+    post_api({"slot": "slot-open"})
+    portal_key = ApiKey.issue(slot_viewing.agency, "Portal")[1]
+
+    response = post_api({"slot": "slot-open"}, key=portal_key)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["status_url"].endswith(
+        f"/api/v1/bookings/{Booking.objects.get().pk}"
+    )
+
+
+@pytest.mark.parametrize("status", NOT_LIVE)
+def test_api_buyer_whose_booking_did_not_stand_may_book_again(post_api, slot_viewing, status):
+    post_api({"slot": "slot-open"})
+    Booking.objects.update(status=status)
+
+    response = post_api({"slot": "slot-open"})
+
+    assert response.status_code == 202
+    assert Booking.objects.filter(status=Booking.Status.QUEUED).count() == 1
+
+
+def test_api_race_is_the_same_409(post_api, slot_viewing, validation_misses_the_duplicate):
+    existing = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+    existing.email = "anna@example.se"
+    existing.save()
+
+    response = post_api({"slot": "slot-open"})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "duplicate_booking"
+    assert response.json()["error"]["status_url"].endswith(f"/api/v1/bookings/{existing.pk}")
+    assert Booking.objects.count() == 1
+
+
+def test_api_race_with_an_idempotency_key_is_409_and_stores_no_response(
+    post_api, slot_viewing, validation_misses_the_duplicate
+):
+    make_booking(
+        slot_viewing,
+        slot_viewing.slots.get(provider_slot_id="slot-open"),
+        email="anna@example.se",
+    )
+
+    response = post_api({"slot": "slot-open"}, HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert response.status_code == 409
+    assert Booking.objects.count() == 1
+
+
+# --- public page ---------------------------------------------------------------------------
+
+
+def test_page_after_the_api_shows_the_neutral_page(client, post_api, slot_viewing):
+    post_api({"slot": "slot-open"})
+
+    response = post_booking_page(client, slot_viewing)
+
+    assert response.status_code == 200
+    assert "already received" in response.content.decode()
+    assert Booking.objects.count() == 1
+
+
+def test_page_race_shows_the_neutral_page(client, slot_viewing, validation_misses_the_duplicate):
+    make_booking(
+        slot_viewing,
+        slot_viewing.slots.get(provider_slot_id="slot-open"),
+        email="anna@example.se",
+    )
+
+    response = post_booking_page(client, slot_viewing)
+
+    assert response.status_code == 200
+    assert "already received" in response.content.decode()
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize("status", NOT_LIVE)
+def test_page_buyer_whose_booking_did_not_stand_may_book_again(client, slot_viewing, status):
+    post_booking_page(client, slot_viewing)
+    Booking.objects.update(status=status)
+
+    response = post_booking_page(client, slot_viewing)
+
+    assert response.status_code == 302
+    assert Booking.objects.count() == 2
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["superuser", "staff", "administrator", "staff here, admin elsewhere"])
+def admin_user_client(request, client, slot_viewing):
+    agency = slot_viewing.agency
+    if request.param == "superuser":
+        user = make_staff_user()
+        user.is_superuser = True
+        user.save()
+    elif request.param == "staff":
+        user = make_staff_user(agency)
+    elif request.param == "administrator":
+        user = make_staff_user(agency, role=Membership.Role.ADMIN)
+    else:
+        user = make_staff_user(agency)
+        Membership.objects.create(user=user, agency=make_agency(), role=Membership.Role.ADMIN)
+    client.force_login(user)
+    return client
+
+
+def test_admin_add_form_refuses_a_second_live_booking(admin_user_client, slot_viewing):
+    slot = slot_viewing.slots.get(provider_slot_id="slot-open")
+    admin_post(admin_user_client, slot_viewing, slot)
+
+    response = admin_post(admin_user_client, slot_viewing, slot, first_name="Other")
+
+    form = response.context["adminform"].form
+    assert form.non_field_errors() == [
+        "A booking for this viewing and time with this email address has already been received."
+    ]
+    assert Booking.objects.count() == 1
+
+
+def test_admin_add_race_says_so_and_shows_the_buyers_bookings(
+    admin_client, slot_viewing, validation_misses_the_duplicate
+):
+    slot = slot_viewing.slots.get(provider_slot_id="slot-open")
+    make_booking(slot_viewing, slot, email="anna@example.se")
+
+    response = admin_post(admin_client, slot_viewing, slot)
+
+    assert response.status_code == 200
+    assert response.request["QUERY_STRING"] == "q=anna%40example.se"
+    assert "already been received" in response.content.decode()
+    assert Booking.objects.count() == 1
+
+
+def test_admin_change_of_a_booking_to_another_live_ones_email_is_refused(
+    admin_client, slot_viewing
+):
+    slot = slot_viewing.slots.get(provider_slot_id="slot-open")
+    make_booking(slot_viewing, slot, email="anna@example.se")
+    other = make_booking(slot_viewing, slot, email="bo@example.se")
+
+    response = admin_client.post(
+        reverse("admin:bookings_booking_change", args=[other.pk]),
+        admin_booking_data(slot_viewing, slot, email="anna@example.se"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    other.refresh_from_db()
+    assert other.email == "bo@example.se"
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+def test_database_refuses_two_live_bookings_of_one_slot_and_email(slot_viewing):
+    slot = slot_viewing.slots.get(provider_slot_id="slot-open")
+    make_booking(slot_viewing, slot, email="anna@example.se")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_booking(slot_viewing, slot, email="anna@example.se")
+
+
+def test_database_refuses_two_live_bookings_of_a_viewing_without_slots(ordinary_viewing):
+    make_booking(ordinary_viewing, email="anna@example.se", status=Booking.Status.DELIVERED)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_booking(ordinary_viewing, email="anna@example.se")
+
+
+def test_database_allows_a_new_booking_beside_ones_that_did_not_stand(ordinary_viewing):
+    for status in NOT_LIVE:
+        make_booking(ordinary_viewing, email="anna@example.se", status=status)
+
+    make_booking(ordinary_viewing, email="anna@example.se")
+
+    assert Booking.objects.count() == len(NOT_LIVE) + 1
+
+
+def test_database_allows_the_same_email_in_another_slot(slot_viewing):
+    for slot_id in ["slot-open", "slot-full"]:
+        make_booking(
+            slot_viewing, slot_viewing.slots.get(provider_slot_id=slot_id), email="a@example.se"
+        )
+
+    assert Booking.objects.count() == 2
+
+
+# --- migration -----------------------------------------------------------------------------
+
+BEFORE_THE_RULE = ("bookings", "0002_booking_newest_first_index")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_sets_aside_later_duplicates_made_before_the_rule():
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE_THE_RULE])
+    old = executor.loader.project_state([BEFORE_THE_RULE]).apps
+    agency = old.get_model("agencies", "Agency").objects.create(
+        name="A", slug="a", broker_system="mspecs"
+    )
+    viewing = old.get_model("bookings", "Viewing").objects.create(
+        agency=agency,
+        provider_viewing_id="v1",
+        title="Storgatan 1",
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    OldBooking = old.get_model("bookings", "Booking")
+
+    def booking(status, email="anna@example.se"):
+        return OldBooking.objects.create(
+            viewing=viewing, first_name="A", last_name="B", email=email, status=status
+        ).pk
+
+    first_queued = booking("queued")
+    delivered = booking("delivered")
+    later_queued = booking("queued")
+    rejected = booking("rejected")
+    other_buyer = booking("queued", email="bo@example.se")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    status = dict(Booking.objects.values_list("pk", "status"))
+    assert status == {
+        first_queued: "needs_review",
+        delivered: "delivered",
+        later_queued: "needs_review",
+        rejected: "rejected",
+        other_buyer: "queued",
+    }
+    assert f"same buyer as booking {delivered}" in Booking.objects.get(pk=later_queued).last_error
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_identical_api_posts_give_one_booking(slot_viewing, api_key):
+    # Real threads and connections: several pass validation together, and the database
+    # constraint refuses all but one of their saves.
+    posts = 8
+    barrier = Barrier(posts)
+
+    def post(_):
+        barrier.wait()
+        try:
+            return (
+                Client()
+                .post(
+                    API_URL,
+                    json.dumps({**BUYER, "slot": "slot-open", "consent": True}),
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {api_key}",
+                )
+                .status_code
+            )
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(posts) as pool:
+        statuses = sorted(pool.map(post, range(posts)))
+
+    assert statuses == [202] + [409] * (posts - 1)
+    assert Booking.objects.count() == 1
