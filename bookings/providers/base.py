@@ -47,14 +47,8 @@ class BrokerAddressRefused(requests.RequestException):
 def internal_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])  # an IPv6 scope (%eth0) is no part of it
     ip = getattr(ip, "ipv4_mapped", None) or ip
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    # Not global: private, loopback, link-local, unspecified and shared (100.64/10) space.
+    return not ip.is_global or ip.is_multicast or ip.is_reserved
 
 
 def check_broker_address(url: str, broker_system: str) -> None:
