@@ -79,12 +79,12 @@ VENDOR_HOSTS = {
 
 def operator_allowed_hosts() -> dict[str, bool]:
     """settings.BROKER_ALLOWED_HOSTS as {host: plain http allowed too}. An entry is a host
-    name (https only) or `http://host` (the operator allows plain http to it, any port)."""
+    name or `https://host` (https only), or `http://host` (plain http too, any port)."""
     allowed = {}
     for entry in settings.BROKER_ALLOWED_HOSTS:
-        entry = entry.strip().lower()
-        plain_http = entry.startswith("http://")
-        allowed[entry.removeprefix("http://").strip("/")] = plain_http
+        scheme, _, host = entry.strip().lower().rpartition("://")
+        if host:
+            allowed[host.strip("[]")] = scheme == "http"  # "[::1]" is "::1" in a URL's hostname
     return allowed
 
 

@@ -1,12 +1,17 @@
 """A credential's base URL may only name a broker system's real API host, or a host the
 operator allowed in BROKER_ALLOWED_HOSTS: at every door that saves one."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, Membership, ProviderCredential
+from config.settings import BASE_DIR
 from tests.factories import make_agency, make_staff_user
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +191,39 @@ def test_the_demo_wires_the_sandbox_when_the_operator_allowed_it(settings):
     call_command("demo")
 
     assert ProviderCredential.objects.count() == 2
+
+
+# --- the setting itself ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entry", ["http://127.0.0.1:8001", "https://broker.example.se/api", "ftp://broker.example.se"]
+)
+def test_an_allowed_broker_host_entry_that_is_not_a_host_stops_start_up(entry):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=os.environ | {"BROKER_ALLOWED_HOSTS": entry},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert (
+        f"BROKER_ALLOWED_HOSTS: '{entry}' is neither a host name nor http://host" in result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "base_url"),
+    [
+        ("https://broker.example.se", "https://broker.example.se/mspecs"),
+        ("BROKER.example.se", "https://broker.example.se/mspecs"),
+        ("http://[::1]", "http://[::1]:8001/mspecs"),
+    ],
+)
+def test_allowed_broker_host_entries_are_read_as_hosts(settings, entry, base_url):
+    settings.BROKER_ALLOWED_HOSTS = [entry]
+
+    credential_for(BrokerSystem.MSPECS, base_url).full_clean()
