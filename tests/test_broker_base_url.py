@@ -126,10 +126,14 @@ def superuser(agency):
     "make_user", [agency_administrator, staff_here_administrator_there, superuser]
 )
 @pytest.mark.parametrize(
-    "base_url", ["http://169.254.169.254/latest#", "https://user:pw@integration.mspecs.se/"]
+    ("base_url", "error"),
+    [
+        ("http://169.254.169.254/latest#", "is not an address of this broker system"),
+        ("https://user:pw@integration.mspecs.se/", "Leave the user name and password out"),
+    ],
 )
 def test_the_admin_form_refuses_a_hostile_base_url_and_keeps_the_stored_one(
-    client, make_user, base_url
+    client, make_user, base_url, error
 ):
     agency = make_agency(base_url="https://integration.mspecs.se")
     client.force_login(make_user(agency))
@@ -139,9 +143,7 @@ def test_the_admin_form_refuses_a_hostile_base_url_and_keeps_the_stored_one(
     response = client.post(url, admin_change_data(agency.credential, base_url))
 
     assert response.status_code == 200  # the form again, with the error
-    assert "is not an address of this broker system" in response.text or (
-        "Leave the user name and password out" in response.text
-    )
+    assert error in response.text
     agency.credential.refresh_from_db()
     assert agency.credential.base_url == "https://integration.mspecs.se"
 
