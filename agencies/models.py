@@ -92,7 +92,11 @@ def validate_broker_url(url: str, broker_system: str | None = None) -> None:
     """The rules for a broker system's base URL (and every URL called under it): https
     (or plain http where the operator allowed it), no user info, query or fragment, and a
     host the broker system uses or the operator added."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValidationError(_("Enter a valid URL."), code="invalid") from None
     host = (parts.hostname or "").lower()
     operator_hosts = operator_allowed_hosts()
     errors = []

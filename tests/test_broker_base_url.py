@@ -32,6 +32,8 @@ HOSTILE_URLS = [
     "https://integration.mspecs.se.evil.example/",
     "https://evil.example/",
     "https://connect.maklare.vitec.net/",  # Vitec's host for an MSPECS agency
+    "https://[::1/",
+    "https://integration.mspecs.se:99999/",
 ]
 
 

@@ -51,6 +51,14 @@ def internal_address(address: str) -> bool:
     return not ip.is_global or ip.is_multicast or ip.is_reserved
 
 
+def url_without_userinfo(url: str) -> str:
+    """The URL as it may be recorded and shown: a user name and password in it (refused,
+    but perhaps stored before the rule) are left out."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def check_broker_address(url: str, broker_system: str) -> None:
     """Raise BrokerAddressRefused unless `url` may be called. Every address the host
     resolves to is checked, so a name answering one public and one internal address is
@@ -59,7 +67,9 @@ def check_broker_address(url: str, broker_system: str) -> None:
     try:
         validate_broker_url(url, broker_system)
     except ValidationError as error:
-        raise BrokerAddressRefused(f"Not sent to {url}: {' '.join(error.messages)}") from None
+        raise BrokerAddressRefused(
+            f"Not sent to {url_without_userinfo(url)}: {' '.join(error.messages)}"
+        ) from None
     parts = urlsplit(url)
     if parts.hostname in operator_allowed_hosts():
         return
@@ -69,10 +79,12 @@ def check_broker_address(url: str, broker_system: str) -> None:
     except OSError:
         return  # the connection fails the same way, before anything is sent
     for *_, socket_address in addresses:
-        if internal_address(socket_address[0]):
+        address = socket_address[0]
+        if internal_address(address):
             raise BrokerAddressRefused(
-                f"Not sent to {url}: {parts.hostname} resolves to {socket_address[0]}, an "
-                "address inside a network, which only a host in BROKER_ALLOWED_HOSTS may have."
+                f"Not sent to {url_without_userinfo(url)}: {parts.hostname} resolves to "
+                f"{address}, an address inside a network, which only a host in "
+                "BROKER_ALLOWED_HOSTS may have."
             )
 
 
@@ -233,11 +245,12 @@ class BrokerClient:
     ) -> CallRecord:
         """Send one request; `in_flight` is held only while it is on its way to the broker
         system and back (building it and reading the answer happen outside)."""
-        record = CallRecord(method=method, endpoint=endpoint, url=self.base_url + endpoint)
+        url = self.base_url + endpoint
+        record = CallRecord(method=method, endpoint=endpoint, url=url_without_userinfo(url))
         session = self.session
         try:
             # What session.request() does, split so that only the exchange is bounded.
-            request = session.prepare_request(requests.Request(method, record.url, json=json))
+            request = session.prepare_request(requests.Request(method, url, json=json))
             options = session.merge_environment_settings(request.url, {}, None, None, None)
             with in_flight or nullcontext():
                 started = time.monotonic()

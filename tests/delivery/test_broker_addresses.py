@@ -190,3 +190,29 @@ def test_each_attempt_records_the_full_url_called(system, make_agency, make_book
         BrokerSystem.VITEC: sandbox.vitec_url + "/Viewing/sandbox-customer/v-1/t-1/Participant",
     }[system]
     assert attempt.url == expected
+
+
+@pytest.mark.django_db
+def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(
+    make_agency, make_booking, sandbox
+):
+    agency = make_agency()
+    stored_without_validation(
+        agency.credential, sandbox.mspecs_url.replace("http://", "http://someone:hunter2@")
+    )
+    booking = make_booking(agency)
+
+    deliver(booking.pk)
+
+    assert sandbox.state.requests_served == 0
+    booking.refresh_from_db()
+    [attempt] = booking.attempts.all()
+    assert attempt.url.startswith(sandbox.mspecs_url)
+    credential = ProviderCredential.objects.get(agency=agency)
+    for shown in (
+        attempt.url,
+        attempt.response_excerpt,
+        booking.last_error,
+        credential.status_detail,
+    ):
+        assert "hunter2" not in shown
