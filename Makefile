@@ -19,6 +19,8 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 install: $(VENV)/.installed
 
+# The sandbox brokers serve plain http on loopback; the operator allows them explicitly.
+run: export BROKER_ALLOWED_HOSTS ?= http://127.0.0.1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo

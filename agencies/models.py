@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from urllib.parse import urlsplit
 
 import phonenumbers
 from django.conf import settings
@@ -67,6 +68,70 @@ class Agency(models.Model):
 
     def clean(self):
         self.phone_region = (self.phone_region or "").upper()
+
+
+# The API hosts each broker system really uses; an operator adds others (a proxy, the
+# sandbox) in settings.BROKER_ALLOWED_HOSTS.
+VENDOR_HOSTS = {
+    BrokerSystem.MSPECS: frozenset({"integration.mspecs.se", "test-integration.mspecs.se"}),
+    BrokerSystem.VITEC: frozenset({"connect.maklare.vitec.net"}),
+}
+
+
+def operator_allowed_hosts() -> dict[str, bool]:
+    """settings.BROKER_ALLOWED_HOSTS as {host: plain http allowed too}. An entry is a host
+    name or `https://host` (https only), or `http://host` (plain http too, any port)."""
+    allowed = {}
+    for entry in settings.BROKER_ALLOWED_HOSTS:
+        scheme, _, host = entry.strip().lower().rpartition("://")
+        if host:
+            allowed[host.strip("[]")] = scheme == "http"  # "[::1]" is "::1" in a URL's hostname
+    return allowed
+
+
+def validate_broker_url(url: str, broker_system: str | None = None) -> None:
+    """The rules for a broker system's base URL (and every URL called under it): https
+    (or plain http where the operator allowed it), no user info, query or fragment, and a
+    host the broker system uses or the operator added."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValidationError(_("Enter a valid URL."), code="invalid") from None
+    host = (parts.hostname or "").lower()
+    operator_hosts = operator_allowed_hosts()
+    errors = []
+    if parts.scheme != "https" and not (parts.scheme == "http" and operator_hosts.get(host)):
+        errors.append(
+            ValidationError(
+                _("Use an https:// address (plain http only where the operator allowed it)."),
+                code="scheme",
+            )
+        )
+    if parts.username is not None or parts.password is not None:
+        errors.append(
+            ValidationError(_("Leave the user name and password out of the address."), "userinfo")
+        )
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        errors.append(
+            ValidationError(_("The address may not have a query (?) or fragment (#)."), "query")
+        )
+    vendor_hosts = (
+        VENDOR_HOSTS[broker_system] if broker_system else frozenset().union(*VENDOR_HOSTS.values())
+    )
+    if host not in vendor_hosts and host not in operator_hosts:
+        errors.append(
+            ValidationError(
+                _(
+                    "%(host)s is not an address of this broker system; use %(hosts)s, or ask "
+                    "the operator to add the host to BROKER_ALLOWED_HOSTS."
+                ),
+                code="host",
+                params={"host": host or "?", "hosts": ", ".join(sorted(vendor_hosts))},
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 class CredentialStatus(models.TextChoices):
@@ -188,8 +253,13 @@ class ProviderCredential(models.Model):
 
     def clean(self):
         errors = {}
-        is_vitec = self.agency_id and self.agency.broker_system == BrokerSystem.VITEC
-        if is_vitec and not self.vitec_customer_id:
+        broker_system = self.agency.broker_system if self.agency_id else None
+        if self.base_url:
+            try:
+                validate_broker_url(self.base_url, broker_system)
+            except ValidationError as error:
+                errors["base_url"] = error
+        if broker_system == BrokerSystem.VITEC and not self.vitec_customer_id:
             errors["vitec_customer_id"] = _("Vitec Express needs the agency's customer id.")
         if self.secret_scope_changed():
             errors["secret"] = _(

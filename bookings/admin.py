@@ -103,7 +103,10 @@ class ViewingSlotAdmin(AgencyScopedAdmin):
 class DeliveryAttemptInline(AgencyScopedInline):
     model = DeliveryAttempt
     extra = 0
-    fields = ["started_at", "endpoint", "http_status", "duration_ms", "outcome", "response_excerpt"]
+    fields = [
+        *("started_at", "endpoint", "url", "http_status", "duration_ms", "outcome"),
+        "response_excerpt",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

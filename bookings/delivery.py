@@ -183,6 +183,7 @@ def record_attempt(
     return DeliveryAttempt.objects.create(
         booking=booking,
         endpoint=f"{record.method} {record.endpoint}"[:500],
+        url=record.url[:2000],
         http_status=record.status,
         duration_ms=record.duration_ms,
         outcome=outcome,

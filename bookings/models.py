@@ -394,6 +394,7 @@ class DeliveryAttempt(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="attempts")
     started_at = models.DateTimeField(default=timezone.now)
     endpoint = models.CharField(max_length=500)
+    url = models.URLField(_("URL called"), max_length=2000, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=20)

@@ -189,7 +189,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if scheme.lower() != "basic":
             return False
         try:
-            username, _, password = base64.b64decode(encoded).decode().partition(":")
+            # As RFC 7617's charset="UTF-8" asks: a Latin-1 encoded login does not match.
+            username, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
         except ValueError:
             return False
         return self.state.credentials.get(username) == password

@@ -6,6 +6,7 @@ Production must set at least DEBUG=false, SECRET_KEY, FIELD_ENCRYPTION_KEYS,
 ALLOWED_HOSTS and DATABASE_URL; see README.md and .env.example.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -149,6 +150,16 @@ DELIVERY_RETRY_SCHEDULE = env.list(
 # lost, e.g. with a killed worker; and how long a booking must sit due before it counts.
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
+# Broker API hosts allowed besides the ones MSPECS and Vitec really use: a host name
+# (https only) or `http://host` (plain http too, any port; `make run` adds the sandbox
+# as http://127.0.0.1). Allowed hosts may resolve to private or loopback addresses.
+BROKER_ALLOWED_HOSTS = env.list("BROKER_ALLOWED_HOSTS", default=[])
+for _entry in BROKER_ALLOWED_HOSTS:
+    if not re.fullmatch(r"(https?://)?([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])", _entry, re.I):
+        raise ImproperlyConfigured(
+            f"BROKER_ALLOWED_HOSTS: {_entry!r} is neither a host name nor http://host "
+            "(no port, path or other scheme)."
+        )
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=5.0)
 BROKER_READ_TIMEOUT = env.float("BROKER_READ_TIMEOUT", default=20.0)
 # Delivery calls in flight at once in one worker process, and the worker loops that

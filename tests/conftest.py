@@ -12,6 +12,16 @@ def sandbox():
         yield brokers
 
 
+# How the operator lets Viewing Bridge call the loopback sandbox (plain http, any port).
+SANDBOX_ALLOWED_HOSTS = ["http://127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def broker_hosts_allow_the_sandbox(settings):
+    """Every test may call the sandbox brokers, allowed explicitly as an operator would."""
+    settings.BROKER_ALLOWED_HOSTS = SANDBOX_ALLOWED_HOSTS
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """On SQLite, test on a file rather than in memory, so that tests can run real

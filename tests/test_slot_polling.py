@@ -120,7 +120,7 @@ def test_a_timeout_is_recorded_on_the_viewing(agency, sandbox, settings):
     polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert "ReadTimeout" in viewing.slot_poll_error
+    assert "read timeout" in viewing.slot_poll_error
 
 
 def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox):

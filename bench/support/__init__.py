@@ -23,6 +23,8 @@ def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(40),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LOG_LEVEL": "WARNING",
+        # The sandbox brokers serve plain http on loopback: allowed explicitly.
+        "BROKER_ALLOWED_HOSTS": "http://127.0.0.1",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         **overrides,

@@ -1,6 +1,8 @@
 """What every broker-system client shares: one HTTP session per credential, timeouts,
 auth, and a record of each call that delivery and polling can store as they need."""
 
+import ipaddress
+import socket
 import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -8,13 +10,15 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
-from agencies.models import ProviderCredential
+from agencies.models import ProviderCredential, operator_allowed_hosts, validate_broker_url
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -35,12 +39,74 @@ def delivery_calls_in_flight() -> threading.BoundedSemaphore:
         return _in_flight[size]
 
 
+class BrokerAddressRefused(requests.RequestException):
+    """Not sent: the URL breaks the base-URL rules, or its host resolves to an address
+    inside a network (private, loopback, link-local...) and the operator did not allow it."""
+
+
+def internal_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])  # an IPv6 scope (%eth0) is no part of it
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    # Not global: private, loopback, link-local, unspecified and shared (100.64/10) space.
+    return not ip.is_global or ip.is_multicast or ip.is_reserved
+
+
+def url_without_userinfo(url: str) -> str:
+    """The URL as it may be recorded and shown: a user name and password in it (refused,
+    but perhaps stored before the rule) are left out."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
+
+
+def check_broker_address(url: str, broker_system: str) -> None:
+    """Raise BrokerAddressRefused unless `url` may be called. Every address the host
+    resolves to is checked, so a name answering one public and one internal address is
+    refused too. (The connection resolves the name again: a rebinding DNS server could
+    still switch addresses in between; the host allow-list is the main defence.)"""
+    try:
+        validate_broker_url(url, broker_system)
+    except ValidationError as error:
+        raise BrokerAddressRefused(
+            f"Not sent to {url_without_userinfo(url)}: {' '.join(error.messages)}"
+        ) from None
+    parts = urlsplit(url)
+    if parts.hostname in operator_allowed_hosts():
+        return
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        addresses = socket.getaddrinfo(parts.hostname, parts.port or default_port)
+    except OSError:
+        return  # the connection fails the same way, before anything is sent
+    for *_, socket_address in addresses:
+        address = socket_address[0]
+        if internal_address(address):
+            raise BrokerAddressRefused(
+                f"Not sent to {url_without_userinfo(url)}: {parts.hostname} resolves to "
+                f"{address}, an address inside a network, which only a host in "
+                "BROKER_ALLOWED_HOSTS may have."
+            )
+
+
+class CheckedAddressAdapter(requests.adapters.HTTPAdapter):
+    """Checks every request's address (check_broker_address) before it is sent."""
+
+    def __init__(self, broker_system: str, **kwargs):
+        self.broker_system = broker_system
+        super().__init__(**kwargs)
+
+    def send(self, request, *args, **kwargs):
+        check_broker_address(request.url, self.broker_system)
+        return super().send(request, *args, **kwargs)
+
+
 @dataclass
 class CallRecord:
     """One HTTP call: what was asked, what came back, how long it took."""
 
     method: str
     endpoint: str  # path relative to the credential's base URL, never with secrets
+    url: str = ""  # the full URL called
     status: int | None = None  # None when no response arrived
     body: Any = None  # parsed JSON, or the text when it was not JSON
     text: str = ""
@@ -54,10 +120,14 @@ class CallRecord:
         return isinstance(self.error, requests.ReadTimeout)
 
     @property
+    def address_refused(self) -> bool:
+        return isinstance(self.error, BrokerAddressRefused)
+
+    @property
     def never_sent(self) -> bool:
         """No connection was made, so the broker system cannot have seen the request.
         Any other failure (dropped mid-request, a broken answer) may have taken effect."""
-        if isinstance(self.error, requests.ConnectTimeout):
+        if self.address_refused or isinstance(self.error, requests.ConnectTimeout):
             return True
         if isinstance(self.error, requests.ConnectionError) and self.error.args:
             return isinstance(getattr(self.error.args[0], "reason", None), NewConnectionError)
@@ -81,6 +151,8 @@ class CallRecord:
             return f"HTTP {self.status}"
         if self.timed_out_reading:
             return "no answer in time (read timeout)"
+        if self.address_refused:
+            return str(self.error)
         return f"connection failed ({type(self.error).__name__})"
 
 
@@ -99,7 +171,9 @@ class Outcome(StrEnum):
 
     DELIVERED = "delivered"
     REJECTED = "rejected"  # the broker system refused the data: staff must act
-    AUTH_FAILED = "auth_failed"  # 401/403: the credential is wrong, not the booking
+    # 401/403, or a refused address: the credential (login or base URL) is wrong, not the
+    # booking.
+    AUTH_FAILED = "auth_failed"
     RETRY = "retry"  # 429, 5xx, no connection: try again later
     NEEDS_REVIEW = "needs_review"  # it may have landed: do not post it again blindly
 
@@ -146,13 +220,15 @@ class BrokerClient:
         session = requests.Session()
         # A pooled connection for every call this session may have in flight (by default,
         # every delivery call this process may have in flight).
-        adapter = requests.adapters.HTTPAdapter(
+        adapter = CheckedAddressAdapter(
+            credential.agency.broker_system,
             pool_maxsize=pool_size
-            or max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY)
+            or max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY),
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.auth = (credential.username, credential.secret)
+        # As UTF-8 bytes: requests encodes str as Latin-1, which fails on "€" or "Ł".
+        session.auth = (credential.username.encode(), credential.secret.encode())
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         return session
 
@@ -169,13 +245,12 @@ class BrokerClient:
     ) -> CallRecord:
         """Send one request; `in_flight` is held only while it is on its way to the broker
         system and back (building it and reading the answer happen outside)."""
-        record = CallRecord(method=method, endpoint=endpoint)
+        url = self.base_url + endpoint
+        record = CallRecord(method=method, endpoint=endpoint, url=url_without_userinfo(url))
         session = self.session
         try:
             # What session.request() does, split so that only the exchange is bounded.
-            request = session.prepare_request(
-                requests.Request(method, self.base_url + endpoint, json=json)
-            )
+            request = session.prepare_request(requests.Request(method, url, json=json))
             options = session.merge_environment_settings(request.url, {}, None, None, None)
             with in_flight or nullcontext():
                 started = time.monotonic()
@@ -222,6 +297,12 @@ class BrokerClient:
 
     def classify(self, record: CallRecord) -> DeliveryResult:
         status = record.status
+        if record.address_refused:
+            return DeliveryResult(
+                Outcome.AUTH_FAILED,
+                record,
+                f"{record.error} Correct the credential's base URL, then test the connection.",
+            )
         if status is None:
             if not (record.never_sent or self.resend_is_safe):
                 return DeliveryResult(
@@ -275,17 +356,27 @@ class BrokerClient:
         )
 
     def check_connection(self) -> ConnectionCheck:
-        """A harmless authenticated GET: 401/403 means the credential is refused; any
-        other answer from the application (even 404) means it was accepted."""
+        """A harmless authenticated GET. Only an answer that shows the login was checked
+        counts: a 2xx (accepted) or 401/403 (refused); anything else leaves it unknown."""
         record = self.call("GET", self.connection_check_endpoint)
-        if record.status in (401, 403):
+        status = record.status
+        if record.address_refused:
+            return ConnectionCheck(False, f"Refused: {record.error}", record)
+        if status in (401, 403):
             return ConnectionCheck(
-                False, f"Refused: the broker system answered HTTP {record.status}.", record
+                False, f"Refused: the broker system answered HTTP {status}.", record
             )
-        if record.status is None or record.status == 429 or record.status >= 500:
+        if status is None or status == 429 or status >= 500:
             return ConnectionCheck(
                 None, f"Inconclusive: {record.describe()}; try again later.", record
             )
+        if 200 <= status < 300:
+            return ConnectionCheck(
+                True, f"Accepted: the broker system checked the login (HTTP {status}).", record
+            )
         return ConnectionCheck(
-            True, "Connected: the broker system accepted the credential.", record
+            None,
+            f"Reachable, login not verified: the broker system answered HTTP {status}, which "
+            "does not show that it checked the login; the credential's status is unchanged.",
+            record,
         )

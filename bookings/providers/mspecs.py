@@ -23,8 +23,23 @@ class MspecsClient(BrokerClient):
     # MSPECS identifies a prospective buyer by email and merges repeat posts into one
     # quarantine entry, so posting a booking again cannot create a second buyer.
     resend_is_safe = True
-    # Slot status of a deal that does not exist: 404 once the credential is accepted.
-    connection_check_endpoint = "/v3/viewings/slot/status/viewing-bridge-connection-check"
+
+    @property
+    def connection_check_endpoint(self) -> str:
+        # The slot status of one of the agency's own deals: its 200 proves the login was
+        # checked. Without a deal, a made-up one answers 404, which proves nothing.
+        deal_id = (
+            Viewing.objects.filter(agency=self.credential.agency_id)
+            .exclude(mspecs_deal_id="")
+            .order_by("-starts_at")
+            .values_list("mspecs_deal_id", flat=True)
+            .first()
+        )
+        return self.slot_status_endpoint(deal_id or "viewing-bridge-connection-check")
+
+    @staticmethod
+    def slot_status_endpoint(deal_id: str) -> str:
+        return f"/v3/viewings/slot/status/{quote(deal_id, safe='')}"
 
     def delivery_request(self, booking: Booking) -> tuple[str, dict]:
         viewing = booking.viewing
@@ -51,10 +66,11 @@ class MspecsClient(BrokerClient):
 
     def slot_status(self, deal_id: str) -> dict[str, SlotStatus]:
         """Booked count and fullness of every slot of a deal, in one call."""
-        record = self.call("GET", f"/v3/viewings/slot/status/{quote(deal_id, safe='')}")
+        record = self.call("GET", self.slot_status_endpoint(deal_id))
         if record.status != 200:
-            reason = f"HTTP {record.status}" if record.status else type(record.error).__name__
-            raise SlotStatusError(record, f"Slot status for deal {deal_id} failed: {reason}")
+            raise SlotStatusError(
+                record, f"Slot status for deal {deal_id} failed: {record.describe()}"
+            )
         if not isinstance(record.body, dict):
             raise SlotStatusError(record, f"Slot status for deal {deal_id}: unexpected body")
         try:

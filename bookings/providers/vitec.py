@@ -3,13 +3,16 @@
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from requests.structures import CaseInsensitiveDict
+
 from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
 
 if TYPE_CHECKING:
     from bookings.models import Booking
 
-# The ModelState key Vitec uses when booking-limit validation finds the slot full.
-BOOKING_LIMIT_ERROR = "BookingLimit"
+# The ModelState key Vitec uses when booking-limit validation finds the slot full (in
+# whatever case the API answers it).
+BOOKING_LIMIT_ERROR = "bookinglimit"
 
 
 class VitecClient(BrokerClient):
@@ -18,9 +21,9 @@ class VitecClient(BrokerClient):
 
     @property
     def connection_check_endpoint(self) -> str:
-        # Not in the seed: assumed that an authenticated GET under the customer answers
-        # 401 for a bad login, 403 for a customer we may not use, and anything else
-        # (here 404, as the sandbox does) once both are accepted.
+        # Not in the seed, which documents no read: assumed that an authenticated GET under
+        # the customer answers 401 for a bad login and 403 for a customer we may not use.
+        # Anything else (404, as the sandbox answers) does not prove the login was checked.
         return f"/Viewing/{quote(self.credential.vitec_customer_id, safe='')}"
 
     def delivery_request(self, booking: "Booking") -> tuple[str, dict]:
@@ -65,11 +68,12 @@ class VitecClient(BrokerClient):
         return record.body if isinstance(record.body, str) else ""
 
     def field_errors(self, record: CallRecord) -> dict[str, list[str]]:
-        body = record.body if isinstance(record.body, dict) else {}
+        # ASP.NET answers "ModelState"/"Message" or, with camel-case JSON, "modelState"/"message".
+        body = CaseInsensitiveDict(record.body if isinstance(record.body, dict) else {})
         errors = normalise_errors(body.get("ModelState"))
         if not errors and body.get("Message"):
             errors = {"": [str(body["Message"])]}
         return errors
 
     def slot_is_full(self, errors: dict[str, list[str]]) -> bool:
-        return BOOKING_LIMIT_ERROR in errors
+        return any(name.lower() == BOOKING_LIMIT_ERROR for name in errors)

@@ -4,6 +4,7 @@ import sys
 import time
 
 import pytest
+from django.conf import settings
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
@@ -68,7 +69,11 @@ def start_process(transactional_db):
     processes = []
 
     def start(*command, **env):
-        environment = os.environ | {"DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+        environment = os.environ | {
+            "DATABASE_URL": database_url(),
+            "LOG_LEVEL": "WARNING",
+            "BROKER_ALLOWED_HOSTS": ",".join(settings.BROKER_ALLOWED_HOSTS),
+        }
         process = subprocess.Popen(
             [sys.executable, "manage.py", *command],
             cwd=BASE_DIR,

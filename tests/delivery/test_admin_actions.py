@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.models import Booking
-from tests.factories import make_staff_user
+from tests.factories import make_slot_viewing, make_staff_user
 
 Status = Booking.Status
 CHANGELIST = "admin:bookings_booking_changelist"
@@ -99,10 +99,25 @@ def test_booking_page_lists_its_attempts_in_order(staff_client, agency, make_boo
     assert content.index("HTTP 500") < content.index("HTTP 200")
 
 
-@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+ACCEPTED = "Accepted: the broker system checked the login (HTTP 200)."
+NOT_VERIFIED = (
+    "Reachable, login not verified: the broker system answered HTTP 404, which does not "
+    "show that it checked the login; the credential's status is unchanged."
+)
+
+
+@pytest.mark.parametrize(
+    ("system", "good_answer"),
+    # The Vitec seed documents no read, so its check cannot prove a login was checked.
+    [(BrokerSystem.MSPECS, ACCEPTED), (BrokerSystem.VITEC, NOT_VERIFIED)],
+)
 @pytest.mark.django_db
-def test_test_connection_action_reports_and_records_the_outcome(admin_client, make_agency, system):
+def test_test_connection_action_reports_and_records_the_outcome(
+    admin_client, make_agency, sandbox, system, good_answer
+):
     good, bad = make_agency(system), make_agency(system, secret="wrong")
+    sandbox.set_deal("deal-1", {"a1": 5})
+    make_slot_viewing(good, "deal-1", ["a1"])  # MSPECS: a deal whose slot status proves it
 
     response = admin_client.post(
         reverse("admin:agencies_providercredential_changelist"),
@@ -111,10 +126,7 @@ def test_test_connection_action_reports_and_records_the_outcome(admin_client, ma
     )
 
     assert sorted(messages_of(response)) == sorted(
-        [
-            f"{good}: Connected: the broker system accepted the credential.",
-            f"{bad}: Refused: the broker system answered HTTP 401.",
-        ]
+        [f"{good}: {good_answer}", f"{bad}: Refused: the broker system answered HTTP 401."]
     )
     bad.credential.refresh_from_db()
     assert bad.credential.status == CredentialStatus.FAILING

@@ -7,22 +7,57 @@ from bookings import delivery
 from bookings.delivery import check_credential, deliver
 from bookings.models import Booking
 from bookings.providers import client_for
+from tests.factories import make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
 
 
+@pytest.mark.django_db
+def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working(
+    make_agency, sandbox
+):
+    agency = make_agency(BrokerSystem.MSPECS)
+    sandbox.set_deal("deal-1", {"a1": 5})
+    make_slot_viewing(agency, "deal-1", ["a1"])
+
+    check = check_credential(agency.credential)
+
+    assert check.ok is True
+    assert check.record.status == 200  # the agency's own deal: the login was checked
+    assert check.message.startswith("Accepted")
+    agency.credential.refresh_from_db()
+    assert agency.credential.status == CredentialStatus.OK
+
+
 @BOTH
 @pytest.mark.django_db
-def test_connection_check_with_a_good_credential_marks_it_working(system, make_agency):
+def test_connection_check_answered_404_says_the_login_is_not_verified(system, make_agency):
+    # MSPECS without a deal to read, and Vitec (whose seed documents no read at all):
+    # a 404 may come before any login check, so it proves nothing.
     credential = make_agency(system).credential
 
     check = check_credential(credential)
 
-    assert check.ok is True
-    assert check.record.status == 404  # a harmless GET of something that does not exist
+    assert check.ok is None
+    assert check.record.status == 404
+    assert check.message.startswith("Reachable, login not verified")
     credential.refresh_from_db()
-    assert credential.status == CredentialStatus.OK
+    assert credential.status == CredentialStatus.UNTESTED
+
+
+@BOTH
+@pytest.mark.django_db
+def test_connection_check_answered_a_redirect_says_the_login_is_not_verified(
+    system, make_agency, sandbox
+):
+    credential = make_agency(system).credential
+    sandbox.set_fault("status", status=302, count=1)
+
+    check = check_credential(credential)
+
+    assert check.ok is None
+    assert check.message.startswith("Reachable, login not verified")
 
 
 @BOTH
@@ -100,6 +135,8 @@ def test_a_successful_connection_test_resumes_held_bookings(
     make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
 ):
     agency = make_agency()
+    sandbox.set_deal("deal-1", {"a1": 5})
+    make_slot_viewing(agency, "deal-1", ["a1"])
     booking = make_booking(agency)
     sandbox.state.credentials["sandbox"] = "rotated"  # the broker changed it...
     deliver(booking.pk)
@@ -137,7 +174,7 @@ def test_an_edited_credential_gets_a_new_session(make_agency):
 
     after = client_for(credential)
     assert after is not before
-    assert after.session.auth == ("someone", "sandbox-secret")
+    assert after.session.auth == (b"someone", b"sandbox-secret")
 
 
 @pytest.mark.django_db

@@ -337,3 +337,67 @@ def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed
     assert (booking.status, booking.claimed_until) == (Status.FAILED, None)
     assert "Internal error" in booking.last_error
     assert sandbox.state.requests_served == 0
+
+
+# --- Vitec error bodies, whatever the case of their keys ------------------------------------
+
+CELL_PHONE = "participant.UpdatePerson.CellPhone"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Message": "The request is invalid.", "ModelState": {CELL_PHONE: ["Invalid phone."]}},
+        {"message": "The request is invalid.", "modelState": {CELL_PHONE: ["Invalid phone."]}},
+        {"message": "The request is invalid.", "modelstate": {CELL_PHONE: "Invalid phone."}},
+    ],
+)
+@pytest.mark.django_db
+def test_vitec_field_errors_are_read_in_any_case(body, make_agency, make_booking, sandbox):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    sandbox.set_fault(status=400, count=1, body=body)
+
+    assert deliver(booking.pk) == "rejected"
+
+    booking = refreshed(booking)
+    assert booking.provider_errors == {CELL_PHONE: ["Invalid phone."]}
+    assert "Invalid phone." in booking.last_error
+
+
+@pytest.mark.parametrize("key", ["Message", "message", "MESSAGE"])
+@pytest.mark.django_db
+def test_a_vitec_message_without_field_errors_is_kept_in_any_case(
+    key, make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    sandbox.set_fault(status=400, count=1, body={key: "The viewing is closed."})
+
+    deliver(booking.pk)
+
+    assert refreshed(booking).provider_errors == {"": ["The viewing is closed."]}
+
+
+@pytest.mark.parametrize(
+    ("model_state_key", "limit_key"),
+    [
+        ("ModelState", "BookingLimit"),
+        ("modelState", "bookingLimit"),
+        ("modelState", "bookinglimit"),
+    ],
+)
+@pytest.mark.django_db
+def test_a_vitec_booking_limit_error_in_any_case_marks_the_slot_full(
+    model_state_key, limit_key, make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    sandbox.set_fault(
+        status=400,
+        count=1,
+        body={"message": "The request is invalid.", model_state_key: {limit_key: ["Fullbokat."]}},
+    )
+
+    assert deliver(booking.pk) == "rejected"
+
+    booking = refreshed(booking)
+    assert booking.last_error == "The slot is fully booked in the broker system."
+    assert booking.slot.fully_booked

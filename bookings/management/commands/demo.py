@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -99,15 +100,26 @@ class Command(BaseCommand):
         agency, _ = Agency.objects.update_or_create(
             slug=slug, defaults={"name": name, "broker_system": broker_system}
         )
-        ProviderCredential.objects.update_or_create(
-            agency=agency,
-            defaults={
-                "base_url": f"{sandbox_url}/{broker_system}",  # the sandbox's /mspecs or /vitec
-                "username": SANDBOX_USERNAME,
-                "secret": SANDBOX_SECRET,
-                **credential,
-            },
-        )
+        fields = {
+            "base_url": f"{sandbox_url}/{broker_system}",  # the sandbox's /mspecs or /vitec
+            "username": SANDBOX_USERNAME,
+            "secret": SANDBOX_SECRET,
+            **credential,
+        }
+        credential = ProviderCredential.objects.filter(agency=agency).first()
+        credential = credential or ProviderCredential(agency=agency)
+        for field, value in fields.items():
+            setattr(credential, field, value)
+        try:
+            # The rules every door obeys: the sandbox must be an allowed broker host.
+            credential.full_clean()
+        except ValidationError as error:
+            raise CommandError(
+                f"The demo credential for {name} is refused: {' '.join(error.messages)} "
+                f"The demo calls the sandbox brokers at {sandbox_url}; allow them with "
+                f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
+            ) from None
+        credential.save()
         return agency
 
     def viewing(self, agency, provider_id, title, starts_at, **fields):
