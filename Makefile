@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 install: $(VENV)/.installed
 
+# Development mode on purpose (DEBUG and the public development keys); without it the app
+# refuses to start without real keys.
+run test: export DJANGO_DEV_MODE := 1
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo

@@ -1,14 +1,16 @@
+"""Safe defaults: the settings are checked in a fresh `manage.py` process with exactly the
+environment each test gives it (nothing from the shell that runs the tests)."""
+
 import subprocess
 import sys
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 PRODUCTION_ENV = {
-    "DEBUG": "false",
     "SECRET_KEY": "x" * 60 + "-a-long-random-production-secret-key",
     "FIELD_ENCRYPTION_KEYS": "Qk5lc3RhbGxuaW5nLWtleS1mb3ItdGVzdHMtb25seSE=",
     "ALLOWED_HOSTS": "bridge.example.se",
-    "PATH": "/usr/bin:/bin",
 }
 
 
@@ -16,35 +18,132 @@ def manage(*args, env):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env=env,
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         check=False,
     )
 
 
-def test_deploy_check_is_clean_with_production_settings():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+def refusal(name, problem):
+    return f"ImproperlyConfigured: Set {name} to a real key before starting the app: {problem}.\n"
+
+
+def test_check_deploy_prints_nothing_with_production_settings():
+    result = manage("check", "--deploy", env=PRODUCTION_ENV)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "WARNINGS" not in result.stdout + result.stderr
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+    assert result.stderr == ""
 
 
-def test_the_development_secret_key_is_refused_when_debug_is_off():
-    env = {**PRODUCTION_ENV}
-    del env["SECRET_KEY"]
+def test_debug_is_off_unless_turned_on():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        env=PRODUCTION_ENV,
+    )
+
+    assert result.stdout == "False\n", result.stderr
+
+
+def test_development_mode_turns_on_debug_and_the_development_keys():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.SECRET_KEY == s.DEV_SECRET_KEY, s.FIELD_ENCRYPTION_KEYS)",
+        env={"DJANGO_DEV_MODE": "1"},
+    )
+
+    assert result.stdout == f"True True ['{settings.DEV_FIELD_ENCRYPTION_KEY}']\n", result.stderr
+
+
+def test_without_any_environment_the_app_refuses_to_start_with_one_sentence():
+    result = manage("check", env={})
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == refusal(
+        "SECRET_KEY", "it is not set (only DJANGO_DEV_MODE=1 runs with a development key)"
+    )
+
+
+def test_without_an_encryption_key_the_app_refuses_to_start():
+    env = {name: value for name, value in PRODUCTION_ENV.items() if name != "FIELD_ENCRYPTION_KEYS"}
 
     result = manage("check", env=env)
 
-    assert result.returncode != 0
-    assert "Set SECRET_KEY" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr == refusal(
+        "FIELD_ENCRYPTION_KEYS",
+        "it is not set (only DJANGO_DEV_MODE=1 runs with a development key)",
+    )
 
 
-def test_the_development_encryption_key_is_refused_when_debug_is_off():
-    env = {**PRODUCTION_ENV}
-    del env["FIELD_ENCRYPTION_KEYS"]
+def test_the_placeholder_secret_key_from_env_example_is_refused():
+    env = PRODUCTION_ENV | {"SECRET_KEY": "change-me-to-a-long-random-string"}
 
     result = manage("check", env=env)
 
-    assert result.returncode != 0
-    assert "Set FIELD_ENCRYPTION_KEYS" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr == refusal(
+        "SECRET_KEY", "it still has the placeholder value from .env.example"
+    )
+
+
+def test_the_placeholder_encryption_key_from_env_example_is_refused_even_in_development_mode():
+    env = PRODUCTION_ENV | {
+        "DJANGO_DEV_MODE": "1",
+        "FIELD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},replace-with-a-fernet-key",
+    }
+
+    result = manage("check", env=env)
+
+    assert result.returncode == 1
+    assert result.stderr == refusal(
+        "FIELD_ENCRYPTION_KEYS", "it still has the placeholder value from .env.example"
+    )
+
+
+def test_the_env_example_placeholders_are_the_ones_refused():
+    example = (settings.BASE_DIR / ".env.example").read_text()
+
+    assert f"\nSECRET_KEY={settings.PLACEHOLDER_SECRET_KEY}\n" in example
+    assert f"\nFIELD_ENCRYPTION_KEYS={settings.PLACEHOLDER_FIELD_ENCRYPTION_KEY}\n" in example
+
+
+def test_the_development_keys_are_refused_outside_development_mode_even_with_debug_on():
+    env = PRODUCTION_ENV | {"DEBUG": "true", "SECRET_KEY": settings.DEV_SECRET_KEY}
+
+    result = manage("check", env=env)
+
+    assert result.returncode == 1
+    assert result.stderr == refusal(
+        "SECRET_KEY", "the public development key is refused outside DJANGO_DEV_MODE=1"
+    )
+
+
+def test_an_invalid_fernet_key_fails_the_system_check_at_start():
+    env = PRODUCTION_ENV | {
+        "FIELD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},not-a-fernet-key"
+    }
+
+    result = manage("check", env=env)
+
+    assert result.returncode == 1
+    assert "agencies.E001" in result.stderr
+    assert "Key 2 in FIELD_ENCRYPTION_KEYS is not a valid Fernet key." in result.stderr
+    assert "not-a-fernet-key" not in result.stderr
+
+
+def test_an_invalid_fernet_key_fails_check_deploy():
+    env = PRODUCTION_ENV | {"FIELD_ENCRYPTION_KEYS": "x" * 44}
+
+    result = manage("check", "--deploy", env=env)
+
+    assert result.returncode == 1
+    assert "agencies.E001" in result.stderr
