@@ -43,6 +43,16 @@ def test_fewer_failures_than_the_limit_leave_the_account_open(client, staff_user
 
 
 @pytest.mark.django_db
+def test_a_successful_sign_in_clears_the_failure_count(client, staff_user):
+    fail_five_times(client, "greta", addresses=["192.0.2.10"] * 4)
+    sign_in(client, "greta", "pw")
+    client.logout()
+    fail_five_times(client, "greta", addresses=["192.0.2.10"] * 4)
+
+    assert sign_in(client, "greta", "pw").status_code == 302
+
+
+@pytest.mark.django_db
 def test_the_fifth_failure_answers_with_the_lockout(client, staff_user):
     assert fail_five_times(client, "greta") == [200, 200, 200, 200, 429]
 
