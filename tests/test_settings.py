@@ -4,6 +4,7 @@ environment each test gives it (nothing from the shell that runs the tests)."""
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
 
@@ -23,10 +24,6 @@ def manage(*args, env):
         text=True,
         check=False,
     )
-
-
-def refusal(name, problem):
-    return f"ImproperlyConfigured: Set {name} to a real key before starting the app: {problem}.\n"
 
 
 def test_check_deploy_prints_nothing_with_production_settings():
@@ -62,50 +59,61 @@ def test_development_mode_turns_on_debug_and_the_development_keys():
     assert result.stdout == f"True True ['{settings.DEV_FIELD_ENCRYPTION_KEY}']\n", result.stderr
 
 
-def test_without_any_environment_the_app_refuses_to_start_with_one_sentence():
-    result = manage("check", env={})
+NOT_SET = "it is not set (only DJANGO_DEV_MODE=1 runs with a development key)"
+PLACEHOLDER = "it still has the placeholder value from .env.example"
+DEVELOPMENT_KEY = "the public development key is refused outside DJANGO_DEV_MODE=1"
+WITHOUT_ENCRYPTION_KEY = {
+    name: value for name, value in PRODUCTION_ENV.items() if name != "FIELD_ENCRYPTION_KEYS"
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "problem"),
+    [
+        ({}, "SECRET_KEY", NOT_SET),
+        (WITHOUT_ENCRYPTION_KEY, "FIELD_ENCRYPTION_KEYS", NOT_SET),
+        (
+            PRODUCTION_ENV | {"SECRET_KEY": "change-me-to-a-long-random-string"},
+            "SECRET_KEY",
+            PLACEHOLDER,
+        ),
+        (
+            PRODUCTION_ENV
+            | {
+                "DJANGO_DEV_MODE": "1",
+                "FIELD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},"
+                "replace-with-a-fernet-key",
+            },
+            "FIELD_ENCRYPTION_KEYS",
+            PLACEHOLDER,
+        ),
+        (
+            PRODUCTION_ENV | {"DEBUG": "true", "SECRET_KEY": settings.DEV_SECRET_KEY},
+            "SECRET_KEY",
+            DEVELOPMENT_KEY,
+        ),
+        (
+            PRODUCTION_ENV | {"FIELD_ENCRYPTION_KEYS": settings.DEV_FIELD_ENCRYPTION_KEY},
+            "FIELD_ENCRYPTION_KEYS",
+            DEVELOPMENT_KEY,
+        ),
+    ],
+    ids=[
+        "no-environment-at-all",
+        "no-encryption-key",
+        "env-example-secret-key",
+        "env-example-encryption-key-even-in-development-mode",
+        "development-secret-key-even-with-debug-on",
+        "development-encryption-key",
+    ],
+)
+def test_the_app_refuses_to_start_without_real_keys_in_one_sentence(env, name, problem):
+    result = manage("check", env=env)
 
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == refusal(
-        "SECRET_KEY", "it is not set (only DJANGO_DEV_MODE=1 runs with a development key)"
-    )
-
-
-def test_without_an_encryption_key_the_app_refuses_to_start():
-    env = {name: value for name, value in PRODUCTION_ENV.items() if name != "FIELD_ENCRYPTION_KEYS"}
-
-    result = manage("check", env=env)
-
-    assert result.returncode == 1
-    assert result.stderr == refusal(
-        "FIELD_ENCRYPTION_KEYS",
-        "it is not set (only DJANGO_DEV_MODE=1 runs with a development key)",
-    )
-
-
-def test_the_placeholder_secret_key_from_env_example_is_refused():
-    env = PRODUCTION_ENV | {"SECRET_KEY": "change-me-to-a-long-random-string"}
-
-    result = manage("check", env=env)
-
-    assert result.returncode == 1
-    assert result.stderr == refusal(
-        "SECRET_KEY", "it still has the placeholder value from .env.example"
-    )
-
-
-def test_the_placeholder_encryption_key_from_env_example_is_refused_even_in_development_mode():
-    env = PRODUCTION_ENV | {
-        "DJANGO_DEV_MODE": "1",
-        "FIELD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},replace-with-a-fernet-key",
-    }
-
-    result = manage("check", env=env)
-
-    assert result.returncode == 1
-    assert result.stderr == refusal(
-        "FIELD_ENCRYPTION_KEYS", "it still has the placeholder value from .env.example"
+    assert result.stderr == (
+        f"ImproperlyConfigured: Set {name} to a real key before starting the app: {problem}.\n"
     )
 
 
@@ -114,17 +122,6 @@ def test_the_env_example_placeholders_are_the_ones_refused():
 
     assert f"\nSECRET_KEY={settings.PLACEHOLDER_SECRET_KEY}\n" in example
     assert f"\nFIELD_ENCRYPTION_KEYS={settings.PLACEHOLDER_FIELD_ENCRYPTION_KEY}\n" in example
-
-
-def test_the_development_keys_are_refused_outside_development_mode_even_with_debug_on():
-    env = PRODUCTION_ENV | {"DEBUG": "true", "SECRET_KEY": settings.DEV_SECRET_KEY}
-
-    result = manage("check", env=env)
-
-    assert result.returncode == 1
-    assert result.stderr == refusal(
-        "SECRET_KEY", "the public development key is refused outside DJANGO_DEV_MODE=1"
-    )
 
 
 def test_an_invalid_fernet_key_fails_the_system_check_at_start():
