@@ -29,6 +29,7 @@ def main() -> None:
     workdir = tempfile.TemporaryDirectory(prefix="bench-poll-")
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_DEV_MODE", "1")  # a throwaway database
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

@@ -23,7 +23,7 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def booking_page(request, public_id):
     viewing = get_object_or_404(
         Viewing.objects.bookable().select_related("agency"), public_id=public_id

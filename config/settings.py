@@ -1,40 +1,69 @@
 """Settings for Viewing Bridge.
 
 Every value comes from the environment (or a `.env` file beside manage.py) through
-django-environ, and every one has a local default so a fresh clone runs as it is.
-Production must set at least DEBUG=false, SECRET_KEY, FIELD_ENCRYPTION_KEYS,
-ALLOWED_HOSTS and DATABASE_URL; see README.md and .env.example.
+django-environ. Defaults are safe for production: DEBUG is off and the app refuses to
+start without SECRET_KEY and FIELD_ENCRYPTION_KEYS. DJANGO_DEV_MODE=1 (set by `make run`
+and the tests) turns on DEBUG and the public development keys for local use.
+Production must set at least SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS and
+DATABASE_URL; see README.md and .env.example.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
+# Development mode is turned on on purpose, never by default: `make run` and the test
+# configuration (pyproject.toml) set DJANGO_DEV_MODE=1. It allows DEBUG by default and the
+# public development keys below; without it the app needs real keys to start.
+DEV_MODE = env.bool("DJANGO_DEV_MODE", default=False)
+DEBUG = env.bool("DEBUG", default=DEV_MODE)
+
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 # A valid Fernet key used only for local development and tests.
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXkhISE="
+# The example values in .env.example, which a copied file would otherwise put in production.
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
+PLACEHOLDER_FIELD_ENCRYPTION_KEY = "replace-with-a-fernet-key"
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+
+def required_keys(name: str, values: list[str], dev_value: str, placeholder: str) -> list[str]:
+    """The keys set for `name`, refusing to start without real ones."""
+    if not values and DEV_MODE:
+        return [dev_value]
+    if not values:
+        problem = "it is not set (only DJANGO_DEV_MODE=1 runs with a development key)"
+    elif placeholder in values:
+        problem = "it still has the placeholder value from .env.example"
+    elif dev_value in values and not DEV_MODE:
+        problem = "the public development key is refused outside DJANGO_DEV_MODE=1"
+    else:
+        return values
+    raise ImproperlyConfigured(f"Set {name} to a real key before starting the app: {problem}.")
+
+
+SECRET_KEY = required_keys(
+    "SECRET_KEY",
+    [key for key in [env.str("SECRET_KEY", default="")] if key],
+    DEV_SECRET_KEY,
+    PLACEHOLDER_SECRET_KEY,
+)[0]
 # Fernet keys for provider secrets, newest first. Add a new key in front to rotate,
-# run `manage.py rotate_secrets`, then drop the old key.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
-
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured(
-        "Set SECRET_KEY: the development default is refused when DEBUG is off."
-    )
-if not DEBUG and DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured(
-        "Set FIELD_ENCRYPTION_KEYS: the development key is refused when DEBUG is off."
-    )
+# run `manage.py rotate_secrets`, then drop the old key. agencies/checks.py checks each one.
+FIELD_ENCRYPTION_KEYS = required_keys(
+    "FIELD_ENCRYPTION_KEYS",
+    env.list("FIELD_ENCRYPTION_KEYS", default=[]),
+    DEV_FIELD_ENCRYPTION_KEY,
+    PLACEHOLDER_FIELD_ENCRYPTION_KEY,
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -48,12 +77,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "crontask",
+    "axes",
     "agencies",
     "bookings",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,6 +138,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for one user
+# name, or from one address, both are refused (even with the right password) for
+# LOGIN_COOLOFF_MINUTES, counted again from each further try. A superuser unlocks one
+# sooner by deleting its access attempt in the admin (Axes, Access attempts).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -138,6 +186,15 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Content-Security-Policy on every response: our own scripts, styles and images only, no
+# inline script or style anywhere (the templates load theirs from static files).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -189,8 +246,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # The scheduler logs every tick of every job; only its problems are news.
-    "loggers": {"apscheduler": {"level": "WARNING"}},
+    # The scheduler logs every tick of every job, and django-axes its version at every
+    # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
+    "loggers": {"apscheduler": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
 
 # Intake: public booking pages and the JSON API. Limits are per minute; 0 turns one off.

@@ -84,3 +84,30 @@ def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, san
     assert "Levererad" in row.inner_text()
     assert Booking.objects.get().status == Booking.Status.DELIVERED
     assert [entry["body"]["email"] for entry in sandbox.received("mspecs")] == ["anna@example.se"]
+
+
+def test_the_public_page_and_the_admin_break_no_rule_of_the_content_security_policy(
+    browser, live_server, admin_user
+):
+    viewing = make_three_slot_viewing(make_agency())
+    page = browser.new_context(locale="sv-SE").new_page()
+    refusals = []
+    page.on(
+        "console",
+        lambda message: (
+            refusals.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    page.goto(f"{live_server.url}/book/{viewing.public_id}/")
+    # The stylesheet loaded: the page's own background, not the browser's white.
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.get_by_label("Användarnamn").fill(admin_user.username)
+    page.get_by_label("Lösenord").fill("password")
+    page.get_by_role("button", name="Logga in").click()
+    for path in ["/admin/", "/admin/bookings/booking/", "/admin/agencies/agency/add/"]:
+        page.goto(f"{live_server.url}{path}")
+        assert page.locator("#content").is_visible()
+
+    assert refusals == []

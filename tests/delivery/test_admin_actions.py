@@ -79,7 +79,8 @@ def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, age
     # Swedish is the default language; this reads the English label.
     page = staff_client.get(reverse(CHANGELIST), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
-    assert 'style="color: #ba2121">Rejected by broker system</strong>' in page
+    assert '<strong class="booking-status rejected">Rejected by broker system</strong>' in page
+    assert "bookings/admin.css" in page
     assert "The slot is fully booked." in page
 
 
