@@ -112,7 +112,7 @@ def test_update_or_create_with_the_same_secret_keeps_when_it_changed(credential)
 SCOPE_CHANGES = pytest.mark.parametrize(
     "name, value",
     [
-        ("base_url", "https://attacker.example/api"),
+        ("base_url", "https://test-integration.mspecs.se"),  # a real host, but not this one
         ("username", "someone-else"),
         ("vitec_customer_id", "another-customer"),
     ],
@@ -183,7 +183,7 @@ def test_a_refreshed_credential_compares_with_the_refreshed_values(credential):
 
 def test_a_credential_loaded_without_its_secret_still_needs_it_for_a_new_address(credential):
     changed = ProviderCredential.objects.only("pk", "agency", "base_url").get(pk=credential.pk)
-    changed.base_url = "https://attacker.example/api"
+    changed.base_url = "https://test-integration.mspecs.se"
 
     with pytest.raises(ValidationError):
         changed.full_clean()
