@@ -25,7 +25,7 @@ from agencies.models import Agency, CredentialStatus, ProviderCredential
 from bookings.models import Booking, DeliveryAttempt, unbookable_slot_changes
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, ConnectionCheck, DeliveryResult, Outcome
-from bookings.redaction import credential_secrets, redact
+from bookings.redaction import redact_answer
 
 Status = Booking.Status
 
@@ -103,7 +103,8 @@ def deliver(booking_id: int) -> str:
 def apply_result(booking: Booking, credential: ProviderCredential, result: DeliveryResult) -> None:
     """Record the call and move the booking on, per the outcome table."""
     attempt_number = booking.attempt_count + 1
-    changes = {"attempt_count": attempt_number, "last_error": result.message}
+    message = redact_answer(result.message, credential, booking)
+    changes = {"attempt_count": attempt_number, "last_error": message}
     with transaction.atomic():
         record_attempt(booking, credential, result.record, result.outcome)
         match result.outcome:
@@ -111,15 +112,20 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 changes |= {
                     "status": Status.DELIVERED,
                     "delivered_at": timezone.now(),
-                    "provider_reference": result.reference[:200],
+                    "provider_reference": redact_answer(result.reference, credential, booking)[
+                        :200
+                    ],
                     "provider_errors": {},
                 }
             case Outcome.REJECTED:
-                changes |= {"status": Status.REJECTED, "provider_errors": result.field_errors}
+                changes |= {
+                    "status": Status.REJECTED,
+                    "provider_errors": redact_answer(result.field_errors, credential, booking),
+                }
                 if result.slot_fully_booked and booking.slot_id:
                     booking.slot.mark_fully_booked()
             case Outcome.AUTH_FAILED:
-                if hold_agency(credential, result.message):
+                if hold_agency(credential, message):
                     changes["status"] = Status.HELD
                 else:  # refused with the old secret; the credential was fixed meanwhile
                     changes |= {"status": Status.QUEUED, "next_attempt_at": None}
@@ -131,7 +137,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if delay is None:
                     changes |= {
                         "status": Status.FAILED,
-                        "last_error": f"{result.message} Gave up after {attempt_number} attempts.",
+                        "last_error": f"{message} Gave up after {attempt_number} attempts.",
                     }
                 else:
                     run_after = timezone.now() + timedelta(seconds=delay)
@@ -175,7 +181,6 @@ def retry_delay(attempt_number: int, retry_after: float | None = None) -> float 
 def record_attempt(
     booking: Booking, credential: ProviderCredential | None, record: CallRecord, outcome: str
 ) -> DeliveryAttempt:
-    secrets = credential_secrets(credential.username, credential.secret) if credential else []
     if record.status is None:
         answer = f"no answer: {record.describe()}: {record.error}"
     else:
@@ -187,9 +192,7 @@ def record_attempt(
         duration_ms=record.duration_ms,
         outcome=outcome,
         # Redact first: a secret cut at the end of the excerpt would no longer match.
-        response_excerpt=redact(answer, secrets, personal=[booking.email, booking.phone])[
-            :EXCERPT_LENGTH
-        ],
+        response_excerpt=redact_answer(answer, credential, booking)[:EXCERPT_LENGTH],
     )
 
 
@@ -241,6 +244,7 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     """Make a harmless authenticated call, record the credential's status, and resume
     held bookings when it works."""
     check = client_for(credential).check_connection()
+    check.message = redact_answer(check.message, credential)
     if check.ok is True:
         credential.mark_status(CredentialStatus.OK, check.message)
         resumed = resume_held(credential.agency_id)
