@@ -6,6 +6,7 @@ text derived from an answer through it before storing it."""
 
 import base64
 import re
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -62,29 +63,31 @@ def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     return PHONE.sub(mask_phone, text)
 
 
-# JSON's two-character escapes; any character may also be written as \uXXXX.
-JSON_ESCAPES = {
-    '"': '"',
-    "\\": "\\",
-    "/": "/",
-    "\b": "b",
-    "\f": "f",
-    "\n": "n",
-    "\r": "r",
-    "\t": "t",
-}
+# JSON's two-character escapes (but the backslash's own: see `character_forms`); any
+# character may also be written as \uXXXX.
+JSON_ESCAPES = {'"': '"', "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
 
 
 def character_forms(value: str) -> list[str]:
     r"""One pattern per character of `value`, matching it as written, JSON-escaped (\" or
     \u00e9, escaped again when JSON is nested in JSON), or URL-encoded (%C3%A9, %2B, + for
     a space)."""
-    return [character_form(character) for character in value]
+    parts = []
+    for character, run in groupby(value):
+        count = len(list(run))
+        if character == "\\":
+            # A run of backslashes, each written once, twice (JSON), four times (JSON in
+            # JSON) or %5C, as one pattern: one per backslash would backtrack
+            # exponentially over a long run of backslashes in an answer.
+            parts.append(f"(?:\\\\{{{count},{4 * count}}}|(?:%(?:25)*(?i:5c)){{{count}}})")
+        else:
+            parts += [character_form(character)] * count
+    return parts
 
 
 def character_form(character: str) -> str:
-    # A backslash before an escape may itself be escaped, by JSON nested in JSON.
-    escape = r"\\+"
+    # Escaped once (\"), or again by JSON nested in JSON (\\\").
+    escape = r"\\{1,3}"
     utf16 = character.encode("utf-16-be")
     forms = [
         re.escape(character),

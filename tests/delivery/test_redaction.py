@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -204,6 +205,15 @@ def test_redact_masks_every_written_form_of_the_secret(form):
 
     assert redacted.startswith("denied for ")
     assert_nothing_stored_contains({"text": [redacted]}, SECRET_FORMS)
+
+
+def test_redact_of_a_long_run_of_backslashes_takes_no_time_for_a_secret_full_of_them():
+    started = time.monotonic()
+
+    redacted = redact("\\\\" * 2000 + "!", ["\\" * 12 + "x"])
+
+    assert time.monotonic() - started < 2  # one pattern per backslash took minutes
+    assert redacted.endswith("!")
 
 
 @pytest.mark.parametrize(
