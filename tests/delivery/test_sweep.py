@@ -258,3 +258,19 @@ def test_sweep_closes_another_task_left_running_only_after_an_hour(started_ago, 
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - started_ago)
 
     assert delivery.close_abandoned_tasks() == closed
+
+
+@pytest.mark.django_db
+@override_settings(BROKER_CONNECT_TIMEOUT=0, BROKER_READ_TIMEOUT=0)
+def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
+    make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.deliver(booking.pk) == "skipped: the claim ran out before sending"
+
+    assert sandbox.received() == []
+    booking.refresh_from_db()
+    assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
+    assert waiting_tasks() == [booking.pk]
