@@ -146,8 +146,9 @@ def test_page_shows_entries_with_links_to_their_bookings(member_client, viewing)
     assert reverse("admin:bookings_booking_change", args=[booking.pk]) in response.content.decode()
 
 
-def test_mirror_needs_a_staff_login(client, db):
-    response = client.get(MIRROR)
+@pytest.mark.parametrize("params", [{}, {"format": "csv"}, {"format": "excel"}])
+def test_mirror_needs_a_staff_login(client, db, params):
+    response = client.get(MIRROR, params)
 
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
