@@ -12,6 +12,8 @@ import logging
 import math
 import random
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -19,13 +21,20 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from agencies.models import Agency, CredentialStatus, ProviderCredential
 from bookings.models import Booking, DeliveryAttempt, unbookable_slot_changes
 from bookings.providers import CLIENT_CLASSES, client_for
-from bookings.providers.base import CallRecord, ConnectionCheck, DeliveryResult, Outcome
-from bookings.redaction import credential_secrets, redact
+from bookings.providers.base import (
+    CallRecord,
+    ConnectionCheck,
+    DeliveryResult,
+    Outcome,
+    delivery_calls_in_flight,
+)
+from bookings.redaction import redact_answer
 
 Status = Booking.Status
 
@@ -60,6 +69,7 @@ def claim(booking_id: int) -> Booking | None:
     claimed = Booking.objects.filter(due_filter(now), pk=booking_id).update(
         status=Status.SENDING,
         claimed_until=now + timedelta(seconds=claim_seconds()),
+        send_started_at=None,
         updated_at=now,
     )
     if not claimed:
@@ -86,7 +96,12 @@ def deliver(booking_id: int) -> str:
         release(booking, **unbookable_slot_changes())
         return Status.REJECTED
     try:
-        result = client_for(credential).deliver(booking)
+        result = client_for(credential).deliver(booking, in_flight=sending(booking))
+    except ClaimLost:
+        # Nothing was sent: the claim ran out while waiting for a call slot.
+        if release(booking, status=Status.QUEUED, next_attempt_at=None):
+            transaction.on_commit(partial(enqueue, booking.pk))
+        return "skipped: the claim ran out before sending"
     except Exception:
         # A fault in our own code, not the broker's answer (that never raises): do not
         # leave the booking claimed and the sweep sending it round and round.
@@ -100,10 +115,34 @@ def deliver(booking_id: int) -> str:
     return result.outcome
 
 
+class ClaimLost(Exception):
+    """The worker's claim ran out (or passed to the sweep) before its call could start."""
+
+
+@contextmanager
+def sending(booking: Booking) -> Iterator[None]:
+    """Wait for a delivery call slot, then mark the booking's call as started: from then on
+    the broker system may receive it, so a worker that dies leaves it for review (Vitec)
+    rather than for the queue. Raises ClaimLost, sending nothing, if the claim ran out."""
+    with delivery_calls_in_flight():
+        now = timezone.now()
+        started = Booking.objects.filter(
+            pk=booking.pk,
+            status=Status.SENDING,
+            claimed_until=booking.claimed_until,
+            claimed_until__gt=now,
+        ).update(send_started_at=now)
+        if not started:
+            raise ClaimLost
+        booking.send_started_at = now
+        yield
+
+
 def apply_result(booking: Booking, credential: ProviderCredential, result: DeliveryResult) -> None:
     """Record the call and move the booking on, per the outcome table."""
     attempt_number = booking.attempt_count + 1
-    changes = {"attempt_count": attempt_number, "last_error": result.message}
+    message = redact_answer(result.message, credential, booking)
+    changes = {"attempt_count": attempt_number, "last_error": message}
     with transaction.atomic():
         record_attempt(booking, credential, result.record, result.outcome)
         match result.outcome:
@@ -111,15 +150,20 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 changes |= {
                     "status": Status.DELIVERED,
                     "delivered_at": timezone.now(),
-                    "provider_reference": result.reference[:200],
+                    "provider_reference": redact_answer(result.reference, credential, booking)[
+                        :200
+                    ],
                     "provider_errors": {},
                 }
             case Outcome.REJECTED:
-                changes |= {"status": Status.REJECTED, "provider_errors": result.field_errors}
+                changes |= {
+                    "status": Status.REJECTED,
+                    "provider_errors": redact_answer(result.field_errors, credential, booking),
+                }
                 if result.slot_fully_booked and booking.slot_id:
                     booking.slot.mark_fully_booked()
             case Outcome.AUTH_FAILED:
-                if hold_agency(credential, result.message):
+                if hold_agency(credential, message):
                     changes["status"] = Status.HELD
                 else:  # refused with the old secret; the credential was fixed meanwhile
                     changes |= {"status": Status.QUEUED, "next_attempt_at": None}
@@ -131,7 +175,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if delay is None:
                     changes |= {
                         "status": Status.FAILED,
-                        "last_error": f"{result.message} Gave up after {attempt_number} attempts.",
+                        "last_error": f"{message} Gave up after {attempt_number} attempts.",
                     }
                 else:
                     run_after = timezone.now() + timedelta(seconds=delay)
@@ -175,7 +219,6 @@ def retry_delay(attempt_number: int, retry_after: float | None = None) -> float 
 def record_attempt(
     booking: Booking, credential: ProviderCredential | None, record: CallRecord, outcome: str
 ) -> DeliveryAttempt:
-    secrets = credential_secrets(credential.username, credential.secret) if credential else []
     if record.status is None:
         answer = f"no answer: {record.describe()}: {record.error}"
     else:
@@ -188,9 +231,7 @@ def record_attempt(
         duration_ms=record.duration_ms,
         outcome=outcome,
         # Redact first: a secret cut at the end of the excerpt would no longer match.
-        response_excerpt=redact(answer, secrets, personal=[booking.email, booking.phone])[
-            :EXCERPT_LENGTH
-        ],
+        response_excerpt=redact_answer(answer, credential, booking)[:EXCERPT_LENGTH],
     )
 
 
@@ -242,6 +283,7 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     """Make a harmless authenticated call, record the credential's status, and resume
     held bookings when it works."""
     check = client_for(credential).check_connection()
+    check.message = redact_answer(check.message, credential)
     if check.ok is True:
         credential.mark_status(CredentialStatus.OK, check.message)
         resumed = resume_held(credential.agency_id)
@@ -257,7 +299,8 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
 
 def sweep() -> dict[str, int]:
     """Put right what no task will: bookings a killed worker was sending, held bookings
-    whose credential works again, and due bookings whose task went missing."""
+    whose credential works again, due bookings whose task went missing, and task rows a
+    killed worker left running."""
     return {
         "interrupted": recover_interrupted(),
         "resumed": sum(
@@ -269,20 +312,29 @@ def sweep() -> dict[str, int]:
             .distinct()
         ),
         "requeued": requeue_orphans(),
+        "abandoned_tasks": close_abandoned_tasks(),
     }
 
 
 def recover_interrupted() -> int:
-    """A booking still `sending` after its claim ran out was being sent by a worker that
-    died. If its broker system merges repeats it is sent again; otherwise it may have
-    landed and staff must look."""
+    """A booking still `sending` after its claim ran out was claimed by a worker that died.
+    If its call never started it goes back to the queue. If the call started, a broker
+    system that merges repeats gets it again; otherwise it may have landed and staff must
+    look."""
     now = timezone.now()
     stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).values_list(
-        "pk", "attempt_count", "viewing__agency__broker_system"
+        "pk", "attempt_count", "send_started_at", "viewing__agency__broker_system"
     )
     recovered = 0
-    for booking_id, attempt_count, broker_system in stale:
-        if not CLIENT_CLASSES[broker_system].resend_is_safe:
+    for booking_id, attempt_count, send_started_at, broker_system in stale:
+        if send_started_at is None:
+            # Not an attempt: nothing reached the broker system.
+            changes = {
+                "status": Status.QUEUED,
+                "next_attempt_at": None,
+                "last_error": "The worker stopped before sending; queued again.",
+            }
+        elif not CLIENT_CLASSES[broker_system].resend_is_safe:
             changes = {
                 "status": Status.NEEDS_REVIEW,
                 "last_error": "The worker stopped while sending; the broker system may have "
@@ -299,27 +351,69 @@ def recover_interrupted() -> int:
                 "next_attempt_at": None,
                 "last_error": "The worker stopped while sending; sending again.",
             }
+        started = send_started_at is not None
         with transaction.atomic():
             still_stale = Booking.objects.filter(
-                pk=booking_id, status=Status.SENDING, claimed_until__lt=now
+                pk=booking_id,
+                status=Status.SENDING,
+                claimed_until__lt=now,
+                send_started_at=send_started_at,
             ).update(
-                attempt_count=F("attempt_count") + 1,
+                attempt_count=F("attempt_count") + int(started),
                 claimed_until=None,
                 updated_at=timezone.now(),
                 **changes,
             )
             if not still_stale:
                 continue
-            DeliveryAttempt.objects.create(
-                booking_id=booking_id,
-                endpoint="(no answer recorded)",
-                outcome="interrupted",
-                response_excerpt=changes["last_error"],
-            )
+            if started:
+                DeliveryAttempt.objects.create(
+                    booking_id=booking_id,
+                    started_at=send_started_at,
+                    endpoint="(no answer recorded)",
+                    outcome="interrupted",
+                    response_excerpt=changes["last_error"],
+                )
             if changes["status"] == Status.QUEUED:
                 transaction.on_commit(partial(enqueue, booking_id))
         recovered += 1
     return recovered
+
+
+class WorkerStopped(Exception):
+    """Recorded on a task row whose worker stopped while running it (see close_abandoned_tasks)."""
+
+
+# How long any task but a delivery may run before the sweep takes it for abandoned: far
+# beyond a sweep or a poll of every deal, both bounded by the broker timeouts.
+RUNNING_TASK_LIMIT = timedelta(hours=1)
+
+
+def close_abandoned_tasks() -> int:
+    """Mark FAILED the task rows a killed worker left RUNNING, which nothing else would
+    ever finish: a delivery task running past its booking's claim (the sweep has taken the
+    booking over by then), any other task after RUNNING_TASK_LIMIT. Should the worker
+    still be alive after all, its own result overwrites this one."""
+    from django_tasks_db.models import DBTaskResult
+
+    from bookings.tasks import deliver_booking
+
+    now = timezone.now()
+    claim_ended = now - timedelta(seconds=claim_seconds())
+    return (
+        DBTaskResult.objects.running()
+        .filter(
+            Q(task_path=deliver_booking.module_path, started_at__lt=claim_ended)
+            | Q(started_at__lt=now - RUNNING_TASK_LIMIT)
+        )
+        .update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            exception_class_path=f"{WorkerStopped.__module__}.{WorkerStopped.__qualname__}",
+            traceback="The worker stopped while running this task; closed by the sweep.",
+            return_value=None,
+        )
+    )
 
 
 def requeue_orphans() -> int:

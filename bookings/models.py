@@ -280,6 +280,9 @@ class Booking(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A worker that claims the booking owns it until then; a crashed worker's claim expires.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the claiming worker's call to the broker system started; None while it waits for
+    # a call slot. A claim that ran out before this was set was never sent.
+    send_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     provider_errors = models.JSONField(default=dict, blank=True)
     provider_reference = models.CharField(max_length=200, blank=True)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from agencies.models import Agency, BrokerSystem, CredentialStatus
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
+from bookings.redaction import redact_answer
 
 
 @dataclass
@@ -249,8 +250,10 @@ class _Results:
                     self.unbookable_slot_ids.append(slot.pk)
 
     def add_error(self, deal: Deal, message: str) -> None:
+        agency = self.agencies[deal.agency_id]
+        message = redact_answer(message, getattr(agency, "credential", None))
         self.failed.append((deal.viewing_ids, message[:500]))
-        self.summary.errors[f"{self.agencies[deal.agency_id]} / {deal.deal_id}"] = message
+        self.summary.errors[f"{agency} / {deal.deal_id}"] = message
 
     def write(self) -> None:
         if not len(self):

@@ -11,8 +11,11 @@ bookings of one page are then fetched in one query, so the page costs the same n
 queries at 10 bookings as at 100,000.
 """
 
+import csv
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TextIO
 
 from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat, Lower
@@ -179,15 +182,25 @@ CSV_HEADER = [
 ]
 
 
-# A spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of =, +, -, @, tab or CR as a formula, and
+# may split our cell at a comma, semicolon, tab, line break or bar (an import with other
+# separators, "text to columns"): every part that would start with one, spaces before it
+# allowed, gets an apostrophe in front.
+FORMULA_START = re.compile(r"(?:^|(?<=[,;|\t\r\n]))(?=[ ]*[=+\-@\t\r])")
 
 
 def spreadsheet_text(value) -> str:
     """The value as a CSV cell a spreadsheet shows as text: names and messages come from
-    anonymous buyers, so a formula is quoted with a leading apostrophe."""
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+    anonymous buyers, so a formula is quoted with a leading apostrophe wherever a
+    spreadsheet might start a cell."""
+    return FORMULA_START.sub("'", str(value))
+
+
+def write_csv(out: TextIO, user, filters: MirrorFilters, delimiter: str = ",") -> None:
+    """The user's pending entries as CSV, every cell quoted."""
+    writer = csv.writer(out, delimiter=delimiter, quoting=csv.QUOTE_ALL)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(user, filters))
 
 
 def csv_rows(user, filters: MirrorFilters, chunk_size: int = 500):

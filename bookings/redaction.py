@@ -1,17 +1,27 @@
-"""Masking what must never be stored in a delivery attempt: credentials, and the buyer's
-email and phone beyond what staff need to recognise them."""
+"""Masking what must never be stored from a broker system's answer: credentials, and the
+buyer's email and phone beyond what staff need to recognise them.
+
+`redact_answer` is the one door: delivery, slot polling and the credential check pass every
+text derived from an answer through it before storing it."""
 
 import base64
 import re
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
-EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+if TYPE_CHECKING:
+    from agencies.models import ProviderCredential
+    from bookings.models import Booking
+
+# "@" and "+" also URL-encoded (%40, %2B), as a broker echoing a query string writes them.
+EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # An address cut off at the end of the text, its domain partly or wholly gone.
-CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]*)\Z")
+CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]*)\Z")
 # International numbers as brokers echo them: +46701111111, +46 70-111 11 11. (Bare
 # digit runs are left alone: they are as likely dates and ids.)
-PHONE = re.compile(r"\+(\d[\d \-]{5,}\d)")
+PHONE = re.compile(r"(?:\+|%2[Bb])(\d[\d \-]{5,}\d)")
 AUTHORIZATION = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+")
 # What may stand between the digits of a written phone number: 070-123 45 67, (070) 1234567.
 PHONE_SEPARATORS = r"[\s\-().]*"
@@ -41,8 +51,9 @@ def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     A text that ends in the beginning of any of these is taken for one cut short, and
     that end is masked too."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-        text = re.sub(cut_short(literal_parts(secret)), MASK, text)
+        parts = character_forms(secret)
+        text = re.sub("".join(parts), MASK, text)
+        text = re.sub(cut_short(parts), MASK, text)
     for value in sorted(filter(None, personal), key=len, reverse=True):
         for pattern in written_forms(value):
             text = re.sub(pattern, keep_first_character, text, flags=re.IGNORECASE)
@@ -52,8 +63,42 @@ def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     return PHONE.sub(mask_phone, text)
 
 
-def literal_parts(value: str) -> list[str]:
-    return [re.escape(character) for character in value]
+# JSON's two-character escapes (but the backslash's own: see `character_forms`); any
+# character may also be written as \uXXXX.
+JSON_ESCAPES = {'"': '"', "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+
+
+def character_forms(value: str) -> list[str]:
+    r"""One pattern per character of `value`, matching it as written, JSON-escaped (\" or
+    \u00e9, escaped again when JSON is nested in JSON), or URL-encoded (%C3%A9, %2B, + for
+    a space)."""
+    parts = []
+    for character, run in groupby(value):
+        count = len(list(run))
+        if character == "\\":
+            # A run of backslashes, each written once, twice (JSON), four times (JSON in
+            # JSON) or %5C, as one pattern: one per backslash would backtrack
+            # exponentially over a long run of backslashes in an answer.
+            parts.append(f"(?:\\\\{{{count},{4 * count}}}|(?:%(?:25)*(?i:5c)){{{count}}})")
+        else:
+            parts += [character_form(character)] * count
+    return parts
+
+
+def character_form(character: str) -> str:
+    # Escaped once (\"), or again by JSON nested in JSON (\\\").
+    escape = r"\\{1,3}"
+    utf16 = character.encode("utf-16-be")
+    forms = [
+        re.escape(character),
+        "".join(f"{escape}u(?i:{utf16[i : i + 2].hex()})" for i in range(0, len(utf16), 2)),
+        "".join(f"%(?:25)*(?i:{byte:02x})" for byte in character.encode()),
+    ]
+    if character in JSON_ESCAPES:
+        forms.append(escape + re.escape(JSON_ESCAPES[character]))
+    if character == " ":
+        forms.append(r"\+")
+    return f"(?:{'|'.join(forms)})"
 
 
 def written_forms(value: str) -> tuple[str, str]:
@@ -64,7 +109,7 @@ def written_forms(value: str) -> tuple[str, str]:
     try:
         number = phonenumbers.parse(value)
     except phonenumbers.NumberParseException:
-        parts = literal_parts(value)
+        parts = character_forms(value)
         return "".join(parts), cut_short(parts)
     sep = PHONE_SEPARATORS
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(
@@ -72,7 +117,7 @@ def written_forms(value: str) -> tuple[str, str]:
     )
     trunk = metadata.national_prefix if metadata else "0"
     country = sep.join(str(number.country_code))
-    international = f"(?:\\+|00)?{sep}{country}{sep}"
+    international = f"(?:{character_form('+')}|00)?{sep}{country}{sep}"
     if trunk:
         # +46 (0)70…: the trunk prefix kept in brackets after the country code.
         international += f"(?:{re.escape(trunk)}{sep})?"
@@ -94,5 +139,29 @@ def cut_short(parts: list[str], joiner: str = "") -> str:
 
 
 def credential_secrets(username: str, secret: str) -> list[str]:
+    """The secret and the Basic Authorization value it is sent as (UTF-8, base64)."""
     basic = base64.b64encode(f"{username}:{secret}".encode()).decode()
     return [secret, basic]
+
+
+def redact_answer(
+    value: Any,
+    credential: "ProviderCredential | None",
+    booking: "Booking | None" = None,
+) -> Any:
+    """`value` (a text, or field errors: dicts and lists of texts, keys included) derived
+    from a broker system's answer, with the credential's secret and the booking's buyer
+    masked in every form (see `redact`). What is stored from an answer goes through here."""
+    secrets = credential_secrets(credential.username, credential.secret) if credential else []
+    personal = [booking.email, booking.phone] if booking else []
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            return redact(item, secrets, personal)
+        if isinstance(item, dict):
+            return {clean(key): clean(entry) for key, entry in item.items()}
+        if isinstance(item, list | tuple):
+            return [clean(entry) for entry in item]
+        return item
+
+    return clean(value)

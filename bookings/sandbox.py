@@ -17,7 +17,8 @@ runs it for the demo and the benchmarks, which steer it over the control endpoin
     GET  {url}/_sandbox/state        everything received, and the MSPECS quarantine
     POST {url}/_sandbox/faults       {"mode": "status"|"drop"|"hang", "status": 500,
                                       "count": 3, "seconds": 60, "retry_after": 2,
-                                      "hang_seconds": 3, "body": {...}}; {} clears
+                                      "hang_seconds": 3, "body": {...},
+                                      "headers": {"Location": "..."}}; {} clears
     POST {url}/_sandbox/latency      {"seconds": 0.05}  (response time of every request)
     POST {url}/_sandbox/deals/{id}   {"slotId": capacity, ...}  (MSPECS slot capacities)
     POST {url}/_sandbox/reset
@@ -51,6 +52,7 @@ class Fault:
     retry_after: int | None = None
     hang_seconds: float = 3.0
     body: object = None  # what a "status" fault answers, instead of a generic message
+    headers: dict[str, str] = field(default_factory=dict)  # and the headers it adds
 
     def take(self) -> bool:
         if self.until is not None and time.monotonic() > self.until:
@@ -147,7 +149,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         if fault and fault.mode == "status":
             self._wait_until(answer_at)
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            headers = dict(fault.headers)
+            if fault.retry_after:
+                headers["Retry-After"] = str(fault.retry_after)
             body = {"message": "Sandbox fault"} if fault.body is None else fault.body
             self._send(fault.status, body, headers)
             return
@@ -432,9 +436,12 @@ class SandboxBrokers:
         retry_after: int | None = None,
         hang_seconds: float = 3.0,
         body: object = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         until = time.monotonic() + seconds if seconds is not None else None
-        self.state.fault = Fault(mode, status, count, until, retry_after, hang_seconds, body)
+        self.state.fault = Fault(
+            mode, status, count, until, retry_after, hang_seconds, body, dict(headers or {})
+        )
 
     def clear_fault(self) -> None:
         self.state.fault = None

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -155,8 +156,9 @@ def test_page_shows_entries_with_links_to_their_bookings(member_client, viewing)
     assert reverse("admin:bookings_booking_change", args=[booking.pk]) in response.content.decode()
 
 
-def test_mirror_needs_a_staff_login(client, db):
-    response = client.get(MIRROR)
+@pytest.mark.parametrize("params", [{}, {"format": "csv"}, {"format": "excel"}])
+def test_mirror_needs_a_staff_login(client, db, params):
+    response = client.get(MIRROR, params)
 
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
@@ -210,12 +212,13 @@ def test_decision_for_an_email_without_delivered_bookings_is_not_found(member_cl
     assert response.status_code == 404
 
 
-def test_another_agencys_entries_are_invisible_in_list_and_csv(member_client, viewing):
+@pytest.mark.parametrize("export", ["csv", "excel"])
+def test_another_agencys_entries_are_invisible_in_list_and_csv(member_client, viewing, export):
     delivered_booking(viewing, email="mine@example.se")
     delivered_booking(make_viewing(make_agency()), email="theirs@example.se")
 
     listed = member_client.get(MIRROR)
-    exported = member_client.get(MIRROR, {"format": "csv"}).content.decode()
+    exported = member_client.get(MIRROR, {"format": export}).content.decode()
 
     assert [e.email for e in listed.context["entries"]] == ["mine@example.se"]
     assert "theirs@example.se" not in listed.content.decode()
@@ -409,3 +412,95 @@ def test_entry_whose_bookings_changed_status_since_grouping_is_skipped(member, v
     Booking.objects.update(status=Booking.Status.CANCELLED)
 
     assert quarantine.with_bookings(rows) == []
+
+
+def exported_entry(client, export="csv"):
+    """The one entry of an export, by column, and the export's raw text."""
+    response = client.get(MIRROR, {"format": export})
+    delimiter = {"csv": ",", "excel": ";"}[export]
+    text = response.content.decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return dict(zip(header, row, strict=True)), text
+
+
+@pytest.mark.parametrize("export", ["csv", "excel"])
+def test_csv_export_quotes_every_cell(member_client, viewing, export):
+    delivered_booking(viewing, email="anna@example.se")
+    delivered_booking(viewing, email="anna@example.se")
+    delimiter = {"csv": ",", "excel": ";"}[export]
+
+    entry, text = exported_entry(member_client, export)
+
+    header_line, row_line = text.splitlines()
+    assert header_line == delimiter.join(f'"{name}"' for name in quarantine.CSV_HEADER)
+    assert f'{delimiter}"2"{delimiter}' in row_line  # numbers too
+    assert entry["merged bookings"] == "2"
+
+
+def test_excel_export_is_semicolon_separated_utf8_with_a_byte_order_mark(member_client, viewing):
+    delivered_booking(viewing, first_name="Åsa", email="asa@example.se")
+
+    response = member_client.get(MIRROR, {"format": "excel"})
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="quarantine-mirror-excel.csv"' in response["Content-Disposition"]
+    assert response.content.startswith(b'\xef\xbb\xbf"agency";"viewing";')
+    entry, _ = exported_entry(member_client, "excel")
+    assert (entry["agency"], entry["name in MSPECS"]) == ("Mäklarna", "Åsa Andersson")
+
+
+FORMULA_AT_A_SEPARATOR = [
+    "Anna,=HYPERLINK(1)",
+    "Anna;+1",
+    "Anna; -1",
+    "Anna\n@SUM(1)",
+    "Anna\r\n=1+1",
+    "Anna\t=cmd",
+    "Anna|=cmd",
+    "Anna\t\t-1",
+]
+SEPARATORS = re.compile(r"[,;|\t\r\n]")
+
+
+def starts_a_formula(text: str) -> bool:
+    return text.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.mark.parametrize("export", ["csv", "excel"])
+@pytest.mark.parametrize("first_name", FORMULA_AT_A_SEPARATOR)
+def test_csv_export_neutralises_a_formula_after_any_separator_in_a_cell(
+    member_client, viewing, first_name, export
+):
+    delivered_booking(viewing, first_name=first_name, email="anna@example.se")
+
+    entry, _ = exported_entry(member_client, export)
+
+    for column in ("name in MSPECS", "all names and phones, newest first"):
+        cell = entry[column]
+        # Wherever a spreadsheet might cut the cell, no part starts a formula.
+        position = 0
+        for separator in [*SEPARATORS.finditer(cell), None]:
+            end = separator.start() if separator else len(cell)
+            assert not starts_a_formula(cell[position:end]), (column, cell)
+            position = separator.end() if separator else end
+        assert cell.replace("'", "").startswith(first_name)
+
+
+def test_csv_export_leaves_ordinary_names_dates_and_hyphens_alone(member_client, viewing):
+    delivered_booking(viewing, first_name="Anna-Karin", email="ak@example.se")
+
+    entry, _ = exported_entry(member_client)
+
+    assert entry["name in MSPECS"] == "Anna-Karin Andersson"
+    assert "'" not in entry["oldest delivered"]
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_mirror_page_links_both_exports(client, member, viewing, language):
+    client.force_login(member)
+
+    page = client.get(MIRROR, {"q": "x"}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    label = {"en": "Export for Excel", "sv": "Exportera för Excel"}[language]
+    assert label in page
+    assert "format=excel" in page and "format=csv" in page

@@ -290,9 +290,15 @@ class BrokerClient:
 
     # --- shared ------------------------------------------------------------------------
 
-    def deliver(self, booking: "Booking") -> DeliveryResult:
+    def deliver(
+        self, booking: "Booking", in_flight: AbstractContextManager | None = None
+    ) -> DeliveryResult:
+        """Post the booking; `in_flight` (default: a delivery call slot) is entered right
+        before the request goes out."""
         endpoint, body = self.delivery_request(booking)
-        record = self.call("POST", endpoint, json=body, in_flight=delivery_calls_in_flight())
+        record = self.call(
+            "POST", endpoint, json=body, in_flight=in_flight or delivery_calls_in_flight()
+        )
         return self.classify(record)
 
     def classify(self, record: CallRecord) -> DeliveryResult:

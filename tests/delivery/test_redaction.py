@@ -1,12 +1,17 @@
 """What a DeliveryAttempt may show staff: never a credential, never a full email or phone."""
 
 import base64
+import json
+import time
+from urllib.parse import quote, quote_plus
 
 import pytest
 
 from agencies.models import BrokerSystem
-from bookings.delivery import EXCERPT_LENGTH, deliver
+from bookings import polling
+from bookings.delivery import EXCERPT_LENGTH, check_credential, deliver
 from bookings.redaction import credential_secrets, redact
+from tests.factories import make_slot_viewing
 
 
 def test_redact_masks_secrets_and_authorization_headers():
@@ -130,3 +135,202 @@ def test_attempt_records_duration_and_status_of_a_delivered_booking(
     assert attempt.http_status == 200
     assert attempt.duration_ms >= 50
     assert booking.email not in attempt.response_excerpt
+
+
+# --- every form of the secret, in every stored text ------------------------------------
+
+# A quote, a backslash, non-ASCII, a plus, a space, an ampersand and a slash: each is
+# written differently in JSON and in a URL.
+HOSTILE_SECRET = 'pa"ss\\wörd+ &x/1'
+
+
+def written_forms_of(username: str, secret: str) -> dict[str, str]:
+    """What a broker may echo of a credential: the secret as is, JSON-escaped (ASCII-only
+    or not), URL-encoded (+ or %20 for a space), the Basic value and the whole header."""
+    basic = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {
+        "as is": secret,
+        "JSON-escaped": json.dumps(secret)[1:-1],
+        "JSON-escaped, non-ASCII kept": json.dumps(secret, ensure_ascii=False)[1:-1],
+        "JSON in JSON": json.dumps(json.dumps(secret))[1:-1],
+        "URL-encoded": quote_plus(secret),
+        "URL-encoded, %20 for space": quote(secret, safe=""),
+        "Basic value": basic,
+        "Authorization header": f"Authorization: Basic {basic}",
+    }
+
+
+SECRET_FORMS = written_forms_of("sandbox", HOSTILE_SECRET)
+
+
+def strings_in(value) -> list[str]:
+    """Every text in a stored value: a string, or JSON field errors (keys too)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [key, *strings_in(item)]]
+    if isinstance(value, list):
+        return [text for item in value for text in strings_in(item)]
+    return []
+
+
+def stored_texts(booking) -> dict[str, list[str]]:
+    """Every text stored from the broker's answers about `booking`, by where it is kept."""
+    booking.refresh_from_db()
+    credential = booking.viewing.agency.credential
+    credential.refresh_from_db()
+    return {
+        "attempt excerpts": [a.response_excerpt for a in booking.attempts.all()],
+        "last_error": [booking.last_error],
+        "field errors": strings_in(booking.provider_errors),
+        "provider reference": [booking.provider_reference],
+        "credential status_detail": [credential.status_detail],
+    }
+
+
+def assert_nothing_stored_contains(texts: dict[str, list[str]], forms: dict[str, str]) -> None:
+    leaks = [
+        f"{form_name} in {where}: {text!r}"
+        for where, stored in texts.items()
+        for text in stored
+        for form_name, form in forms.items()
+        if form in text
+    ]
+    assert not leaks
+
+
+@pytest.mark.parametrize("form", SECRET_FORMS.values(), ids=SECRET_FORMS.keys())
+def test_redact_masks_every_written_form_of_the_secret(form):
+    redacted = redact(f"denied for {form}.", credential_secrets("sandbox", HOSTILE_SECRET))
+
+    assert redacted.startswith("denied for ")
+    assert_nothing_stored_contains({"text": [redacted]}, SECRET_FORMS)
+
+
+def test_redact_of_a_long_run_of_backslashes_takes_no_time_for_a_secret_full_of_them():
+    started = time.monotonic()
+
+    redacted = redact("\\\\" * 2000 + "!", ["\\" * 12 + "x"])
+
+    assert time.monotonic() - started < 2  # one pattern per backslash took minutes
+    assert redacted.endswith("!")
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["anna.svensson%40example.se", "anna.svensson\\u0040example.se", "%2B46701234567"],
+)
+def test_redact_masks_the_buyers_url_encoded_and_json_escaped_values(written):
+    redacted = redact(f"unknown: {written}", [], ["anna.svensson@example.se", "+46701234567"])
+
+    assert "svensson" not in redacted
+    assert "1234567" not in redacted
+
+
+# How each broker system reports field errors (its parsed body) and a message.
+ERROR_BODIES = {
+    BrokerSystem.MSPECS: lambda echo: {
+        "message": f"Rejected: {echo}",
+        "errors": {"phoneNumber": [f"'{echo}' is not valid."], f"field {echo}": ["Unknown."]},
+    },
+    BrokerSystem.VITEC: lambda echo: {
+        "Message": f"Rejected: {echo}",
+        "ModelState": {"participant.UpdatePerson.CellPhone": [f"'{echo}' is not valid."]},
+    },
+}
+
+
+@pytest.mark.parametrize("system", ERROR_BODIES)
+@pytest.mark.parametrize("form", SECRET_FORMS.values(), ids=SECRET_FORMS.keys())
+@pytest.mark.django_db
+def test_a_rejection_echoing_the_secret_stores_it_nowhere(
+    system, form, make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(system, secret=HOSTILE_SECRET))
+    sandbox.set_fault(status=400, count=1, body=ERROR_BODIES[system](form))
+
+    assert deliver(booking.pk) == "rejected"
+
+    texts = stored_texts(booking)
+    assert texts["field errors"] and "Rejected" in " ".join(texts["attempt excerpts"])
+    assert_nothing_stored_contains(texts, SECRET_FORMS)
+
+
+@pytest.mark.parametrize("system", ERROR_BODIES)
+@pytest.mark.django_db
+def test_a_rejection_echoing_the_buyer_stores_no_full_email_or_phone(
+    system, make_agency, make_booking, sandbox
+):
+    booking = make_booking(
+        make_agency(system), email="anna.svensson@example.se", phone="+46701234567"
+    )
+    echo = f"{quote_plus(booking.email)} {quote_plus(booking.phone)} {booking.email}"
+    sandbox.set_fault(status=400, count=1, body=ERROR_BODIES[system](echo))
+
+    deliver(booking.pk)
+
+    buyer = {"email": "svensson", "URL-encoded email": "%40example", "phone": "701234567"}
+    assert_nothing_stored_contains(stored_texts(booking), buyer)
+
+
+# A header carries ASCII only.
+ASCII_SECRET_FORMS = {name: form for name, form in SECRET_FORMS.items() if form.isascii()}
+
+
+@pytest.mark.parametrize("form", ASCII_SECRET_FORMS.values(), ids=ASCII_SECRET_FORMS.keys())
+@pytest.mark.django_db
+def test_a_redirect_to_an_address_holding_the_secret_stores_it_nowhere(
+    form, make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.MSPECS, secret=HOSTILE_SECRET))
+    location = f"https://login.example/?token={form}"
+    sandbox.set_fault(status=302, count=1, body="", headers={"Location": location})
+
+    assert deliver(booking.pk) == "rejected"
+
+    texts = stored_texts(booking)
+    assert "https://login.example/?token=" in booking.last_error
+    assert_nothing_stored_contains(texts, SECRET_FORMS)
+
+
+@pytest.mark.parametrize("system", ERROR_BODIES)
+@pytest.mark.django_db
+def test_a_refusal_echoing_the_secret_stores_it_nowhere(system, make_agency, make_booking, sandbox):
+    booking = make_booking(make_agency(system, secret=HOSTILE_SECRET))
+    echo = " ".join(SECRET_FORMS.values())
+    sandbox.set_fault(status=401, count=1, body=ERROR_BODIES[system](echo))
+
+    deliver(booking.pk)
+
+    assert_nothing_stored_contains(stored_texts(booking), SECRET_FORMS)
+
+
+@pytest.mark.parametrize("status", [401, 404, 500])
+@pytest.mark.django_db
+def test_a_connection_check_answer_echoing_the_secret_is_stored_nowhere(
+    status, make_agency, sandbox
+):
+    credential = make_agency(BrokerSystem.VITEC, secret=HOSTILE_SECRET).credential
+    echo = " ".join(SECRET_FORMS.values())
+    sandbox.set_fault(status=status, count=1, body=ERROR_BODIES[BrokerSystem.VITEC](echo))
+
+    check = check_credential(credential)
+
+    credential.refresh_from_db()
+    texts = {"message": [check.message], "status_detail": [credential.status_detail]}
+    assert_nothing_stored_contains(texts, SECRET_FORMS)
+
+
+@pytest.mark.django_db
+def test_a_slot_poll_answer_echoing_the_secret_is_stored_nowhere(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS, secret=HOSTILE_SECRET)
+    viewing = make_slot_viewing(agency, "deal-1", ["a1"])
+    echo = " ".join(SECRET_FORMS.values())
+    sandbox.set_fault(status=500, count=1, body={"message": echo})
+
+    summary = polling.poll_slots()
+
+    viewing.refresh_from_db()
+    assert viewing.slot_poll_error
+    texts = {"poll error": [viewing.slot_poll_error], "summary": list(summary.errors.values())}
+    assert_nothing_stored_contains(texts, SECRET_FORMS)

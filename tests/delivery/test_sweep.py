@@ -1,8 +1,10 @@
 """The periodic sweep: what a killed worker or a lost task left behind."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -10,10 +12,16 @@ from django_tasks_db.models import DBTaskResult
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings import delivery
 from bookings.models import Booking
-from bookings.tasks import enqueue_delivery
+from bookings.providers.base import delivery_calls_in_flight
+from bookings.tasks import enqueue_delivery, sweep_deliveries
+from tests.delivery.conftest import wait_until
 
 Status = Booking.Status
 LONG_AGO = timedelta(minutes=5)
+
+
+def long_ago():
+    return timezone.now() - LONG_AGO
 
 
 def age(booking, by=LONG_AGO, **fields):
@@ -63,7 +71,7 @@ def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
 @pytest.mark.django_db
 def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booking):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
-    age(booking, claimed_until=timezone.now() - timedelta(seconds=1))
+    age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
     assert delivery.sweep()["interrupted"] == 1
 
@@ -76,7 +84,7 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booki
 @pytest.mark.django_db
 def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_booking):
     booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
-    age(booking, claimed_until=timezone.now() - timedelta(seconds=1))
+    age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
     delivery.sweep()
 
@@ -90,7 +98,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
-    assert delivery.sweep() == {"interrupted": 0, "resumed": 0, "requeued": 0}
+    assert delivery.sweep() == {"interrupted": 0, "resumed": 0, "requeued": 0, "abandoned_tasks": 0}
 
 
 @pytest.mark.parametrize(
@@ -115,7 +123,12 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 @override_settings(DELIVERY_RETRY_SCHEDULE=[30])
 def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency, make_booking):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
-    age(booking, attempt_count=1, claimed_until=timezone.now() - timedelta(seconds=1))
+    age(
+        booking,
+        attempt_count=1,
+        claimed_until=timezone.now() - timedelta(seconds=1),
+        send_started_at=long_ago(),
+    )
 
     delivery.sweep()
 
@@ -132,3 +145,132 @@ def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency, 
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
+
+
+def expire_claim(booking):
+    Booking.objects.filter(pk=booking.pk).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+
+
+@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+@pytest.mark.django_db
+def test_sweep_queues_a_claimed_booking_whose_call_never_started(
+    system, make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+):
+    booking = delivery.claim(make_booking(make_agency(system)).pk)
+    expire_claim(booking)  # the worker died before a call slot came free
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep()["interrupted"] == 1
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
+    assert not booking.attempts.exists()
+    assert waiting_tasks() == [booking.pk]
+    assert delivery.deliver(booking.pk) == "delivered"
+    assert len(sandbox.received(system)) == 1
+
+
+@pytest.mark.django_db
+def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, make_booking):
+    booking = delivery.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
+    with delivery.sending(booking):
+        pass  # the call went out; the worker died before its answer was saved
+    expire_claim(booking)
+
+    delivery.sweep()
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.attempt_count) == (Status.NEEDS_REVIEW, 1)
+    assert booking.attempts.get().outcome == "interrupted"
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(DELIVERY_CONCURRENCY=1)
+def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
+    make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    call_slot = delivery_calls_in_flight()
+    outcome = []
+
+    def worker():
+        try:
+            outcome.append(delivery.deliver(booking.pk))
+        finally:
+            connection.close()
+
+    with call_slot:  # every call slot is busy
+        thread = threading.Thread(target=worker)
+        thread.start()
+        wait_until(lambda: Booking.objects.get(pk=booking.pk).status == Status.SENDING)
+        waiting = Booking.objects.get(pk=booking.pk)
+        assert waiting.send_started_at is None
+        expire_claim(booking)
+        delivery.sweep()
+    thread.join(timeout=10)
+
+    assert outcome == ["skipped: the claim ran out before sending"]
+    assert sandbox.received() == []
+    booking.refresh_from_db()
+    assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
+
+
+def task_row(booking, status, started_ago):
+    enqueue_delivery(booking.pk)
+    row = DBTaskResult.objects.get()
+    DBTaskResult.objects.filter(pk=row.pk).update(
+        status=status, started_at=timezone.now() - started_ago
+    )
+    return row
+
+
+@pytest.mark.django_db
+def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, make_booking):
+    row = task_row(
+        make_booking(make_agency()), "RUNNING", timedelta(seconds=delivery.claim_seconds() + 1)
+    )
+
+    assert delivery.sweep()["abandoned_tasks"] == 1
+
+    row.refresh_from_db()
+    assert row.status == "FAILED" and row.finished_at is not None
+    assert row.task_result.errors[0].exception_class_path.endswith("WorkerStopped")
+
+
+@pytest.mark.django_db
+def test_sweep_leaves_a_delivery_task_still_within_its_claim_running(make_agency, make_booking):
+    row = task_row(make_booking(make_agency()), "RUNNING", timedelta(seconds=1))
+
+    assert delivery.sweep()["abandoned_tasks"] == 0
+
+    row.refresh_from_db()
+    assert row.status == "RUNNING"
+
+
+@pytest.mark.parametrize(
+    ("started_ago", "closed"), [(timedelta(minutes=10), 0), (timedelta(hours=2), 1)]
+)
+@pytest.mark.django_db
+def test_sweep_closes_another_task_left_running_only_after_an_hour(started_ago, closed):
+    sweep_deliveries.enqueue()
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - started_ago)
+
+    assert delivery.close_abandoned_tasks() == closed
+
+
+@pytest.mark.django_db
+@override_settings(BROKER_CONNECT_TIMEOUT=0, BROKER_READ_TIMEOUT=0)
+def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
+    make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.deliver(booking.pk) == "skipped: the claim ran out before sending"
+
+    assert sandbox.received() == []
+    booking.refresh_from_db()
+    assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
+    assert waiting_tasks() == [booking.pk]
