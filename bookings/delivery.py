@@ -19,7 +19,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -479,9 +479,15 @@ def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> A
     result = ActionResult(verb)
     for booking in bookings:
         with transaction.atomic():
-            updated = Booking.objects.filter(pk=booking.pk, status__in=allowed).update(
-                **changes, updated_at=timezone.now()
-            )
+            try:
+                with transaction.atomic():
+                    updated = Booking.objects.filter(pk=booking.pk, status__in=allowed).update(
+                        **changes, updated_at=timezone.now()
+                    )
+            except IntegrityError:
+                # Bringing it back would give its buyer two live bookings of one time.
+                result.skipped["the buyer has booked this time again since"] += 1
+                continue
             if updated:
                 result.done += 1
                 if then:

@@ -200,10 +200,18 @@ class BookingStatus(models.TextChoices):
 
     @classmethod
     def live(cls) -> list["BookingStatus"]:
-        """Bookings that stand or are on their way: a buyer has at most one of these per
-        viewing and time. One refused, failed, cancelled or set aside for review does not
-        stand, so the buyer may book again (e.g. with corrected data)."""
-        return [cls.QUEUED, cls.SENDING, cls.RETRYING, cls.HELD, cls.DELIVERED]
+        """Bookings that stand, are on their way or may have landed: a buyer has at most one
+        of these per viewing and time. One refused, failed or cancelled does not stand, so
+        the buyer may book again (e.g. with corrected data). One that needs review may sit
+        in the broker system already: booking again could list the buyer twice."""
+        return [
+            cls.QUEUED,
+            cls.SENDING,
+            cls.RETRYING,
+            cls.HELD,
+            cls.NEEDS_REVIEW,
+            cls.DELIVERED,
+        ]
 
 
 DUPLICATE_BOOKING = "duplicate_booking"

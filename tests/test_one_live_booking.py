@@ -25,7 +25,6 @@ NOT_LIVE = [
     Booking.Status.REJECTED,
     Booking.Status.FAILED,
     Booking.Status.CANCELLED,
-    Booking.Status.NEEDS_REVIEW,
 ]
 
 
@@ -340,9 +339,9 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
 
     status = dict(Booking.objects.values_list("pk", "status"))
     assert status == {
-        first_queued: "needs_review",
+        first_queued: "cancelled",
         delivered: "delivered",
-        later_queued: "needs_review",
+        later_queued: "cancelled",
         rejected: "rejected",
         other_buyer: "queued",
     }
@@ -378,3 +377,14 @@ def test_simultaneous_identical_api_posts_give_one_booking(slot_viewing, api_key
 
     assert statuses == [202] + [409] * (posts - 1)
     assert Booking.objects.count() == 1
+
+
+def test_api_buyer_whose_booking_needs_review_may_not_book_again(post_api, slot_viewing):
+    # It may already sit in the broker system: a second one could list the buyer twice.
+    post_api({"slot": "slot-open"})
+    Booking.objects.update(status=Booking.Status.NEEDS_REVIEW)
+
+    again = post_api({"slot": "slot-open"})
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "duplicate_booking"

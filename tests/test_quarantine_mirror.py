@@ -425,8 +425,8 @@ def exported_entry(client, export="csv"):
 
 @pytest.mark.parametrize("export", ["csv", "excel"])
 def test_csv_export_quotes_every_cell(member_client, viewing, export):
-    delivered_booking(viewing, email="anna@example.se")
-    delivered_booking(viewing, email="anna@example.se")
+    delivered_in_another_slot(viewing, email="anna@example.se")
+    delivered_in_another_slot(viewing, email="anna@example.se")
     delimiter = {"csv": ",", "excel": ";"}[export]
 
     entry, text = exported_entry(member_client, export)

@@ -4,13 +4,13 @@ import agencies.validators
 import django.core.validators
 from django.db import migrations, models
 
-LIVE_STATUSES = ["queued", "sending", "retrying", "held", "delivered"]
+LIVE_STATUSES = ["queued", "sending", "retrying", "held", "needs_review", "delivered"]
 
 
 def set_aside_duplicate_live_bookings(apps, schema_editor):
     """Bookings made before the rule may hold the same buyer twice in one slot (or one
     viewing without slots): keep one live booking per buyer, the delivered one if there is
-    one, else the earliest, and set the others aside for staff to review, saying why."""
+    one, else the earliest, and cancel the others, saying why (staff see it on the booking)."""
     Booking = apps.get_model("bookings", "Booking")
     kept = {}
     live = Booking.objects.filter(status__in=LIVE_STATUSES).order_by("created_at", "pk")
@@ -23,7 +23,7 @@ def set_aside_duplicate_live_bookings(apps, schema_editor):
                 continue
             booking, earlier = earlier, booking
         Booking.objects.filter(pk=booking.pk).update(
-            status="needs_review",
+            status="cancelled",
             next_attempt_at=None,
             last_error=(
                 f"Set aside: the same buyer as booking {earlier.pk} (one live booking per "

@@ -195,6 +195,16 @@ class ConnectionCheck:
     record: CallRecord
 
 
+class NoRedirectSession(requests.Session):
+    """A session that never works out where a redirect leads. Calls are sent with
+    allow_redirects=False (a redirect would turn a POST into a GET somewhere else), yet
+    requests still decodes the Location header to offer the next request, and a Location
+    that is not UTF-8 raised there, losing the answer."""
+
+    def get_redirect_target(self, response):
+        return None
+
+
 class BrokerClient:
     """Base for one client class per broker system (see mspecs.py, vitec.py).
 
@@ -217,7 +227,7 @@ class BrokerClient:
     def new_session(
         credential: ProviderCredential, pool_size: int | None = None
     ) -> requests.Session:
-        session = requests.Session()
+        session = NoRedirectSession()
         # A pooled connection for every call this session may have in flight (by default,
         # every delivery call this process may have in flight).
         adapter = CheckedAddressAdapter(

@@ -401,3 +401,16 @@ def test_a_vitec_booking_limit_error_in_any_case_marks_the_slot_full(
     booking = refreshed(booking)
     assert booking.last_error == "The slot is fully booked in the broker system."
     assert booking.slot.fully_booked
+
+
+@BOTH
+@pytest.mark.django_db
+def test_a_redirect_whose_location_is_not_utf8_is_a_rejection_not_an_internal_error(
+    system, make_agency, make_booking, sandbox
+):
+    booking = make_booking(make_agency(system))
+    # Sent as Latin-1 on the wire: the byte 0xF6 alone is not UTF-8.
+    sandbox.set_fault(status=302, count=1, body="", headers={"Location": "/gå-vidare"})
+
+    assert deliver(booking.pk) == "rejected"
+    assert "HTTP 302" in refreshed(booking).last_error

@@ -91,3 +91,16 @@ def test_mark_delivered_only_takes_bookings_that_need_review(agency, make_bookin
     review.refresh_from_db()
     assert review.status == Status.DELIVERED
     assert review.delivered_at is not None
+
+
+@pytest.mark.django_db
+def test_resend_leaves_a_rejected_booking_whose_buyer_has_booked_that_time_again(
+    agency, make_booking
+):
+    rejected = make_booking(agency, status=Status.REJECTED, email="anna@example.se")
+    make_booking(agency, email="anna@example.se")  # the buyer's corrected, live booking
+
+    result = delivery.resend(Booking.objects.filter(pk=rejected.pk))
+
+    assert result.message == "0 queued, 1 skipped: the buyer has booked this time again since"
+    assert statuses([rejected]) == [Status.REJECTED]
