@@ -191,7 +191,7 @@ def test_rate_limited_duplicate_does_not_say_the_buyer_booked(client, slot_viewi
 
 
 @pytest.mark.parametrize(
-    "status", [Booking.Status.REJECTED, Booking.Status.FAILED, Booking.Status.NEEDS_REVIEW]
+    "status", [Booking.Status.REJECTED, Booking.Status.FAILED, Booking.Status.CANCELLED]
 )
 def test_resubmission_after_a_booking_that_did_not_stand_is_a_new_booking(
     client, slot_viewing, status
