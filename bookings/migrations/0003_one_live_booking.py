@@ -63,10 +63,10 @@ class Migration(migrations.Migration):
         migrations.RunPython(set_aside_duplicate_live_bookings, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='booking',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'sending', 'retrying', 'held', 'delivered'])), fields=('slot', 'email'), name='one_live_booking_per_slot', violation_error_code='duplicate_booking', violation_error_message='A booking for this viewing and time with this email address has already been received.'),
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', LIVE_STATUSES)), fields=('slot', 'email'), name='one_live_booking_per_slot', violation_error_code='duplicate_booking', violation_error_message='A booking for this viewing and time with this email address has already been received.'),
         ),
         migrations.AddConstraint(
             model_name='booking',
-            constraint=models.UniqueConstraint(condition=models.Q(('slot__isnull', True), ('status__in', ['queued', 'sending', 'retrying', 'held', 'delivered'])), fields=('viewing', 'email'), name='one_live_booking_per_viewing_without_slots', violation_error_code='duplicate_booking', violation_error_message='A booking for this viewing and time with this email address has already been received.'),
+            constraint=models.UniqueConstraint(condition=models.Q(('slot__isnull', True), ('status__in', LIVE_STATUSES)), fields=('viewing', 'email'), name='one_live_booking_per_viewing_without_slots', violation_error_code='duplicate_booking', violation_error_message='A booking for this viewing and time with this email address has already been received.'),
         ),
     ]
