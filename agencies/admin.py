@@ -12,8 +12,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, ApiKey, Membership, ProviderCredential
-from bookings.delivery import check_credential
-from bookings.redaction import credential_secrets, redact
+from bookings.delivery.engine import check_credential
+from bookings.delivery.redaction import credential_secrets, redact
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
-from bookings import delivery, polling
-from bookings.intake import accept_booking
+from bookings import polling
+from bookings.delivery import engine
+from bookings.intake.service import accept_booking
 from bookings.models import (
     DUPLICATE_BOOKING,
     DUPLICATE_BOOKING_ERROR,
@@ -120,7 +121,7 @@ class DeliveryAttemptInline(AgencyScopedInline):
 
 
 def delivery_action(function, description):
-    """An admin action around a staff action in bookings.delivery: a confirmation page
+    """An admin action around a staff action in bookings.delivery.engine: a confirmation page
     when more than one booking is selected, then a message with the counts."""
 
     @admin.action(description=description, permissions=["change"])
@@ -231,10 +232,10 @@ class BookingAdmin(AgencyScopedAdmin):
     ]
     inlines = [DeliveryAttemptInline]
     actions = [
-        delivery_action(delivery.send_now, _("Send now")),
-        delivery_action(delivery.resend, _("Re-send")),
-        delivery_action(delivery.cancel, _("Cancel")),
-        delivery_action(delivery.mark_delivered, _("Mark as delivered (checked in the broker)")),
+        delivery_action(engine.send_now, _("Send now")),
+        delivery_action(engine.resend, _("Re-send")),
+        delivery_action(engine.cancel, _("Cancel")),
+        delivery_action(engine.mark_delivered, _("Mark as delivered (checked in the broker)")),
     ]
 
     @admin.display(description=_("status"), ordering="status")

@@ -6,4 +6,4 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self):
-        from bookings import signals  # noqa: F401 (connects the receivers)
+        from bookings.delivery import credentials  # noqa: F401 (connects the receivers)

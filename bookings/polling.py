@@ -22,9 +22,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus
+from bookings.delivery.redaction import redact_answer
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
-from bookings.redaction import redact_answer
 
 
 @dataclass

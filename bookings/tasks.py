@@ -6,12 +6,13 @@ from crontask import cron
 from django.conf import settings
 from django.tasks import task
 
-from bookings import delivery, polling
+from bookings import polling
+from bookings.delivery import engine
 
 
 @task()
 def deliver_booking(booking_id: int) -> str:
-    return delivery.deliver(booking_id)
+    return engine.deliver(booking_id)
 
 
 def enqueue_delivery(booking_id: int, run_after=None) -> None:
@@ -24,7 +25,7 @@ def enqueue_delivery(booking_id: int, run_after=None) -> None:
 @cron(IntervalTrigger(seconds=settings.DELIVERY_SWEEP_SECONDS))
 @task()
 def sweep_deliveries() -> dict[str, int]:
-    return delivery.sweep()
+    return engine.sweep()
 
 
 @cron(IntervalTrigger(seconds=settings.SLOT_POLL_TICK))

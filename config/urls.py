@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bookings import quarantine_views
+from bookings.quarantine import views as quarantine_views
 
 urlpatterns = [
     path(
@@ -16,5 +16,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("bookings.urls")),
+    path("", include("bookings.intake.urls")),
 ]

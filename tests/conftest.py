@@ -1,6 +1,6 @@
 import pytest
 
-from bookings.sandbox import SandboxBrokers
+from bookings.sandbox.servers import SandboxBrokers
 
 pytest_plugins = ["tests.intake_fixtures"]
 

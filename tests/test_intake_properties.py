@@ -8,7 +8,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bookings.api import BOOKING_FIELDS
+from bookings.intake.api import BOOKING_FIELDS
 from bookings.models import Booking
 
 pytestmark = pytest.mark.django_db

@@ -242,7 +242,8 @@ def test_rate_limit_per_ip(client, slot_viewing, settings):
 def test_rate_limit_says_one_second_in_the_singular(client, slot_viewing, settings, monkeypatch):
     settings.BOOKING_RATE_LIMIT_PER_IP = 0
     settings.BOOKING_RATE_LIMIT_PER_VIEWING = 1
-    monkeypatch.setattr("bookings.ratelimit.time.time", lambda: 59.5)  # 1 s left of the minute
+    # One second left of the minute.
+    monkeypatch.setattr("bookings.intake.ratelimit.time.time", lambda: 59.5)
     client.post(page_url(slot_viewing), form_data(phone="12"))
 
     response = client.post(page_url(slot_viewing), form_data(), HTTP_ACCEPT_LANGUAGE="en")

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import BrokerSystem
-from bookings import delivery, quarantine
-from bookings.intake import accept_booking
+from bookings.delivery import engine
+from bookings.intake.service import accept_booking
 from bookings.models import Booking, QuarantineDecision
+from bookings.quarantine import queries as quarantine
 from tests.factories import (
     delivered_booking,
     make_agency,
@@ -72,7 +73,7 @@ def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbo
             viewing, slot_of, first_name=first, last_name=last, email=email, phone=phone
         )
         accept_booking(booking)
-        assert delivery.deliver(booking.pk) == Booking.Status.DELIVERED
+        assert engine.deliver(booking.pk) == Booking.Status.DELIVERED
     # A correction sent while the first booking stands is refused as a duplicate.
     correction = unsaved_booking(
         ordinary, first_name="Anna", last_name="Berg-Lind", email="ANNA@example.se"
@@ -314,7 +315,7 @@ def test_pages_hold_a_bounded_number_of_entries(member_client, viewing):
 
 
 def quarantine_views_page_size():
-    from bookings.quarantine_views import PAGE_SIZE
+    from bookings.quarantine.views import PAGE_SIZE
 
     return PAGE_SIZE
 

@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from bookings import delivery
-from bookings.intake import accept_booking
+from bookings.delivery import engine
+from bookings.intake.service import accept_booking
 from bookings.models import Booking
 from tests.factories import make_agency, make_slot_viewing, unsaved_booking
 
@@ -54,7 +54,7 @@ def test_a_booking_already_queued_is_set_aside_rather_than_sent(db, sandbox):
     booking = accept_booking(unsaved_booking(viewing, slot))
     slot.mark_fully_booked()
 
-    delivery.deliver(booking.pk)
+    engine.deliver(booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED

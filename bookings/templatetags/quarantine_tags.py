@@ -1,6 +1,6 @@
 from django import template
 
-from bookings.quarantine import pending_counts_by_agency
+from bookings.quarantine.queries import pending_counts_by_agency
 
 register = template.Library()
 

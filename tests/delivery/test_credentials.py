@@ -3,8 +3,8 @@
 import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
-from bookings import delivery
-from bookings.delivery import check_credential, deliver
+from bookings.delivery import engine
+from bookings.delivery.engine import check_credential, deliver
 from bookings.models import Booking
 from bookings.providers import client_for
 from tests.factories import make_slot_viewing
@@ -182,13 +182,13 @@ def test_a_late_refusal_of_the_old_secret_leaves_the_fixed_credential_alone(
     make_agency, make_booking
 ):
     agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
-    booking = delivery.claim(make_booking(agency).pk)
+    booking = engine.claim(make_booking(agency).pk)
     refused = client_for(booking.viewing.agency.credential).deliver(booking)
     fixed = ProviderCredential.objects.get(agency=agency)
     fixed.secret = "sandbox-secret"
     fixed.save()  # corrected while the refused call was on its way back
 
-    delivery.apply_result(booking, booking.viewing.agency.credential, refused)
+    engine.apply_result(booking, booking.viewing.agency.credential, refused)
 
     fixed.refresh_from_db()
     assert fixed.status != CredentialStatus.FAILING

@@ -9,8 +9,8 @@ import pytest
 
 from agencies.models import BrokerSystem
 from bookings import polling
-from bookings.delivery import EXCERPT_LENGTH, check_credential, deliver
-from bookings.redaction import credential_secrets, redact
+from bookings.delivery.engine import EXCERPT_LENGTH, check_credential, deliver
+from bookings.delivery.redaction import credential_secrets, redact
 from tests.factories import make_slot_viewing
 
 

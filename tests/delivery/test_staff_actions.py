@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings import delivery
+from bookings.delivery import engine
 from bookings.models import Booking
 
 Status = Booking.Status
@@ -28,11 +28,11 @@ def test_send_now_brings_a_retry_forward_and_delivers(
     booking = make_booking(agency, status=Status.RETRYING, next_attempt_at=later)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        result = delivery.send_now(Booking.objects.filter(pk=booking.pk))
+        result = engine.send_now(Booking.objects.filter(pk=booking.pk))
 
     assert result.message == "1 queued"
     assert len(callbacks) == 1
-    assert delivery.deliver(booking.pk) == "delivered"
+    assert engine.deliver(booking.pk) == "delivered"
 
 
 @pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency, make_booki
     ]
     delivered = [make_booking(agency, status=Status.DELIVERED) for _ in range(3)]
 
-    result = delivery.resend(Booking.objects.all())
+    result = engine.resend(Booking.objects.all())
 
     assert result.message == "4 queued, 3 skipped: already delivered"
     assert statuses(stopped) == [Status.QUEUED] * 4
@@ -59,7 +59,7 @@ def test_cancel_leaves_delivered_and_sending_bookings_alone(agency, make_booking
     delivered = make_booking(agency, status=Status.DELIVERED)
     sending = make_booking(agency, status=Status.SENDING)
 
-    result = delivery.cancel(Booking.objects.all())
+    result = engine.cancel(Booking.objects.all())
 
     assert result.done == 1
     assert dict(result.skipped) == {"already delivered": 1, "being sent right now": 1}
@@ -74,9 +74,9 @@ def test_cancel_leaves_delivered_and_sending_bookings_alone(agency, make_booking
 def test_a_cancelled_booking_is_not_sent(agency, make_booking, sandbox):
     booking = make_booking(agency)
 
-    delivery.cancel([booking])
+    engine.cancel([booking])
 
-    assert delivery.deliver(booking.pk).startswith("skipped")
+    assert engine.deliver(booking.pk).startswith("skipped")
     assert sandbox.received() == []
 
 
@@ -85,7 +85,7 @@ def test_mark_delivered_only_takes_bookings_that_need_review(agency, make_bookin
     review = make_booking(agency, status=Status.NEEDS_REVIEW)
     make_booking(agency, status=Status.FAILED)
 
-    result = delivery.mark_delivered(Booking.objects.all())
+    result = engine.mark_delivered(Booking.objects.all())
 
     assert result.message == "1 marked delivered, 1 skipped: failed (use Re-send)"
     review.refresh_from_db()
@@ -100,7 +100,7 @@ def test_resend_leaves_a_rejected_booking_whose_buyer_has_booked_that_time_again
     rejected = make_booking(agency, status=Status.REJECTED, email="anna@example.se")
     make_booking(agency, email="anna@example.se")  # the buyer's corrected, live booking
 
-    result = delivery.resend(Booking.objects.filter(pk=rejected.pk))
+    result = engine.resend(Booking.objects.filter(pk=rejected.pk))
 
     assert result.message == "0 queued, 1 skipped: the buyer has booked this time again since"
     assert statuses([rejected]) == [Status.REJECTED]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings import delivery
+from bookings.delivery import engine
 from bookings.models import Booking
 from bookings.providers.base import delivery_calls_in_flight
 from bookings.tasks import enqueue_delivery, sweep_deliveries
@@ -30,7 +30,7 @@ def age(booking, by=LONG_AGO, **fields):
 
 
 def waiting_tasks():
-    return sorted(delivery.waiting_task_booking_ids())
+    return sorted(engine.waiting_task_booking_ids())
 
 
 @pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_sweep_enqueues_a_due_booking_whose_task_is_missing(make_agency, make_bo
     booking = make_booking(make_agency())
     age(booking)
 
-    assert delivery.sweep()["requeued"] == 1
+    assert engine.sweep()["requeued"] == 1
     assert waiting_tasks() == [booking.pk]
 
 
@@ -48,7 +48,7 @@ def test_sweep_leaves_a_booking_with_a_waiting_task_alone(make_agency, make_book
     age(booking)
     enqueue_delivery(booking.pk)
 
-    assert delivery.sweep()["requeued"] == 0
+    assert engine.sweep()["requeued"] == 0
     assert DBTaskResult.objects.count() == 1
 
 
@@ -57,7 +57,7 @@ def test_sweep_leaves_a_booking_with_a_waiting_task_alone(make_agency, make_book
 def test_sweep_leaves_a_just_saved_booking_to_its_own_task(make_agency, make_booking):
     make_booking(make_agency())
 
-    assert delivery.sweep()["requeued"] == 0
+    assert engine.sweep()["requeued"] == 0
 
 
 @pytest.mark.django_db
@@ -65,7 +65,7 @@ def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
     booking = make_booking(make_agency(), status=Status.RETRYING)
     age(booking, next_attempt_at=timezone.now() + timedelta(minutes=1))
 
-    assert delivery.sweep()["requeued"] == 0
+    assert engine.sweep()["requeued"] == 0
 
 
 @pytest.mark.django_db
@@ -73,12 +73,12 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booki
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
-    assert delivery.sweep()["interrupted"] == 1
+    assert engine.sweep()["interrupted"] == 1
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 1)
     assert booking.attempts.get().outcome == "interrupted"
-    assert delivery.deliver(booking.pk) == "delivered"
+    assert engine.deliver(booking.pk) == "delivered"
 
 
 @pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_bo
     booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
-    delivery.sweep()
+    engine.sweep()
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
@@ -98,7 +98,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
-    assert delivery.sweep() == {"interrupted": 0, "resumed": 0, "requeued": 0, "abandoned_tasks": 0}
+    assert engine.sweep() == {"interrupted": 0, "resumed": 0, "requeued": 0, "abandoned_tasks": 0}
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
     booking = make_booking(agency, status=Status.HELD)
     agency.credential.mark_status(credential_status)
 
-    delivery.sweep()
+    engine.sweep()
 
     booking.refresh_from_db()
     assert booking.status == booking_status
@@ -130,7 +130,7 @@ def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agenc
         send_started_at=long_ago(),
     )
 
-    delivery.sweep()
+    engine.sweep()
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.FAILED, 2)
@@ -138,10 +138,10 @@ def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agenc
 
 @pytest.mark.django_db
 def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency, make_booking):
-    booking = delivery.claim(make_booking(make_agency()).pk)
+    booking = engine.claim(make_booking(make_agency()).pk)
     Booking.objects.filter(pk=booking.pk).update(status=Status.NEEDS_REVIEW)
 
-    delivery.release(booking, status=Status.DELIVERED)
+    engine.release(booking, status=Status.DELIVERED)
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
@@ -158,28 +158,28 @@ def expire_claim(booking):
 def test_sweep_queues_a_claimed_booking_whose_call_never_started(
     system, make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
 ):
-    booking = delivery.claim(make_booking(make_agency(system)).pk)
+    booking = engine.claim(make_booking(make_agency(system)).pk)
     expire_claim(booking)  # the worker died before a call slot came free
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.sweep()["interrupted"] == 1
+        assert engine.sweep()["interrupted"] == 1
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
     assert not booking.attempts.exists()
     assert waiting_tasks() == [booking.pk]
-    assert delivery.deliver(booking.pk) == "delivered"
+    assert engine.deliver(booking.pk) == "delivered"
     assert len(sandbox.received(system)) == 1
 
 
 @pytest.mark.django_db
 def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, make_booking):
-    booking = delivery.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
-    with delivery.sending(booking):
+    booking = engine.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
+    with engine.sending(booking):
         pass  # the call went out; the worker died before its answer was saved
     expire_claim(booking)
 
-    delivery.sweep()
+    engine.sweep()
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.NEEDS_REVIEW, 1)
@@ -197,7 +197,7 @@ def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
 
     def worker():
         try:
-            outcome.append(delivery.deliver(booking.pk))
+            outcome.append(engine.deliver(booking.pk))
         finally:
             connection.close()
 
@@ -208,7 +208,7 @@ def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
         waiting = Booking.objects.get(pk=booking.pk)
         assert waiting.send_started_at is None
         expire_claim(booking)
-        delivery.sweep()
+        engine.sweep()
     thread.join(timeout=10)
 
     assert outcome == ["skipped: the claim ran out before sending"]
@@ -229,10 +229,10 @@ def task_row(booking, status, started_ago):
 @pytest.mark.django_db
 def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, make_booking):
     row = task_row(
-        make_booking(make_agency()), "RUNNING", timedelta(seconds=delivery.claim_seconds() + 1)
+        make_booking(make_agency()), "RUNNING", timedelta(seconds=engine.claim_seconds() + 1)
     )
 
-    assert delivery.sweep()["abandoned_tasks"] == 1
+    assert engine.sweep()["abandoned_tasks"] == 1
 
     row.refresh_from_db()
     assert row.status == "FAILED" and row.finished_at is not None
@@ -243,7 +243,7 @@ def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, 
 def test_sweep_leaves_a_delivery_task_still_within_its_claim_running(make_agency, make_booking):
     row = task_row(make_booking(make_agency()), "RUNNING", timedelta(seconds=1))
 
-    assert delivery.sweep()["abandoned_tasks"] == 0
+    assert engine.sweep()["abandoned_tasks"] == 0
 
     row.refresh_from_db()
     assert row.status == "RUNNING"
@@ -257,7 +257,7 @@ def test_sweep_closes_another_task_left_running_only_after_an_hour(started_ago, 
     sweep_deliveries.enqueue()
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - started_ago)
 
-    assert delivery.close_abandoned_tasks() == closed
+    assert engine.close_abandoned_tasks() == closed
 
 
 @pytest.mark.django_db
@@ -268,7 +268,7 @@ def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
     booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.deliver(booking.pk) == "skipped: the claim ran out before sending"
+        assert engine.deliver(booking.pk) == "skipped: the claim ran out before sending"
 
     assert sandbox.received() == []
     booking.refresh_from_db()

@@ -4,7 +4,7 @@ Each thread runs django-tasks-db's own `Worker` loop (the same claim protocol as
 `db_worker`, a worker id of its own), so one process can keep several deliveries going:
 while some threads wait for a broker system, others do their database work. How many
 delivery calls are in flight at once is bounded per process by DELIVERY_CONCURRENCY
-(bookings/delivery.py); run more threads than that so the calls never wait for a thread.
+(bookings/delivery/engine.py); run more threads than that so the calls never wait for a thread.
 
 SIGTERM / SIGINT (handled here, in the main thread) stops every loop: tasks that are
 running finish, then the process exits. A second signal exits at once.

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
-from bookings.intake import accept_booking
+from bookings.intake.service import accept_booking
 from bookings.models import Booking, Viewing, ViewingSlot
 
 SANDBOX_USERNAME = "sandbox"

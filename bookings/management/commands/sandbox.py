@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from bookings.models import ViewingSlot
-from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxBrokers
+from bookings.sandbox.servers import DEFAULT_SLOT_CAPACITY, SandboxBrokers
 
 
 class Command(BaseCommand):

@@ -10,10 +10,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from agencies.models import BrokerSystem
-from bookings.forms import PublicBookingForm
-from bookings.intake import accept_booking
+from bookings.intake.forms import PublicBookingForm
+from bookings.intake.ratelimit import over_limit
+from bookings.intake.service import accept_booking
 from bookings.models import DUPLICATE_BOOKING, Booking, Viewing
-from bookings.ratelimit import over_limit
 
 CONFIRMATION_SALT = "bookings.confirmation"
 

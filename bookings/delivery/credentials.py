@@ -4,7 +4,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from agencies.models import CredentialStatus, ProviderCredential
-from bookings import delivery
+from bookings.delivery import engine
 
 # What decides whether the broker system accepts the credential.
 CONNECTION_FIELDS = ["base_url", "username", "secret", "vitec_customer_id"]
@@ -29,4 +29,4 @@ def resume_bookings_of_saved_credential(sender, instance, update_fields=None, **
     """Saving a credential that is not failing (e.g. corrected in the admin) sends the
     agency's held bookings again; status-only saves (mark_status) do not."""
     if update_fields is None and instance.status != CredentialStatus.FAILING:
-        delivery.resume_held(instance.agency_id)
+        engine.resume_held(instance.agency_id)

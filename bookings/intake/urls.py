@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from bookings import api, views
+from bookings.intake import api, views
 
 
 class ProviderIdConverter:

@@ -1,5 +1,5 @@
 """JSON intake API for agencies' websites and portals, under /api/v1/ (described by
-bookings/openapi.py). Bookings go through the same form and intake as the public page."""
+bookings/intake/openapi.py). Bookings go through the same form and intake as the public page."""
 
 import hashlib
 import json
@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from agencies.models import ApiKey
-from bookings.forms import BookingRequestForm
-from bookings.intake import accept_booking
+from bookings.intake.forms import BookingRequestForm
+from bookings.intake.openapi import openapi_document
+from bookings.intake.ratelimit import over_limit
+from bookings.intake.service import accept_booking
 from bookings.models import DUPLICATE_BOOKING, Booking, IdempotentRequest, Viewing, ViewingSlot
-from bookings.openapi import openapi_document
-from bookings.ratelimit import over_limit
 
 TEXT_FIELDS = ("slot", "first_name", "last_name", "email", "phone", "message")
 BOOKING_FIELDS = (*TEXT_FIELDS, "consent")

@@ -25,6 +25,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from agencies.models import Agency, CredentialStatus, ProviderCredential
+from bookings.delivery.redaction import redact_answer
 from bookings.models import Booking, DeliveryAttempt, unbookable_slot_changes
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import (
@@ -34,7 +35,6 @@ from bookings.providers.base import (
     Outcome,
     delivery_calls_in_flight,
 )
-from bookings.redaction import redact_answer
 
 Status = Booking.Status
 

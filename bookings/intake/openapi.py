@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the intake API, served at /api/v1/openapi.json.
 
-Written by hand next to bookings/api.py; tests check it lists every API route and that
+Written by hand next to bookings/intake/api.py; tests check it lists every API route and that
 live responses carry the properties it names."""
 
 from bookings.models import MESSAGE_MAX_LENGTH, Booking

@@ -1,4 +1,4 @@
-"""Staff pages of the quarantine mirror (see bookings/quarantine.py). Wrapped in the admin
+"""Staff pages of the quarantine mirror (see bookings/quarantine/queries.py). Wrapped in the admin
 site's `admin_view` in config/urls.py: staff only, and everything scoped to the user's
 agencies."""
 
@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from agencies.models import Agency, BrokerSystem
-from bookings import quarantine
 from bookings.models import QuarantineDecision, Viewing
+from bookings.quarantine import queries as quarantine
 
 PAGE_SIZE = 50
 

@@ -1,0 +1,1 @@
+"""The MSPECS quarantine mirror: queries and admin views."""
