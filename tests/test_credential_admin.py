@@ -265,7 +265,7 @@ def test_a_connection_test_that_breaks_is_logged_without_the_secret(
     # An error whose message quotes the secret: "Invalid timeout (5.0, 'sandbox-secret')".
     settings.BROKER_READ_TIMEOUT = "sandbox-secret"
 
-    with caplog.at_level(logging.ERROR, logger="agencies.admin"):
+    with caplog.at_level(logging.ERROR, logger="bookings.delivery.admin"):
         run_test_connection(editor_client, own_agency.credential)
 
     assert "ValueError" in caplog.text
