@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -330,3 +330,35 @@ def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
     assert woken() == [booking.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatcher_skips_a_booking_another_transaction_holds_instead_of_waiting(
+    make_agency, make_booking, woken
+):
+    agency = make_agency()
+    held_elsewhere, free = make_booking(agency), make_booking(agency)
+    age(held_elsewhere)
+    age(free)
+    locked, done = threading.Event(), threading.Event()
+
+    def other_dispatcher():
+        try:
+            with transaction.atomic():
+                Booking.objects.select_for_update().get(pk=held_elsewhere.pk)
+                locked.set()
+                done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_dispatcher)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert engine.sweep()["dispatched"] == 1  # returns at once: no waiting for the lock
+    finally:
+        done.set()
+        thread.join(timeout=10)
+
+    assert woken() == [free.pk]
