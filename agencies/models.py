@@ -274,7 +274,7 @@ class ProviderCredential(models.Model):
         self.status_detail = detail[:500]
         self.status_changed_at = timezone.now()
         # Not `updated_at`: it marks changes of the connection details, which a late
-        # refusal of an old secret is checked against (bookings.delivery.engine.hold_agency).
+        # refusal of an old secret is checked against (the credential lifecycle in `bookings`).
         self.save(update_fields=["status", "status_detail", "status_changed_at"])
 
 

@@ -59,7 +59,7 @@ def make_bookings(sandbox_url: str, n: int):
 def deliver_and_time(booking_ids: list[int]) -> float:
     from django.db import transaction
 
-    from bookings.tasks import enqueue_delivery
+    from bookings.delivery.schedule import enqueue_delivery
 
     with transaction.atomic():
         for booking_id in booking_ids:

@@ -203,9 +203,10 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 DELIVERY_RETRY_SCHEDULE = env.list(
     "DELIVERY_RETRY_SCHEDULE", cast=float, default=[30, 120, 600, 3600, 14400]
 )
-# How often the sweep (run by `manage.py crontask`) re-enqueues bookings whose task was
-# lost, e.g. with a killed worker; and how long a booking must sit due before it counts.
-DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30)
+# How often the dispatcher (run by `manage.py crontask`) wakes due bookings, retries
+# included (so one goes at most this late); and how long a due booking must sit untouched,
+# e.g. since it was woken, before the dispatcher wakes it (again).
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=10)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
 # Broker API hosts allowed besides the ones MSPECS and Vitec really use: a host name
 # (https only) or `http://host` (plain http too, any port; `make run` adds the sandbox

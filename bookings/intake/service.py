@@ -1,16 +1,14 @@
 """The one door every booking comes in through: admin, public page, API and import."""
 
-from functools import partial
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from bookings.delivery.schedule import wake_delivery
 from bookings.models import DUPLICATE_BOOKING, DUPLICATE_BOOKING_ERROR, Booking
-from bookings.tasks import enqueue_delivery
 
 
 def accept_booking(booking: Booking) -> Booking:
-    """Validate and normalise an unsaved booking, save it as queued, and enqueue its
+    """Validate and normalise an unsaved booking, save it as queued, and wake its
     delivery once the transaction commits (so a booking is never lost, and a worker
     never looks for one that is not there yet). Raises ValidationError on bad input,
     having written nothing."""
@@ -21,7 +19,7 @@ def accept_booking(booking: Booking) -> Booking:
     try:
         with transaction.atomic():
             booking.save()
-            transaction.on_commit(partial(enqueue_delivery, booking.pk))
+            wake_delivery(booking.pk)
     except IntegrityError:
         # An identical booking was saved since the check: the same answer as if it had
         # been there before.

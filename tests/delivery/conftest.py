@@ -5,10 +5,11 @@ import time
 
 import pytest
 from django.conf import settings
+from django.tasks import task_backends
 
 from agencies.models import BrokerSystem
+from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing
-from bookings.tasks import enqueue_delivery
 from config.settings import BASE_DIR
 from tests import factories
 
@@ -49,6 +50,19 @@ def make_booking():
         return factories.make_booking(viewing, slot=slot, **fields)
 
     return make
+
+
+@pytest.fixture
+def woken(settings):
+    """Delivery wake-ups go to Django's dummy task backend, which keeps them, instead of
+    the configured one: the call sites must not care. Returns a function listing the
+    booking ids woken so far."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    return lambda: sorted(
+        result.args[0]
+        for result in task_backends["default"].results
+        if result.task.name == "deliver_booking"
+    )
 
 
 def database_url() -> str:
@@ -98,10 +112,10 @@ WORKER = [
 
 
 def queue(agency, make_booking, n):
-    """`n` bookings for the agency, each with its delivery task enqueued."""
+    """`n` bookings for the agency, each with its delivery woken."""
     bookings = [make_booking(agency) for _ in range(n)]
     for booking in bookings:
-        enqueue_delivery(booking.pk)
+        wake_delivery(booking.pk)
     return bookings
 
 

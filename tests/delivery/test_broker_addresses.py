@@ -8,7 +8,8 @@ import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings import polling
-from bookings.delivery.engine import check_credential, deliver
+from bookings.delivery.credentials import check_credential
+from bookings.delivery.engine import deliver
 from bookings.models import Booking
 from bookings.providers.base import BrokerAddressRefused, check_broker_address
 from tests.factories import make_slot_viewing

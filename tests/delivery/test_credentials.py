@@ -4,7 +4,8 @@ import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings.delivery import engine
-from bookings.delivery.engine import check_credential, deliver
+from bookings.delivery.credentials import check_credential, save_credential
+from bookings.delivery.engine import deliver
 from bookings.models import Booking
 from bookings.providers import client_for
 from tests.factories import make_slot_viewing
@@ -106,7 +107,7 @@ def test_saving_a_corrected_secret_resumes_held_bookings(
 
     credential.secret = "sandbox-secret"
     with django_capture_on_commit_callbacks(execute=True):
-        credential.save()
+        save_credential(credential)
 
     assert credential.status == CredentialStatus.UNTESTED
     assert set(Booking.objects.values_list("status", flat=True)) == {Status.QUEUED}
@@ -123,7 +124,7 @@ def test_saving_a_failing_credential_unchanged_keeps_bookings_held(make_agency, 
     credential = agency.credential
     credential.refresh_from_db()
 
-    credential.save()
+    save_credential(credential)
 
     booking.refresh_from_db()
     assert booking.status == Status.HELD

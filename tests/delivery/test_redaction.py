@@ -9,7 +9,8 @@ import pytest
 
 from agencies.models import BrokerSystem
 from bookings import polling
-from bookings.delivery.engine import EXCERPT_LENGTH, check_credential, deliver
+from bookings.delivery.credentials import check_credential
+from bookings.delivery.engine import EXCERPT_LENGTH, deliver
 from bookings.delivery.redaction import credential_secrets, redact
 from tests.factories import make_slot_viewing
 

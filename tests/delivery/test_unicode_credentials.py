@@ -5,7 +5,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings.delivery.engine import check_credential, deliver
+from bookings.delivery.credentials import check_credential
+from bookings.delivery.engine import deliver
 from tests.factories import make_slot_viewing
 
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])

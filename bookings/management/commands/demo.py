@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.delivery.credentials import save_credential
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, Viewing, ViewingSlot
 
@@ -119,7 +120,7 @@ class Command(BaseCommand):
                 f"The demo calls the sandbox brokers at {sandbox_url}; allow them with "
                 f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
             ) from None
-        credential.save()
+        save_credential(credential)
         return agency
 
     def viewing(self, agency, provider_id, title, starts_at, **fields):
