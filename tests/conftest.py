@@ -1,6 +1,6 @@
 import pytest
 
-from bookings.sandbox.servers import SandboxBrokers
+from bookings.sandbox import SandboxBrokers
 
 pytest_plugins = ["tests.intake_fixtures"]
 

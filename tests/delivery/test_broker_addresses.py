@@ -57,7 +57,7 @@ def test_a_delivery_to_a_host_the_operator_did_not_allow_is_not_sent(
 
     deliver(booking.pk)
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     booking.refresh_from_db()
     assert booking.status == Status.HELD
     assert "Not sent to http://127.0.0.1:" in booking.last_error
@@ -75,7 +75,7 @@ def test_a_stored_base_url_with_a_fragment_is_not_sent(make_agency, make_booking
 
     deliver(booking.pk)
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     booking.refresh_from_db()
     assert booking.status == Status.HELD
     [attempt] = booking.attempts.all()
@@ -158,7 +158,7 @@ def test_test_connection_to_a_refused_address_says_why_and_sends_nothing(
 
     assert check.ok is False
     assert check.message.startswith("Refused: Not sent to http://127.0.0.1:")
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 @pytest.mark.django_db
@@ -174,7 +174,7 @@ def test_slot_polling_of_a_refused_address_records_why_and_sends_nothing(
 
     viewing.refresh_from_db()
     assert "Not sent to http://127.0.0.1:" in viewing.slot_poll_error
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 @BOTH
@@ -204,7 +204,7 @@ def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(
 
     deliver(booking.pk)
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     booking.refresh_from_db()
     [attempt] = booking.attempts.all()
     assert attempt.url.startswith(sandbox.mspecs_url)

@@ -138,9 +138,9 @@ def test_a_successful_connection_test_resumes_held_bookings(
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
     booking = make_booking(agency)
-    sandbox.state.credentials["sandbox"] = "rotated"  # the broker changed it...
+    sandbox.set_credential("sandbox", "rotated")  # the broker changed it...
     deliver(booking.pk)
-    sandbox.state.credentials["sandbox"] = "sandbox-secret"  # ...and changed it back
+    sandbox.set_credential("sandbox", "sandbox-secret")  # ...and changed it back
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         check = check_credential(agency.credential)

@@ -24,7 +24,7 @@ def test_threads_deliver_every_booking_once_with_calls_in_flight_bounded(
         b.email for b in bookings
     )
     # Four threads, but never more than DELIVERY_CONCURRENCY calls at the broker at once.
-    assert sandbox.state.max_in_flight == 2
+    assert sandbox.max_in_flight == 2
 
 
 def test_sigterm_lets_the_calls_in_flight_finish_then_exits(

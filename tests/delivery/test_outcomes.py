@@ -186,7 +186,7 @@ def test_a_failing_credential_holds_the_agencys_other_bookings_without_calling(
     deliver(first.pk)
     deliver(second.pk)
 
-    assert sandbox.state.requests_served == 1
+    assert sandbox.requests_served == 1
     for booking in (second, third):
         booking = refreshed(booking)
         assert booking.status == Status.HELD
@@ -310,7 +310,7 @@ def test_a_booking_not_due_is_skipped(make_agency, make_booking, sandbox):
     )
 
     assert deliver(booking.pk).startswith("skipped")
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 @pytest.mark.django_db
@@ -336,7 +336,7 @@ def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed
     booking = refreshed(booking)
     assert (booking.status, booking.claimed_until) == (Status.FAILED, None)
     assert "Internal error" in booking.last_error
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 # --- Vitec error bodies, whatever the case of their keys ------------------------------------

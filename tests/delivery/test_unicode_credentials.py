@@ -18,7 +18,7 @@ def unicode_login(sandbox):
     """The broker system knows the user `Åsa` with the secret given."""
 
     def login(secret):
-        sandbox.state.credentials["Åsa"] = secret
+        sandbox.set_credential("Åsa", secret)
         return {"username": "Åsa", "secret": secret}
 
     return login

@@ -100,7 +100,7 @@ def test_refused_credential_holds_then_resumes_once_fixed(
     start_process(*WORKER)
     wait_until(lambda: count_status(Status.HELD) == 10)
     # Only the calls already in flight when the first 401 came back: the others were held.
-    assert sandbox.state.requests_served <= WORKER_THREADS
+    assert sandbox.requests_served <= WORKER_THREADS
 
     credential = agency.credential
     credential.refresh_from_db()
