@@ -14,7 +14,8 @@ from bookings.delivery import engine
 from bookings.models import Booking
 from bookings.providers.base import delivery_calls_in_flight
 from bookings.tasks import enqueue_delivery, sweep_deliveries
-from tests.delivery.conftest import wait_until
+from tests.conftest import wait_until
+from tests.factories import make_booking
 
 Status = Booking.Status
 LONG_AGO = timedelta(minutes=5)
@@ -34,7 +35,7 @@ def waiting_tasks():
 
 
 @pytest.mark.django_db
-def test_sweep_enqueues_a_due_booking_whose_task_is_missing(make_agency, make_booking):
+def test_sweep_enqueues_a_due_booking_whose_task_is_missing(make_agency):
     booking = make_booking(make_agency())
     age(booking)
 
@@ -43,7 +44,7 @@ def test_sweep_enqueues_a_due_booking_whose_task_is_missing(make_agency, make_bo
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_booking_with_a_waiting_task_alone(make_agency, make_booking):
+def test_sweep_leaves_a_booking_with_a_waiting_task_alone(make_agency):
     booking = make_booking(make_agency())
     age(booking)
     enqueue_delivery(booking.pk)
@@ -54,14 +55,14 @@ def test_sweep_leaves_a_booking_with_a_waiting_task_alone(make_agency, make_book
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_SWEEP_GRACE=10)
-def test_sweep_leaves_a_just_saved_booking_to_its_own_task(make_agency, make_booking):
+def test_sweep_leaves_a_just_saved_booking_to_its_own_task(make_agency):
     make_booking(make_agency())
 
     assert engine.sweep()["requeued"] == 0
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
+def test_sweep_leaves_a_retry_that_is_not_due(make_agency):
     booking = make_booking(make_agency(), status=Status.RETRYING)
     age(booking, next_attempt_at=timezone.now() + timedelta(minutes=1))
 
@@ -69,7 +70,7 @@ def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booking):
+def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
@@ -82,7 +83,7 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booki
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_booking):
+def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency):
     booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
@@ -94,7 +95,7 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_bo
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
+def test_sweep_leaves_a_booking_being_sent_alone(make_agency):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
@@ -107,7 +108,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
 )
 @pytest.mark.django_db
 def test_sweep_resumes_held_bookings_only_once_their_credential_works(
-    make_agency, make_booking, credential_status, booking_status
+    make_agency, credential_status, booking_status
 ):
     agency = make_agency()
     booking = make_booking(agency, status=Status.HELD)
@@ -121,7 +122,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_RETRY_SCHEDULE=[30])
-def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency, make_booking):
+def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(
         booking,
@@ -137,7 +138,7 @@ def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agenc
 
 
 @pytest.mark.django_db
-def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency, make_booking):
+def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency):
     booking = engine.claim(make_booking(make_agency()).pk)
     Booking.objects.filter(pk=booking.pk).update(status=Status.NEEDS_REVIEW)
 
@@ -156,7 +157,7 @@ def expire_claim(booking):
 @pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
 @pytest.mark.django_db
 def test_sweep_queues_a_claimed_booking_whose_call_never_started(
-    system, make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+    system, make_agency, sandbox, django_capture_on_commit_callbacks
 ):
     booking = engine.claim(make_booking(make_agency(system)).pk)
     expire_claim(booking)  # the worker died before a call slot came free
@@ -173,7 +174,7 @@ def test_sweep_queues_a_claimed_booking_whose_call_never_started(
 
 
 @pytest.mark.django_db
-def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, make_booking):
+def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency):
     booking = engine.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
     with engine.sending(booking):
         pass  # the call went out; the worker died before its answer was saved
@@ -189,7 +190,7 @@ def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, m
 @pytest.mark.django_db(transaction=True)
 @override_settings(DELIVERY_CONCURRENCY=1)
 def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
-    make_agency, make_booking, sandbox
+    make_agency, sandbox
 ):
     booking = make_booking(make_agency(BrokerSystem.VITEC))
     call_slot = delivery_calls_in_flight()
@@ -227,7 +228,7 @@ def task_row(booking, status, started_ago):
 
 
 @pytest.mark.django_db
-def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, make_booking):
+def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency):
     row = task_row(
         make_booking(make_agency()), "RUNNING", timedelta(seconds=engine.claim_seconds() + 1)
     )
@@ -240,7 +241,7 @@ def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, 
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_delivery_task_still_within_its_claim_running(make_agency, make_booking):
+def test_sweep_leaves_a_delivery_task_still_within_its_claim_running(make_agency):
     row = task_row(make_booking(make_agency()), "RUNNING", timedelta(seconds=1))
 
     assert engine.sweep()["abandoned_tasks"] == 0
@@ -263,7 +264,7 @@ def test_sweep_closes_another_task_left_running_only_after_an_hour(started_ago, 
 @pytest.mark.django_db
 @override_settings(BROKER_CONNECT_TIMEOUT=0, BROKER_READ_TIMEOUT=0)
 def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
-    make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+    make_agency, sandbox, django_capture_on_commit_callbacks
 ):
     booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
 
