@@ -1,6 +1,6 @@
 """Fake MSPECS and Vitec Express broker systems over real HTTP on loopback, for `make run`
 (`manage.py sandbox`), tests and benches. Never imported by runtime code paths
-(tests/test_sandbox_isolation.py checks).
+(tests/test_sandbox.py checks).
 
     state.py  what the two systems hold, and the control API (plain Python, thread-safe)
     http.py   the vendor contracts over that state: paths, auth, status codes, bodies
