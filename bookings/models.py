@@ -281,7 +281,6 @@ class Booking(models.Model):
         ADMIN = "admin", _("Admin")
         PUBLIC_PAGE = "public", _("Public booking page")
         API = "api", _("Intake API")
-        IMPORT = "import", _("Import")
 
     viewing = models.ForeignKey(Viewing, on_delete=models.PROTECT, related_name="bookings")
     slot = models.ForeignKey(

@@ -8,8 +8,7 @@ from django.utils import timezone
 import bookings.intake.urls
 from agencies.models import ApiKey
 from bookings.models import Booking, IdempotentRequest, Viewing
-from tests.factories import make_agency
-from tests.intake_fixtures import BUYER, make_three_slot_viewing
+from tests.factories import BUYER, make_agency, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,15 @@ from django.urls import reverse
 from agencies.models import BrokerSystem, ProviderCredential
 from agencies.validators import validate_broker_id
 from bookings.models import Booking, Viewing, ViewingSlot
-from tests.factories import make_agency, make_booking, make_staff_user, make_viewing
-from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
+from tests.factories import (
+    BUYER,
+    admin_booking_data,
+    make_agency,
+    make_booking,
+    make_staff_user,
+    make_viewing,
+    post_booking_page,
+)
 
 pytestmark = pytest.mark.django_db
 

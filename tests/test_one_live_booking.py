@@ -14,8 +14,14 @@ from django.utils import timezone
 
 from agencies.models import ApiKey, Membership
 from bookings.models import Booking
-from tests.factories import make_agency, make_booking, make_staff_user
-from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
+from tests.factories import (
+    BUYER,
+    admin_booking_data,
+    make_agency,
+    make_booking,
+    make_staff_user,
+    post_booking_page,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from django.utils import timezone, translation
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.factories import make_agency, make_slot
-from tests.intake_fixtures import BUYER, make_three_slot_viewing
+from tests.factories import BUYER, make_agency, make_slot, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 

@@ -59,4 +59,4 @@ def test_a_booking_already_queued_is_set_aside_rather_than_sent(db, sandbox):
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED
     assert "Move the booking to another slot" in booking.last_error
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0

@@ -16,7 +16,8 @@ from bookings.delivery.schedule import enqueue_delivery
 from bookings.models import Booking, Outcome
 from bookings.providers.base import delivery_calls_in_flight
 from bookings.tasks import dispatch_deliveries
-from tests.delivery.conftest import wait_until
+from tests.conftest import wait_until
+from tests.factories import make_booking
 
 Status = Booking.Status
 LONG_AGO = timedelta(minutes=5)
@@ -33,7 +34,7 @@ def age(booking, by=LONG_AGO, **fields):
 
 @pytest.mark.django_db
 def test_sweep_wakes_a_due_booking_whose_wake_up_was_lost(
-    make_agency, make_booking, woken, django_capture_on_commit_callbacks
+    make_agency, woken, django_capture_on_commit_callbacks
 ):
     booking = make_booking(make_agency())
     age(booking)
@@ -46,7 +47,7 @@ def test_sweep_wakes_a_due_booking_whose_wake_up_was_lost(
 
 @pytest.mark.django_db
 def test_sweep_wakes_a_woken_booking_only_once_per_grace_period(
-    make_agency, make_booking, woken, django_capture_on_commit_callbacks
+    make_agency, woken, django_capture_on_commit_callbacks
 ):
     booking = make_booking(make_agency())
     age(booking)
@@ -60,14 +61,14 @@ def test_sweep_wakes_a_woken_booking_only_once_per_grace_period(
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_SWEEP_GRACE=10)
-def test_sweep_leaves_a_just_saved_booking_to_its_own_wake_up(make_agency, make_booking):
+def test_sweep_leaves_a_just_saved_booking_to_its_own_wake_up(make_agency):
     make_booking(make_agency())
 
     assert engine.sweep()["dispatched"] == 0
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
+def test_sweep_leaves_a_retry_that_is_not_due(make_agency):
     booking = make_booking(make_agency(), status=Status.RETRYING)
     age(booking, next_attempt_at=timezone.now() + timedelta(minutes=1))
 
@@ -76,7 +77,7 @@ def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
 
 @pytest.mark.django_db
 def test_a_retry_only_sets_the_row_and_the_sweep_wakes_it_once_due(
-    make_agency, make_booking, sandbox, woken, django_capture_on_commit_callbacks
+    make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
     booking = make_booking(make_agency())
     sandbox.set_fault("status", status=503, count=1)
@@ -97,9 +98,7 @@ def test_a_retry_only_sets_the_row_and_the_sweep_wakes_it_once_due(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(
-    make_agency, make_booking, sandbox
-):
+def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(make_agency, sandbox):
     booking = make_booking(make_agency())
     for _ in range(3):  # three sweeps, each after the booking's wake-up was lost
         age(booking)
@@ -113,7 +112,7 @@ def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booking):
+def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
@@ -126,7 +125,7 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booki
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_booking):
+def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency):
     booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
@@ -138,7 +137,7 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_bo
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
+def test_sweep_leaves_a_booking_being_sent_alone(make_agency):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
@@ -151,7 +150,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
 )
 @pytest.mark.django_db
 def test_sweep_resumes_held_bookings_only_once_their_credential_works(
-    make_agency, make_booking, credential_status, booking_status
+    make_agency, credential_status, booking_status
 ):
     agency = make_agency()
     booking = make_booking(agency, status=Status.HELD)
@@ -165,7 +164,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_RETRY_SCHEDULE=[30])
-def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency, make_booking):
+def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(
         booking,
@@ -181,7 +180,7 @@ def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agenc
 
 
 @pytest.mark.django_db
-def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency, make_booking):
+def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency):
     booking = engine.claim(make_booking(make_agency()).pk)
     Booking.objects.filter(pk=booking.pk).update(status=Status.NEEDS_REVIEW)
 
@@ -200,7 +199,7 @@ def expire_claim(booking):
 @pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
 @pytest.mark.django_db
 def test_sweep_queues_a_claimed_booking_whose_call_never_started(
-    system, make_agency, make_booking, sandbox, woken, django_capture_on_commit_callbacks
+    system, make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
     booking = engine.claim(make_booking(make_agency(system)).pk)
     expire_claim(booking)  # the worker died before a call slot came free
@@ -217,7 +216,7 @@ def test_sweep_queues_a_claimed_booking_whose_call_never_started(
 
 
 @pytest.mark.django_db
-def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, make_booking):
+def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency):
     booking = engine.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
     with engine.sending(booking):
         pass  # the call went out; the worker died before its answer was saved
@@ -233,7 +232,7 @@ def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, m
 @pytest.mark.django_db(transaction=True)
 @override_settings(DELIVERY_CONCURRENCY=1)
 def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
-    make_agency, make_booking, sandbox
+    make_agency, sandbox
 ):
     booking = make_booking(make_agency(BrokerSystem.VITEC))
     call_slot = delivery_calls_in_flight()
@@ -272,9 +271,7 @@ def task_row(booking, status, started_ago):
 
 
 @pytest.mark.django_db
-def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(
-    make_agency, make_booking
-):
+def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(make_agency):
     row = task_row(
         make_booking(make_agency()), "RUNNING", timedelta(seconds=engine.claim_seconds() + 1)
     )
@@ -287,9 +284,7 @@ def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(
 
 
 @pytest.mark.django_db
-def test_housekeeping_leaves_a_delivery_task_still_within_its_claim_running(
-    make_agency, make_booking
-):
+def test_housekeeping_leaves_a_delivery_task_still_within_its_claim_running(make_agency):
     row = task_row(make_booking(make_agency()), "RUNNING", timedelta(seconds=1))
 
     assert task_rows.close_abandoned_tasks() == 0
@@ -319,7 +314,7 @@ def test_housekeeping_leaves_another_task_backend_alone(settings):
 @pytest.mark.django_db
 @override_settings(BROKER_CONNECT_TIMEOUT=0, BROKER_READ_TIMEOUT=0)
 def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
-    make_agency, make_booking, sandbox, woken, django_capture_on_commit_callbacks
+    make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
     booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
 
@@ -335,7 +330,7 @@ def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_dispatcher_skips_a_booking_another_transaction_holds_instead_of_waiting(
-    make_agency, make_booking, woken
+    make_agency, woken
 ):
     agency = make_agency()
     held_elsewhere, free = make_booking(agency), make_booking(agency)

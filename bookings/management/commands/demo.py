@@ -161,7 +161,7 @@ class Command(BaseCommand):
             email=email,
             phone=phone,
             consent_given_at=timezone.now(),
-            source=Booking.Source.IMPORT,
+            source=Booking.Source.PUBLIC_PAGE,  # as buyers book, consent given
         )
         if status == Booking.Status.QUEUED:
             accept_booking(booking)  # the worker delivers it to the sandbox
