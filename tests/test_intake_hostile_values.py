@@ -152,9 +152,7 @@ def test_openapi_document_names_the_limits(client):
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
 
     assert schema["BookingRequest"]["properties"]["message"]["maxLength"] == 2000
-    assert (
-        "duplicate_booking" in schema["Error"]["properties"]["error"]["properties"]["code"]["enum"]
-    )
+    assert "duplicate_booking" in schema["ErrorCode"]["enum"]
 
 
 # --- broker ids ----------------------------------------------------------------------------
