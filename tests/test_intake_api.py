@@ -287,3 +287,9 @@ def test_viewing_without_slots_books_without_a_slot(api, ordinary_viewing):
 
     assert response.status_code == 202
     assert Booking.objects.get().slot is None
+
+
+def test_type_errors_follow_accept_language(api, slot_viewing):
+    response = api.post(payload=booking_payload(admin=True), HTTP_ACCEPT_LANGUAGE="sv")
+
+    assert response.json()["error"]["fields"] == {"admin": ["Okänt fält."]}
