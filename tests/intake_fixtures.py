@@ -1,5 +1,6 @@
 """Viewings with slots and an API key for the intake tests (public page, API, browser)."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -75,6 +76,18 @@ def admin_booking_data(viewing, slot=None, **fields) -> dict:
         "attempts-INITIAL_FORMS": "0",
         **fields,
     }
+
+
+def post_booking_api(client, api_key, url="/api/v1/viewings/view-1/bookings", headers=(), **fields):
+    """BUYER books the open slot through the JSON API, reading English."""
+    return client.post(
+        url,
+        json.dumps({**BUYER, "slot": "slot-open", "consent": True, **fields}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+        HTTP_ACCEPT_LANGUAGE="en",
+        **dict(headers),
+    )
 
 
 def post_booking_page(client, viewing, **fields):

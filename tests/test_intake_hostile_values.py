@@ -1,7 +1,5 @@
 """Hostile values at every door: names, the message, broker ids, NUL bytes in admin URLs."""
 
-import json
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DataError
@@ -11,7 +9,7 @@ from agencies.models import BrokerSystem, ProviderCredential
 from agencies.validators import validate_broker_id
 from bookings.models import Booking, Viewing, ViewingSlot
 from tests.factories import make_agency, make_booking, make_staff_user, make_viewing
-from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
+from tests.intake_fixtures import admin_booking_data, post_booking_api, post_booking_page
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +32,7 @@ NAMES_KEPT = {
 
 
 def api_post(client, api_key, **fields):
-    return client.post(
-        API_URL,
-        json.dumps({**BUYER, "slot": "slot-open", "consent": True, **fields}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {api_key}",
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
+    return post_booking_api(client, api_key, API_URL, **fields)
 
 
 def admin_add(client, viewing, **fields):

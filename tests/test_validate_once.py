@@ -1,15 +1,13 @@
 """A booking is validated once, by the model, whichever door it comes through; the JSON API
 answers only the error codes of its ErrorCode enum, all of them listed in its document."""
 
-import json
-
 import pytest
 from django.urls import reverse
 
 from bookings.intake.schemas import ErrorCode
 from bookings.models import Booking
 from tests.factories import make_slot
-from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
+from tests.intake_fixtures import admin_booking_data, post_booking_api, post_booking_page
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +26,8 @@ def clean_calls(monkeypatch):
     return calls
 
 
-def api_post(client, api_key, url="/api/v1/viewings/view-1/bookings", headers=(), **fields):
-    return client.post(
-        url,
-        json.dumps({**BUYER, "slot": "slot-open", "consent": True, **fields}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {api_key}",
-        HTTP_ACCEPT_LANGUAGE="en",
-        **dict(headers),
-    )
-
-
 def test_the_api_validates_a_booking_once(client, api_key, slot_viewing, clean_calls):
-    assert api_post(client, api_key).status_code == 202
+    assert post_booking_api(client, api_key).status_code == 202
     assert len(clean_calls) == 1
 
 
@@ -63,7 +50,9 @@ def test_api_refuses_a_slot_of_a_viewing_without_slots_in_the_models_words(
 ):
     make_slot(ordinary_viewing, provider_slot_id="left-over")
 
-    response = api_post(client, api_key, url="/api/v1/viewings/view-2/bookings", slot="left-over")
+    response = post_booking_api(
+        client, api_key, url="/api/v1/viewings/view-2/bookings", slot="left-over"
+    )
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {
@@ -86,7 +75,7 @@ def answer(client, api_key, settings, code: ErrorCode):
     create_url = "/api/v1/viewings/view-1/bookings"
     match code:
         case ErrorCode.INVALID:
-            return api_post(client, api_key, phone="12")
+            return post_booking_api(client, api_key, phone="12")
         case ErrorCode.INVALID_JSON:
             return client.post(
                 create_url, "{", "application/json", HTTP_AUTHORIZATION=f"Bearer {api_key}"
@@ -94,25 +83,25 @@ def answer(client, api_key, settings, code: ErrorCode):
         case ErrorCode.UNAUTHORIZED:
             return client.get("/api/v1/viewings")
         case ErrorCode.NOT_FOUND:
-            return api_post(client, api_key, url="/api/v1/viewings/nope/bookings")
+            return post_booking_api(client, api_key, url="/api/v1/viewings/nope/bookings")
         case ErrorCode.METHOD_NOT_ALLOWED:
             return client.delete("/api/v1/viewings")
         case ErrorCode.SLOT_FULL:
-            return api_post(client, api_key, slot="slot-full")
+            return post_booking_api(client, api_key, slot="slot-full")
         case ErrorCode.DUPLICATE_BOOKING:
-            api_post(client, api_key)
-            return api_post(client, api_key)
+            post_booking_api(client, api_key)
+            return post_booking_api(client, api_key)
         case ErrorCode.TOO_LARGE:
             settings.API_MAX_BODY_BYTES = 10
-            return api_post(client, api_key)
+            return post_booking_api(client, api_key)
         case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
             return client.post(
                 create_url, "a=b", "text/plain", HTTP_AUTHORIZATION=f"Bearer {api_key}"
             )
         case ErrorCode.IDEMPOTENCY_KEY_REUSED:
             key = {"HTTP_IDEMPOTENCY_KEY": "k"}
-            api_post(client, api_key, headers=key)
-            return api_post(client, api_key, headers=key, first_name="Bo")
+            post_booking_api(client, api_key, headers=key)
+            return post_booking_api(client, api_key, headers=key, first_name="Bo")
         case ErrorCode.RATE_LIMITED:
             settings.API_RATE_LIMIT_PER_KEY = 1
             client.get("/api/v1/viewings", HTTP_AUTHORIZATION=f"Bearer {api_key}")
