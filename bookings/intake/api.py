@@ -189,10 +189,19 @@ def invalid_request(request, error: RequestValidationError):
     fields = {}
     for problem in error.errors:
         source, *path = problem["loc"]
-        if source != "body" or len(path) < 2:  # the body as a whole is missing
-            return not_an_object().response()
+        if source != "body" or len(path) < 2:  # no body at all
+            return missing_body(request)
         fields.setdefault(str(path[1]), []).append(str(TYPE_ERRORS[problem["type"]]))
     return invalid(fields).response()
+
+
+def missing_body(request):
+    """Ninja leaves an empty body unparsed; the parser says what is wrong with it."""
+    try:
+        intake_api.parser.parse_body(request)
+    except ApiError as error:
+        return error.response()
+    return not_an_object().response()
 
 
 def error_responses(*statuses: int) -> dict:
@@ -406,7 +415,9 @@ def refuse_other_methods(path: str, *allowed: str) -> None:
             headers={"Allow": ", ".join(allowed)},
         )
 
-    other_methods = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in allowed]
+    other_methods = [
+        m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") if m not in allowed
+    ]
     with warnings.catch_warnings():
         # The refusal needs none of the path's values, which ninja warns are unused.
         warnings.simplefilter("ignore", UserWarning)
