@@ -10,6 +10,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
@@ -191,7 +192,8 @@ def invalid_request(request, error: RequestValidationError):
         source, *path = problem["loc"]
         if source != "body" or len(path) < 2:  # no body at all
             return missing_body(request)
-        fields.setdefault(str(path[1]), []).append(str(TYPE_ERRORS[problem["type"]]))
+        message = TYPE_ERRORS.get(problem["type"], RegexValidator.message)  # "Enter a valid value."
+        fields.setdefault(str(path[1]), []).append(str(message))
     return invalid(fields).response()
 
 
