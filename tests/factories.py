@@ -1,6 +1,7 @@
 """Test data, in one place: factories with sensible defaults (override what the test is
 about), and what buyers and staff submit. Fixtures are in tests/conftest.py."""
 
+import json
 from datetime import timedelta
 from itertools import count
 
@@ -217,6 +218,18 @@ def admin_booking_data(viewing, slot=None, **fields) -> dict:
         "attempts-INITIAL_FORMS": "0",
         **fields,
     }
+
+
+def post_booking_api(client, api_key, url="/api/v1/viewings/view-1/bookings", headers=(), **fields):
+    """BUYER books the open slot through the JSON API, reading English."""
+    return client.post(
+        url,
+        json.dumps({**BUYER, "slot": "slot-open", "consent": True, **fields}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+        HTTP_ACCEPT_LANGUAGE="en",
+        **dict(headers),
+    )
 
 
 def post_booking_page(client, viewing, **fields):

@@ -132,7 +132,7 @@ def test_full_slot_is_refused(client, slot_viewing):
 def test_past_slot_is_refused(client, slot_viewing):
     response = client.post(page_url(slot_viewing), form_data(slot="slot-past"))
 
-    assert "Den tiden är inte tillgänglig" in response.content.decode()
+    assert "Den tiden har passerat" in response.content.decode()
     assert not Booking.objects.exists()
 
 

@@ -1,4 +1,4 @@
-"""The one door every booking comes in through: admin, public page, API and import."""
+"""The one door every booking comes in through: admin, public page and API."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -8,14 +8,12 @@ from bookings.models import DUPLICATE_BOOKING, DUPLICATE_BOOKING_ERROR, Booking
 
 
 def accept_booking(booking: Booking) -> Booking:
-    """Validate and normalise an unsaved booking, save it as queued, and wake its
-    delivery once the transaction commits (so a booking is never lost, and a worker
-    never looks for one that is not there yet). Raises ValidationError on bad input,
-    having written nothing."""
+    """Save an unsaved booking that passed validation (Booking.full_clean, which every
+    door's form runs) as queued, and wake its delivery once the transaction commits (so
+    a booking is never lost, and a worker never looks for one that is not there yet).
+    Raises ValidationError (duplicate_booking), having written nothing, when the same
+    buyer's booking was saved since it was validated."""
     booking.status = Booking.Status.QUEUED
-    # Booking.clean says when the buyer already has a live booking; not the constraint
-    # validation as well, which would say it a second time.
-    booking.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             booking.save()

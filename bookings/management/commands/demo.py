@@ -163,11 +163,11 @@ class Command(BaseCommand):
             consent_given_at=timezone.now(),
             source=Booking.Source.PUBLIC_PAGE,  # as buyers book, consent given
         )
+        booking.status = status
+        booking.full_clean()
         if status == Booking.Status.QUEUED:
             accept_booking(booking)  # the worker delivers it to the sandbox
             return
-        booking.status = status
-        booking.full_clean()
         booking.last_error = error
         booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
         if status == Booking.Status.DELIVERED:
