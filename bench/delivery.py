@@ -145,10 +145,13 @@ def cpu_seconds(processes: list[subprocess.Popen]) -> float:
     pids = [process.pid for process in processes]
     while pids:
         pid = pids.pop()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = [path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")]
+        except FileNotFoundError:
+            continue  # it has just exited: its CPU goes to its parent's cutime, cstime
         total += sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
-        for children in Path(f"/proc/{pid}/task").glob("*/children"):
-            pids.extend(int(child) for child in children.read_text().split())
+        pids.extend(int(child) for listing in children for child in listing.split())
     return total / ticks
 
 
