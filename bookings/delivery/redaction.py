@@ -6,6 +6,7 @@ text derived from an answer through it before storing it."""
 
 import base64
 import re
+import string
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,10 @@ def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     return PHONE.sub(mask_phone, text)
 
 
+# Characters that URL and JSON encoders write as they are (RFC 3986 "unreserved"): in the
+# buyer's own values they are matched only as written. A pattern with every form of every
+# character took milliseconds to compile, once per buyer, and was most of a delivery's CPU.
+UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 # JSON's two-character escapes (but the backslash's own: see `character_forms`); any
 # character may also be written as \uXXXX.
 JSON_ESCAPES = {'"': '"', "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
@@ -109,7 +114,10 @@ def written_forms(value: str) -> tuple[str, str]:
     try:
         number = phonenumbers.parse(value)
     except phonenumbers.NumberParseException:
-        parts = character_forms(value)
+        parts = [
+            re.escape(character) if character in UNRESERVED else character_form(character)
+            for character in value
+        ]
         return "".join(parts), cut_short(parts)
     sep = PHONE_SEPARATORS
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(
