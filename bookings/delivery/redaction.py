@@ -7,6 +7,7 @@ text derived from an answer through it before storing it."""
 import base64
 import re
 import string
+from functools import cached_property, lru_cache
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,12 @@ CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9
 # digit runs are left alone: they are as likely dates and ids.)
 PHONE = re.compile(r"(?:\+|%2[Bb])(\d[\d \-]{5,}\d)")
 AUTHORIZATION = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+")
-# What may stand between the digits of a written phone number: 070-123 45 67, (070) 1234567.
-PHONE_SEPARATORS = r"[\s\-().]*"
+# A run of digits as phone numbers are written (070-123 45 67, (070) 1234567), after an
+# optional plus as written, JSON-escaped or URL-encoded.
+WRITTEN_DIGITS = re.compile(
+    r"(?:(?P<plus>\+|\\{1,3}u(?i:002b)|%(?:25)*(?i:2b))[\s\-().]*)?"
+    r"(?P<digits>(?<!\d)\d(?:[\s\-().]*\d)*)"
+)
 # A text may end in the first characters of a value (an excerpt cut short): that many
 # or more are masked too.
 CUT_VALUE_MIN_LENGTH = 3
@@ -52,16 +57,131 @@ def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     A text that ends in the beginning of any of these is taken for one cut short, and
     that end is masked too."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        parts = character_forms(secret)
-        text = re.sub("".join(parts), MASK, text)
-        text = re.sub(cut_short(parts), MASK, text)
+        text = secret_pattern(secret).sub(text)
     for value in sorted(filter(None, personal), key=len, reverse=True):
-        for pattern in written_forms(value):
-            text = re.sub(pattern, keep_first_character, text, flags=re.IGNORECASE)
+        text = personal_pattern(value).sub(text)
     text = AUTHORIZATION.sub(lambda m: f"{m[1]} {MASK}", text)
     text = EMAIL.sub(mask_email, text)
     text = CUT_EMAIL.sub(mask_email, text)
     return PHONE.sub(mask_phone, text)
+
+
+class ValuePattern:
+    """One value in every written form, whole and cut short at the end of a text; built
+    and compiled once per value, as a worker masks the same ones in every text of a
+    delivery (and the credential's in every delivery)."""
+
+    def __init__(self, value: str, whole: str, cut: str, replacement, flags: int = 0):
+        self.replacement = replacement
+        self.whole = re.compile(whole, flags)
+        self.cut_pattern, self.flags = cut, flags
+        # A cut-short form ends in one of the value's characters, a hex digit of an escape
+        # (%C3%A9, \u00e9), a JSON escape letter or "+": texts ending otherwise (most
+        # answers end in "}") skip the cut-short pattern, the costlier one to compile.
+        self.cut_can_end_with = frozenset(
+            value + value.upper() + value.lower() + string.hexdigits + '"/bfnrt+\\'
+        )
+
+    @cached_property
+    def cut(self) -> re.Pattern:
+        return re.compile(self.cut_pattern, self.flags)
+
+    def sub(self, text: str) -> str:
+        text = self.whole.sub(self.replacement, text)
+        if text and text[-1] in self.cut_can_end_with:
+            text = self.cut.sub(self.replacement, text)
+        return text
+
+
+@lru_cache(maxsize=256)
+def secret_pattern(secret: str) -> ValuePattern:
+    parts = character_forms(secret)
+    return ValuePattern(secret, "".join(parts), cut_short(parts), MASK)
+
+
+@lru_cache(maxsize=1024)
+def personal_pattern(value: str) -> "ValuePattern | PhonePattern":
+    """The buyer's own value: a phone number in E.164 as people write phone numbers,
+    anything else (the email) as written, JSON-escaped or URL-encoded."""
+    try:
+        return PhonePattern(phonenumbers.parse(value))
+    except phonenumbers.NumberParseException:
+        parts = [
+            re.escape(character) if character in UNRESERVED else character_form(character)
+            for character in value
+        ]
+        return ValuePattern(
+            value, "".join(parts), cut_short(parts), keep_first_character, flags=re.IGNORECASE
+        )
+
+
+class PhonePattern:
+    """A phone number in national and international form, with or without separators:
+    +46701234567, +46 (0)70-123 45 67, 0046 70 123 45 67, 070-123 45 67, 0701234567; or
+    its first CUT_VALUE_MIN_LENGTH or more digits at the end of a text. One static
+    pattern finds every written run of digits, and the run's digits are compared: a
+    pattern of the number itself took milliseconds to compile for every buyer."""
+
+    def __init__(self, number: phonenumbers.PhoneNumber):
+        self.digits = phonenumbers.national_significant_number(number)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(
+            phonenumbers.region_code_for_number(number) or ""
+        )
+        trunk = (metadata.national_prefix if metadata else "0") or ""
+        country = str(number.country_code)
+        # +46 (0)70…: the trunk prefix may stay, in brackets, after the country code.
+        international = [f"00{country}{trunk}", f"00{country}", f"{country}{trunk}", country]
+        # Longest first, as a written number is masked whole.
+        self.prefixes = sorted({*international, trunk, ""}, key=len, reverse=True)
+
+    def sub(self, text: str) -> str:
+        """`text` with the number kept to its first character, like other buyer values."""
+        return WRITTEN_DIGITS.sub(lambda run: self.mask_run(run, len(text)), text)
+
+    def mask_run(self, run: re.Match, text_length: int) -> str:
+        written = run[0]
+        start = run.start("digits") - run.start()
+        # Where each digit stands in the run, and where a number may start (no digit
+        # right before it) or end (no digit right after it).
+        places = [start + i for i, char in enumerate(run["digits"]) if char.isdigit()]
+        digits = "".join(written[i] for i in places)
+        reaches_end = run.end() == text_length
+        masked, done = [], 0
+        number = 0
+        while number < len(digits):
+            if number and written[places[number] - 1].isdigit():
+                number += 1
+                continue
+            length = self.written_length(digits[number:], reaches_end)
+            if length is None:
+                number += 1
+                continue
+            end = number + length
+            if end < len(digits) and written[places[end - 1] + 1].isdigit():
+                number += 1
+                continue
+            # An international number takes its plus along.
+            first = 0 if number == 0 and run["plus"] else places[number]
+            last = places[end - 1] + 1
+            masked += [written[done:first], written[first] + MASK]
+            done, number = last, end
+        return "".join(masked) + written[done:]
+
+    def written_length(self, digits: str, at_end: bool) -> int | None:
+        """How many of `digits` (from their start) are this number, or None."""
+        for prefix in self.prefixes:
+            if digits.startswith(prefix + self.digits):
+                return len(prefix) + len(self.digits)
+        if at_end:
+            for prefix in self.prefixes:
+                rest = digits[len(prefix) :]
+                if (
+                    digits.startswith(prefix)
+                    and len(rest) >= min(CUT_VALUE_MIN_LENGTH, len(self.digits))
+                    and self.digits.startswith(rest)
+                ):
+                    return len(digits)
+        return None
 
 
 # Characters that URL and JSON encoders write as they are (RFC 3986 "unreserved"): in the
@@ -104,37 +224,6 @@ def character_form(character: str) -> str:
     if character == " ":
         forms.append(r"\+")
     return f"(?:{'|'.join(forms)})"
-
-
-def written_forms(value: str) -> tuple[str, str]:
-    """Patterns for `value` in the forms people write it: whole, and cut short at the end
-    of the text. A phone number in E.164 matches in national and international form,
-    with or without separators: +46701234567, +46 (0)70-123 45 67, 0046 70 123 45 67,
-    070-123 45 67, 0701234567."""
-    try:
-        number = phonenumbers.parse(value)
-    except phonenumbers.NumberParseException:
-        parts = [
-            re.escape(character) if character in UNRESERVED else character_form(character)
-            for character in value
-        ]
-        return "".join(parts), cut_short(parts)
-    sep = PHONE_SEPARATORS
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(
-        phonenumbers.region_code_for_number(number) or ""
-    )
-    trunk = metadata.national_prefix if metadata else "0"
-    country = sep.join(str(number.country_code))
-    international = f"(?:{character_form('+')}|00)?{sep}{country}{sep}"
-    if trunk:
-        # +46 (0)70…: the trunk prefix kept in brackets after the country code.
-        international += f"(?:{re.escape(trunk)}{sep})?"
-        national = f"|{re.escape(trunk)}{sep}"
-    else:
-        national = ""
-    prefix = f"(?<!\\d)(?:{international}{national})?"
-    digits = list(phonenumbers.national_significant_number(number))
-    return prefix + sep.join(digits) + r"(?!\d)", prefix + cut_short(digits, sep)
 
 
 def cut_short(parts: list[str], joiner: str = "") -> str:
