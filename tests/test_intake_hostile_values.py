@@ -229,7 +229,7 @@ NUL_URLS = {
     "booking field filter": ("admin:bookings_booking_changelist", {"email": "\x00"}),
     "booking list filter": ("admin:bookings_booking_changelist", {"status__exact": "a\x00"}),
     "viewing search": ("admin:bookings_viewing_changelist", {"q": "x\x00"}),
-    "quarantine search": ("quarantine_mirror", {"q": "\x00"}),
+    "quarantine search": ("admin:quarantine_mirror", {"q": "\x00"}),
     "parameter name": ("admin:bookings_booking_changelist", {"e\x00mail": "a"}),
 }
 

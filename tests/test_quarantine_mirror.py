@@ -25,8 +25,8 @@ from tests.factories import (
     unsaved_booking,
 )
 
-MIRROR = reverse("quarantine_mirror")
-DECIDE = reverse("quarantine_decide")
+MIRROR = reverse("admin:quarantine_mirror")
+DECIDE = reverse("admin:quarantine_decide")
 
 
 @pytest.fixture
