@@ -12,6 +12,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, ApiKey, Membership, ProviderCredential
+from agencies.problems import problem_text
 from bookings.delivery.engine import check_credential
 from bookings.delivery.redaction import credential_secrets, redact
 
@@ -258,6 +259,10 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "secret"]})
             for name, options in fieldsets
         ]
+
+    @admin.display(description=_("Status detail"))
+    def status_detail(self, credential):
+        return problem_text(credential.status_problem)
 
     @admin.display(description=_("Stored secret"))
     def secret_state(self, credential):

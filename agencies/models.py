@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.fields import EncryptedTextField
+from agencies.problems import Problem, ProblemField
 from agencies.validators import validate_broker_id
 
 
@@ -174,7 +175,7 @@ class ProviderCredential(models.Model):
     status = models.CharField(
         max_length=10, choices=CredentialStatus.choices, default=CredentialStatus.UNTESTED
     )
-    status_detail = models.CharField(max_length=500, blank=True)
+    status_problem = ProblemField(_("status detail"))
     status_changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -269,13 +270,13 @@ class ProviderCredential(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def mark_status(self, status: str, detail: str = "") -> None:
+    def mark_status(self, status: str, problem: Problem | None = None) -> None:
         self.status = status
-        self.status_detail = detail[:500]
+        self.status_problem = problem
         self.status_changed_at = timezone.now()
         # Not `updated_at`: it marks changes of the connection details, which a late
         # refusal of an old secret is checked against (bookings.delivery.engine.hold_agency).
-        self.save(update_fields=["status", "status_detail", "status_changed_at"])
+        self.save(update_fields=["status", "status_problem", "status_changed_at"])
 
 
 class Membership(models.Model):

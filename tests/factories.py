@@ -4,9 +4,10 @@ from datetime import timedelta
 from itertools import count
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from agencies.problems import problem_text
 from bookings.models import Booking, Viewing, ViewingSlot
 
 _numbers = count(1)
@@ -130,3 +131,9 @@ def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
     for agency in agencies:
         Membership.objects.create(user=user, agency=agency, role=role)
     return user
+
+
+def in_english(problem) -> str:
+    """A stored problem as staff reading the admin in English see it."""
+    with translation.override("en"):
+        return problem_text(problem)

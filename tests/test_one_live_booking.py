@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from agencies.models import ApiKey, Membership
 from bookings.models import Booking
-from tests.factories import make_agency, make_booking, make_staff_user
+from tests.factories import in_english, make_agency, make_booking, make_staff_user
 from tests.intake_fixtures import BUYER, admin_booking_data, post_booking_page
 
 pytestmark = pytest.mark.django_db
@@ -345,7 +345,8 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
         rejected: "rejected",
         other_buyer: "queued",
     }
-    assert f"same buyer as booking {delivered}" in Booking.objects.get(pk=later_queued).last_error
+    set_aside = Booking.objects.get(pk=later_queued)
+    assert f"same buyer as booking {delivered}" in in_english(set_aside.last_problem)
 
 
 @pytest.mark.postgres

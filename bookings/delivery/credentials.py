@@ -4,6 +4,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from agencies.models import CredentialStatus, ProviderCredential
+from agencies.problems import CHANGED_AFTER_FAILING
 from bookings.delivery import engine
 
 # What decides whether the broker system accepts the credential.
@@ -21,7 +22,7 @@ def untest_corrected_credential(sender, instance, update_fields=None, **kwargs):
     stored = ProviderCredential.objects.filter(pk=instance.pk).values(*CONNECTION_FIELDS).first()
     if stored and any(stored[name] != getattr(instance, name) for name in CONNECTION_FIELDS):
         instance.status = CredentialStatus.UNTESTED
-        instance.status_detail = "Changed after failing; not tested yet."
+        instance.status_problem = CHANGED_AFTER_FAILING()
 
 
 @receiver(post_save, sender=ProviderCredential)

@@ -25,6 +25,8 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from agencies.models import Agency, CredentialStatus, ProviderCredential
+from agencies.problems import Problem
+from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Booking, DeliveryAttempt, unbookable_slot_changes
 from bookings.providers import CLIENT_CLASSES, client_for
@@ -84,12 +86,8 @@ def deliver(booking_id: int) -> str:
         return "skipped: not due, or claimed by another worker"
     credential = getattr(booking.viewing.agency, "credential", None)
     if credential is None or credential.status == CredentialStatus.FAILING:
-        reason = (
-            "The agency has no broker-system credential."
-            if credential is None
-            else "Not sent: the agency's broker-system credential is failing."
-        )
-        release(booking, status=Status.HELD, last_error=reason)
+        reason = problems.NO_CREDENTIAL() if credential is None else problems.CREDENTIAL_FAILING()
+        release(booking, status=Status.HELD, last_problem=reason)
         return Status.HELD
     if booking.slot_is_unbookable:
         # Polling found the slot full (or gone): sending would only be refused.
@@ -108,7 +106,7 @@ def deliver(booking_id: int) -> str:
         release(
             booking,
             status=Status.FAILED,
-            last_error="Internal error while sending; see the worker log, then re-send.",
+            last_problem=problems.INTERNAL_ERROR(),
         )
         raise
     apply_result(booking, credential, result)
@@ -141,8 +139,8 @@ def sending(booking: Booking) -> Iterator[None]:
 def apply_result(booking: Booking, credential: ProviderCredential, result: DeliveryResult) -> None:
     """Record the call and move the booking on, per the outcome table."""
     attempt_number = booking.attempt_count + 1
-    message = redact_answer(result.message, credential, booking)
-    changes = {"attempt_count": attempt_number, "last_error": message}
+    problem = redact_answer(result.problem, credential, booking)
+    changes = {"attempt_count": attempt_number, "last_problem": problem}
     with transaction.atomic():
         record_attempt(booking, credential, result.record, result.outcome)
         match result.outcome:
@@ -163,7 +161,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if result.slot_fully_booked and booking.slot_id:
                     booking.slot.mark_fully_booked()
             case Outcome.AUTH_FAILED:
-                if hold_agency(credential, message):
+                if hold_agency(credential, problem):
                     changes["status"] = Status.HELD
                 else:  # refused with the old secret; the credential was fixed meanwhile
                     changes |= {"status": Status.QUEUED, "next_attempt_at": None}
@@ -175,7 +173,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if delay is None:
                     changes |= {
                         "status": Status.FAILED,
-                        "last_error": f"{message} Gave up after {attempt_number} attempts.",
+                        "last_problem": problems.GAVE_UP(problem=problem, attempts=attempt_number),
                     }
                 else:
                     run_after = timezone.now() + timedelta(seconds=delay)
@@ -244,19 +242,19 @@ def enqueue(booking_id: int, run_after=None) -> None:
 # --- credentials -------------------------------------------------------------------------
 
 
-def hold_agency(credential: ProviderCredential, reason: str) -> bool:
+def hold_agency(credential: ProviderCredential, reason: Problem) -> bool:
     """The credential is refused: mark it failing and hold the agency's waiting bookings
     instead of burning their attempts on it. False when the credential was changed since
     the call (a late refusal of the old secret), which then holds nothing."""
     now = timezone.now()
     marked = ProviderCredential.objects.filter(
         pk=credential.pk, updated_at=credential.updated_at
-    ).update(status=CredentialStatus.FAILING, status_detail=reason[:500], status_changed_at=now)
+    ).update(status=CredentialStatus.FAILING, status_problem=reason, status_changed_at=now)
     if not marked:
         return False
     Booking.objects.filter(viewing__agency=credential.agency_id, status__in=WAITING).update(
         status=Status.HELD,
-        last_error="Not sent: the agency's broker-system credential is failing.",
+        last_problem=problems.CREDENTIAL_FAILING(),
         updated_at=now,
     )
     return True
@@ -271,7 +269,7 @@ def resume_held(agency: Agency | int) -> int:
         status=Status.QUEUED,
         attempt_count=0,
         next_attempt_at=None,
-        last_error="",
+        last_problem=None,
         updated_at=timezone.now(),
     )
     for booking_id in booking_ids:
@@ -283,14 +281,12 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     """Make a harmless authenticated call, record the credential's status, and resume
     held bookings when it works."""
     check = client_for(credential).check_connection()
-    check.message = redact_answer(check.message, credential)
+    check.problem = redact_answer(check.problem, credential)
     if check.ok is True:
-        credential.mark_status(CredentialStatus.OK, check.message)
-        resumed = resume_held(credential.agency_id)
-        if resumed:
-            check.message += f" {resumed} held booking(s) queued again."
+        credential.mark_status(CredentialStatus.OK, check.problem)
+        check.resumed = resume_held(credential.agency_id)
     elif check.ok is False:
-        credential.mark_status(CredentialStatus.FAILING, check.message)
+        credential.mark_status(CredentialStatus.FAILING, check.problem)
     return check
 
 
@@ -332,24 +328,23 @@ def recover_interrupted() -> int:
             changes = {
                 "status": Status.QUEUED,
                 "next_attempt_at": None,
-                "last_error": "The worker stopped before sending; queued again.",
+                "last_problem": problems.STOPPED_BEFORE_SENDING(),
             }
         elif not CLIENT_CLASSES[broker_system].resend_is_safe:
             changes = {
                 "status": Status.NEEDS_REVIEW,
-                "last_error": "The worker stopped while sending; the broker system may have "
-                "saved the booking. Check it there, then re-send or mark it delivered.",
+                "last_problem": problems.STOPPED_MAY_HAVE_SAVED(),
             }
         elif retry_delay(attempt_count + 1) is None:
             changes = {
                 "status": Status.FAILED,
-                "last_error": "The worker stopped while sending, on the last attempt.",
+                "last_problem": problems.STOPPED_ON_LAST_ATTEMPT(),
             }
         else:
             changes = {
                 "status": Status.QUEUED,
                 "next_attempt_at": None,
-                "last_error": "The worker stopped while sending; sending again.",
+                "last_problem": problems.STOPPED_SENDING_AGAIN(),
             }
         started = send_started_at is not None
         with transaction.atomic():
@@ -372,7 +367,7 @@ def recover_interrupted() -> int:
                     started_at=send_started_at,
                     endpoint="(no answer recorded)",
                     outcome="interrupted",
-                    response_excerpt=changes["last_error"],
+                    response_excerpt=str(changes["last_problem"]),
                 )
             if changes["status"] == Status.QUEUED:
                 transaction.on_commit(partial(enqueue, booking_id))
@@ -517,7 +512,7 @@ def resend(bookings) -> ActionResult:
             "status": Status.QUEUED,
             "attempt_count": 0,
             "next_attempt_at": None,
-            "last_error": "",
+            "last_problem": None,
             "provider_errors": {},
         },
         then=_enqueue_on_commit,
@@ -539,5 +534,5 @@ def mark_delivered(bookings) -> ActionResult:
         bookings,
         "marked delivered",
         [Status.NEEDS_REVIEW],
-        {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_error": ""},
+        {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_problem": None},
     )

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
+from agencies.problems import Problem
+
 if TYPE_CHECKING:
     from agencies.models import ProviderCredential
     from bookings.models import Booking
@@ -149,13 +151,16 @@ def redact_answer(
     credential: "ProviderCredential | None",
     booking: "Booking | None" = None,
 ) -> Any:
-    """`value` (a text, or field errors: dicts and lists of texts, keys included) derived
+    """`value` (a text, a Problem's parameters, or field errors: dicts and lists of texts,
+    keys included) derived
     from a broker system's answer, with the credential's secret and the booking's buyer
     masked in every form (see `redact`). What is stored from an answer goes through here."""
     secrets = credential_secrets(credential.username, credential.secret) if credential else []
     personal = [booking.email, booking.phone] if booking else []
 
     def clean(item: Any) -> Any:
+        if isinstance(item, Problem):
+            return Problem(item.code, clean(item.params))
         if isinstance(item, str):
             return redact(item, secrets, personal)
         if isinstance(item, dict):

@@ -15,10 +15,14 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
+from agencies import problems as credential_problems
 from agencies.models import ProviderCredential, operator_allowed_hosts, validate_broker_url
+from agencies.problems import Problem
+from bookings.delivery import problems
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -42,6 +46,10 @@ def delivery_calls_in_flight() -> threading.BoundedSemaphore:
 class BrokerAddressRefused(requests.RequestException):
     """Not sent: the URL breaks the base-URL rules, or its host resolves to an address
     inside a network (private, loopback, link-local...) and the operator did not allow it."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 def internal_address(address: str) -> bool:
@@ -68,7 +76,9 @@ def check_broker_address(url: str, broker_system: str) -> None:
         validate_broker_url(url, broker_system)
     except ValidationError as error:
         raise BrokerAddressRefused(
-            f"Not sent to {url_without_userinfo(url)}: {' '.join(error.messages)}"
+            problems.ADDRESS_NOT_ALLOWED(
+                url=url_without_userinfo(url), reason=" ".join(error.messages)
+            )
         ) from None
     parts = urlsplit(url)
     if parts.hostname in operator_allowed_hosts():
@@ -82,9 +92,9 @@ def check_broker_address(url: str, broker_system: str) -> None:
         address = socket_address[0]
         if internal_address(address):
             raise BrokerAddressRefused(
-                f"Not sent to {url_without_userinfo(url)}: {parts.hostname} resolves to "
-                f"{address}, an address inside a network, which only a host in "
-                "BROKER_ALLOWED_HOSTS may have."
+                problems.ADDRESS_INSIDE_NETWORK(
+                    url=url_without_userinfo(url), host=parts.hostname, address=address
+                )
             )
 
 
@@ -146,14 +156,14 @@ class CallRecord:
         except (TypeError, ValueError):
             return None
 
-    def describe(self) -> str:
+    def describe(self) -> Problem:
         if self.status is not None:
-            return f"HTTP {self.status}"
+            return problems.HTTP_STATUS(status=self.status)
         if self.timed_out_reading:
-            return "no answer in time (read timeout)"
+            return problems.READ_TIMEOUT()
         if self.address_refused:
-            return str(self.error)
-        return f"connection failed ({type(self.error).__name__})"
+            return self.error.problem
+        return problems.CONNECTION_FAILED(error=type(self.error).__name__)
 
 
 def normalise_errors(errors: Any) -> dict[str, list[str]]:
@@ -182,7 +192,7 @@ class Outcome(StrEnum):
 class DeliveryResult:
     outcome: Outcome
     record: CallRecord
-    message: str = ""  # in plain words, for staff
+    problem: Problem | None = None  # for staff
     reference: str = ""  # the broker system's id for what was created
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     slot_fully_booked: bool = False
@@ -191,8 +201,21 @@ class DeliveryResult:
 @dataclass
 class ConnectionCheck:
     ok: bool | None  # None: inconclusive (broker system down), credential status unchanged
-    message: str
+    problem: Problem
     record: CallRecord
+    resumed: int = 0  # held bookings queued again because the credential works
+
+    @property
+    def message(self) -> str:
+        """For staff, in the active language."""
+        text = str(self.problem)
+        if self.resumed:
+            text += " " + ngettext(
+                "%(count)d held booking queued again.",
+                "%(count)d held bookings queued again.",
+                self.resumed,
+            ) % {"count": self.resumed}
+        return text
 
 
 class NoRedirectSession(requests.Session):
@@ -315,60 +338,43 @@ class BrokerClient:
         status = record.status
         if record.address_refused:
             return DeliveryResult(
-                Outcome.AUTH_FAILED,
-                record,
-                f"{record.error} Correct the credential's base URL, then test the connection.",
+                Outcome.AUTH_FAILED, record, problems.ADDRESS_REFUSED(refusal=record.error.problem)
             )
         if status is None:
             if not (record.never_sent or self.resend_is_safe):
                 return DeliveryResult(
-                    Outcome.NEEDS_REVIEW,
-                    record,
-                    f"No answer ({record.describe()}); the broker system may have saved the "
-                    "booking. Check it there, then re-send or mark it delivered.",
+                    Outcome.NEEDS_REVIEW, record, problems.MAY_HAVE_SAVED(answer=record.describe())
                 )
             return DeliveryResult(
-                Outcome.RETRY, record, f"Broker system unreachable: {record.describe()}."
+                Outcome.RETRY, record, problems.UNREACHABLE(answer=record.describe())
             )
         if 200 <= status < 300:
             return DeliveryResult(Outcome.DELIVERED, record, reference=self.reference(record))
         if status in (401, 403):
             return DeliveryResult(
-                Outcome.AUTH_FAILED,
-                record,
-                f"The broker system refused the agency's credential (HTTP {status}).",
+                Outcome.AUTH_FAILED, record, problems.CREDENTIAL_REFUSED(status=status)
             )
         if 300 <= status < 400:
+            location = record.headers.get("Location", "?")
             return DeliveryResult(
-                Outcome.REJECTED,
-                record,
-                f"The broker system's address redirects (HTTP {status} to "
-                f"{record.headers.get('Location', '?')}); correct the base URL in the "
-                "credential, then re-send.",
+                Outcome.REJECTED, record, problems.REDIRECTED(status=status, location=location)
             )
         if status in (408, 429) or status >= 500:
-            return DeliveryResult(
-                Outcome.RETRY, record, f"Broker system busy or failing (HTTP {status})."
-            )
+            return DeliveryResult(Outcome.RETRY, record, problems.BUSY(status=status))
         if status == 404:
-            return DeliveryResult(
-                Outcome.REJECTED,
-                record,
-                "The viewing or slot no longer exists in the broker system (HTTP 404). "
-                "Move the booking to another viewing or slot, or cancel it.",
-            )
+            return DeliveryResult(Outcome.REJECTED, record, problems.GONE())
         errors = self.field_errors(record)
         full = self.slot_is_full(errors)
         if full:
-            message = "The slot is fully booked in the broker system."
+            problem = problems.SLOT_FULL()
         elif errors:
-            message = "The broker system rejected the data: " + "; ".join(
-                f"{name}: {' '.join(texts)}" for name, texts in errors.items()
+            problem = problems.DATA_REJECTED(
+                errors="; ".join(f"{name}: {' '.join(texts)}" for name, texts in errors.items())
             )
         else:
-            message = f"The broker system rejected the booking (HTTP {status})."
+            problem = problems.BOOKING_REJECTED(status=status)
         return DeliveryResult(
-            Outcome.REJECTED, record, message, field_errors=errors, slot_fully_booked=full
+            Outcome.REJECTED, record, problem, field_errors=errors, slot_fully_booked=full
         )
 
     def check_connection(self) -> ConnectionCheck:
@@ -377,22 +383,17 @@ class BrokerClient:
         record = self.call("GET", self.connection_check_endpoint)
         status = record.status
         if record.address_refused:
-            return ConnectionCheck(False, f"Refused: {record.error}", record)
-        if status in (401, 403):
             return ConnectionCheck(
-                False, f"Refused: the broker system answered HTTP {status}.", record
+                False,
+                credential_problems.CHECK_ADDRESS_REFUSED(refusal=record.error.problem),
+                record,
             )
+        if status in (401, 403):
+            return ConnectionCheck(False, credential_problems.CHECK_REFUSED(status=status), record)
         if status is None or status == 429 or status >= 500:
             return ConnectionCheck(
-                None, f"Inconclusive: {record.describe()}; try again later.", record
+                None, credential_problems.CHECK_INCONCLUSIVE(answer=record.describe()), record
             )
         if 200 <= status < 300:
-            return ConnectionCheck(
-                True, f"Accepted: the broker system checked the login (HTTP {status}).", record
-            )
-        return ConnectionCheck(
-            None,
-            f"Reachable, login not verified: the broker system answered HTTP {status}, which "
-            "does not show that it checked the login; the credential's status is unchanged.",
-            record,
-        )
+            return ConnectionCheck(True, credential_problems.CHECK_ACCEPTED(status=status), record)
+        return ConnectionCheck(None, credential_problems.CHECK_UNVERIFIED(status=status), record)

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from agencies.problems import Problem
+from bookings.delivery import problems
 from bookings.models import Booking, Viewing
 from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
 
@@ -14,9 +16,10 @@ class SlotStatus:
 
 
 class SlotStatusError(Exception):
-    def __init__(self, record: CallRecord, message: str):
-        super().__init__(message)
+    def __init__(self, record: CallRecord, problem: Problem):
+        super().__init__(str(problem))
         self.record = record
+        self.problem = problem
 
 
 class MspecsClient(BrokerClient):
@@ -69,16 +72,14 @@ class MspecsClient(BrokerClient):
         record = self.call("GET", self.slot_status_endpoint(deal_id))
         if record.status != 200:
             raise SlotStatusError(
-                record, f"Slot status for deal {deal_id} failed: {record.describe()}"
+                record, problems.POLL_FAILED(deal=deal_id, answer=record.describe())
             )
         if not isinstance(record.body, dict):
-            raise SlotStatusError(record, f"Slot status for deal {deal_id}: unexpected body")
+            raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id))
         try:
             return {
                 slot_id: SlotStatus(int(s["numberOfBooked"]), bool(s["fullyBooked"]))
                 for slot_id, s in record.body.items()
             }
         except (KeyError, TypeError, ValueError):
-            raise SlotStatusError(
-                record, f"Slot status for deal {deal_id}: unexpected body"
-            ) from None
+            raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id)) from None

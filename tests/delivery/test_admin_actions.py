@@ -5,6 +5,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
+from bookings.delivery import problems
 from bookings.models import Booking
 from tests.factories import make_slot_viewing, make_staff_user
 
@@ -74,14 +75,14 @@ def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency, ma
 
 @pytest.mark.django_db
 def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, agency, make_booking):
-    make_booking(agency, status=Status.REJECTED, last_error="The slot is fully booked.")
+    make_booking(agency, status=Status.REJECTED, last_problem=problems.SLOT_FULL())
 
     # Swedish is the default language; this reads the English label.
     page = staff_client.get(reverse(CHANGELIST), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert '<strong class="booking-status rejected">Rejected by broker system</strong>' in page
     assert "bookings/admin.css" in page
-    assert "The slot is fully booked." in page
+    assert "The slot is fully booked in the broker system." in page
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from bookings import polling
 from bookings.delivery.engine import check_credential, deliver
 from bookings.models import Booking
 from bookings.providers.base import BrokerAddressRefused, check_broker_address
-from tests.factories import make_slot_viewing
+from tests.factories import in_english, make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -60,11 +60,11 @@ def test_a_delivery_to_a_host_the_operator_did_not_allow_is_not_sent(
     assert sandbox.state.requests_served == 0
     booking.refresh_from_db()
     assert booking.status == Status.HELD
-    assert "Not sent to http://127.0.0.1:" in booking.last_error
-    assert "Correct the credential's base URL" in booking.last_error
+    assert "Not sent to http://127.0.0.1:" in in_english(booking.last_problem)
+    assert "Correct the credential's base URL" in in_english(booking.last_problem)
     credential = ProviderCredential.objects.get(agency=agency)
     assert credential.status == CredentialStatus.FAILING
-    assert "Not sent to" in credential.status_detail
+    assert "Not sent to" in in_english(credential.status_problem)
 
 
 @pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_a_delivery_to_a_real_host_resolving_to_the_metadata_address_is_not_sent
 
     booking.refresh_from_db()
     assert booking.status == Status.HELD
-    assert "resolves to 169.254.169.254" in booking.last_error
+    assert "resolves to 169.254.169.254" in in_english(booking.last_problem)
 
 
 @BOTH
@@ -173,7 +173,7 @@ def test_slot_polling_of_a_refused_address_records_why_and_sends_nothing(
     polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert "Not sent to http://127.0.0.1:" in viewing.slot_poll_error
+    assert "Not sent to http://127.0.0.1:" in in_english(viewing.slot_poll_problem)
     assert sandbox.state.requests_served == 0
 
 
@@ -212,7 +212,7 @@ def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(
     for shown in (
         attempt.url,
         attempt.response_excerpt,
-        booking.last_error,
-        credential.status_detail,
+        in_english(booking.last_problem),
+        in_english(credential.status_problem),
     ):
         assert "hunter2" not in shown

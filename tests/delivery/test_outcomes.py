@@ -9,6 +9,7 @@ from django.utils import timezone
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.delivery.engine import deliver
 from bookings.models import Booking
+from tests.factories import in_english
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -117,7 +118,7 @@ def test_validation_error_rejects_with_the_brokers_field_errors(
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
     assert list(booking.provider_errors) == [field]
-    assert field in booking.last_error
+    assert field in in_english(booking.last_problem)
     assert booking.attempts.get().http_status == 400
 
 
@@ -130,7 +131,7 @@ def test_vitec_booking_limit_marks_the_slot_fully_booked(make_agency, make_booki
 
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
-    assert booking.last_error == "The slot is fully booked in the broker system."
+    assert in_english(booking.last_problem) == "The slot is fully booked in the broker system."
     assert booking.slot.fully_booked is True
 
 
@@ -144,7 +145,7 @@ def test_viewing_gone_rejects(system, make_agency, make_booking, sandbox):
 
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
-    assert "no longer exists" in booking.last_error
+    assert "no longer exists" in in_english(booking.last_problem)
 
 
 @BOTH
@@ -237,7 +238,7 @@ def test_dropped_connection_retries_on_mspecs(make_agency, make_booking, sandbox
 
     booking = refreshed(booking)
     assert booking.status == Status.RETRYING
-    assert "unreachable" in booking.last_error
+    assert "unreachable" in in_english(booking.last_problem)
     assert booking.attempts.get().http_status is None
 
 
@@ -275,7 +276,7 @@ def test_booking_fails_after_the_last_scheduled_attempt(make_agency, make_bookin
     booking = refreshed(booking)
     assert booking.status == Status.FAILED
     assert booking.attempt_count == 3
-    assert "Gave up after 3 attempts" in booking.last_error
+    assert "Gave up after 3 attempts" in in_english(booking.last_problem)
 
 
 @pytest.mark.django_db
@@ -335,7 +336,7 @@ def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed
 
     booking = refreshed(booking)
     assert (booking.status, booking.claimed_until) == (Status.FAILED, None)
-    assert "Internal error" in booking.last_error
+    assert "Internal error" in in_english(booking.last_problem)
     assert sandbox.state.requests_served == 0
 
 
@@ -361,7 +362,7 @@ def test_vitec_field_errors_are_read_in_any_case(body, make_agency, make_booking
 
     booking = refreshed(booking)
     assert booking.provider_errors == {CELL_PHONE: ["Invalid phone."]}
-    assert "Invalid phone." in booking.last_error
+    assert "Invalid phone." in in_english(booking.last_problem)
 
 
 @pytest.mark.parametrize("key", ["Message", "message", "MESSAGE"])
@@ -399,7 +400,7 @@ def test_a_vitec_booking_limit_error_in_any_case_marks_the_slot_full(
     assert deliver(booking.pk) == "rejected"
 
     booking = refreshed(booking)
-    assert booking.last_error == "The slot is fully booked in the broker system."
+    assert in_english(booking.last_problem) == "The slot is fully booked in the broker system."
     assert booking.slot.fully_booked
 
 
@@ -413,4 +414,4 @@ def test_a_redirect_whose_location_is_not_utf8_is_a_rejection_not_an_internal_er
     sandbox.set_fault(status=302, count=1, body="", headers={"Location": "/gå-vidare"})
 
     assert deliver(booking.pk) == "rejected"
-    assert "HTTP 302" in refreshed(booking).last_error
+    assert "HTTP 302" in in_english(refreshed(booking).last_problem)

@@ -15,6 +15,7 @@ from bookings.models import Booking
 from bookings.providers.base import delivery_calls_in_flight
 from bookings.tasks import enqueue_delivery, sweep_deliveries
 from tests.delivery.conftest import wait_until
+from tests.factories import in_english
 
 Status = Booking.Status
 LONG_AGO = timedelta(minutes=5)
@@ -90,7 +91,7 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_bo
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
-    assert "may have saved" in booking.last_error
+    assert "may have saved" in in_english(booking.last_problem)
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.delivery import problems
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, Viewing, ViewingSlot
 
@@ -15,17 +16,17 @@ SANDBOX_USERNAME = "sandbox"
 SANDBOX_SECRET = "sandbox-secret"
 SANDBOX_VITEC_CUSTOMER = "sandbox-customer"
 
-# (first, last, email, phone as typed, status, last error)
+# (first, last, email, phone as typed, status, last problem)
 BUYERS = [
-    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", "delivered", ""),
-    ("Björn", "Berg", "bjorn.berg@example.se", "+46 70 222 22 22", "queued", ""),
+    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", "delivered", None),
+    ("Björn", "Berg", "bjorn.berg@example.se", "+46 70 222 22 22", "queued", None),
     (
         "Cecilia",
         "Carlsson",
         "cecilia@example.se",
         "0733-33 33 33",
         "rejected",
-        "The broker system refused the phone number.",
+        problems.DATA_REJECTED(errors="phone: Invalid phone number."),
     ),
     (
         "David",
@@ -33,10 +34,10 @@ BUYERS = [
         "david.dahl@example.se",
         "0704444444",
         "failed",
-        "The broker system did not answer after 6 attempts.",
+        problems.GAVE_UP(problem=problems.UNREACHABLE(answer=problems.READ_TIMEOUT()), attempts=6),
     ),
     # The same buyer again: a booking of hers that stood would be refused as a duplicate.
-    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "cancelled", ""),
+    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "cancelled", None),
 ]
 
 
@@ -79,8 +80,8 @@ class Command(BaseCommand):
         vitec_slot = self.slot(vitec_viewing, "VIT-2001-T1", 0)
 
         for viewing, slot in [(ordinary, None), (vitec_viewing, vitec_slot)]:
-            for first, last, email, phone, status, error in BUYERS:
-                self.booking(viewing, slot, first, last, email, phone, status, error)
+            for first, last, email, phone, status, problem in BUYERS:
+                self.booking(viewing, slot, first, last, email, phone, status, problem)
 
         admin = self.user("admin", password, is_superuser=True)
         for agency, username in [(mspecs, "mspecs-staff"), (vitec, "vitec-staff")]:
@@ -149,7 +150,7 @@ class Command(BaseCommand):
         )
         return slot
 
-    def booking(self, viewing, slot, first, last, email, phone, status, error):
+    def booking(self, viewing, slot, first, last, email, phone, status, problem):
         if Booking.objects.filter(viewing=viewing, first_name=first, last_name=last).exists():
             return
         booking = Booking(
@@ -167,7 +168,7 @@ class Command(BaseCommand):
             return
         booking.status = status
         booking.full_clean()
-        booking.last_error = error
+        booking.last_problem = problem
         booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
         if status == Booking.Status.DELIVERED:
             booking.delivered_at = timezone.now()
