@@ -4,11 +4,11 @@
         [--processes 1] [--threads 8] [--concurrency 4]
 
 Starts everything itself on a throwaway SQLite database (or BENCH_DATABASE_URL, e.g. a
-scratch PostgreSQL database that may be wiped): migrate, the sandbox brokers with the
+scratch PostgreSQL database that may be wiped): migrate, the sandbox broker systems with the
 given latency per request, and `--processes` `manage.py delivery_worker` processes of
 `--threads` worker threads, each process allowed `--concurrency` delivery calls in flight
 (DELIVERY_CONCURRENCY). The concurrency C is processes x concurrency: at most that many
-bookings are ever waiting for the broker at once. After a warm-up booking per thread
+bookings are ever waiting for the broker system at once. After a warm-up booking per thread
 (imports, connections), the bookings are enqueued in one transaction; the clock runs from
 its commit until the last is delivered. Ideal is N·L/C; ratio = ideal / elapsed.
 cpu_ms_per_booking is the user+system CPU the worker processes spent on the measured

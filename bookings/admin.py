@@ -240,7 +240,9 @@ class BookingAdmin(AgencyScopedAdmin):
         delivery_action(engine.send_now, _("Send now")),
         delivery_action(engine.resend, _("Re-send")),
         delivery_action(engine.cancel, _("Cancel")),
-        delivery_action(engine.mark_delivered, _("Mark as delivered (checked in the broker)")),
+        delivery_action(
+            engine.mark_delivered, _("Mark as delivered (checked in the broker system)")
+        ),
     ]
 
     @admin.display(description=_("status"), ordering="status")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
 from agencies.problems import ProblemField
-from agencies.validators import validate_broker_id
+from agencies.validators import validate_provider_id
 from bookings.delivery import problems
 from bookings.phones import normalise_phone
 
@@ -28,13 +28,13 @@ class Viewing(models.Model):
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="viewings")
     provider_viewing_id = models.CharField(
-        _("viewing id in the broker system"), max_length=200, validators=[validate_broker_id]
+        _("viewing id in the broker system"), max_length=200, validators=[validate_provider_id]
     )
     mspecs_deal_id = models.CharField(
         _("MSPECS deal id"),
         max_length=200,
         blank=True,
-        validators=[validate_broker_id],
+        validators=[validate_provider_id],
         help_text=_("Needed to poll slot availability from MSPECS."),
     )
     viewing_type = models.CharField(max_length=40, choices=Type.choices, default=Type.ORDINARY)
@@ -102,7 +102,7 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
     provider_slot_id = models.CharField(
-        _("slot id in the broker system"), max_length=200, validators=[validate_broker_id]
+        _("slot id in the broker system"), max_length=200, validators=[validate_provider_id]
     )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()

@@ -4,7 +4,7 @@
 the admin action "Refresh slot status" and `manage.py poll_slots`. Worker threads only make
 HTTP calls; every database read and write happens on the calling thread, so no connection
 crosses threads. Calls run with bounded concurrency overall and per agency, so one agency's
-slow or large broker account cannot take every worker.
+slow or large broker-system account cannot take every worker.
 """
 
 import queue
@@ -108,7 +108,7 @@ def poll_slots(
             results.add_error(deal, problems.NO_CREDENTIAL())
             continue
         if agency.credential.status == CredentialStatus.FAILING:
-            # Calling with a refused credential every tick could lock the broker account.
+            # Calling with a refused credential every tick could lock the broker-system account.
             results.add_error(deal, problems.POLL_WAITS_FOR_CREDENTIAL())
             continue
         if agency.pk not in clients:
@@ -190,8 +190,8 @@ class _Dispatcher:
 
 
 # Results are written in one transaction per batch of deals (or per second, whichever comes
-# first): a few queries per batch instead of per deal keeps a large poll bound by the broker's
-# latency rather than by database round trips.
+# first): a few queries per batch instead of per deal keeps a large poll bound by the broker
+# system's latency rather than by database round trips.
 WRITE_BATCH = 100
 WRITE_EVERY_SECONDS = 1.0
 

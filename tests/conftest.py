@@ -1,6 +1,6 @@
 import pytest
 
-from bookings.sandbox.servers import SandboxBrokers
+from bookings.sandbox.servers import SandboxProviders
 
 pytest_plugins = ["tests.intake_fixtures"]
 
@@ -8,8 +8,8 @@ pytest_plugins = ["tests.intake_fixtures"]
 @pytest.fixture
 def sandbox():
     """Both fake broker systems, live on a loopback port for this test."""
-    with SandboxBrokers() as brokers:
-        yield brokers
+    with SandboxProviders() as providers:
+        yield providers
 
 
 # How the operator lets Viewing Bridge call the loopback sandbox (plain http, any port).
@@ -17,8 +17,8 @@ SANDBOX_ALLOWED_HOSTS = ["http://127.0.0.1"]
 
 
 @pytest.fixture(autouse=True)
-def broker_hosts_allow_the_sandbox(settings):
-    """Every test may call the sandbox brokers, allowed explicitly as an operator would."""
+def provider_hosts_allow_the_sandbox(settings):
+    """Every test may call the sandbox broker systems, allowed explicitly as an operator would."""
     settings.BROKER_ALLOWED_HOSTS = SANDBOX_ALLOWED_HOSTS
 
 

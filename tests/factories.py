@@ -21,7 +21,7 @@ def make_agency(
     with_credential=True,
     **fields,
 ):
-    """An agency with a credential for the sandbox brokers: at `sandbox` when given, else
+    """An agency with a credential for the sandbox broker systems: at `sandbox` when given, else
     at an address where nothing answers."""
     n = next(_numbers)
     agency = Agency.objects.create(

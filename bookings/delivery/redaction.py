@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from agencies.models import ProviderCredential
     from bookings.models import Booking
 
-# "@" and "+" also URL-encoded (%40, %2B), as a broker echoing a query string writes them.
+# "@" and "+" also URL-encoded (%40, %2B), as a broker system echoing a query string writes them.
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # An address cut off at the end of the text, its domain partly or wholly gone.
 CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]*)\Z")
-# International numbers as brokers echo them: +46701111111, +46 70-111 11 11. (Bare
+# International numbers as broker systems echo them: +46701111111, +46 70-111 11 11. (Bare
 # digit runs are left alone: they are as likely dates and ids.)
 PHONE = re.compile(r"(?:\+|%2[Bb])(\d[\d \-]{5,}\d)")
 AUTHORIZATION = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+")
@@ -49,7 +49,7 @@ def keep_first_character(match: re.Match) -> str:
 def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     """`text` with the given secrets, any Authorization value, email address and
     international phone number masked; `personal` values (the buyer's own email and
-    phone, in whatever form the broker echoes them) keep only their first character.
+    phone, in whatever form the broker system echoes them) keep only their first character.
     A text that ends in the beginning of any of these is taken for one cut short, and
     that end is masked too."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):

@@ -20,7 +20,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
 from agencies import problems as credential_problems
-from agencies.models import ProviderCredential, operator_allowed_hosts, validate_broker_url
+from agencies.models import ProviderCredential, operator_allowed_hosts, validate_provider_url
 from agencies.problems import Problem
 from bookings.delivery import problems
 
@@ -43,7 +43,7 @@ def delivery_calls_in_flight() -> threading.BoundedSemaphore:
         return _in_flight[size]
 
 
-class BrokerAddressRefused(requests.RequestException):
+class ProviderAddressRefused(requests.RequestException):
     """Not sent: the URL breaks the base-URL rules, or its host resolves to an address
     inside a network (private, loopback, link-local...) and the operator did not allow it."""
 
@@ -67,15 +67,15 @@ def url_without_userinfo(url: str) -> str:
     return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def check_broker_address(url: str, broker_system: str) -> None:
-    """Raise BrokerAddressRefused unless `url` may be called. Every address the host
+def check_provider_address(url: str, broker_system: str) -> None:
+    """Raise ProviderAddressRefused unless `url` may be called. Every address the host
     resolves to is checked, so a name answering one public and one internal address is
     refused too. (The connection resolves the name again: a rebinding DNS server could
     still switch addresses in between; the host allow-list is the main defence.)"""
     try:
-        validate_broker_url(url, broker_system)
+        validate_provider_url(url, broker_system)
     except ValidationError as error:
-        raise BrokerAddressRefused(
+        raise ProviderAddressRefused(
             problems.ADDRESS_NOT_ALLOWED(
                 url=url_without_userinfo(url), reason=" ".join(error.messages)
             )
@@ -91,7 +91,7 @@ def check_broker_address(url: str, broker_system: str) -> None:
     for *_, socket_address in addresses:
         address = socket_address[0]
         if internal_address(address):
-            raise BrokerAddressRefused(
+            raise ProviderAddressRefused(
                 problems.ADDRESS_INSIDE_NETWORK(
                     url=url_without_userinfo(url), host=parts.hostname, address=address
                 )
@@ -99,14 +99,14 @@ def check_broker_address(url: str, broker_system: str) -> None:
 
 
 class CheckedAddressAdapter(requests.adapters.HTTPAdapter):
-    """Checks every request's address (check_broker_address) before it is sent."""
+    """Checks every request's address (check_provider_address) before it is sent."""
 
     def __init__(self, broker_system: str, **kwargs):
         self.broker_system = broker_system
         super().__init__(**kwargs)
 
     def send(self, request, *args, **kwargs):
-        check_broker_address(request.url, self.broker_system)
+        check_provider_address(request.url, self.broker_system)
         return super().send(request, *args, **kwargs)
 
 
@@ -131,7 +131,7 @@ class CallRecord:
 
     @property
     def address_refused(self) -> bool:
-        return isinstance(self.error, BrokerAddressRefused)
+        return isinstance(self.error, ProviderAddressRefused)
 
     @property
     def never_sent(self) -> bool:
@@ -228,11 +228,11 @@ class NoRedirectSession(requests.Session):
         return None
 
 
-class BrokerClient:
+class ProviderClient:
     """Base for one client class per broker system (see mspecs.py, vitec.py).
 
     A subclass says where and what to post for a booking (`delivery_request`), how to
-    read the broker's answer (`reference`, `field_errors`), and which harmless
+    read the broker system's answer (`reference`, `field_errors`), and which harmless
     authenticated GET proves a credential (`connection_check_endpoint`); turning an
     answer into an Outcome is shared here so both systems follow the same table.
     """
@@ -276,7 +276,7 @@ class BrokerClient:
         json: Any = None,
         in_flight: AbstractContextManager | None = None,
     ) -> CallRecord:
-        """Send one request; `in_flight` is held only while it is on its way to the broker
+        """Send one request; `in_flight` is held only while it is on its way to the broker system
         system and back (building it and reading the answer happen outside)."""
         url = self.base_url + endpoint
         record = CallRecord(method=method, endpoint=endpoint, url=url_without_userinfo(url))

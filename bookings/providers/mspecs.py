@@ -6,7 +6,7 @@ from urllib.parse import quote
 from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.models import Booking, Viewing
-from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
+from bookings.providers.base import CallRecord, ProviderClient, normalise_errors
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class SlotStatusError(Exception):
         self.problem = problem
 
 
-class MspecsClient(BrokerClient):
+class MspecsClient(ProviderClient):
     # MSPECS identifies a prospective buyer by email and merges repeat posts into one
     # quarantine entry, so posting a booking again cannot create a second buyer.
     resend_is_safe = True

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from requests.structures import CaseInsensitiveDict
 
-from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
+from bookings.providers.base import CallRecord, ProviderClient, normalise_errors
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 BOOKING_LIMIT_ERROR = "bookinglimit"
 
 
-class VitecClient(BrokerClient):
+class VitecClient(ProviderClient):
     # Adding a participant is not idempotent: a second post adds a second participant.
     resend_is_safe = False
 

@@ -1,4 +1,4 @@
-"""Sandbox broker servers: fake MSPECS and Vitec Express APIs over real HTTP on loopback.
+"""Sandbox broker-system servers: fake MSPECS and Vitec Express APIs over real HTTP on loopback.
 
 They speak the contracts in shared/seeds as far as those go, and invent the rest in the
 shape a real API would (noted where invented). One server serves both systems:
@@ -11,7 +11,7 @@ Both use HTTP Basic auth (MSPECS's scheme is not in the seed; Basic is assumed).
 authenticated path answers 404 after the auth check, so a "test connection" GET tells a
 bad credential (401/403) from a good one.
 
-Tests drive it in-process (`with SandboxBrokers() as sandbox:`); `manage.py sandbox`
+Tests drive it in-process (`with SandboxProviders() as sandbox:`); `manage.py sandbox`
 runs it for the demo and the benchmarks, which steer it over the control endpoints:
 
     GET  {url}/_sandbox/state        everything received, and the MSPECS quarantine
@@ -81,7 +81,7 @@ class SandboxState:
     vitec_booked: dict[str, int] = field(default_factory=dict)
     gone_viewings: set[str] = field(default_factory=set)
     requests_served: int = 0
-    # Broker requests being answered right now, and the most there ever were at once.
+    # Broker-system requests being answered right now, and the most there ever were at once.
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,7 +135,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             latency = self.state.latency
             fault = self.state.fault if self.state.fault and self.state.fault.take() else None
         try:
-            # The latency is the broker's response time, its own work included.
+            # The latency is the broker system's response time, its own work included.
             self._answer(method, body, arrived + latency, fault)
         finally:
             with self.state.lock:
@@ -199,7 +199,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return False
         return self.state.credentials.get(username) == password
 
-    # --- the two broker APIs ------------------------------------------------------------
+    # --- the two broker-system APIs ------------------------------------------------------------
 
     def _route(self, method: str, body) -> tuple[int, object]:
         if not self._authenticated():
@@ -357,7 +357,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     state: SandboxState
-    sandbox: "SandboxBrokers"
+    sandbox: "SandboxProviders"
 
     def handle_error(self, request, client_address):
         # A client that gave up waiting (a timeout test) is expected, not worth a traceback.
@@ -365,10 +365,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class SandboxBrokers:
+class SandboxProviders:
     """Both fake broker systems on one loopback HTTP server.
 
-    >>> with SandboxBrokers() as sandbox:
+    >>> with SandboxProviders() as sandbox:
     ...     sandbox.mspecs_url, sandbox.vitec_url
     """
 
@@ -402,7 +402,7 @@ class SandboxBrokers:
     def vitec_url(self) -> str:
         return f"{self.url}/vitec"
 
-    def start(self) -> "SandboxBrokers":
+    def start(self) -> "SandboxProviders":
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -416,7 +416,7 @@ class SandboxBrokers:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "SandboxBrokers":
+    def __enter__(self) -> "SandboxProviders":
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -67,7 +67,7 @@ def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency, ma
     response = run_action(staff_client, "mark_delivered", [booking])
 
     assert messages_of(response) == [
-        "Mark as delivered (checked in the broker): 1 marked delivered"
+        "Mark as delivered (checked in the broker system): 1 marked delivered"
     ]
     booking.refresh_from_db()
     assert booking.status == Status.DELIVERED
@@ -125,6 +125,7 @@ def test_test_connection_action_reports_and_records_the_outcome(
         reverse("admin:agencies_providercredential_changelist"),
         {"action": "test_connection", "_selected_action": [good.credential.pk, bad.credential.pk]},
         follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert sorted(messages_of(response)) == sorted(

@@ -10,7 +10,7 @@ from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings import polling
 from bookings.delivery.engine import check_credential, deliver
 from bookings.models import Booking
-from bookings.providers.base import BrokerAddressRefused, check_broker_address
+from bookings.providers.base import ProviderAddressRefused, check_provider_address
 from tests.factories import in_english, make_slot_viewing
 
 Status = Booking.Status
@@ -102,32 +102,32 @@ def test_a_stored_base_url_with_a_fragment_is_not_sent(make_agency, make_booking
         "::",
     ],
 )
-def test_a_broker_host_resolving_inside_a_network_is_refused(resolve_to, settings, address):
+def test_a_provider_host_resolving_inside_a_network_is_refused(resolve_to, settings, address):
     settings.BROKER_ALLOWED_HOSTS = []
     resolve_to(address)
 
-    with pytest.raises(BrokerAddressRefused, match="resolves to"):
-        check_broker_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
+    with pytest.raises(ProviderAddressRefused, match="resolves to"):
+        check_provider_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
 
 
-def test_a_broker_host_with_one_internal_address_among_public_ones_is_refused(resolve_to):
+def test_a_provider_host_with_one_internal_address_among_public_ones_is_refused(resolve_to):
     resolve_to("192.0.2.10", "8.8.8.8", "10.1.2.3")
 
-    with pytest.raises(BrokerAddressRefused):
-        check_broker_address("https://connect.maklare.vitec.net/Viewing", BrokerSystem.VITEC)
+    with pytest.raises(ProviderAddressRefused):
+        check_provider_address("https://connect.maklare.vitec.net/Viewing", BrokerSystem.VITEC)
 
 
-def test_a_broker_host_resolving_to_public_addresses_passes_the_check(resolve_to):
+def test_a_provider_host_resolving_to_public_addresses_passes_the_check(resolve_to):
     resolve_to("8.8.8.8", "2001:4860:4860::8888")
 
-    check_broker_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
+    check_provider_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
 
 
 def test_a_host_the_operator_allowed_may_resolve_to_loopback(resolve_to, settings):
     settings.BROKER_ALLOWED_HOSTS = ["broker-proxy.internal"]
     resolve_to("127.0.0.1")
 
-    check_broker_address("https://broker-proxy.internal/mspecs/v3/x", BrokerSystem.MSPECS)
+    check_provider_address("https://broker-proxy.internal/mspecs/v3/x", BrokerSystem.MSPECS)
 
 
 @pytest.mark.django_db

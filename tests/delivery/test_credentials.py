@@ -81,7 +81,7 @@ def test_connection_check_with_a_foreign_vitec_customer_is_refused(make_agency):
 
 
 @pytest.mark.django_db
-def test_connection_check_while_the_broker_is_down_changes_nothing(make_agency, sandbox):
+def test_connection_check_while_the_broker_system_is_down_changes_nothing(make_agency, sandbox):
     credential = make_agency().credential
     sandbox.set_fault("status", status=502)
 
@@ -138,7 +138,7 @@ def test_a_successful_connection_test_resumes_held_bookings(
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
     booking = make_booking(agency)
-    sandbox.state.credentials["sandbox"] = "rotated"  # the broker changed it...
+    sandbox.state.credentials["sandbox"] = "rotated"  # the broker system changed it...
     deliver(booking.pk)
     sandbox.state.credentials["sandbox"] = "sandbox-secret"  # ...and changed it back
 

@@ -108,7 +108,7 @@ def test_vitec_participant_without_consent_has_no_gdpr_date(make_agency, make_bo
     ],
 )
 @pytest.mark.django_db
-def test_validation_error_rejects_with_the_brokers_field_errors(
+def test_validation_error_rejects_with_the_broker_systems_field_errors(
     system, bad_data, field, make_agency, make_booking
 ):
     booking = make_booking(make_agency(system), **bad_data)

@@ -88,7 +88,7 @@ def test_redact_masks_an_email_cut_short_in_its_domain():
 
 
 @pytest.mark.django_db
-def test_attempt_excerpt_of_a_broker_echoing_the_phone_in_national_form_is_redacted(
+def test_attempt_excerpt_of_a_broker_system_echoing_the_phone_in_national_form_is_redacted(
     make_agency, make_booking, sandbox
 ):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="+46701234567")
@@ -146,7 +146,7 @@ HOSTILE_SECRET = 'pa"ss\\wörd+ &x/1'
 
 
 def written_forms_of(username: str, secret: str) -> dict[str, str]:
-    """What a broker may echo of a credential: the secret as is, JSON-escaped (ASCII-only
+    """What a broker system may echo of a credential: the secret as is, JSON-escaped (ASCII-only
     or not), URL-encoded (+ or %20 for a space), the Basic value and the whole header."""
     basic = base64.b64encode(f"{username}:{secret}".encode()).decode()
     return {
@@ -185,7 +185,7 @@ def problem_texts(problem) -> list[str]:
 
 
 def stored_texts(booking) -> dict[str, list[str]]:
-    """Every text stored from the broker's answers about `booking`, by where it is kept."""
+    """Every text stored from the broker system's answers about `booking`, by where it is kept."""
     booking.refresh_from_db()
     credential = booking.viewing.agency.credential
     credential.refresh_from_db()

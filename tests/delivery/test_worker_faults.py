@@ -7,7 +7,7 @@ from tests.delivery.conftest import WORKER, WORKER_THREADS, count_status, queue,
 
 Status = Booking.Status
 FAST_RETRIES = {"DELIVERY_RETRY_SCHEDULE": "0.3,0.5,1,1,2,2,4"}
-# Short broker timeouts make a killed worker's claim run out in 2 s.
+# Short broker-system timeouts make a killed worker's claim run out in 2 s.
 FAST_RECOVERY = {
     "BROKER_CONNECT_TIMEOUT": "0.5",
     "BROKER_READ_TIMEOUT": "0.5",
@@ -25,7 +25,7 @@ def posted_emails(sandbox, system):
     ]
 
 
-def test_broker_failing_for_a_while_then_recovering_delivers_each_booking_once(
+def test_broker_system_failing_for_a_while_then_recovering_delivers_each_booking_once(
     make_agency, make_booking, sandbox, start_process
 ):
     # Counted, not timed: however slowly the workers start, the first calls meet the outage.

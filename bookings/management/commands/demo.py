@@ -42,7 +42,10 @@ BUYERS = [
 
 
 class Command(BaseCommand):
-    help = "Load demo data wired to the sandbox brokers (safe to run again) and print the login."
+    help = (
+        "Load demo data wired to the sandbox broker systems (safe to run again) and print "
+        "the login."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="viewing-bridge-demo")
@@ -92,12 +95,12 @@ class Command(BaseCommand):
             self.style.SUCCESS("Demo data ready.")
             + f"\n  Admin login: {admin.username} / {password}  (superuser)"
             + f"\n  Agency staff: mspecs-staff, vitec-staff / {password}"
-            + "\n  Sandbox brokers: "
+            + "\n  Sandbox broker systems: "
             + sandbox_url
         )
 
     def agency(self, name, slug, broker_system, sandbox_url, **credential):
-        """An agency with a credential for its system's sandbox broker."""
+        """An agency with a credential for its system's sandbox server."""
         agency, _ = Agency.objects.update_or_create(
             slug=slug, defaults={"name": name, "broker_system": broker_system}
         )
@@ -112,12 +115,12 @@ class Command(BaseCommand):
         for field, value in fields.items():
             setattr(credential, field, value)
         try:
-            # The rules every door obeys: the sandbox must be an allowed broker host.
+            # The rules every door obeys: the sandbox must be an allowed broker-system host.
             credential.full_clean()
         except ValidationError as error:
             raise CommandError(
                 f"The demo credential for {name} is refused: {' '.join(error.messages)} "
-                f"The demo calls the sandbox brokers at {sandbox_url}; allow them with "
+                f"The demo calls the sandbox broker systems at {sandbox_url}; allow them with "
                 f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
             ) from None
         credential.save()
