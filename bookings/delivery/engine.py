@@ -1,5 +1,5 @@
 """Delivery of bookings to the broker systems: the outbox row -> provider, and the
-retry policy (DESIGN.md, "The flow of one booking").
+retry policy (docs/design.md, "The flow of one booking").
 
 The booking row is the source of truth. A worker claims a due booking with one
 conditional UPDATE (so two workers never send the same booking), posts it through the

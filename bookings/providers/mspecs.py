@@ -1,4 +1,4 @@
-"""MSPECS External viewing API (shared/seeds/mspecs-external-viewing-api.md)."""
+"""MSPECS External viewing API (docs/mspecs.md)."""
 
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -58,7 +58,7 @@ class MspecsClient(ProviderClient):
         return endpoint, body
 
     def reference(self, record: CallRecord) -> str:
-        # The seed documents no response body; keep an id if one comes back.
+        # MSPECS documents no response body (docs/mspecs.md); keep an id if one comes back.
         if isinstance(record.body, dict):
             return str(record.body.get("id") or "")
         return ""

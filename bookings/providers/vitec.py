@@ -1,4 +1,4 @@
-"""Vitec Express Connect API (shared/seeds/vitec-connect-add-viewing-participant.txt)."""
+"""Vitec Express Connect API: add a viewing participant (docs/vitec.md)."""
 
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -21,8 +21,8 @@ class VitecClient(ProviderClient):
 
     @property
     def connection_check_endpoint(self) -> str:
-        # Not in the seed, which documents no read: assumed that an authenticated GET under
-        # the customer answers 401 for a bad login and 403 for a customer we may not use.
+        # Vitec documents no read, so assumed (docs/vitec.md): an authenticated GET under the
+        # customer answers 401 for a bad login and 403 for a customer we may not use.
         # Anything else (404, as the sandbox answers) does not prove the login was checked.
         return f"/Viewing/{quote(self.credential.vitec_customer_id, safe='')}"
 

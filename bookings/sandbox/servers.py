@@ -1,13 +1,14 @@
 """Sandbox broker-system servers: fake MSPECS and Vitec Express APIs over real HTTP on loopback.
 
-They speak the contracts in shared/seeds as far as those go, and invent the rest in the
-shape a real API would (noted where invented). One server serves both systems:
+They speak the vendor contracts (docs/mspecs.md, docs/vitec.md) as far as those go, and
+invent the rest in the shape a real API would (noted where invented, and in those docs'
+"Our assumptions"). One server serves both systems:
 
     {url}/mspecs/v3/viewings/externalViewer/{viewingId}[/slot/{slotId}]   POST
     {url}/mspecs/v3/viewings/slot/status/{dealId}                         GET
     {url}/vitec/Viewing/{customerId}/{viewingId}/{timeSlotId}/Participant  POST
 
-Both use HTTP Basic auth (MSPECS's scheme is not in the seed; Basic is assumed). Any other
+Both use HTTP Basic auth (MSPECS's scheme is not documented; Basic is assumed). Any other
 authenticated path answers 404 after the auth check, so a "test connection" GET tells a
 bad credential (401/403) from a good one.
 
@@ -286,7 +287,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _vitec_add_participant(self, customer_id, viewing_id, slot_id, body):
         if customer_id not in self.state.vitec_customer_ids:
             return HTTPStatus.FORBIDDEN, {"Message": "No access to this customer."}
-        # Invented in the shape of an ASP.NET Web API validation error.
+        # Invented in the shape of an ASP.NET Web API validation error (docs/vitec.md).
         model_state = {}
         person = body.get("updatePerson") if isinstance(body, dict) else None
         if not isinstance(person, dict):

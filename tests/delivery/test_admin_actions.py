@@ -110,7 +110,7 @@ NOT_VERIFIED = (
 
 @pytest.mark.parametrize(
     ("system", "good_answer"),
-    # The Vitec seed documents no read, so its check cannot prove a login was checked.
+    # Vitec documents no read (docs/vitec.md), so its check cannot prove a login was checked.
     [(BrokerSystem.MSPECS, ACCEPTED), (BrokerSystem.VITEC, NOT_VERIFIED)],
 )
 @pytest.mark.django_db

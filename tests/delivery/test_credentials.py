@@ -33,7 +33,7 @@ def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working
 @BOTH
 @pytest.mark.django_db
 def test_connection_check_answered_404_says_the_login_is_not_verified(system, make_agency):
-    # MSPECS without a deal to read, and Vitec (whose seed documents no read at all):
+    # MSPECS without a deal to read, and Vitec (which documents no read at all, docs/vitec.md):
     # a 404 may come before any login check, so it proves nothing.
     credential = make_agency(system).credential
 

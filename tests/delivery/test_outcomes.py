@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's outcome table, for both broker systems, over real HTTP."""
+"""Every row of docs/design.md's outcome table, for both broker systems, over real HTTP."""
 
 from datetime import timedelta
 
