@@ -116,3 +116,16 @@ def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
 
     assert Booking.objects.get().last_problem == LEGACY(text="Some old sentence.")
     assert in_swedish(Booking.objects.get().viewing.slot_poll_problem) == "HTTP 500"
+
+
+@pytest.mark.django_db
+def test_the_credential_page_shows_its_status_detail_in_the_readers_language(admin_client):
+    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential.mark_status("failing", problems.CREDENTIAL_REFUSED(status=401))
+    page = reverse("admin:agencies_providercredential_change", args=[credential.pk])
+
+    swedish = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    english = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Mäklarsystemet nekade byråns inloggningsuppgifter (HTTP 401)." in swedish
+    assert "The broker system refused the agency&#x27;s credential (HTTP 401)." in english
