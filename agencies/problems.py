@@ -28,9 +28,13 @@ class Problem:
         """The message in the active language."""
         params = {name: str(value) for name, value in self.params.items()}
         template = MESSAGES.get(self.code)
-        if template is None:  # a code no catalogue knows (any more): say what is stored
-            return " ".join([self.code, *params.values()])
-        return str(template) % params
+        if template is not None:
+            try:
+                return str(template) % params
+            except (KeyError, ValueError, TypeError):
+                pass  # stored with other parameters than its message names now
+        # A code or parameters no catalogue knows (any more): say what is stored.
+        return " ".join([self.code, *params.values()])
 
     def as_json(self) -> dict:
         return {

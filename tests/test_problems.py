@@ -59,6 +59,10 @@ def test_an_unknown_code_still_says_what_is_stored():
     assert str(Problem("retired_code", {"status": 500})) == "retired_code 500"
 
 
+def test_a_problem_missing_a_parameter_its_message_names_still_says_what_is_stored():
+    assert str(Problem(problems.BUSY.code, {"answer": "HTTP 503"})) == "busy HTTP 503"
+
+
 @pytest.mark.django_db
 def test_a_sentence_cannot_be_stored_as_a_problem():
     booking = make_booking(make_viewing(make_agency(BrokerSystem.MSPECS)))
