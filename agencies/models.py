@@ -275,7 +275,7 @@ class ProviderCredential(models.Model):
         self.status_problem = problem
         self.status_changed_at = timezone.now()
         # Not `updated_at`: it marks changes of the connection details, which a late
-        # refusal of an old secret is checked against (bookings.delivery.engine.hold_agency).
+        # refusal of an old secret is checked against (the credential lifecycle in `bookings`).
         self.save(update_fields=["status", "status_problem", "status_changed_at"])
 
 

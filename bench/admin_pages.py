@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZES = [1_000, 100_000]
 RUNS = 7
 VIEWINGS = 50
+SLOTS_PER_VIEWING = 3
 
 
 def main() -> None:
@@ -49,7 +50,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     settings.ROOT_URLCONF = bench_urlconf()
-    member, superuser, viewings = seed_people_and_viewings()
+    member, superuser, slots = seed_people_and_viewings()
     pages = {
         "changelist": (member, "/admin/bookings/booking/"),
         "mirror": (member, "/admin/quarantine/"),
@@ -59,7 +60,7 @@ def main() -> None:
     created = 0
     try:
         for size in SIZES:
-            add_bookings(viewings, start=created, count=size - created)
+            add_bookings(slots, start=created, count=size - created)
             created = size
             label = f"{size // 1000}k"
             for name, (user, url) in pages.items():
@@ -97,7 +98,7 @@ def seed_people_and_viewings():
     from django.utils import timezone
 
     from agencies.models import Agency, BrokerSystem, Membership
-    from bookings.models import Viewing
+    from bookings.models import Viewing, ViewingSlot
 
     agencies = [
         Agency.objects.create(
@@ -117,15 +118,28 @@ def seed_people_and_viewings():
             title=f"Viewing {n}",
             starts_at=starts_at,
             ends_at=starts_at + timedelta(hours=1),
+            viewing_type=Viewing.Type.TIME_SLOTS,
+            mspecs_deal_id=f"deal-{n}",
         )
         for n in range(VIEWINGS)
     )
-    return member, superuser, viewings
+    # A buyer has one live booking per slot, so repeat bookings go to the other slots.
+    slots = ViewingSlot.objects.bulk_create(
+        ViewingSlot(
+            viewing=viewing,
+            provider_slot_id=f"slot-{n}",
+            starts_at=starts_at + timedelta(minutes=20 * n),
+            ends_at=starts_at + timedelta(minutes=20 * (n + 1)),
+        )
+        for viewing in viewings
+        for n in range(SLOTS_PER_VIEWING)
+    )
+    return member, superuser, slots
 
 
-def add_bookings(viewings, start: int, count: int) -> None:
-    """Bookings as after a while of real use: most delivered, a few emails booked two or
-    three times under different names."""
+def add_bookings(slots, start: int, count: int) -> None:
+    """Bookings as after a while of real use: most delivered, each email booked in the
+    three slots of one viewing under different names."""
     from django.utils import timezone
 
     from bookings.models import Booking
@@ -135,7 +149,8 @@ def add_bookings(viewings, start: int, count: int) -> None:
     Booking.objects.bulk_create(
         (
             Booking(
-                viewing=viewings[n // 3 % len(viewings)],
+                viewing_id=slots[n % len(slots)].viewing_id,
+                slot=slots[n % len(slots)],
                 first_name=f"Buyer{n % 7}",
                 last_name="Berg",
                 email=f"buyer{n // 3}@example.se",

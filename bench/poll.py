@@ -30,6 +30,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_DEV_MODE", "1")  # a throwaway database
+    # The sandbox serves plain http on loopback: allowed explicitly, as an operator would.
+    os.environ.setdefault("BROKER_ALLOWED_HOSTS", "http://127.0.0.1")
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

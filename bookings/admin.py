@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
 from agencies.problems import problem_text
 from bookings import polling
+from bookings.delivery import admin as credential_admin  # noqa: F401 (registers it)
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
 from bookings.models import (

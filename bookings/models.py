@@ -167,7 +167,7 @@ def unbookable_slot_changes() -> dict:
 
 class BookingQuerySet(ViewingPartQuerySet):
     def awaiting_delivery(self):
-        return self.filter(status__in=[Booking.Status.QUEUED, Booking.Status.RETRYING])
+        return self.filter(status__in=Booking.Status.waiting())
 
     def in_unbookable_slot(self):
         return self.filter(Q(slot__fully_booked=True) | Q(slot__missing_from_provider=True))
@@ -193,6 +193,26 @@ class BookingStatus(models.TextChoices):
     NEEDS_REVIEW = "needs_review", _("Needs review")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+
+    # The groups below are the words the code uses for sets of statuses; keep them here.
+
+    @classmethod
+    def waiting(cls) -> list["BookingStatus"]:
+        """Bookings a worker sends on its own once due (`next_attempt_at`): the delivery
+        schedule (bookings/delivery/schedule.py)."""
+        return [cls.QUEUED, cls.RETRYING]
+
+    @classmethod
+    def stopped(cls) -> list["BookingStatus"]:
+        """Bookings whose delivery halted until someone acts (fixes the credential, the
+        data or checks the broker system); Re-send starts them again."""
+        return [cls.HELD, cls.REJECTED, cls.NEEDS_REVIEW, cls.FAILED]
+
+    @classmethod
+    def final(cls) -> list["BookingStatus"]:
+        """Bookings whose delivery is over for good: neither the system nor a staff action
+        sends them again. Rejected and failed ones are not final: Re-send restarts them."""
+        return [cls.DELIVERED, cls.CANCELLED]
 
     @classmethod
     def live(cls) -> list["BookingStatus"]:
@@ -257,7 +277,6 @@ class Booking(models.Model):
         ADMIN = "admin", _("Admin")
         PUBLIC_PAGE = "public", _("Public booking page")
         API = "api", _("Intake API")
-        IMPORT = "import", _("Import")
 
     viewing = models.ForeignKey(Viewing, on_delete=models.PROTECT, related_name="bookings")
     slot = models.ForeignKey(
@@ -395,6 +414,23 @@ class Booking(models.Model):
             raise ValidationError(errors)
 
 
+class Outcome(models.TextChoices):
+    """What a delivery attempt meant for the booking, whatever the broker system: the
+    choices of DeliveryAttempt.outcome and what the engine's deliver() returns."""
+
+    DELIVERED = "delivered", _("Delivered")
+    # The broker system refused the data (or the slot is full): staff must act.
+    REJECTED = "rejected", _("Rejected")
+    # 401/403, a refused address or no credential: the credential (login or base URL) is
+    # wrong, not the booking.
+    AUTH_FAILED = "auth_failed", _("Credential refused")
+    RETRY = "retry", _("Try again later")  # 429, 5xx, no connection
+    # It may have landed: do not post it again blindly.
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    # The worker stopped during the call; recorded by the sweep (engine.recover_interrupted).
+    INTERRUPTED = "interrupted", _("Interrupted")
+
+
 class DeliveryAttempt(models.Model):
     """One HTTP call to a broker system for one booking, as staff need to see it."""
 
@@ -404,8 +440,10 @@ class DeliveryAttempt(models.Model):
     url = models.URLField(_("URL called"), max_length=2000, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
-    outcome = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
     response_excerpt = models.TextField(blank=True, help_text=_("Redacted."))
+
+    Outcome = Outcome
 
     objects = DeliveryAttemptQuerySet.as_manager()
 

@@ -1,5 +1,6 @@
 """Background tasks, run by `manage.py delivery_worker` through Django's Tasks API; periodic ones
-are enqueued by `manage.py crontask`."""
+are enqueued by `manage.py crontask`. Call sites enqueue through bookings.delivery.schedule,
+whatever the task backend."""
 
 from apscheduler.triggers.interval import IntervalTrigger
 from crontask import cron
@@ -7,25 +8,26 @@ from django.conf import settings
 from django.tasks import task
 
 from bookings import polling
-from bookings.delivery import engine
+from bookings.delivery import engine, task_rows
 
 
 @task()
-def deliver_booking(booking_id: int) -> str:
+def deliver_booking(booking_id: int) -> str | None:
     return engine.deliver(booking_id)
-
-
-def enqueue_delivery(booking_id: int, run_after=None) -> None:
-    if run_after is None:
-        deliver_booking.enqueue(booking_id)
-    else:
-        deliver_booking.using(run_after=run_after).enqueue(booking_id)
 
 
 @cron(IntervalTrigger(seconds=settings.DELIVERY_SWEEP_SECONDS))
 @task()
-def sweep_deliveries() -> dict[str, int]:
+def dispatch_deliveries() -> dict[str, int]:
+    """The dispatcher: wakes the bookings that are due (see engine.sweep)."""
     return engine.sweep()
+
+
+@cron(IntervalTrigger(seconds=settings.DELIVERY_SWEEP_SECONDS))
+@task()
+def close_abandoned_tasks() -> int:
+    """Task-backend housekeeping (django-tasks-db only), not delivery."""
+    return task_rows.close_abandoned_tasks()
 
 
 @cron(IntervalTrigger(seconds=settings.SLOT_POLL_TICK))

@@ -172,12 +172,17 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 
 # Background work: Django's Tasks API on the database backend, so a worker
 # (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.
+# TASKS_BACKEND=django_tasks_rq.RQBackend puts the tasks in Redis instead (the `rq` extra,
+# REDIS_URL), worked by django-rq's `manage.py rqworker --job-class django_tasks_rq.Job`.
 TASKS = {
     "default": {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }
+if TASKS["default"]["BACKEND"].startswith("django_tasks_rq."):
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
 
 # Production hardening; each is overridable for a TLS-terminating proxy setup.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -203,9 +208,10 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 DELIVERY_RETRY_SCHEDULE = env.list(
     "DELIVERY_RETRY_SCHEDULE", cast=float, default=[30, 120, 600, 3600, 14400]
 )
-# How often the sweep (run by `manage.py crontask`) re-enqueues bookings whose task was
-# lost, e.g. with a killed worker; and how long a booking must sit due before it counts.
-DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30)
+# How often the dispatcher (run by `manage.py crontask`) wakes due bookings, retries
+# included (so one goes at most this late); and how long a due booking must sit untouched,
+# e.g. since it was woken, before the dispatcher wakes it (again).
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=10)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
 # Broker-system API hosts allowed besides the ones MSPECS and Vitec really use: a host name
 # (https only) or `http://host` (plain http too, any port; `make run` adds the sandbox

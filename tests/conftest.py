@@ -1,8 +1,20 @@
+"""The test suite's fixtures, in one place; the data they make comes from
+tests/factories.py. Tests steer the sandbox broker systems through their control API
+(bookings/sandbox/state.py), never their internals."""
+
+import functools
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
-from bookings.sandbox.servers import SandboxProviders
-
-pytest_plugins = ["tests.intake_fixtures"]
+from agencies.models import ApiKey, BrokerSystem
+from bookings.models import Booking
+from bookings.sandbox import SandboxProviders
+from config.settings import BASE_DIR
+from tests import factories
 
 
 @pytest.fixture
@@ -10,6 +22,32 @@ def sandbox():
     """Both fake broker systems, live on a loopback port for this test."""
     with SandboxProviders() as providers:
         yield providers
+
+
+@pytest.fixture
+def make_agency(sandbox):
+    """`factories.make_agency` with the credential pointing at this test's sandbox."""
+    return functools.partial(factories.make_agency, sandbox=sandbox)
+
+
+@pytest.fixture
+def mspecs_agency(db):
+    return factories.make_agency(BrokerSystem.MSPECS)
+
+
+@pytest.fixture
+def slot_viewing(mspecs_agency):
+    return factories.make_three_slot_viewing(mspecs_agency)
+
+
+@pytest.fixture
+def ordinary_viewing(mspecs_agency):
+    return factories.make_viewing(mspecs_agency, provider_viewing_id="view-2", title="Lillgatan 2")
+
+
+@pytest.fixture
+def api_key(mspecs_agency):
+    return ApiKey.issue(mspecs_agency, "Website")[1]
 
 
 # How the operator lets Viewing Bridge call the loopback sandbox (plain http, any port).
@@ -66,3 +104,79 @@ def english_outside_requests():
 
     with translation.override("en"):
         yield
+
+
+# --- real worker processes on the test database --------------------------------------------
+
+# The threaded worker, as `make run` starts it: up to WORKER_THREADS calls in flight.
+WORKER_THREADS = 2
+WORKER = [
+    *("delivery_worker", "--threads", str(WORKER_THREADS)),
+    *("--interval", "0.05", "--no-startup-delay", "-v", "0"),
+]
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for worker processes to share it."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def start_process(transactional_db, settings):
+    """Start `manage.py <command>` as a real process on the test database; every process
+    started is killed at the end of the test."""
+    processes = []
+
+    def start(*command, **env):
+        environment = os.environ | {
+            "DATABASE_URL": database_url(),
+            "LOG_LEVEL": "WARNING",
+            "BROKER_ALLOWED_HOSTS": ",".join(settings.BROKER_ALLOWED_HOSTS),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=BASE_DIR,
+            env=environment | {name: str(value) for name, value in env.items()},
+            stdout=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def count_status(*statuses):
+    return Booking.objects.filter(status__in=statuses).count()
+
+
+def wait_until(condition, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")
+
+
+@pytest.fixture
+def woken(settings):
+    """Delivery wake-ups go to Django's dummy task backend, which keeps them, instead of
+    the configured one: the call sites must not care. Returns a function listing the
+    booking ids woken so far."""
+    from django.tasks import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    return lambda: sorted(
+        result.args[0]
+        for result in task_backends["default"].results
+        if result.task.name == "deliver_booking"
+    )

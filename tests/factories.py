@@ -1,16 +1,21 @@
-"""Small factories for test data: sensible defaults, override what the test is about."""
+"""Test data, in one place: factories with sensible defaults (override what the test is
+about), and what buyers and staff submit. Fixtures are in tests/conftest.py."""
 
+import json
 from datetime import timedelta
 from itertools import count
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
 from agencies.problems import problem_text
+from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
 
 _numbers = count(1)
+CREDENTIAL_FIELDS = {field.name for field in ProviderCredential._meta.get_fields()}
 
 
 def make_agency(
@@ -21,8 +26,12 @@ def make_agency(
     with_credential=True,
     **fields,
 ):
-    """An agency with a credential for the sandbox broker systems: at `sandbox` when given, else
-    at an address where nothing answers."""
+    """An agency with a credential for the sandbox broker systems: at `sandbox` when given,
+    else at an address where nothing answers. Fields of the credential (secret, username,
+    vitec_*...) go to the credential, the others to the agency."""
+    credential_fields = {
+        name: fields.pop(name) for name in list(fields) if name in CREDENTIAL_FIELDS
+    }
     n = next(_numbers)
     agency = Agency.objects.create(
         name=fields.pop("name", f"Agency {n}"),
@@ -37,9 +46,12 @@ def make_agency(
         ProviderCredential.objects.create(
             agency=agency,
             base_url=base_url or "http://127.0.0.1:9/api",
-            username="sandbox",
-            secret="sandbox-secret",
-            vitec_customer_id="sandbox-customer" if is_vitec else "",
+            **{
+                "username": "sandbox",
+                "secret": "sandbox-secret",
+                "vitec_customer_id": "sandbox-customer" if is_vitec else "",
+                **credential_fields,
+            },
         )
     return agency
 
@@ -106,11 +118,39 @@ def unsaved_booking(viewing=None, slot=None, **fields):
     )
 
 
-def make_booking(viewing=None, slot=None, **fields):
-    """A saved booking, bypassing intake (no delivery is enqueued)."""
+def make_booking(
+    viewing=None, slot=None, *, viewing_id="viewing-1", slot_id="slot-1", time_slots=False, **fields
+):
+    """A saved booking, as intake saves it but bypassing it (no delivery is enqueued);
+    fields may be given bad values to provoke the broker system.
+
+    `viewing` may be an agency instead: the booking is then on the agency's viewing
+    `viewing_id` (made the first time, with time slots when `time_slots`), in its slot
+    `slot_id` where the viewing needs one."""
+    if isinstance(viewing, Agency):
+        viewing, slot = _viewing_and_slot(viewing, viewing_id, slot_id, time_slots)
     booking = unsaved_booking(viewing, slot, **fields)
     booking.save()
     return booking
+
+
+def _viewing_and_slot(agency, viewing_id, slot_id, time_slots):
+    viewing = Viewing.objects.filter(agency=agency, provider_viewing_id=viewing_id).first()
+    if viewing is None:
+        viewing_type = Viewing.Type.TIME_SLOTS if time_slots else Viewing.Type.ORDINARY
+        viewing = make_viewing(agency, provider_viewing_id=viewing_id, viewing_type=viewing_type)
+    if not viewing.needs_slot:
+        return viewing, None
+    slot = viewing.slots.filter(provider_slot_id=slot_id).first()
+    return viewing, slot or make_slot(viewing, provider_slot_id=slot_id)
+
+
+def queue(agency, n):
+    """`n` bookings for the agency, each with its delivery woken."""
+    bookings = [make_booking(agency) for _ in range(n)]
+    for booking in bookings:
+        wake_delivery(booking.pk)
+    return bookings
 
 
 def delivered_booking(viewing, slot=None, *, delivered_at=None, **fields):
@@ -137,3 +177,71 @@ def in_english(problem) -> str:
     """A stored problem as staff reading the admin in English see it."""
     with translation.override("en"):
         return problem_text(problem)
+
+
+def make_three_slot_viewing(agency, provider_viewing_id: str = "view-1") -> Viewing:
+    """A time-slot viewing tomorrow with a past slot, an open slot and a full slot."""
+    start = timezone.now() + timedelta(days=1)
+    viewing = make_viewing(
+        agency,
+        provider_viewing_id=provider_viewing_id,
+        viewing_type=Viewing.Type.TIME_SLOTS,
+        title="Storgatan 1, 3 rok",
+        address="Storgatan 1, Uppsala",
+        starts_at=start,
+    )
+    make_slot(viewing, provider_slot_id="slot-past", starts_at=timezone.now() - timedelta(hours=1))
+    make_slot(viewing, provider_slot_id="slot-open", starts_at=start)
+    make_slot(
+        viewing,
+        provider_slot_id="slot-full",
+        starts_at=start + timedelta(minutes=20),
+        number_booked=5,
+        fully_booked=True,
+        status_checked_at=timezone.now(),
+    )
+    return viewing
+
+
+# --- what buyers and staff submit -------------------------------------------------------
+
+BUYER = {
+    "first_name": " Anna ",
+    "last_name": "Andersson",
+    "email": "Anna@Example.SE",
+    "phone": "070-111 11 11",
+    "message": "Vi kommer två.",
+}
+
+
+def admin_booking_data(viewing, slot=None, **fields) -> dict:
+    """The admin's booking form (add or change) filled in for BUYER."""
+    return {
+        "viewing": viewing.pk,
+        "slot": slot.pk if slot else "",
+        **BUYER,
+        "source": "admin",
+        "attempts-TOTAL_FORMS": "0",
+        "attempts-INITIAL_FORMS": "0",
+        **fields,
+    }
+
+
+def post_booking_api(client, api_key, url="/api/v1/viewings/view-1/bookings", headers=(), **fields):
+    """BUYER books the open slot through the JSON API, reading English."""
+    return client.post(
+        url,
+        json.dumps({**BUYER, "slot": "slot-open", "consent": True, **fields}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+        HTTP_ACCEPT_LANGUAGE="en",
+        **dict(headers),
+    )
+
+
+def post_booking_page(client, viewing, **fields):
+    """BUYER books the open slot on the public page, reading English."""
+    data = {**BUYER, "slot": "slot-open", "consent": "on", "website": "", **fields}
+    return client.post(
+        reverse("booking-page", args=[viewing.public_id]), data, HTTP_ACCEPT_LANGUAGE="en"
+    )

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.factories import make_agency, make_booking, make_slot, make_viewing
-from tests.intake_fixtures import admin_booking_data
+from tests.factories import admin_booking_data, make_agency, make_booking, make_slot, make_viewing
 
 ADD_URL = "admin:bookings_booking_add"
 

@@ -11,8 +11,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from bookings.models import Booking
-from tests.factories import make_agency
-from tests.intake_fixtures import make_three_slot_viewing
+from tests.factories import make_agency, make_three_slot_viewing
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [

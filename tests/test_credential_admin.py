@@ -9,8 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, Membership, ProviderCredential
-from tests.factories import make_agency, make_staff_user
+from agencies.models import BrokerSystem, CredentialStatus, Membership, ProviderCredential
+from bookings.delivery import problems
+from bookings.models import Booking
+from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +239,53 @@ def test_adding_a_credential_still_needs_a_secret(admin_client):
     assert not ProviderCredential.objects.filter(agency=agency).exists()
 
 
+# --- the credential lifecycle ------------------------------------------------------------
+
+
+@pytest.fixture
+def held_booking(own_agency):
+    """A booking held because the agency's credential was refused."""
+    own_agency.credential.mark_status(
+        CredentialStatus.FAILING, problems.CREDENTIAL_REFUSED(status=401)
+    )
+    viewing = make_viewing(own_agency)
+    return make_booking(viewing, slot=make_slot(viewing), status=Booking.Status.HELD)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_correcting_a_failing_secret_in_the_admin_resumes_held_bookings_for_editors_only(
+    client, role, own_agency, other_agency, held_booking, django_capture_on_commit_callbacks
+):
+    sign_in(client, role, own_agency, other_agency)
+    credential = ProviderCredential.objects.get(pk=own_agency.credential.pk)
+
+    with django_capture_on_commit_callbacks():
+        response = client.post(change_url(credential), form_data(credential, secret="fixed"))
+
+    credential.refresh_from_db()
+    held_booking.refresh_from_db()
+    if role in ("superuser", "administrator"):
+        assert response.status_code == 302
+        assert credential.status == CredentialStatus.UNTESTED
+        assert held_booking.status == Booking.Status.QUEUED
+    else:
+        assert response.status_code == 403
+        assert credential.status == CredentialStatus.FAILING
+        assert held_booking.status == Booking.Status.HELD
+
+
+def test_saving_a_failing_credential_unchanged_in_the_admin_keeps_bookings_held(
+    admin_client, own_agency, held_booking
+):
+    credential = ProviderCredential.objects.get(pk=own_agency.credential.pk)
+
+    response = admin_client.post(change_url(credential), form_data(credential))
+
+    assert response.status_code == 302
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.HELD
+
+
 # --- Test connection always answers -----------------------------------------------------
 
 
@@ -265,7 +314,7 @@ def test_a_connection_test_that_breaks_is_logged_without_the_secret(
     # An error whose message quotes the secret: "Invalid timeout (5.0, 'sandbox-secret')".
     settings.BROKER_READ_TIMEOUT = "sandbox-secret"
 
-    with caplog.at_level(logging.ERROR, logger="agencies.admin"):
+    with caplog.at_level(logging.ERROR, logger="bookings.delivery.admin"):
         run_test_connection(editor_client, own_agency.credential)
 
     assert "ValueError" in caplog.text

@@ -8,8 +8,7 @@ from django.utils import timezone
 import bookings.intake.urls
 from agencies.models import ApiKey
 from bookings.models import Booking, IdempotentRequest, Viewing
-from tests.factories import make_agency
-from tests.intake_fixtures import BUYER, make_three_slot_viewing
+from tests.factories import BUYER, make_agency, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -221,13 +220,26 @@ def test_failed_request_does_not_use_up_the_idempotency_key(api, slot_viewing):
     assert not IdempotentRequest.objects.exists()
 
 
+def routes(patterns, prefix="") -> list[tuple[str, str | None]]:
+    """(route, name) of every URL pattern, included ones too."""
+    found = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if hasattr(pattern, "url_patterns"):
+            found += routes(pattern.url_patterns, route)
+        else:
+            found.append((route, pattern.name))
+    return found
+
+
 def api_routes() -> set[str]:
-    """Every named route under /api/v1/ but the document itself, as OpenAPI paths."""
+    """Every named route under /api/v1/ but the document itself and the API's empty root,
+    as OpenAPI paths."""
     return {
-        "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern)).removeprefix("api/v1/")
-        for pattern in bookings.intake.urls.urlpatterns
-        if str(pattern.pattern).startswith("api/v1/")
-        and pattern.name not in (None, "api-openapi")  # the catch-all has no name
+        "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route).removeprefix("api/v1/")
+        for route, name in routes(bookings.intake.urls.urlpatterns)
+        if route.startswith("api/v1/")
+        and name not in (None, "api-openapi", "api-root")  # the catch-all has no name
     }
 
 
@@ -247,7 +259,8 @@ def test_responses_carry_the_properties_the_openapi_document_names(client, api, 
     assert set(booking) == set(schemas["Booking"]["properties"])
     assert set(viewing) == set(schemas["Viewing"]["properties"])
     assert set(viewing["slots"][0]) == set(schemas["Slot"]["properties"])
-    assert set(error) == set(schemas["Error"]["properties"]["error"]["properties"])
+    assert schemas["Error"]["properties"]["error"] == {"$ref": "#/components/schemas/ErrorDetail"}
+    assert set(error) == set(schemas["ErrorDetail"]["properties"])
     assert set(schemas["BookingRequest"]["properties"]) == {*BUYER, "slot", "consent"}
 
 
@@ -273,3 +286,9 @@ def test_viewing_without_slots_books_without_a_slot(api, ordinary_viewing):
 
     assert response.status_code == 202
     assert Booking.objects.get().slot is None
+
+
+def test_type_errors_follow_accept_language(api, slot_viewing):
+    response = api.post(payload=booking_payload(admin=True), HTTP_ACCEPT_LANGUAGE="sv")
+
+    assert response.json()["error"]["fields"] == {"admin": ["Okänt fält."]}

@@ -16,8 +16,7 @@ def mspecs_client(db, sandbox):
 
 
 def test_slot_status_reports_every_slot_of_the_deal(mspecs_client, sandbox):
-    sandbox.set_deal("deal-1", {"slot-a": 2, "slot-b": 5})
-    sandbox.state.deals["deal-1"]["slot-a"]["booked"] = 2
+    sandbox.set_deal("deal-1", {"slot-a": 2, "slot-b": 5}, booked={"slot-a": 2})
 
     assert mspecs_client.slot_status("deal-1") == {
         "slot-a": SlotStatus(number_booked=2, fully_booked=True),

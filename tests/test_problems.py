@@ -91,7 +91,7 @@ def test_the_booking_list_shows_the_problem_in_the_readers_language(client):
 def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
     executor = MigrationExecutor(connection)
     before = [
-        ("bookings", "0005_booking_send_started_at"),
+        ("bookings", "0007_booking_source_without_import"),
         ("agencies", "0003_broker_id_validation"),
     ]
     executor.migrate(before)

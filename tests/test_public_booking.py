@@ -7,8 +7,7 @@ from django.utils import timezone, translation
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.factories import make_agency, make_slot
-from tests.intake_fixtures import BUYER, make_three_slot_viewing
+from tests.factories import BUYER, make_agency, make_slot, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +132,7 @@ def test_full_slot_is_refused(client, slot_viewing):
 def test_past_slot_is_refused(client, slot_viewing):
     response = client.post(page_url(slot_viewing), form_data(slot="slot-past"))
 
-    assert "Den tiden är inte tillgänglig" in response.content.decode()
+    assert "Den tiden har passerat" in response.content.decode()
     assert not Booking.objects.exists()
 
 

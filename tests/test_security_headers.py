@@ -35,8 +35,7 @@ def test_the_public_booking_page_has_the_policy_and_nothing_inline(client, slot_
 
 @pytest.mark.django_db
 def test_the_booking_confirmation_has_the_policy_and_nothing_inline(client, slot_viewing):
-    form = client.get(reverse("booking-page", args=[slot_viewing.public_id])).context["form"]
-    slot = form.fields["slot"].queryset.first()
+    slot = client.get(reverse("booking-page", args=[slot_viewing.public_id])).context["slots"][0]
     response = client.post(
         reverse("booking-page", args=[slot_viewing.public_id]),
         {

@@ -34,6 +34,26 @@ def test_check_deploy_prints_nothing_with_production_settings():
     assert result.stderr == ""
 
 
+def test_the_redis_task_backend_is_chosen_through_the_environment_alone():
+    rq_env = PRODUCTION_ENV | {
+        "TASKS_BACKEND": "django_tasks_rq.RQBackend",
+        "REDIS_URL": "redis://redis.internal:6380/2",
+    }
+
+    check = manage("check", "--deploy", env=rq_env)
+    queue = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "import django_rq; kwargs = django_rq.get_queue('default').connection.connection_pool"
+        ".connection_kwargs; print(kwargs['host'], kwargs['port'], kwargs['db'])",
+        env=rq_env,
+    )
+
+    assert check.stdout == "System check identified no issues (0 silenced).\n", check.stderr
+    assert queue.stdout == "redis.internal 6380 2\n", queue.stderr
+
+
 def test_debug_is_off_unless_turned_on():
     result = manage(
         "shell",

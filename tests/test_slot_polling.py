@@ -34,17 +34,14 @@ def test_one_request_per_deal_however_many_viewings_and_slots(agency, sandbox):
 
     summary = polling.poll_slots()
 
-    assert sandbox.state.requests_served == 2
+    assert sandbox.requests_served == 2
     assert summary.deals_polled == 2
     assert summary.errors == {}
 
 
 def test_poll_stores_booked_count_fullness_and_check_time(agency, sandbox):
-    sandbox.set_deal("deal-1", {"a1": 2, "a2": 5})
-    sandbox.state.deals["deal-1"]["a1"]["booked"] = 2
-    sandbox.state.deals["deal-1"]["a2"]["booked"] = 1
+    sandbox.set_deal("deal-1", {"a1": 2, "a2": 5, "a3": 5}, booked={"a1": 2, "a2": 1})
     viewing = make_slot_viewing(agency, "deal-1", ["a1", "a2", "a3"])
-    sandbox.state.deals["deal-1"]["a3"] = {"booked": 0, "capacity": 5}
     before = timezone.now()
 
     summary = polling.poll_slots()
@@ -81,8 +78,7 @@ def test_a_slot_listed_again_is_no_longer_flagged(agency, sandbox):
 
 
 def test_errors_are_recorded_per_deal_and_do_not_stop_the_others(agency, sandbox):
-    sandbox.set_deal("deal-ok", {"a1": 1})
-    sandbox.state.deals["deal-ok"]["a1"]["booked"] = 1
+    sandbox.set_deal("deal-ok", {"a1": 1}, booked={"a1": 1})
     ok = make_slot_viewing(agency, "deal-ok", ["a1"])
     unknown = make_slot_viewing(agency, "deal-unknown", ["x1"])
     locked_out = make_agency(sandbox=sandbox)
@@ -134,7 +130,7 @@ def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox)
 
     viewing.refresh_from_db()
     assert "no broker-system credential" in in_english(viewing.slot_poll_problem)
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     assert summary.deals_polled == 0
 
 
@@ -149,7 +145,7 @@ def test_an_agency_with_a_failing_credential_waits_without_a_request(agency, san
     assert "waits for the broker-system credential to be fixed" in in_english(
         viewing.slot_poll_problem
     )
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     assert summary.deals_polled == 0
 
 
@@ -161,7 +157,7 @@ def test_only_open_upcoming_viewings_are_polled_by_default(agency, sandbox):
 
     polling.poll_slots()
 
-    assert sandbox.state.requests_served == 1
+    assert sandbox.requests_served == 1
     open_viewing.refresh_from_db()
     assert open_viewing.slots_polled_at is not None
 
@@ -177,7 +173,7 @@ def test_calls_for_one_agency_respect_its_concurrency_bound(agency, sandbox, set
     summary = polling.poll_slots()
 
     assert summary.deals_polled == 6
-    assert sandbox.state.max_in_flight == 2
+    assert sandbox.max_in_flight == 2
 
 
 def test_an_agencys_session_pools_a_connection_for_each_call_in_flight(agency, settings):
@@ -208,7 +204,7 @@ def test_queued_booking_in_a_slot_that_filled_up_is_set_aside_for_staff(agency, 
     booking = unsaved_booking(viewing, slot)
     booking.full_clean()
     booking.save()
-    sandbox.state.deals["deal-1"]["a1"]["booked"] = 5
+    sandbox.set_deal("deal-1", {}, booked={"a1": 5})  # other buyers filled it meanwhile
 
     summary = polling.poll_slots()
 
@@ -235,8 +231,7 @@ def test_poll_slots_command_prints_progress_and_summary(agency, sandbox, capsys)
 
 
 def test_admin_action_refreshes_the_selected_viewings_only(agency, sandbox, client):
-    sandbox.set_deal("deal-1", {"a1": 1})
-    sandbox.state.deals["deal-1"]["a1"]["booked"] = 1
+    sandbox.set_deal("deal-1", {"a1": 1}, booked={"a1": 1})
     chosen = make_slot_viewing(agency, "deal-1", ["a1"])
     make_slot_viewing(agency, "deal-2", ["b1"])
     client.force_login(make_staff_user(agency, username="staff"))
@@ -248,7 +243,7 @@ def test_admin_action_refreshes_the_selected_viewings_only(agency, sandbox, clie
     )
 
     assert "1 deals polled, 1 slots changed, 0 errors" in response.content.decode()
-    assert sandbox.state.requests_served == 1
+    assert sandbox.requests_served == 1
     assert chosen.slots.get().fully_booked
 
 
@@ -262,7 +257,7 @@ def test_admin_action_cannot_reach_another_agencys_viewing(agency, sandbox, clie
         {"action": "refresh_slot_status", "_selected_action": [theirs.pk]},
     )
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 def test_worker_task_polls_only_due_deals_and_is_scheduled(agency, sandbox):

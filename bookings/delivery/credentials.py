@@ -1,33 +1,92 @@
-"""Bookings reacting to changes in other apps' data."""
+"""The credential lifecycle, as plain functions called where credentials are saved and
+tested (the credential admin, the demo), never from signals:
 
-from django.db.models.signals import post_save, pre_save
-from django.dispatch import receiver
+- changed (`save_credential`): a failing credential whose connection details were edited
+  is no longer known to fail; it becomes untested, and its agency's held bookings go again;
+- refused (`hold_agency`, from a delivery answered 401/403): the credential is failing and
+  the agency's waiting bookings are held instead of burning their attempts on it;
+- works (`check_credential`, the admin's Test connection): it is marked working and the
+  held bookings go again (`resume_held`).
+"""
 
-from agencies.models import CredentialStatus, ProviderCredential
-from agencies.problems import CHANGED_AFTER_FAILING
-from bookings.delivery import engine
+from django.db import transaction
+from django.utils import timezone
+
+from agencies.models import Agency, CredentialStatus, ProviderCredential
+from agencies.problems import CHANGED_AFTER_FAILING, Problem
+from bookings.delivery import problems
+from bookings.delivery.redaction import redact_answer
+from bookings.delivery.schedule import wake_delivery
+from bookings.models import Booking
+from bookings.providers import client_for
+from bookings.providers.base import ConnectionCheck
+
+Status = Booking.Status
 
 # What decides whether the broker system accepts the credential.
 CONNECTION_FIELDS = ["base_url", "username", "secret", "vitec_customer_id"]
 
 
-@receiver(pre_save, sender=ProviderCredential)
-def untest_corrected_credential(sender, instance, update_fields=None, **kwargs):
-    """A failing credential whose connection details were edited is no longer known to
-    fail: it becomes untested again, so its held bookings can go (below)."""
-    if instance.pk is None or instance.status != CredentialStatus.FAILING:
-        return
-    if update_fields is not None and not set(update_fields) & set(CONNECTION_FIELDS):
-        return
-    stored = ProviderCredential.objects.filter(pk=instance.pk).values(*CONNECTION_FIELDS).first()
-    if stored and any(stored[name] != getattr(instance, name) for name in CONNECTION_FIELDS):
-        instance.status = CredentialStatus.UNTESTED
-        instance.status_problem = CHANGED_AFTER_FAILING()
+@transaction.atomic
+def save_credential(credential: ProviderCredential) -> int:
+    """Save a credential as staff edited it. A failing one whose connection details
+    changed becomes untested; one that is not failing sends the agency's held bookings
+    again. Returns how many were queued again."""
+    if credential.pk is not None and credential.status == CredentialStatus.FAILING:
+        stored = (
+            ProviderCredential.objects.filter(pk=credential.pk).values(*CONNECTION_FIELDS).first()
+        )
+        if stored and any(stored[name] != getattr(credential, name) for name in CONNECTION_FIELDS):
+            credential.status = CredentialStatus.UNTESTED
+            credential.status_problem = CHANGED_AFTER_FAILING()
+    credential.save()
+    if credential.status == CredentialStatus.FAILING:
+        return 0
+    return resume_held(credential.agency_id)
 
 
-@receiver(post_save, sender=ProviderCredential)
-def resume_bookings_of_saved_credential(sender, instance, update_fields=None, **kwargs):
-    """Saving a credential that is not failing (e.g. corrected in the admin) sends the
-    agency's held bookings again; status-only saves (mark_status) do not."""
-    if update_fields is None and instance.status != CredentialStatus.FAILING:
-        engine.resume_held(instance.agency_id)
+def hold_agency(credential: ProviderCredential, reason: Problem) -> bool:
+    """The credential is refused: mark it failing and hold the agency's waiting bookings.
+    False when the credential was changed since the call (a late refusal of the old
+    secret), which then holds nothing."""
+    now = timezone.now()
+    marked = ProviderCredential.objects.filter(
+        pk=credential.pk, updated_at=credential.updated_at
+    ).update(status=CredentialStatus.FAILING, status_problem=reason, status_changed_at=now)
+    if not marked:
+        return False
+    Booking.objects.filter(
+        viewing__agency=credential.agency_id, status__in=Status.waiting()
+    ).update(status=Status.HELD, last_problem=problems.CREDENTIAL_FAILING(), updated_at=now)
+    return True
+
+
+def resume_held(agency: Agency | int) -> int:
+    """Queue the agency's held bookings again (its credential works, or may work) and wake
+    their delivery."""
+    held = Booking.objects.filter(viewing__agency=agency, status=Status.HELD)
+    booking_ids = list(held.values_list("pk", flat=True))
+    # A fresh retry schedule: the refused attempts said nothing about the booking.
+    held.filter(pk__in=booking_ids).update(
+        status=Status.QUEUED,
+        attempt_count=0,
+        next_attempt_at=None,
+        last_problem=None,
+        updated_at=timezone.now(),
+    )
+    for booking_id in booking_ids:
+        wake_delivery(booking_id)
+    return len(booking_ids)
+
+
+def check_credential(credential: ProviderCredential) -> ConnectionCheck:
+    """Make a harmless authenticated call and record the credential's status: refused, it
+    is failing; accepted, it works and the held bookings go again."""
+    check = client_for(credential).check_connection()
+    check.problem = redact_answer(check.problem, credential)
+    if check.ok is True:
+        credential.mark_status(CredentialStatus.OK, check.problem)
+        check.resumed = resume_held(credential.agency_id)
+    elif check.ok is False:
+        credential.mark_status(CredentialStatus.FAILING, check.problem)
+    return check

@@ -1,11 +1,11 @@
 """Delivery of bookings to the broker systems: the outbox row -> provider, and the
 retry policy (docs/design.md, "The flow of one booking").
 
-The booking row is the source of truth. A worker claims a due booking with one
-conditional UPDATE (so two workers never send the same booking), posts it through the
-agency's provider client, records the call as a DeliveryAttempt and moves the booking
-to the state the outcome table gives. A periodic sweep puts right what a killed worker
-or a lost task left behind.
+The booking row is the schedule (bookings/delivery/schedule.py). A worker claims a due
+booking with one conditional UPDATE (so two workers never send the same booking), posts
+it through the agency's provider client, records the call as a DeliveryAttempt and moves
+the booking to the state the outcome table gives. A periodic sweep puts right what a
+killed worker left behind and wakes what has come due.
 """
 
 import logging
@@ -16,39 +16,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.tasks import TaskResultStatus
+from django.db.models import F
 from django.utils import timezone
 
-from agencies.models import Agency, CredentialStatus, ProviderCredential
-from agencies.problems import Problem
+from agencies.models import CredentialStatus, ProviderCredential
 from bookings.delivery import problems
+from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
-from bookings.models import Booking, DeliveryAttempt, unbookable_slot_changes
+from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
+from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_slot_changes
 from bookings.providers import CLIENT_CLASSES, client_for
-from bookings.providers.base import (
-    CallRecord,
-    ConnectionCheck,
-    DeliveryResult,
-    Outcome,
-    delivery_calls_in_flight,
-)
+from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
 
 Status = Booking.Status
 
 logger = logging.getLogger(__name__)
 
-WAITING = [Status.QUEUED, Status.RETRYING]
 EXCERPT_LENGTH = 2000
 # Random spread of each retry delay, so bookings that failed together do not come back
 # together (±20%).
 RETRY_JITTER = 0.2
-# Retry-After is honoured up to a day; a broker asking for longer is treated as an error
-# in its header, not a reason to park a booking for weeks.
+# Retry-After is honoured up to a day; a broker system asking for longer is treated as an
+# error in its header, not a reason to park a booking for weeks.
 MAX_RETRY_AFTER = 24 * 3600
 
 
@@ -58,10 +50,6 @@ def claim_seconds() -> float:
     slowest_call = settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_READ_TIMEOUT
     waits = math.ceil(settings.DELIVERY_WORKER_THREADS / settings.DELIVERY_CONCURRENCY)
     return slowest_call * (1 + waits)
-
-
-def due_filter(now) -> Q:
-    return Q(status__in=WAITING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
 def claim(booking_id: int) -> Booking | None:
@@ -79,29 +67,33 @@ def claim(booking_id: int) -> Booking | None:
     return Booking.objects.select_related("viewing__agency__credential", "slot").get(pk=booking_id)
 
 
-def deliver(booking_id: int) -> str:
-    """Send one booking if it is due; returns what happened, for the task result."""
+def deliver(booking_id: int) -> Outcome | None:
+    """Send one booking if it is due. Returns the outcome that decided the booking's new
+    state (also when it was not sent: held for its credential, rejected for its slot), or
+    None when nothing was done: not due, another worker's, or the claim ran out first."""
     booking = claim(booking_id)
     if booking is None:
-        return "skipped: not due, or claimed by another worker"
+        logger.debug("Booking %s: not due, or claimed by another worker", booking_id)
+        return None
     credential = getattr(booking.viewing.agency, "credential", None)
     if credential is None or credential.status == CredentialStatus.FAILING:
         reason = problems.NO_CREDENTIAL() if credential is None else problems.CREDENTIAL_FAILING()
         release(booking, status=Status.HELD, last_problem=reason)
-        return Status.HELD
+        return Outcome.AUTH_FAILED
     if booking.slot_is_unbookable:
         # Polling found the slot full (or gone): sending would only be refused.
         release(booking, **unbookable_slot_changes())
-        return Status.REJECTED
+        return Outcome.REJECTED
     try:
         result = client_for(credential).deliver(booking, in_flight=sending(booking))
     except ClaimLost:
         # Nothing was sent: the claim ran out while waiting for a call slot.
         if release(booking, status=Status.QUEUED, next_attempt_at=None):
-            transaction.on_commit(partial(enqueue, booking.pk))
-        return "skipped: the claim ran out before sending"
+            wake_delivery(booking.pk)
+        logger.info("Booking %s: the claim ran out before sending; queued again", booking_id)
+        return None
     except Exception:
-        # A fault in our own code, not the broker's answer (that never raises): do not
+        # A fault in our own code, not the broker system's answer (that never raises): do not
         # leave the booking claimed and the sweep sending it round and round.
         release(
             booking,
@@ -165,7 +157,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                     changes["status"] = Status.HELD
                 else:  # refused with the old secret; the credential was fixed meanwhile
                     changes |= {"status": Status.QUEUED, "next_attempt_at": None}
-                    transaction.on_commit(partial(enqueue, booking.pk))
+                    wake_delivery(booking.pk)
             case Outcome.NEEDS_REVIEW:
                 changes["status"] = Status.NEEDS_REVIEW
             case Outcome.RETRY:
@@ -176,14 +168,16 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                         "last_problem": problems.GAVE_UP(problem=problem, attempts=attempt_number),
                     }
                 else:
-                    run_after = timezone.now() + timedelta(seconds=delay)
-                    changes |= {"status": Status.RETRYING, "next_attempt_at": run_after}
-                    transaction.on_commit(partial(enqueue, booking.pk, run_after))
+                    # Only the row: the sweep wakes it once it is due (schedule.dispatch_due).
+                    changes |= {
+                        "status": Status.RETRYING,
+                        "next_attempt_at": timezone.now() + timedelta(seconds=delay),
+                    }
         if not release(booking, **changes) and result.outcome == Outcome.DELIVERED:
             # The claim ran out and the sweep queued the booking again or set it aside
             # for review; it landed after all, so say so rather than send it twice.
             Booking.objects.filter(
-                pk=booking.pk, status__in=[*WAITING, Status.NEEDS_REVIEW]
+                pk=booking.pk, status__in=[*Status.waiting(), Status.NEEDS_REVIEW]
             ).update(**changes)
 
 
@@ -215,7 +209,7 @@ def retry_delay(attempt_number: int, retry_after: float | None = None) -> float 
 
 
 def record_attempt(
-    booking: Booking, credential: ProviderCredential | None, record: CallRecord, outcome: str
+    booking: Booking, credential: ProviderCredential | None, record: CallRecord, outcome: Outcome
 ) -> DeliveryAttempt:
     if record.status is None:
         answer = f"no answer: {record.describe()}: {record.error}"
@@ -233,70 +227,13 @@ def record_attempt(
     )
 
 
-def enqueue(booking_id: int, run_after=None) -> None:
-    from bookings.tasks import enqueue_delivery  # tasks imports this module
-
-    enqueue_delivery(booking_id, run_after)
-
-
-# --- credentials -------------------------------------------------------------------------
-
-
-def hold_agency(credential: ProviderCredential, reason: Problem) -> bool:
-    """The credential is refused: mark it failing and hold the agency's waiting bookings
-    instead of burning their attempts on it. False when the credential was changed since
-    the call (a late refusal of the old secret), which then holds nothing."""
-    now = timezone.now()
-    marked = ProviderCredential.objects.filter(
-        pk=credential.pk, updated_at=credential.updated_at
-    ).update(status=CredentialStatus.FAILING, status_problem=reason, status_changed_at=now)
-    if not marked:
-        return False
-    Booking.objects.filter(viewing__agency=credential.agency_id, status__in=WAITING).update(
-        status=Status.HELD,
-        last_problem=problems.CREDENTIAL_FAILING(),
-        updated_at=now,
-    )
-    return True
-
-
-def resume_held(agency: Agency | int) -> int:
-    """Queue the agency's held bookings again (its credential was fixed)."""
-    held = Booking.objects.filter(viewing__agency=agency, status=Status.HELD)
-    booking_ids = list(held.values_list("pk", flat=True))
-    # A fresh retry schedule: the refused attempts said nothing about the booking.
-    held.filter(pk__in=booking_ids).update(
-        status=Status.QUEUED,
-        attempt_count=0,
-        next_attempt_at=None,
-        last_problem=None,
-        updated_at=timezone.now(),
-    )
-    for booking_id in booking_ids:
-        transaction.on_commit(partial(enqueue, booking_id))
-    return len(booking_ids)
-
-
-def check_credential(credential: ProviderCredential) -> ConnectionCheck:
-    """Make a harmless authenticated call, record the credential's status, and resume
-    held bookings when it works."""
-    check = client_for(credential).check_connection()
-    check.problem = redact_answer(check.problem, credential)
-    if check.ok is True:
-        credential.mark_status(CredentialStatus.OK, check.problem)
-        check.resumed = resume_held(credential.agency_id)
-    elif check.ok is False:
-        credential.mark_status(CredentialStatus.FAILING, check.problem)
-    return check
-
-
 # --- the sweep -----------------------------------------------------------------------------
 
 
 def sweep() -> dict[str, int]:
-    """Put right what no task will: bookings a killed worker was sending, held bookings
-    whose credential works again, due bookings whose task went missing, and task rows a
-    killed worker left running."""
+    """Run periodically (bookings.tasks.dispatch_deliveries): put right bookings a killed
+    worker was sending, resume held bookings whose credential works again, and wake every
+    booking that is due."""
     return {
         "interrupted": recover_interrupted(),
         "resumed": sum(
@@ -307,8 +244,7 @@ def sweep() -> dict[str, int]:
             .values_list("viewing__agency", flat=True)
             .distinct()
         ),
-        "requeued": requeue_orphans(),
-        "abandoned_tasks": close_abandoned_tasks(),
+        "dispatched": dispatch_due(),
     }
 
 
@@ -322,6 +258,8 @@ def recover_interrupted() -> int:
         "pk", "attempt_count", "send_started_at", "viewing__agency__broker_system"
     )
     recovered = 0
+    # Each booking below is taken with a conditional UPDATE on the state read here, so a
+    # worker that answers meanwhile (or a second sweep) wins and this one skips it.
     for booking_id, attempt_count, send_started_at, broker_system in stale:
         if send_started_at is None:
             # Not an attempt: nothing reached the broker system.
@@ -366,77 +304,13 @@ def recover_interrupted() -> int:
                     booking_id=booking_id,
                     started_at=send_started_at,
                     endpoint="(no answer recorded)",
-                    outcome="interrupted",
+                    outcome=Outcome.INTERRUPTED,
                     response_excerpt=str(changes["last_problem"]),
                 )
             if changes["status"] == Status.QUEUED:
-                transaction.on_commit(partial(enqueue, booking_id))
+                wake_delivery(booking_id)
         recovered += 1
     return recovered
-
-
-class WorkerStopped(Exception):
-    """Recorded on a task row whose worker stopped while running it (see close_abandoned_tasks)."""
-
-
-# How long any task but a delivery may run before the sweep takes it for abandoned: far
-# beyond a sweep or a poll of every deal, both bounded by the broker timeouts.
-RUNNING_TASK_LIMIT = timedelta(hours=1)
-
-
-def close_abandoned_tasks() -> int:
-    """Mark FAILED the task rows a killed worker left RUNNING, which nothing else would
-    ever finish: a delivery task running past its booking's claim (the sweep has taken the
-    booking over by then), any other task after RUNNING_TASK_LIMIT. Should the worker
-    still be alive after all, its own result overwrites this one."""
-    from django_tasks_db.models import DBTaskResult
-
-    from bookings.tasks import deliver_booking
-
-    now = timezone.now()
-    claim_ended = now - timedelta(seconds=claim_seconds())
-    return (
-        DBTaskResult.objects.running()
-        .filter(
-            Q(task_path=deliver_booking.module_path, started_at__lt=claim_ended)
-            | Q(started_at__lt=now - RUNNING_TASK_LIMIT)
-        )
-        .update(
-            status=TaskResultStatus.FAILED,
-            finished_at=now,
-            exception_class_path=f"{WorkerStopped.__module__}.{WorkerStopped.__qualname__}",
-            traceback="The worker stopped while running this task; closed by the sweep.",
-            return_value=None,
-        )
-    )
-
-
-def requeue_orphans() -> int:
-    """Enqueue due bookings that have no waiting task (lost with a killed worker or a
-    failed enqueue). A booking changed in the last few seconds is left alone: its task
-    may be about to be created."""
-    now = timezone.now()
-    grace = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE)
-    due = Booking.objects.filter(due_filter(now), updated_at__lte=grace).values_list(
-        "pk", flat=True
-    )
-    orphans = set(due) - waiting_task_booking_ids()
-    for booking_id in orphans:
-        enqueue(booking_id)
-    return len(orphans)
-
-
-def waiting_task_booking_ids() -> set[int]:
-    """Bookings that already have a delivery task waiting in the database backend."""
-    from django_tasks_db.models import DBTaskResult
-
-    from bookings.tasks import deliver_booking
-
-    return set(
-        DBTaskResult.objects.filter(
-            status="READY", task_path=deliver_booking.module_path
-        ).values_list("args_kwargs__args__0", flat=True)
-    )
 
 
 # --- staff actions -------------------------------------------------------------------------
@@ -493,13 +367,9 @@ def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> A
     return result
 
 
-def _enqueue_on_commit(booking_id: int) -> None:
-    transaction.on_commit(partial(enqueue, booking_id))
-
-
 def send_now(bookings) -> ActionResult:
     """Send queued or retrying bookings now instead of at their next attempt time."""
-    return _act(bookings, "queued", WAITING, {"next_attempt_at": None}, then=_enqueue_on_commit)
+    return _act(bookings, "queued", Status.waiting(), {"next_attempt_at": None}, then=wake_delivery)
 
 
 def resend(bookings) -> ActionResult:
@@ -507,7 +377,7 @@ def resend(bookings) -> ActionResult:
     return _act(
         bookings,
         "queued",
-        [Status.FAILED, Status.REJECTED, Status.NEEDS_REVIEW, Status.HELD],
+        Status.stopped(),
         {
             "status": Status.QUEUED,
             "attempt_count": 0,
@@ -515,7 +385,7 @@ def resend(bookings) -> ActionResult:
             "last_problem": None,
             "provider_errors": {},
         },
-        then=_enqueue_on_commit,
+        then=wake_delivery,
     )
 
 
@@ -523,7 +393,7 @@ def cancel(bookings) -> ActionResult:
     return _act(
         bookings,
         "cancelled",
-        [*WAITING, Status.HELD, Status.REJECTED, Status.NEEDS_REVIEW, Status.FAILED],
+        [*Status.waiting(), *Status.stopped()],
         {"status": Status.CANCELLED, "next_attempt_at": None},
     )
 

@@ -1,37 +1,62 @@
-"""JSON intake API for agencies' websites and portals, under /api/v1/ (described by
-bookings/intake/openapi.py). Bookings go through the same form and intake as the public page."""
+"""JSON intake API for agencies' websites and portals, under /api/v1/, on django-ninja: the
+schemas in bookings/intake/schemas.py validate the requests and make the OpenAPI document.
+Bookings go through the same form, and so the same model validation, as the public page."""
 
 import hashlib
 import json
+import warnings
 from datetime import timedelta
-from functools import wraps
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.http import JsonResponse
-from django.urls import reverse
+from django.http import HttpResponse, JsonResponse
+from django.urls import register_converter, reverse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
+from django.utils.translation import gettext_lazy as _
+from ninja import Header, NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as RequestValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
 
 from agencies.models import ApiKey
+from bookings.intake import schemas
 from bookings.intake.forms import BookingRequestForm
-from bookings.intake.openapi import openapi_document
 from bookings.intake.ratelimit import over_limit
+from bookings.intake.schemas import ErrorCode
 from bookings.intake.service import accept_booking
 from bookings.models import DUPLICATE_BOOKING, Booking, IdempotentRequest, Viewing, ViewingSlot
 
-TEXT_FIELDS = ("slot", "first_name", "last_name", "email", "phone", "message")
-BOOKING_FIELDS = (*TEXT_FIELDS, "consent")
+BOOKING_FIELDS = tuple(schemas.BookingRequest.model_fields)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 200
 # Recording when a key was last used costs a write; once a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
+IDEMPOTENCY_KEY_PARAM = Header(
+    None,
+    alias=IDEMPOTENCY_HEADER,
+    description=f"Up to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters. A retry with the "
+    "same key and body returns the first 202 response instead of booking again; the same key "
+    "with another body is refused (422).",
+)
+# What a field of the request body is refused for, by pydantic's error type.
+TYPE_ERRORS = {
+    "missing": forms.Field.default_error_messages["required"],
+    "extra_forbidden": _("Unknown field."),
+    "string_type": _("Must be a string."),
+    "bool_type": _("Must be true or false."),
+    "unicode_text": _("Must be valid Unicode text."),
+}
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, fields=None, headers=None, status_url=None):
+    def __init__(
+        self, status, code: ErrorCode, message, fields=None, headers=None, status_url=None
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -52,65 +77,154 @@ class ApiError(Exception):
         return response
 
 
-def api_view(*methods):
-    """A JSON endpoint: CSRF-exempt (it takes no cookies), its methods only, a Bearer API
-    key, the key's rate limit, and every refusal as a JSON error."""
-
-    def decorator(view):
-        @csrf_exempt
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            try:
-                if request.method not in methods:
-                    raise ApiError(
-                        405,
-                        "method_not_allowed",
-                        f"Use {' or '.join(methods)}.",
-                        headers={"Allow": ", ".join(methods)},
-                    )
-                api_key = authenticate(request)
-                retry_after = over_limit(f"api-key:{api_key.pk}", settings.API_RATE_LIMIT_PER_KEY)
-                if retry_after:
-                    raise ApiError(
-                        429,
-                        "rate_limited",
-                        "Too many requests for this API key.",
-                        headers={"Retry-After": str(retry_after)},
-                    )
-                return view(request, api_key, *args, **kwargs)
-            except ApiError as error:
-                return error.response()
-
-        return wrapper
-
-    return decorator
+def invalid(fields: dict) -> ApiError:
+    return ApiError(400, ErrorCode.INVALID, "Some fields are not valid.", fields=fields)
 
 
-def authenticate(request) -> ApiKey:
-    scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
-    api_key = ApiKey.authenticate(raw_key.strip()) if scheme.lower() == "bearer" else None
-    if api_key is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "Send a valid, unrevoked API key as 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": 'Bearer realm="intake"'},
-        )
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    return api_key
+class ProviderIdConverter:
+    """An id from a broker system: one path segment that fits the 200-character id fields.
+    A NUL byte, which PostgreSQL refuses in text, falls through to the JSON 404."""
+
+    regex = r"[^/\x00]{1,200}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
-@api_view("GET")
-def viewing_list(request, api_key):
+register_converter(ProviderIdConverter, "provider_id")
+
+
+class ApiKeyAuth(HttpBearer):
+    """A Bearer API key of an agency, within the key's rate limit."""
+
+    def authenticate(self, request, token) -> ApiKey | None:
+        api_key = ApiKey.authenticate(token.strip())
+        if api_key is None:
+            return None
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        retry_after = over_limit(f"api-key:{api_key.pk}", settings.API_RATE_LIMIT_PER_KEY)
+        if retry_after:
+            raise ApiError(
+                429,
+                ErrorCode.RATE_LIMITED,
+                "Too many requests for this API key.",
+                headers={"Retry-After": str(retry_after)},
+            )
+        return api_key
+
+
+class JsonObjectParser(Parser):
+    def parse_body(self, request) -> dict:
+        if request.content_type != "application/json":
+            raise ApiError(
+                415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json."
+            )
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            raise ApiError(
+                413,
+                ErrorCode.TOO_LARGE,
+                f"The body may be at most {settings.API_MAX_BODY_BYTES} bytes.",
+            )
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, RecursionError):
+            raise ApiError(400, ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
+        if not isinstance(payload, dict):
+            raise not_an_object()
+        return payload
+
+
+def not_an_object() -> ApiError:
+    return ApiError(400, ErrorCode.INVALID_JSON, "The body must be a JSON object.")
+
+
+intake_api = NinjaAPI(
+    title="Viewing Bridge intake API",
+    version="1",
+    description="Book buyers into an agency's viewings. Bookings are saved and answered with "
+    "202 at once, then delivered to the broker system in the background; follow "
+    "`status_url` to see how delivery went.",
+    auth=ApiKeyAuth(),
+    parser=JsonObjectParser(),
+    urls_namespace="intake-api",
+    openapi_url=None,  # served by openapi() below, with the server's own address
+    docs_url=None,
+)
+
+
+@intake_api.exception_handler(ApiError)
+def api_error(request, error: ApiError):
+    return error.response()
+
+
+@intake_api.exception_handler(HttpError)
+def unparsable_body(request, error: HttpError):
+    # Ninja wraps whatever the parser raises; the parser raises only ApiError.
+    if isinstance(error.__cause__, ApiError):
+        return error.__cause__.response()
+    raise error
+
+
+@intake_api.exception_handler(AuthenticationError)
+def unauthorized(request, error):
+    return ApiError(
+        401,
+        ErrorCode.UNAUTHORIZED,
+        "Send a valid, unrevoked API key as 'Authorization: Bearer <key>'.",
+        headers={"WWW-Authenticate": 'Bearer realm="intake"'},
+    ).response()
+
+
+@intake_api.exception_handler(RequestValidationError)
+def invalid_request(request, error: RequestValidationError):
+    """Ninja's 422 as this API's 400: each refused body field with its message."""
+    fields = {}
+    for problem in error.errors:
+        source, *path = problem["loc"]
+        if source != "body" or len(path) < 2:  # no body at all
+            return missing_body(request)
+        message = TYPE_ERRORS.get(problem["type"], RegexValidator.message)  # "Enter a valid value."
+        fields.setdefault(str(path[1]), []).append(str(message))
+    return invalid(fields).response()
+
+
+def missing_body(request):
+    """Ninja leaves an empty body unparsed; the parser says what is wrong with it."""
+    try:
+        intake_api.parser.parse_body(request)
+    except ApiError as error:
+        return error.response()
+    return not_an_object().response()
+
+
+def error_responses(*statuses: int) -> dict:
+    return dict.fromkeys((401, 405, 429, *statuses), schemas.Error)
+
+
+@intake_api.get(
+    "/viewings",
+    response={200: schemas.ViewingList, **error_responses()},
+    url_name="api-viewing-list",
+    operation_id="listViewings",
+    summary="The agency's open, upcoming viewings and their slots",
+)
+def viewing_list(request):
     viewings = (
         Viewing.objects.bookable()
-        .filter(agency=api_key.agency)
+        .filter(agency=request.auth.agency)
         .select_related("agency")
         .prefetch_related(Prefetch("slots", queryset=ViewingSlot.objects.upcoming()))
     )
-    return JsonResponse({"viewings": [viewing_json(viewing) for viewing in viewings]})
+    return {"viewings": [viewing_json(viewing) for viewing in viewings]}
 
 
 def viewing_json(viewing: Viewing) -> dict:
@@ -119,32 +233,47 @@ def viewing_json(viewing: Viewing) -> dict:
         "id": viewing.provider_viewing_id,
         "title": viewing.title,
         "address": viewing.address,
-        "starts_at": viewing.starts_at.isoformat(),
-        "ends_at": viewing.ends_at.isoformat(),
+        "starts_at": viewing.starts_at,
+        "ends_at": viewing.ends_at,
         "needs_slot": viewing.needs_slot,
         "bookings_url": reverse("api-booking-create", args=[viewing.provider_viewing_id]),
         "slots": [
             {
                 "id": slot.provider_slot_id,
-                "starts_at": slot.starts_at.isoformat(),
-                "ends_at": slot.ends_at.isoformat(),
+                "starts_at": slot.starts_at,
+                "ends_at": slot.ends_at,
                 "number_booked": slot.number_booked,
                 "bookable": slot.is_bookable,
-                "status_checked_at": slot.status_checked_at and slot.status_checked_at.isoformat(),
+                "status_checked_at": slot.status_checked_at,
             }
             for slot in (viewing.slots.all() if viewing.needs_slot else [])
         ],
     }
 
 
-@api_view("POST")
-def booking_create(request, api_key, viewing_id):
-    payload = read_json_object(request)
-    idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
+@intake_api.post(
+    "/viewings/{provider_id:viewing_id}/bookings",
+    response={202: schemas.Booking, **error_responses(400, 404, 409, 413, 415, 422)},
+    url_name="api-booking-create",
+    operation_id="createBooking",
+    summary="Book a buyer into a viewing",
+    description="`409`: the slot is fully booked (`slot_full`), or the buyer (by email) "
+    "already has a live booking of this viewing and slot (`duplicate_booking`, with the "
+    "existing booking's `status_url`). A booking is live unless it was rejected, failed or "
+    "cancelled. `422`: the Idempotency-Key was used for another request.",
+)
+def booking_create(
+    request,
+    response: HttpResponse,
+    viewing_id: str,
+    payload: schemas.BookingRequest,
+    idempotency_key: str | None = IDEMPOTENCY_KEY_PARAM,
+):
+    api_key = request.auth
     fingerprint = request_fingerprint(request)
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
-        replay = first_response(api_key, idempotency_key, fingerprint)
+        replay = first_response(response, api_key, idempotency_key, fingerprint)
         if replay:
             return replay
 
@@ -155,16 +284,10 @@ def booking_create(request, api_key, viewing_id):
         .first()
     )
     if viewing is None:
-        raise ApiError(404, "not_found", "No open viewing with this id for your agency.")
-    if payload.get("slot") and not viewing.needs_slot:
-        # The form has no slot field for such a viewing and would drop it unseen.
-        raise ApiError(
-            400,
-            "invalid",
-            "Some fields are not valid.",
-            fields={"slot": ["This viewing has no time slots; leave the slot out."]},
-        )
-    form = BookingRequestForm(payload, viewing=viewing, source=Booking.Source.API)
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No open viewing with this id for your agency.")
+    form = BookingRequestForm(
+        payload.model_dump(exclude_none=True), viewing=viewing, source=Booking.Source.API
+    )
     if not form.is_valid():
         raise validation_error(request, form)
     booking = form.consented_booking()
@@ -182,29 +305,36 @@ def booking_create(request, api_key, viewing_id):
                 )
     except IntegrityError:
         # A concurrent request with the same key won; this booking was rolled back.
-        replay = first_response(api_key, idempotency_key, fingerprint)
+        replay = first_response(response, api_key, idempotency_key, fingerprint)
         if replay is None:
             raise
         return replay
-    except ValidationError as error:  # e.g. the slot filled up since the form was valid
-        form.add_intake_errors(error)
+    except ValidationError as error:  # the same booking was saved since the form checked
+        form.add_error(None, error)
         raise validation_error(request, form) from None
-    return booking_accepted(202, body)
+    return booking_accepted(response, 202, body)
 
 
-@api_view("GET")
-def booking_status(request, api_key, booking_id):
+@intake_api.get(
+    "/bookings/{int:booking_id}",
+    response={200: schemas.Booking, **error_responses(404)},
+    url_name="api-booking-status",
+    operation_id="getBooking",
+    summary="A booking's delivery status",
+)
+def booking_status(request, booking_id: int):
     booking = (
         Booking.objects.select_related("viewing", "slot")
-        .filter(pk=booking_id, viewing__agency=api_key.agency)
+        .filter(pk=booking_id, viewing__agency=request.auth.agency)
         .first()
     )
     if booking is None:
-        raise ApiError(404, "not_found", "No booking with this id for your agency.")
-    return JsonResponse(booking_json(request, booking))
+        raise ApiError(404, ErrorCode.NOT_FOUND, "No booking with this id for your agency.")
+    return booking_json(request, booking)
 
 
 def booking_json(request, booking: Booking) -> dict:
+    """As stored for an Idempotency-Key replay: JSON types only."""
     return {
         "id": booking.pk,
         "status": booking.status,
@@ -220,48 +350,6 @@ def status_url(request, booking: Booking) -> str:
     return request.build_absolute_uri(reverse("api-booking-status", args=[booking.pk]))
 
 
-def read_json_object(request) -> dict:
-    if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.API_MAX_BODY_BYTES:
-        raise ApiError(
-            413, "too_large", f"The body may be at most {settings.API_MAX_BODY_BYTES} bytes."
-        )
-    try:
-        payload = json.loads(request.body)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    fields = {}
-    for name, value in payload.items():
-        if name not in BOOKING_FIELDS:
-            fields[name] = ["Unknown field."]
-        elif name == "consent":
-            if not isinstance(value, bool):
-                fields[name] = ["Must be true or false."]
-        elif value is not None and not isinstance(value, str):
-            fields[name] = ["Must be a string."]
-        elif value is not None and not is_encodable(value):
-            fields[name] = ["Must be valid Unicode text."]
-    if fields:
-        raise ApiError(400, "invalid", "Some fields are not valid.", fields=fields)
-    # The form reads a missing and a null value alike: as not given.
-    return {name: value for name, value in payload.items() if value is not None}
-
-
-def is_encodable(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
-        return False
-    return True
-
-
 def validation_error(request, form) -> ApiError:
     fields = {
         name: [error["message"] for error in field_errors]
@@ -271,27 +359,24 @@ def validation_error(request, form) -> ApiError:
         existing = form.instance.live_duplicate()
         return ApiError(
             409,
-            DUPLICATE_BOOKING,
+            ErrorCode.DUPLICATE_BOOKING,
             "This buyer already has a live booking for this viewing and slot.",
             fields=fields,
             status_url=existing and status_url(request, existing),
         )
-    if any(error.code == "slot_full" for error in form.errors.as_data().get("slot", [])):
-        return ApiError(409, "slot_full", "This slot is fully booked.", fields=fields)
-    return ApiError(400, "invalid", "Some fields are not valid.", fields=fields)
+    if form.has_error("slot", "slot_full"):
+        return ApiError(409, ErrorCode.SLOT_FULL, "This slot is fully booked.", fields=fields)
+    return invalid(fields)
 
 
 def check_idempotency_key(key: str) -> None:
     if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
-        raise ApiError(
-            400,
-            "invalid",
-            "Some fields are not valid.",
-            fields={
+        raise invalid(
+            {
                 IDEMPOTENCY_HEADER: [
                     f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."
                 ]
-            },
+            }
         )
 
 
@@ -302,30 +387,59 @@ def request_fingerprint(request) -> str:
     return digest.hexdigest()
 
 
-def first_response(api_key, idempotency_key, fingerprint) -> JsonResponse | None:
+def first_response(response, api_key, idempotency_key, fingerprint) -> Status | None:
     stored = IdempotentRequest.objects.filter(api_key=api_key, key=idempotency_key).first()
     if stored is None:
         return None
     if stored.request_fingerprint != fingerprint:
         raise ApiError(
             422,
-            "idempotency_key_reused",
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
             "This Idempotency-Key was used for a different request.",
             fields={IDEMPOTENCY_HEADER: ["Already used for a different request."]},
         )
-    return booking_accepted(stored.response_status, stored.response_body)
+    return booking_accepted(response, stored.response_status, stored.response_body)
 
 
-def booking_accepted(status: int, body: dict) -> JsonResponse:
-    response = JsonResponse(body, status=status)
+def booking_accepted(response, status: int, body: dict) -> Status:
     response["Location"] = body["status_url"]
-    return response
+    return Status(status, body)
 
 
-@csrf_exempt
+def refuse_other_methods(path: str, *allowed: str) -> None:
+    """Answer the methods a route does not take with this API's 405, before any key check."""
+
+    def method_not_allowed(request, **path_params):
+        raise ApiError(
+            405,
+            ErrorCode.METHOD_NOT_ALLOWED,
+            f"Use {' or '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+    other_methods = [
+        m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") if m not in allowed
+    ]
+    with warnings.catch_warnings():
+        # The refusal needs none of the path's values, which ninja warns are unused.
+        warnings.simplefilter("ignore", UserWarning)
+        intake_api.api_operation(other_methods, path, auth=None, include_in_schema=False)(
+            method_not_allowed
+        )
+
+
+refuse_other_methods("/viewings", "GET")
+refuse_other_methods("/viewings/{provider_id:viewing_id}/bookings", "POST")
+refuse_other_methods("/bookings/{int:booking_id}", "GET")
+
+
 def unknown_route(request, path):
-    return ApiError(404, "not_found", "No such API route; see /api/v1/openapi.json.").response()
+    return ApiError(
+        404, ErrorCode.NOT_FOUND, "No such API route; see /api/v1/openapi.json."
+    ).response()
 
 
 def openapi(request):
-    return JsonResponse(openapi_document(request.build_absolute_uri("/api/v1")))
+    document = intake_api.get_openapi_schema(path_prefix="")
+    document["servers"] = [{"url": request.build_absolute_uri("/api/v1")}]
+    return JsonResponse(document)

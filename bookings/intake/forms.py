@@ -7,7 +7,8 @@ from bookings.models import Booking, Viewing
 
 class BookingRequestForm(forms.ModelForm):
     """What a buyer submits, on the public page or through the JSON API. Validation beyond
-    the types is the model's own (Booking.clean), run again by accept_booking."""
+    the types is the model's own (Booking.clean), which ModelForm runs and whose errors it
+    shows on their fields."""
 
     consent = forms.BooleanField(
         label=_("I consent to the agency processing my personal data to handle this booking."),
@@ -37,21 +38,13 @@ class BookingRequestForm(forms.ModelForm):
         super().__init__(*args, instance=Booking(viewing=viewing, source=source), **kwargs)
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
-        if viewing.needs_slot:
-            # Slots are named by the broker system's id; past slots cannot be chosen.
-            # Full ones can be named, and the model refuses them as full.
-            self.fields["slot"].queryset = viewing.slots.upcoming()
-            self.fields["slot"].to_field_name = "provider_slot_id"
-            self.fields["slot"].error_messages["invalid_choice"] = _(
-                "That time is not available; choose another."
-            )
-        else:
-            del self.fields["slot"]
-
-    def add_intake_errors(self, error: forms.ValidationError) -> None:
-        """Show accept_booking's errors on the fields they name (the rest above the form)."""
-        for field, messages in error.update_error_dict({}).items():
-            self.add_error(field if field in self.fields else None, messages)
+        # Slots are named by the broker system's id, among the viewing's own: whether one can
+        # be booked (full, passed, or a viewing without slots) is the model's to say.
+        self.fields["slot"].queryset = viewing.slots.all()
+        self.fields["slot"].to_field_name = "provider_slot_id"
+        self.fields["slot"].error_messages["invalid_choice"] = _(
+            "That time is not available; choose another."
+        )
 
     def consented_booking(self) -> Booking:
         """The validated, unsaved booking for accept_booking, with the time of consent."""

@@ -56,15 +56,15 @@ def booking_page(request, public_id):
             booking = form.consented_booking()
             try:
                 accept_booking(booking)
-            except ValidationError as error:  # e.g. the slot filled up since the form was valid
-                form.add_intake_errors(error)
+            except ValidationError as error:  # the same booking was saved since the form checked
+                form.add_error(None, error)
             else:
                 return redirect_to_confirmation(booking)
         if form.has_error(NON_FIELD_ERRORS, DUPLICATE_BOOKING):
             # Says nothing of the earlier booking: whoever typed the email may not have made it.
             return render(request, "bookings/booking_duplicate.html", {"viewing": viewing})
-    # The slot choices, fetched once: the template lists these, never the form field's own.
-    slots = list(form.fields["slot"].queryset) if viewing.needs_slot else []
+    # The upcoming slots, fetched once: the template lists these, never the form field's own.
+    slots = list(viewing.slots.upcoming()) if viewing.needs_slot else []
     response = render(
         request,
         "bookings/booking_page.html",

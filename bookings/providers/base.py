@@ -8,7 +8,6 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from agencies import problems as credential_problems
 from agencies.models import ProviderCredential, operator_allowed_hosts, validate_provider_url
 from agencies.problems import Problem
 from bookings.delivery import problems
+from bookings.models import Outcome
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -174,18 +174,6 @@ def normalise_errors(errors: Any) -> dict[str, list[str]]:
         str(name): [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
         for name, messages in errors.items()
     }
-
-
-class Outcome(StrEnum):
-    """What a delivery call means for the booking, whatever the broker system."""
-
-    DELIVERED = "delivered"
-    REJECTED = "rejected"  # the broker system refused the data: staff must act
-    # 401/403, or a refused address: the credential (login or base URL) is wrong, not the
-    # booking.
-    AUTH_FAILED = "auth_failed"
-    RETRY = "retry"  # 429, 5xx, no connection: try again later
-    NEEDS_REVIEW = "needs_review"  # it may have landed: do not post it again blindly
 
 
 @dataclass

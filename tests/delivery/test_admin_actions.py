@@ -7,7 +7,7 @@ from django.urls import reverse
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.delivery import problems
 from bookings.models import Booking
-from tests.factories import make_slot_viewing, make_staff_user
+from tests.factories import make_booking, make_slot_viewing, make_staff_user
 
 Status = Booking.Status
 CHANGELIST = "admin:bookings_booking_changelist"
@@ -38,9 +38,7 @@ def staff_client(client, agency):
 
 
 @pytest.mark.django_db
-def test_an_action_on_several_bookings_asks_for_confirmation_first(
-    staff_client, agency, make_booking
-):
+def test_an_action_on_several_bookings_asks_for_confirmation_first(staff_client, agency):
     bookings = [make_booking(agency, status=Status.FAILED) for _ in range(2)]
 
     response = run_action(staff_client, "resend", bookings)
@@ -50,7 +48,7 @@ def test_an_action_on_several_bookings_asks_for_confirmation_first(
 
 
 @pytest.mark.django_db
-def test_a_confirmed_resend_reports_queued_and_skipped_counts(staff_client, agency, make_booking):
+def test_a_confirmed_resend_reports_queued_and_skipped_counts(staff_client, agency):
     bookings = [make_booking(agency, status=Status.FAILED) for _ in range(2)]
     bookings.append(make_booking(agency, status=Status.DELIVERED))
 
@@ -61,7 +59,7 @@ def test_a_confirmed_resend_reports_queued_and_skipped_counts(staff_client, agen
 
 
 @pytest.mark.django_db
-def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency, make_booking):
+def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency):
     booking = make_booking(agency, status=Status.NEEDS_REVIEW)
 
     response = run_action(staff_client, "mark_delivered", [booking])
@@ -74,7 +72,7 @@ def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency, ma
 
 
 @pytest.mark.django_db
-def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, agency, make_booking):
+def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, agency):
     make_booking(agency, status=Status.REJECTED, last_problem=problems.SLOT_FULL())
 
     # Swedish is the default language; this reads the English label.
@@ -86,7 +84,7 @@ def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, age
 
 
 @pytest.mark.django_db
-def test_booking_page_lists_its_attempts_in_order(staff_client, agency, make_booking, sandbox):
+def test_booking_page_lists_its_attempts_in_order(staff_client, agency, sandbox):
     from bookings.delivery.engine import deliver
 
     booking = make_booking(agency)

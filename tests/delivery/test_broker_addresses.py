@@ -8,10 +8,11 @@ import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings import polling
-from bookings.delivery.engine import check_credential, deliver
+from bookings.delivery.credentials import check_credential
+from bookings.delivery.engine import deliver
 from bookings.models import Booking
 from bookings.providers.base import ProviderAddressRefused, check_provider_address
-from tests.factories import in_english, make_slot_viewing
+from tests.factories import in_english, make_booking, make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -49,7 +50,7 @@ def resolve_to(monkeypatch):
 @BOTH
 @pytest.mark.django_db
 def test_a_delivery_to_a_host_the_operator_did_not_allow_is_not_sent(
-    system, make_agency, make_booking, sandbox, settings
+    system, make_agency, sandbox, settings
 ):
     agency = make_agency(system)
     booking = make_booking(agency)
@@ -57,7 +58,7 @@ def test_a_delivery_to_a_host_the_operator_did_not_allow_is_not_sent(
 
     deliver(booking.pk)
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     booking.refresh_from_db()
     assert booking.status == Status.HELD
     assert "Not sent to http://127.0.0.1:" in in_english(booking.last_problem)
@@ -68,14 +69,14 @@ def test_a_delivery_to_a_host_the_operator_did_not_allow_is_not_sent(
 
 
 @pytest.mark.django_db
-def test_a_stored_base_url_with_a_fragment_is_not_sent(make_agency, make_booking, sandbox):
+def test_a_stored_base_url_with_a_fragment_is_not_sent(make_agency, sandbox):
     agency = make_agency()
     stored_without_validation(agency.credential, sandbox.url + "/anything#")
     booking = make_booking(agency)
 
     deliver(booking.pk)
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     booking.refresh_from_db()
     assert booking.status == Status.HELD
     [attempt] = booking.attempts.all()
@@ -132,7 +133,7 @@ def test_a_host_the_operator_allowed_may_resolve_to_loopback(resolve_to, setting
 
 @pytest.mark.django_db
 def test_a_delivery_to_a_real_host_resolving_to_the_metadata_address_is_not_sent(
-    make_agency, make_booking, resolve_to
+    make_agency, resolve_to
 ):
     agency = make_agency()
     stored_without_validation(agency.credential, "https://integration.mspecs.se")
@@ -158,7 +159,7 @@ def test_test_connection_to_a_refused_address_says_why_and_sends_nothing(
 
     assert check.ok is False
     assert check.message.startswith("Refused: Not sent to http://127.0.0.1:")
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 @pytest.mark.django_db
@@ -174,12 +175,12 @@ def test_slot_polling_of_a_refused_address_records_why_and_sends_nothing(
 
     viewing.refresh_from_db()
     assert "Not sent to http://127.0.0.1:" in in_english(viewing.slot_poll_problem)
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
 
 
 @BOTH
 @pytest.mark.django_db
-def test_each_attempt_records_the_full_url_called(system, make_agency, make_booking, sandbox):
+def test_each_attempt_records_the_full_url_called(system, make_agency, sandbox):
     booking = make_booking(make_agency(system), viewing_id="v-1", slot_id="t-1")
 
     deliver(booking.pk)
@@ -193,9 +194,7 @@ def test_each_attempt_records_the_full_url_called(system, make_agency, make_book
 
 
 @pytest.mark.django_db
-def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(
-    make_agency, make_booking, sandbox
-):
+def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(make_agency, sandbox):
     agency = make_agency()
     stored_without_validation(
         agency.credential, sandbox.mspecs_url.replace("http://", "http://someone:hunter2@")
@@ -204,7 +203,7 @@ def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(
 
     deliver(booking.pk)
 
-    assert sandbox.state.requests_served == 0
+    assert sandbox.requests_served == 0
     booking.refresh_from_db()
     [attempt] = booking.attempts.all()
     assert attempt.url.startswith(sandbox.mspecs_url)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from bookings.delivery import engine
 from bookings.models import Booking
+from tests.factories import make_booking
 
 
 def deliver_all_in_threads(booking_ids, workers):
@@ -29,9 +30,7 @@ def deliver_all_in_threads(booking_ids, workers):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_workers_deliver_each_booking_once_on_postgresql(
-    make_agency, make_booking, sandbox
-):
+def test_concurrent_workers_deliver_each_booking_once_on_postgresql(make_agency, sandbox):
     sandbox.set_latency(0.01)
     agency = make_agency()
     booking_ids = [make_booking(agency).pk for _ in range(30)]
@@ -46,7 +45,7 @@ def test_concurrent_workers_deliver_each_booking_once_on_postgresql(
 
 
 @pytest.mark.django_db
-def test_a_claimed_booking_cannot_be_claimed_again(make_agency, make_booking):
+def test_a_claimed_booking_cannot_be_claimed_again(make_agency):
     booking = make_booking(make_agency())
 
     assert engine.claim(booking.pk) is not None
@@ -54,7 +53,7 @@ def test_a_claimed_booking_cannot_be_claimed_again(make_agency, make_booking):
 
 
 @pytest.mark.django_db
-def test_a_worker_whose_claim_passed_to_another_does_not_overwrite_it(make_agency, make_booking):
+def test_a_worker_whose_claim_passed_to_another_does_not_overwrite_it(make_agency):
     booking = make_booking(make_agency())
     mine = engine.claim(booking.pk)
     theirs = timezone.now() + timedelta(minutes=5)

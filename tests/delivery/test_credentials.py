@@ -4,10 +4,11 @@ import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings.delivery import engine
-from bookings.delivery.engine import check_credential, deliver
+from bookings.delivery.credentials import check_credential, save_credential
+from bookings.delivery.engine import deliver
 from bookings.models import Booking
 from bookings.providers import client_for
-from tests.factories import make_slot_viewing
+from tests.factories import make_booking, make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -95,7 +96,7 @@ def test_connection_check_while_the_broker_system_is_down_changes_nothing(make_a
 @BOTH
 @pytest.mark.django_db
 def test_saving_a_corrected_secret_resumes_held_bookings(
-    system, make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+    system, make_agency, sandbox, django_capture_on_commit_callbacks
 ):
     agency = make_agency(system, secret="wrong")
     bookings = [make_booking(agency) for _ in range(3)]
@@ -106,7 +107,7 @@ def test_saving_a_corrected_secret_resumes_held_bookings(
 
     credential.secret = "sandbox-secret"
     with django_capture_on_commit_callbacks(execute=True):
-        credential.save()
+        save_credential(credential)
 
     assert credential.status == CredentialStatus.UNTESTED
     assert set(Booking.objects.values_list("status", flat=True)) == {Status.QUEUED}
@@ -116,14 +117,14 @@ def test_saving_a_corrected_secret_resumes_held_bookings(
 
 
 @pytest.mark.django_db
-def test_saving_a_failing_credential_unchanged_keeps_bookings_held(make_agency, make_booking):
+def test_saving_a_failing_credential_unchanged_keeps_bookings_held(make_agency):
     agency = make_agency(secret="wrong")
     booking = make_booking(agency)
     deliver(booking.pk)
     credential = agency.credential
     credential.refresh_from_db()
 
-    credential.save()
+    save_credential(credential)
 
     booking.refresh_from_db()
     assert booking.status == Status.HELD
@@ -132,15 +133,15 @@ def test_saving_a_failing_credential_unchanged_keeps_bookings_held(make_agency, 
 
 @pytest.mark.django_db
 def test_a_successful_connection_test_resumes_held_bookings(
-    make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+    make_agency, sandbox, django_capture_on_commit_callbacks
 ):
     agency = make_agency()
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
     booking = make_booking(agency)
-    sandbox.state.credentials["sandbox"] = "rotated"  # the broker system changed it...
+    sandbox.set_credential("sandbox", "rotated")  # the broker system changed it...
     deliver(booking.pk)
-    sandbox.state.credentials["sandbox"] = "sandbox-secret"  # ...and changed it back
+    sandbox.set_credential("sandbox", "sandbox-secret")  # ...and changed it back
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         check = check_credential(agency.credential)
@@ -152,7 +153,7 @@ def test_a_successful_connection_test_resumes_held_bookings(
 
 
 @pytest.mark.django_db
-def test_deliveries_reuse_one_session_per_credential(make_agency, make_booking):
+def test_deliveries_reuse_one_session_per_credential(make_agency):
     agency = make_agency()
     first, second = make_booking(agency), make_booking(agency)
 
@@ -178,9 +179,7 @@ def test_an_edited_credential_gets_a_new_session(make_agency):
 
 
 @pytest.mark.django_db
-def test_a_late_refusal_of_the_old_secret_leaves_the_fixed_credential_alone(
-    make_agency, make_booking
-):
+def test_a_late_refusal_of_the_old_secret_leaves_the_fixed_credential_alone(make_agency):
     agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
     booking = engine.claim(make_booking(agency).pk)
     refused = client_for(booking.viewing.agency.credential).deliver(booking)

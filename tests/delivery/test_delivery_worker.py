@@ -6,16 +6,17 @@ import signal
 from django_tasks_db.models import DBTaskResult
 
 from bookings.models import Booking
-from tests.delivery.conftest import WORKER, count_status, queue, wait_until
+from tests.conftest import WORKER, count_status, wait_until
+from tests.factories import queue
 
 Status = Booking.Status
 
 
 def test_threads_deliver_every_booking_once_with_calls_in_flight_bounded(
-    make_agency, make_booking, sandbox, start_process
+    make_agency, sandbox, start_process
 ):
     sandbox.set_latency(0.2)
-    bookings = queue(make_agency(), make_booking, 12)
+    bookings = queue(make_agency(), 12)
 
     start_process(*WORKER, "--threads", "4", DELIVERY_CONCURRENCY=2)
     wait_until(lambda: count_status(Status.DELIVERED) == 12)
@@ -24,14 +25,12 @@ def test_threads_deliver_every_booking_once_with_calls_in_flight_bounded(
         b.email for b in bookings
     )
     # Four threads, but never more than DELIVERY_CONCURRENCY calls at the broker system at once.
-    assert sandbox.state.max_in_flight == 2
+    assert sandbox.max_in_flight == 2
 
 
-def test_sigterm_lets_the_calls_in_flight_finish_then_exits(
-    make_agency, make_booking, sandbox, start_process
-):
+def test_sigterm_lets_the_calls_in_flight_finish_then_exits(make_agency, sandbox, start_process):
     sandbox.set_latency(0.5)
-    queue(make_agency(), make_booking, 8)
+    queue(make_agency(), 8)
     worker = start_process(*WORKER, "--threads", "2")
     wait_until(lambda: count_status(Status.SENDING) == 2)
 

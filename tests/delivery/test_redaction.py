@@ -10,9 +10,10 @@ from django.utils import translation
 
 from agencies.models import BrokerSystem
 from bookings import polling
-from bookings.delivery.engine import EXCERPT_LENGTH, check_credential, deliver
+from bookings.delivery.credentials import check_credential
+from bookings.delivery.engine import EXCERPT_LENGTH, deliver
 from bookings.delivery.redaction import credential_secrets, redact
-from tests.factories import in_english, make_slot_viewing
+from tests.factories import in_english, make_booking, make_slot_viewing
 
 
 def test_redact_masks_secrets_and_authorization_headers():
@@ -89,7 +90,7 @@ def test_redact_masks_an_email_cut_short_in_its_domain():
 
 @pytest.mark.django_db
 def test_attempt_excerpt_of_a_broker_system_echoing_the_phone_in_national_form_is_redacted(
-    make_agency, make_booking, sandbox
+    make_agency, sandbox
 ):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="+46701234567")
     echo = {"errors": {"phoneNumber": ["070-123 45 67 is not accepted for this viewing."]}}
@@ -107,9 +108,7 @@ def test_attempt_excerpt_of_a_broker_system_echoing_the_phone_in_national_form_i
 
 
 @pytest.mark.django_db
-def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(
-    make_agency, make_booking, sandbox
-):
+def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(make_agency, sandbox):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), email="anna.svensson@example.se")
     # Padded so that the excerpt's end falls inside the echoed address.
     answer_start = len('HTTP 400: {"message": "')
@@ -124,9 +123,7 @@ def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(
 
 
 @pytest.mark.django_db
-def test_attempt_records_duration_and_status_of_a_delivered_booking(
-    make_agency, make_booking, sandbox
-):
+def test_attempt_records_duration_and_status_of_a_delivered_booking(make_agency, sandbox):
     sandbox.set_latency(0.05)
     booking = make_booking(make_agency(BrokerSystem.VITEC))
 
@@ -253,9 +250,7 @@ ERROR_BODIES = {
 @pytest.mark.parametrize("system", ERROR_BODIES)
 @pytest.mark.parametrize("form", SECRET_FORMS.values(), ids=SECRET_FORMS.keys())
 @pytest.mark.django_db
-def test_a_rejection_echoing_the_secret_stores_it_nowhere(
-    system, form, make_agency, make_booking, sandbox
-):
+def test_a_rejection_echoing_the_secret_stores_it_nowhere(system, form, make_agency, sandbox):
     booking = make_booking(make_agency(system, secret=HOSTILE_SECRET))
     sandbox.set_fault(status=400, count=1, body=ERROR_BODIES[system](form))
 
@@ -268,9 +263,7 @@ def test_a_rejection_echoing_the_secret_stores_it_nowhere(
 
 @pytest.mark.parametrize("system", ERROR_BODIES)
 @pytest.mark.django_db
-def test_a_rejection_echoing_the_buyer_stores_no_full_email_or_phone(
-    system, make_agency, make_booking, sandbox
-):
+def test_a_rejection_echoing_the_buyer_stores_no_full_email_or_phone(system, make_agency, sandbox):
     booking = make_booking(
         make_agency(system), email="anna.svensson@example.se", phone="+46701234567"
     )
@@ -289,9 +282,7 @@ ASCII_SECRET_FORMS = {name: form for name, form in SECRET_FORMS.items() if form.
 
 @pytest.mark.parametrize("form", ASCII_SECRET_FORMS.values(), ids=ASCII_SECRET_FORMS.keys())
 @pytest.mark.django_db
-def test_a_redirect_to_an_address_holding_the_secret_stores_it_nowhere(
-    form, make_agency, make_booking, sandbox
-):
+def test_a_redirect_to_an_address_holding_the_secret_stores_it_nowhere(form, make_agency, sandbox):
     booking = make_booking(make_agency(BrokerSystem.MSPECS, secret=HOSTILE_SECRET))
     location = f"https://login.example/?token={form}"
     sandbox.set_fault(status=302, count=1, body="", headers={"Location": location})
@@ -305,7 +296,7 @@ def test_a_redirect_to_an_address_holding_the_secret_stores_it_nowhere(
 
 @pytest.mark.parametrize("system", ERROR_BODIES)
 @pytest.mark.django_db
-def test_a_refusal_echoing_the_secret_stores_it_nowhere(system, make_agency, make_booking, sandbox):
+def test_a_refusal_echoing_the_secret_stores_it_nowhere(system, make_agency, sandbox):
     booking = make_booking(make_agency(system, secret=HOSTILE_SECRET))
     echo = " ".join(SECRET_FORMS.values())
     sandbox.set_fault(status=401, count=1, body=ERROR_BODIES[system](echo))

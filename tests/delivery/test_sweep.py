@@ -1,21 +1,23 @@
-"""The periodic sweep: what a killed worker or a lost task left behind."""
+"""The periodic sweep: what a killed worker left behind, and the dispatcher that wakes
+what is due (the booking row is the only schedule)."""
 
 import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings.delivery import engine
-from bookings.models import Booking
+from bookings.delivery import engine, task_rows
+from bookings.delivery.schedule import enqueue_delivery
+from bookings.models import Booking, Outcome
 from bookings.providers.base import delivery_calls_in_flight
-from bookings.tasks import enqueue_delivery, sweep_deliveries
-from tests.delivery.conftest import wait_until
-from tests.factories import in_english
+from bookings.tasks import dispatch_deliveries
+from tests.conftest import wait_until
+from tests.factories import in_english, make_booking
 
 Status = Booking.Status
 LONG_AGO = timedelta(minutes=5)
@@ -30,47 +32,87 @@ def age(booking, by=LONG_AGO, **fields):
     Booking.objects.filter(pk=booking.pk).update(updated_at=timezone.now() - by, **fields)
 
 
-def waiting_tasks():
-    return sorted(engine.waiting_task_booking_ids())
-
-
 @pytest.mark.django_db
-def test_sweep_enqueues_a_due_booking_whose_task_is_missing(make_agency, make_booking):
+def test_sweep_wakes_a_due_booking_whose_wake_up_was_lost(
+    make_agency, woken, django_capture_on_commit_callbacks
+):
     booking = make_booking(make_agency())
     age(booking)
 
-    assert engine.sweep()["requeued"] == 1
-    assert waiting_tasks() == [booking.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert engine.sweep()["dispatched"] == 1
+
+    assert woken() == [booking.pk]
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_booking_with_a_waiting_task_alone(make_agency, make_booking):
+def test_sweep_wakes_a_woken_booking_only_once_per_grace_period(
+    make_agency, woken, django_capture_on_commit_callbacks
+):
     booking = make_booking(make_agency())
     age(booking)
-    enqueue_delivery(booking.pk)
 
-    assert engine.sweep()["requeued"] == 0
-    assert DBTaskResult.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.sweep()
+        assert engine.sweep()["dispatched"] == 0
+
+    assert woken() == [booking.pk]
 
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_SWEEP_GRACE=10)
-def test_sweep_leaves_a_just_saved_booking_to_its_own_task(make_agency, make_booking):
+def test_sweep_leaves_a_just_saved_booking_to_its_own_wake_up(make_agency):
     make_booking(make_agency())
 
-    assert engine.sweep()["requeued"] == 0
+    assert engine.sweep()["dispatched"] == 0
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_retry_that_is_not_due(make_agency, make_booking):
+def test_sweep_leaves_a_retry_that_is_not_due(make_agency):
     booking = make_booking(make_agency(), status=Status.RETRYING)
     age(booking, next_attempt_at=timezone.now() + timedelta(minutes=1))
 
-    assert engine.sweep()["requeued"] == 0
+    assert engine.sweep()["dispatched"] == 0
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booking):
+def test_a_retry_only_sets_the_row_and_the_sweep_wakes_it_once_due(
+    make_agency, sandbox, woken, django_capture_on_commit_callbacks
+):
+    booking = make_booking(make_agency())
+    sandbox.set_fault("status", status=503, count=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert engine.deliver(booking.pk) == Outcome.RETRY
+        assert engine.sweep()["dispatched"] == 0  # not due yet
+    booking.refresh_from_db()
+    assert booking.status == Status.RETRYING and booking.next_attempt_at > timezone.now()
+    assert woken() == []  # nothing but the row says when to try again
+
+    age(booking, next_attempt_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert engine.sweep()["dispatched"] == 1
+
+    assert woken() == [booking.pk]
+    assert engine.deliver(booking.pk) == Outcome.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(make_agency, sandbox):
+    booking = make_booking(make_agency())
+    for _ in range(3):  # three sweeps, each after the booking's wake-up was lost
+        age(booking)
+        assert engine.sweep()["dispatched"] == 1  # enqueued in the task table at once
+
+    # Every task runs; the first claims and sends, the others find nothing due.
+    outcomes = [engine.deliver(booking.pk) for _ in range(DBTaskResult.objects.count())]
+
+    assert outcomes == [Outcome.DELIVERED, None, None]
+    assert len(sandbox.received()) == 1
+
+
+@pytest.mark.django_db
+def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
@@ -78,12 +120,12 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency, make_booki
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 1)
-    assert booking.attempts.get().outcome == "interrupted"
-    assert engine.deliver(booking.pk) == "delivered"
+    assert booking.attempts.get().outcome == Outcome.INTERRUPTED
+    assert engine.deliver(booking.pk) == Outcome.DELIVERED
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_booking):
+def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency):
     booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
@@ -95,11 +137,11 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency, make_bo
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
+def test_sweep_leaves_a_booking_being_sent_alone(make_agency):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
-    assert engine.sweep() == {"interrupted": 0, "resumed": 0, "requeued": 0, "abandoned_tasks": 0}
+    assert engine.sweep() == {"interrupted": 0, "resumed": 0, "dispatched": 0}
 
 
 @pytest.mark.parametrize(
@@ -108,7 +150,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency, make_booking):
 )
 @pytest.mark.django_db
 def test_sweep_resumes_held_bookings_only_once_their_credential_works(
-    make_agency, make_booking, credential_status, booking_status
+    make_agency, credential_status, booking_status
 ):
     agency = make_agency()
     booking = make_booking(agency, status=Status.HELD)
@@ -122,7 +164,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_RETRY_SCHEDULE=[30])
-def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency, make_booking):
+def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(
         booking,
@@ -138,7 +180,7 @@ def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agenc
 
 
 @pytest.mark.django_db
-def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency, make_booking):
+def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency):
     booking = engine.claim(make_booking(make_agency()).pk)
     Booking.objects.filter(pk=booking.pk).update(status=Status.NEEDS_REVIEW)
 
@@ -157,7 +199,7 @@ def expire_claim(booking):
 @pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
 @pytest.mark.django_db
 def test_sweep_queues_a_claimed_booking_whose_call_never_started(
-    system, make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+    system, make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
     booking = engine.claim(make_booking(make_agency(system)).pk)
     expire_claim(booking)  # the worker died before a call slot came free
@@ -168,13 +210,13 @@ def test_sweep_queues_a_claimed_booking_whose_call_never_started(
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
     assert not booking.attempts.exists()
-    assert waiting_tasks() == [booking.pk]
-    assert engine.deliver(booking.pk) == "delivered"
+    assert woken() == [booking.pk]
+    assert engine.deliver(booking.pk) == Outcome.DELIVERED
     assert len(sandbox.received(system)) == 1
 
 
 @pytest.mark.django_db
-def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, make_booking):
+def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency):
     booking = engine.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
     with engine.sending(booking):
         pass  # the call went out; the worker died before its answer was saved
@@ -184,13 +226,13 @@ def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency, m
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.NEEDS_REVIEW, 1)
-    assert booking.attempts.get().outcome == "interrupted"
+    assert booking.attempts.get().outcome == Outcome.INTERRUPTED
 
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(DELIVERY_CONCURRENCY=1)
 def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
-    make_agency, make_booking, sandbox
+    make_agency, sandbox
 ):
     booking = make_booking(make_agency(BrokerSystem.VITEC))
     call_slot = delivery_calls_in_flight()
@@ -212,13 +254,14 @@ def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
         engine.sweep()
     thread.join(timeout=10)
 
-    assert outcome == ["skipped: the claim ran out before sending"]
+    assert outcome == [None]
     assert sandbox.received() == []
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
 
 
 def task_row(booking, status, started_ago):
+    """A delivery task row of the django-tasks-db backend in the given state."""
     enqueue_delivery(booking.pk)
     row = DBTaskResult.objects.get()
     DBTaskResult.objects.filter(pk=row.pk).update(
@@ -228,12 +271,12 @@ def task_row(booking, status, started_ago):
 
 
 @pytest.mark.django_db
-def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, make_booking):
+def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(make_agency):
     row = task_row(
         make_booking(make_agency()), "RUNNING", timedelta(seconds=engine.claim_seconds() + 1)
     )
 
-    assert engine.sweep()["abandoned_tasks"] == 1
+    assert task_rows.close_abandoned_tasks() == 1
 
     row.refresh_from_db()
     assert row.status == "FAILED" and row.finished_at is not None
@@ -241,10 +284,10 @@ def test_sweep_closes_a_delivery_task_a_killed_worker_left_running(make_agency, 
 
 
 @pytest.mark.django_db
-def test_sweep_leaves_a_delivery_task_still_within_its_claim_running(make_agency, make_booking):
+def test_housekeeping_leaves_a_delivery_task_still_within_its_claim_running(make_agency):
     row = task_row(make_booking(make_agency()), "RUNNING", timedelta(seconds=1))
 
-    assert engine.sweep()["abandoned_tasks"] == 0
+    assert task_rows.close_abandoned_tasks() == 0
 
     row.refresh_from_db()
     assert row.status == "RUNNING"
@@ -254,24 +297,63 @@ def test_sweep_leaves_a_delivery_task_still_within_its_claim_running(make_agency
     ("started_ago", "closed"), [(timedelta(minutes=10), 0), (timedelta(hours=2), 1)]
 )
 @pytest.mark.django_db
-def test_sweep_closes_another_task_left_running_only_after_an_hour(started_ago, closed):
-    sweep_deliveries.enqueue()
+def test_housekeeping_closes_another_task_left_running_only_after_an_hour(started_ago, closed):
+    dispatch_deliveries.enqueue()
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - started_ago)
 
-    assert engine.close_abandoned_tasks() == closed
+    assert task_rows.close_abandoned_tasks() == closed
+
+
+@pytest.mark.django_db
+def test_housekeeping_leaves_another_task_backend_alone(settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+
+    assert task_rows.close_abandoned_tasks() == 0
 
 
 @pytest.mark.django_db
 @override_settings(BROKER_CONNECT_TIMEOUT=0, BROKER_READ_TIMEOUT=0)
 def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
-    make_agency, make_booking, sandbox, django_capture_on_commit_callbacks
+    make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
     booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.deliver(booking.pk) == "skipped: the claim ran out before sending"
+        assert engine.deliver(booking.pk) is None
 
     assert sandbox.received() == []
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
-    assert waiting_tasks() == [booking.pk]
+    assert woken() == [booking.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatcher_skips_a_booking_another_transaction_holds_instead_of_waiting(
+    make_agency, woken
+):
+    agency = make_agency()
+    held_elsewhere, free = make_booking(agency), make_booking(agency)
+    age(held_elsewhere)
+    age(free)
+    locked, done = threading.Event(), threading.Event()
+
+    def other_dispatcher():
+        try:
+            with transaction.atomic():
+                Booking.objects.select_for_update().get(pk=held_elsewhere.pk)
+                locked.set()
+                done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_dispatcher)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert engine.sweep()["dispatched"] == 1  # returns at once: no waiting for the lock
+    finally:
+        done.set()
+        thread.join(timeout=10)
+
+    assert woken() == [free.pk]

@@ -5,8 +5,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings.delivery.engine import check_credential, deliver
-from tests.factories import make_slot_viewing
+from bookings.delivery.credentials import check_credential
+from bookings.delivery.engine import deliver
+from tests.factories import make_booking, make_slot_viewing
 
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
 # Outside Latin-1 ("€", "Ł"), and inside it but not ASCII ("é", sent as Latin-1 before).
@@ -18,7 +19,7 @@ def unicode_login(sandbox):
     """The broker system knows the user `Åsa` with the secret given."""
 
     def login(secret):
-        sandbox.state.credentials["Åsa"] = secret
+        sandbox.set_credential("Åsa", secret)
         return {"username": "Åsa", "secret": secret}
 
     return login
@@ -28,7 +29,7 @@ def unicode_login(sandbox):
 @SECRETS
 @pytest.mark.django_db
 def test_a_booking_is_delivered_with_a_non_latin1_login(
-    system, secret, make_agency, make_booking, sandbox, unicode_login
+    system, secret, make_agency, sandbox, unicode_login
 ):
     booking = make_booking(make_agency(system, **unicode_login(secret)))
 

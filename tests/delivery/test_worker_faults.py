@@ -2,11 +2,18 @@
 crontask`) on the shared test database, against the sandbox over real HTTP."""
 
 from agencies.models import BrokerSystem
+from bookings.delivery.credentials import save_credential
 from bookings.models import Booking
-from tests.delivery.conftest import WORKER, WORKER_THREADS, count_status, queue, wait_until
+from tests.conftest import WORKER, WORKER_THREADS, count_status, wait_until
+from tests.factories import queue
 
 Status = Booking.Status
-FAST_RETRIES = {"DELIVERY_RETRY_SCHEDULE": "0.3,0.5,1,1,2,2,4"}
+# Retries are woken by the dispatcher (`crontask`), which must then run often.
+FAST_RETRIES = {
+    "DELIVERY_RETRY_SCHEDULE": "0.3,0.5,1,1,2,2,4",
+    "DELIVERY_SWEEP_SECONDS": "0.2",
+    "DELIVERY_SWEEP_GRACE": "0.1",
+}
 # Short broker-system timeouts make a killed worker's claim run out in 2 s.
 FAST_RECOVERY = {
     "BROKER_CONNECT_TIMEOUT": "0.5",
@@ -26,15 +33,16 @@ def posted_emails(sandbox, system):
 
 
 def test_broker_system_failing_for_a_while_then_recovering_delivers_each_booking_once(
-    make_agency, make_booking, sandbox, start_process
+    make_agency, sandbox, start_process
 ):
     # Counted, not timed: however slowly the workers start, the first calls meet the outage.
     sandbox.set_fault("status", status=500, count=8)
-    bookings = queue(make_agency(BrokerSystem.MSPECS), make_booking, 10)
-    bookings += queue(make_agency(BrokerSystem.VITEC), make_booking, 10)
+    bookings = queue(make_agency(BrokerSystem.MSPECS), 10)
+    bookings += queue(make_agency(BrokerSystem.VITEC), 10)
 
     start_process(*WORKER, **FAST_RETRIES)
     start_process(*WORKER, **FAST_RETRIES)
+    start_process("crontask", "--no-heartbeat", **FAST_RETRIES)
     wait_until(lambda: count_status(Status.DELIVERED) == 20, timeout=30)
 
     emails = posted_emails(sandbox, "mspecs") + posted_emails(sandbox, "vitec")
@@ -43,12 +51,12 @@ def test_broker_system_failing_for_a_while_then_recovering_delivers_each_booking
     assert failures > 0  # the outage was really felt
 
 
-def kill_a_worker_mid_batch_then_restart(system, make_agency, make_booking, sandbox, start):
+def kill_a_worker_mid_batch_then_restart(system, make_agency, sandbox, start):
     """30 bookings at 50 ms each; SIGKILL the worker after 8 are delivered (so most
     likely mid-call on each thread), then start a new worker and the scheduler that runs
     the sweep."""
     sandbox.set_latency(0.05)
-    bookings = queue(make_agency(system), make_booking, 30)
+    bookings = queue(make_agency(system), 30)
     worker = start(*WORKER, **FAST_RECOVERY)
     wait_until(lambda: count_status(Status.DELIVERED) >= 8)
 
@@ -60,10 +68,10 @@ def kill_a_worker_mid_batch_then_restart(system, make_agency, make_booking, sand
 
 
 def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
-    make_agency, make_booking, sandbox, start_process
+    make_agency, sandbox, start_process
 ):
     bookings = kill_a_worker_mid_batch_then_restart(
-        BrokerSystem.MSPECS, make_agency, make_booking, sandbox, start_process
+        BrokerSystem.MSPECS, make_agency, sandbox, start_process
     )
     wait_until(lambda: count_status(Status.DELIVERED) == 30)
 
@@ -76,11 +84,9 @@ def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
     assert len(sandbox.received()) <= 30 + WORKER_THREADS
 
 
-def test_worker_killed_mid_batch_vitec_never_posts_twice(
-    make_agency, make_booking, sandbox, start_process
-):
+def test_worker_killed_mid_batch_vitec_never_posts_twice(make_agency, sandbox, start_process):
     bookings = kill_a_worker_mid_batch_then_restart(
-        BrokerSystem.VITEC, make_agency, make_booking, sandbox, start_process
+        BrokerSystem.VITEC, make_agency, sandbox, start_process
     )
     wait_until(lambda: count_status(Status.DELIVERED, Status.NEEDS_REVIEW) == 30)
 
@@ -92,20 +98,18 @@ def test_worker_killed_mid_batch_vitec_never_posts_twice(
     assert {b.email for b in bookings} - {b.email for b in in_doubt} <= set(emails)
 
 
-def test_refused_credential_holds_then_resumes_once_fixed(
-    make_agency, make_booking, sandbox, start_process
-):
+def test_refused_credential_holds_then_resumes_once_fixed(make_agency, sandbox, start_process):
     agency = make_agency(BrokerSystem.VITEC, secret="wrong")
-    bookings = queue(agency, make_booking, 10)
+    bookings = queue(agency, 10)
     start_process(*WORKER)
     wait_until(lambda: count_status(Status.HELD) == 10)
     # Only the calls already in flight when the first 401 came back: the others were held.
-    assert sandbox.state.requests_served <= WORKER_THREADS
+    assert sandbox.requests_served <= WORKER_THREADS
 
     credential = agency.credential
     credential.refresh_from_db()
     credential.secret = "sandbox-secret"
-    credential.save()  # as the admin form does; the held bookings are queued again
+    save_credential(credential)  # as the admin form does; the held bookings go again
 
     wait_until(lambda: count_status(Status.DELIVERED) == 10)
     assert sorted(posted_emails(sandbox, "vitec")) == sorted(b.email for b in bookings)

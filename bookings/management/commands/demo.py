@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
 from bookings.delivery import problems
+from bookings.delivery.credentials import save_credential
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, Viewing, ViewingSlot
 
@@ -123,7 +124,7 @@ class Command(BaseCommand):
                 f"The demo calls the sandbox broker systems at {sandbox_url}; allow them with "
                 f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
             ) from None
-        credential.save()
+        save_credential(credential)
         return agency
 
     def viewing(self, agency, provider_id, title, starts_at, **fields):
@@ -164,13 +165,13 @@ class Command(BaseCommand):
             email=email,
             phone=phone,
             consent_given_at=timezone.now(),
-            source=Booking.Source.IMPORT,
+            source=Booking.Source.PUBLIC_PAGE,  # as buyers book, consent given
         )
+        booking.status = status
+        booking.full_clean()
         if status == Booking.Status.QUEUED:
             accept_booking(booking)  # the worker delivers it to the sandbox
             return
-        booking.status = status
-        booking.full_clean()
         booking.last_problem = problem
         booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
         if status == Booking.Status.DELIVERED:

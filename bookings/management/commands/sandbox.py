@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from bookings.models import ViewingSlot
-from bookings.sandbox.servers import DEFAULT_SLOT_CAPACITY, SandboxProviders
+from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxProviders
 
 
 class Command(BaseCommand):
@@ -31,7 +31,8 @@ class Command(BaseCommand):
         slots = ViewingSlot.objects.filter(viewing__mspecs_deal_id__gt="").select_related("viewing")
         for slot in slots:
             capacity = slot.number_booked if slot.fully_booked else DEFAULT_SLOT_CAPACITY
-            sandbox.set_deal(slot.viewing.mspecs_deal_id, {slot.provider_slot_id: capacity})
-            sandbox.state.deals[slot.viewing.mspecs_deal_id][slot.provider_slot_id]["booked"] = (
-                slot.number_booked
+            sandbox.set_deal(
+                slot.viewing.mspecs_deal_id,
+                {slot.provider_slot_id: capacity},
+                booked={slot.provider_slot_id: slot.number_booked},
             )

@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0005_booking_send_started_at'),
+        ('bookings', '0007_booking_source_without_import'),
     ]
 
     operations = [

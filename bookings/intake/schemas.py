@@ -1,0 +1,136 @@
+"""What the intake API takes and answers, as pydantic schemas: django-ninja validates requests
+with them and generates the OpenAPI document (/api/v1/openapi.json) from them.
+
+The schemas check the shape of a request (known fields, JSON types, Unicode text); every rule
+about the content (lengths, names, phone, slot, duplicates) is the model's (Booking.clean),
+reached through the same form as the public page. The document states the model's limits."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, ConfigDict, StrictBool, StrictStr
+from pydantic_core import PydanticCustomError
+
+from bookings import models
+
+
+class ErrorCode(StrEnum):
+    """Every code an API error can carry (`error.code`)."""
+
+    INVALID = "invalid"
+    INVALID_JSON = "invalid_json"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    SLOT_FULL = "slot_full"
+    DUPLICATE_BOOKING = models.DUPLICATE_BOOKING
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    RATE_LIMITED = "rate_limited"
+
+
+class ErrorDetail(Schema):
+    code: ErrorCode
+    message: str
+    fields: dict[str, list[str]] | None = Field(
+        None,
+        description="Messages per field (or `Idempotency-Key`); `__all__` for errors of the "
+        "booking as a whole.",
+    )
+    status_url: str | None = Field(
+        None,
+        json_schema_extra={"format": "uri"},
+        description="With `duplicate_booking`: the existing booking's status URL.",
+    )
+
+
+class Error(Schema):
+    error: ErrorDetail
+
+
+def encodable(text: str) -> str:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
+        raise PydanticCustomError("unicode_text", "Must be valid Unicode text.") from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(encodable)]
+NAME_DESCRIPTION = (
+    "Normalised to Unicode NFC. Control, formatting and line-break characters are refused, "
+    "except a zero-width joiner inside an emoji."
+)
+
+
+def model_max_length(field: str) -> dict:
+    """The model's limit, stated in the document; the model enforces it."""
+    return {"maxLength": models.Booking._meta.get_field(field).max_length}
+
+
+class BookingRequest(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    slot: Text | None = Field(
+        None,
+        description="The slot's id (from the viewing list); required when the viewing's "
+        "`needs_slot` is true, not allowed otherwise.",
+    )
+    first_name: Text = Field(
+        description=NAME_DESCRIPTION, json_schema_extra=model_max_length("first_name")
+    )
+    last_name: Text = Field(
+        description=NAME_DESCRIPTION, json_schema_extra=model_max_length("last_name")
+    )
+    email: Text = Field(json_schema_extra={"format": "email"})
+    phone: Text = Field(
+        description="Any common format (`070-123 45 67`, `+46 70 123 45 67`); numbers without "
+        "a country prefix are read in the agency's region. Stored in E.164."
+    )
+    message: Text | None = Field(
+        None,
+        description="Message to the broker.",
+        json_schema_extra={"maxLength": models.MESSAGE_MAX_LENGTH},
+    )
+    consent: StrictBool = Field(
+        description="The buyer consented to the agency processing their personal data; the "
+        "time of the request is stored as the time of consent.",
+        json_schema_extra={"const": True},
+    )
+
+
+class Booking(Schema):
+    id: int
+    status: models.Booking.Status
+    status_url: str = Field(json_schema_extra={"format": "uri"})
+    viewing_id: str
+    slot_id: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class Slot(Schema):
+    id: str = Field(description="The slot's id in the broker system.")
+    starts_at: datetime
+    ends_at: datetime
+    number_booked: int
+    bookable: bool = Field(description="False when fully booked.")
+    status_checked_at: datetime | None
+
+
+class Viewing(Schema):
+    id: str = Field(description="The viewing's id in the broker system.")
+    title: str
+    address: str
+    starts_at: datetime
+    ends_at: datetime
+    needs_slot: bool
+    bookings_url: str
+    slots: list[Slot] = Field(description="Upcoming slots (empty for viewings without slots).")
+
+
+class ViewingList(Schema):
+    viewings: list[Viewing]

@@ -1,0 +1,288 @@
+"""What the two fake broker systems hold, in plain Python: no HTTP here.
+
+`ProviderState` is the sandbox's memory (viewings removed, MSPECS deals and their slots,
+Vitec booking limits, the MSPECS quarantine, every booking received, the fault and latency
+in force, request counters) and its control API. Every method is thread-safe: the HTTP
+server answers each request on its own thread.
+"""
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+# How many buyers an MSPECS slot takes when nobody said otherwise.
+DEFAULT_SLOT_CAPACITY = 10
+
+
+class Refused(Exception):
+    """The broker system refuses a booking for a reason its HTTP API reports."""
+
+
+class ViewingGone(Refused):
+    """The viewing was removed in the broker system."""
+
+
+class UnknownSlot(Refused):
+    """No MSPECS deal has this slot."""
+
+
+class UnknownDeal(Refused):
+    """No MSPECS deal has this id."""
+
+
+class SlotFull(Refused):
+    """The slot already has as many buyers as it takes."""
+
+
+@dataclass
+class Fault:
+    """What the sandbox does instead of answering normally, for `count` requests or
+    `seconds` seconds (whichever is set; neither means until cleared)."""
+
+    mode: str = "status"  # status: answer `status`; drop: close the connection; hang: answer late
+    status: int = 500
+    count: int | None = None
+    until: float | None = None
+    retry_after: int | None = None
+    hang_seconds: float = 3.0
+    body: object = None  # what a "status" fault answers, instead of a generic message
+    headers: dict[str, str] = field(default_factory=dict)  # and the headers it adds
+
+    def take(self) -> bool:
+        if self.until is not None and time.monotonic() > self.until:
+            return False
+        if self.count is not None:
+            if self.count <= 0:
+                return False
+            self.count -= 1
+        return True
+
+
+class ProviderState:
+    """Both fake broker systems' data, and the control API tests and benches steer it by."""
+
+    def __init__(
+        self,
+        *,
+        credentials: dict[str, str] | None = None,
+        vitec_customer_ids: set[str] | frozenset[str] = frozenset({"sandbox-customer"}),
+    ):
+        self._lock = threading.Lock()
+        # username -> password, for both systems.
+        self._credentials = dict(credentials or {"sandbox": "sandbox-secret"})
+        self._vitec_customer_ids = set(vitec_customer_ids)
+        self._clear()
+
+    def _clear(self) -> None:
+        self._latency = 0.0
+        self._fault: Fault | None = None
+        # Every booking accepted, in order: {"system", "path", "body", "id"}.
+        self._received: list[dict] = []
+        # MSPECS quarantine: (viewingId, slotId) -> email -> merged prospective buyer.
+        self._quarantine: dict[tuple[str, str | None], dict[str, dict]] = {}
+        # MSPECS deals: dealId -> slotId -> {"capacity": n, "booked": n}.
+        self._deals: dict[str, dict[str, dict[str, int]]] = {}
+        # Vitec slots with a booking limit: timeSlotId -> capacity; others are unlimited.
+        self._vitec_capacity: dict[str, int] = {}
+        self._vitec_booked: dict[str, int] = {}
+        self._gone_viewings: set[str] = set()
+        self._requests_served = 0
+        # Broker-system requests being answered right now, and the most there ever were at once.
+        self._in_flight = 0
+        self._max_in_flight = 0
+
+    # --- control API: how tests, benches and `manage.py sandbox` steer the sandbox --------
+
+    def set_latency(self, seconds: float) -> None:
+        """Make every broker-system request take `seconds` to answer, its own work included."""
+        with self._lock:
+            self._latency = seconds
+
+    def set_fault(
+        self,
+        mode: str = "status",
+        status: int = 500,
+        count: int | None = None,
+        seconds: float | None = None,
+        retry_after: int | None = None,
+        hang_seconds: float = 3.0,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Misbehave on the next `count` requests or for `seconds` (neither: until
+        cleared): answer `status` (with `body`, `headers` and `retry_after` when given),
+        drop the connection ("drop") or handle the request and answer `hang_seconds` late
+        ("hang")."""
+        until = time.monotonic() + seconds if seconds is not None else None
+        fault = Fault(
+            mode, status, count, until, retry_after, hang_seconds, body, dict(headers or {})
+        )
+        with self._lock:
+            self._fault = fault
+
+    def clear_fault(self) -> None:
+        with self._lock:
+            self._fault = None
+
+    def set_credential(self, username: str, password: str) -> None:
+        """Let `username` in with `password` (both systems), replacing any former password."""
+        with self._lock:
+            self._credentials[username] = password
+
+    def set_deal(
+        self, deal_id: str, capacities: dict[str, int], *, booked: dict[str, int] | None = None
+    ) -> None:
+        """Declare an MSPECS deal's slots and how many buyers each takes; `booked` sets how
+        many each has already (as if buyers had booked by other ways)."""
+        with self._lock:
+            slots = self._deals.setdefault(deal_id, {})
+            for slot_id, capacity in capacities.items():
+                slots.setdefault(slot_id, {"booked": 0})["capacity"] = capacity
+            for slot_id, number in (booked or {}).items():
+                slots.setdefault(slot_id, {"capacity": DEFAULT_SLOT_CAPACITY})["booked"] = number
+
+    def set_vitec_capacity(self, slot_id: str, capacity: int) -> None:
+        """Give a Vitec time slot a booking limit (others are unlimited)."""
+        with self._lock:
+            self._vitec_capacity[slot_id] = capacity
+
+    def remove_viewing(self, viewing_id: str) -> None:
+        """Make the broker systems answer 404 for this viewing, as if it was deleted."""
+        with self._lock:
+            self._gone_viewings.add(viewing_id)
+
+    def reset(self) -> None:
+        """Forget everything but the credentials and Vitec customers."""
+        with self._lock:
+            self._clear()
+
+    def received(self, system: str | None = None) -> list[dict]:
+        """Every booking accepted so far (of `system`, "mspecs" or "vitec", when given), in
+        order: {"system", "path", "body", "id"}."""
+        with self._lock:
+            return [dict(r) for r in self._received if system in (None, r["system"])]
+
+    def quarantine(self, viewing_id: str, slot_id: str | None = None) -> dict[str, dict]:
+        """What an MSPECS broker sees in the quarantine sidebar: one entry per email."""
+        with self._lock:
+            viewers = self._quarantine.get((viewing_id, slot_id), {})
+            return {email: dict(viewer) for email, viewer in viewers.items()}
+
+    @property
+    def requests_served(self) -> int:
+        """Broker-system requests answered (control requests not counted)."""
+        with self._lock:
+            return self._requests_served
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most broker-system requests ever answered at once."""
+        with self._lock:
+            return self._max_in_flight
+
+    def snapshot(self) -> dict:
+        """Everything received, the MSPECS quarantine and deals, as JSON-ready data."""
+        with self._lock:
+            return {
+                "received": [dict(r) for r in self._received],
+                "requests_served": self._requests_served,
+                "max_in_flight": self._max_in_flight,
+                "quarantine": [
+                    {"viewingId": viewing, "slotId": slot, **viewer}
+                    for (viewing, slot), viewers in self._quarantine.items()
+                    for viewer in viewers.values()
+                ],
+                "deals": {
+                    deal: {slot_id: dict(slot) for slot_id, slot in slots.items()}
+                    for deal, slots in self._deals.items()
+                },
+            }
+
+    # --- what the HTTP plumbing asks --------------------------------------------------
+
+    def authenticates(self, username: str, password: str) -> bool:
+        with self._lock:
+            return self._credentials.get(username) == password
+
+    def knows_vitec_customer(self, customer_id: str) -> bool:
+        with self._lock:
+            return customer_id in self._vitec_customer_ids
+
+    def begin_request(self) -> tuple[float, Fault | None]:
+        """Count a broker-system request in; returns the latency and the fault (if any) it gets."""
+        with self._lock:
+            self._requests_served += 1
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            fault = self._fault if self._fault and self._fault.take() else None
+            return self._latency, fault
+
+    def end_request(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def add_mspecs_viewer(
+        self, viewing_id: str, slot_id: str | None, buyer: dict, path: str
+    ) -> str:
+        """Put a valid buyer in the viewing's (or slot's) MSPECS quarantine; returns the
+        record id. Raises ViewingGone, UnknownSlot or SlotFull."""
+        email = buyer["email"].lower()
+        with self._lock:
+            if viewing_id in self._gone_viewings:
+                raise ViewingGone(viewing_id)
+            if slot_id is not None:
+                slot = self._mspecs_slot(slot_id)
+                if slot is None:
+                    raise UnknownSlot(slot_id)
+                if slot["booked"] >= slot["capacity"]:
+                    raise SlotFull(slot_id)
+                slot["booked"] += 1
+            viewers = self._quarantine.setdefault((viewing_id, slot_id), {})
+            # MSPECS identifies prospective buyers by email: a second booking with the
+            # same email updates the one quarantine entry instead of adding another.
+            viewer = viewers.setdefault(email, {"email": email, "bookings": 0})
+            viewer.update(
+                firstName=buyer["firstName"],
+                lastName=buyer["lastName"],
+                phoneNumber=buyer["phoneNumber"],
+            )
+            viewer["bookings"] += 1
+            return self._receive("mspecs", path, buyer)
+
+    def _mspecs_slot(self, slot_id: str) -> dict | None:
+        for slots in self._deals.values():
+            if slot_id in slots:
+                return slots[slot_id]
+        return None
+
+    def mspecs_slot_status(self, deal_id: str) -> dict[str, tuple[int, bool]]:
+        """slotId -> (number booked, fully booked) of an MSPECS deal; raises UnknownDeal."""
+        with self._lock:
+            slots = self._deals.get(deal_id)
+            if slots is None:
+                raise UnknownDeal(deal_id)
+            return {
+                slot_id: (slot["booked"], slot["booked"] >= slot["capacity"])
+                for slot_id, slot in slots.items()
+            }
+
+    def add_vitec_participant(
+        self, viewing_id: str, slot_id: str, participant: dict, path: str, *, limit: bool
+    ) -> str:
+        """Book a valid participant into a Vitec time slot, within its booking limit when
+        `limit`; returns the booking id. Raises ViewingGone or SlotFull."""
+        with self._lock:
+            if viewing_id in self._gone_viewings:
+                raise ViewingGone(viewing_id)
+            capacity = self._vitec_capacity.get(slot_id)
+            booked = self._vitec_booked.get(slot_id, 0)
+            if limit and capacity is not None and booked >= capacity:
+                raise SlotFull(slot_id)
+            self._vitec_booked[slot_id] = booked + 1
+            return self._receive("vitec", path, participant)
+
+    def _receive(self, system: str, path: str, body: dict) -> str:
+        record_id = str(uuid.uuid4())
+        self._received.append({"system": system, "path": path, "body": body, "id": record_id})
+        return record_id
