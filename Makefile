@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 # Development mode on purpose (DEBUG and the public development keys); without it the app
 # refuses to start without real keys.
 run test: export DJANGO_DEV_MODE := 1
-# The sandbox brokers serve plain http on loopback; the operator allows them explicitly.
+# The sandbox broker systems serve plain http on loopback; the operator allows them explicitly.
 run: export BROKER_ALLOWED_HOSTS ?= http://127.0.0.1
 
 run: install

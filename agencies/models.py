@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.fields import EncryptedTextField
-from agencies.validators import validate_broker_id
+from agencies.problems import Problem, ProblemField
+from agencies.validators import validate_provider_id
 
 
 class BrokerSystem(models.TextChoices):
@@ -89,7 +90,7 @@ def operator_allowed_hosts() -> dict[str, bool]:
     return allowed
 
 
-def validate_broker_url(url: str, broker_system: str | None = None) -> None:
+def validate_provider_url(url: str, broker_system: str | None = None) -> None:
     """The rules for a broker system's base URL (and every URL called under it): https
     (or plain http where the operator allowed it), no user info, query or fragment, and a
     host the broker system uses or the operator added."""
@@ -159,10 +160,10 @@ class ProviderCredential(models.Model):
 
     # Vitec Express only (ignored for MSPECS).
     vitec_customer_id = models.CharField(
-        max_length=100, blank=True, validators=[validate_broker_id]
+        max_length=100, blank=True, validators=[validate_provider_id]
     )
     vitec_lead_source_id = models.CharField(
-        max_length=100, blank=True, validators=[validate_broker_id]
+        max_length=100, blank=True, validators=[validate_provider_id]
     )
     vitec_mail_confirmation = models.BooleanField(default=True)
     vitec_sms_confirmation = models.BooleanField(default=False)
@@ -174,7 +175,7 @@ class ProviderCredential(models.Model):
     status = models.CharField(
         max_length=10, choices=CredentialStatus.choices, default=CredentialStatus.UNTESTED
     )
-    status_detail = models.CharField(max_length=500, blank=True)
+    status_problem = ProblemField(_("status detail"))
     status_changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -256,7 +257,7 @@ class ProviderCredential(models.Model):
         broker_system = self.agency.broker_system if self.agency_id else None
         if self.base_url:
             try:
-                validate_broker_url(self.base_url, broker_system)
+                validate_provider_url(self.base_url, broker_system)
             except ValidationError as error:
                 errors["base_url"] = error
         if broker_system == BrokerSystem.VITEC and not self.vitec_customer_id:
@@ -269,13 +270,13 @@ class ProviderCredential(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def mark_status(self, status: str, detail: str = "") -> None:
+    def mark_status(self, status: str, problem: Problem | None = None) -> None:
         self.status = status
-        self.status_detail = detail[:500]
+        self.status_problem = problem
         self.status_changed_at = timezone.now()
         # Not `updated_at`: it marks changes of the connection details, which a late
         # refusal of an old secret is checked against (the credential lifecycle in `bookings`).
-        self.save(update_fields=["status", "status_detail", "status_changed_at"])
+        self.save(update_fields=["status", "status_problem", "status_changed_at"])
 
 
 class Membership(models.Model):

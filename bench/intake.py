@@ -1,5 +1,5 @@
 """Requests per second of the JSON intake through gunicorn on loopback, with the sandbox
-broker up and then down, in one run: intake never waits on a broker, so the two should
+broker system up and then down, in one run: intake never waits on a broker system, so the two should
 match (ratio >= 0.95).
 
     .venv/bin/python bench/intake.py [--seconds 20] [--rounds 5] [--concurrency 8]
@@ -191,7 +191,7 @@ def main() -> None:
 
     up_figures, down_figures = up.figures(), down.figures()
     ratio = down_figures["rps"] / up_figures["rps"]
-    for label, figures in (("broker up", up_figures), ("broker down", down_figures)):
+    for label, figures in (("broker system up", up_figures), ("broker system down", down_figures)):
         print(
             f"{label:11}: {figures['rps']:7.1f} req/s  {figures['requests']} requests  "
             f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms"

@@ -1,7 +1,7 @@
 """Slot-status polling: 500 MSPECS deals against the sandbox at 50 ms per request.
 
 Starts everything itself: a throwaway SQLite database under a temp dir, the sandbox
-brokers in a subprocess (`manage.py sandbox`, so the server does not share this process's
+broker systems in a subprocess (`manage.py sandbox`, so the server does not share this process's
 GIL), then times `bookings.polling.poll_slots()`. Ends with one key=value line:
 requests (must equal deals), elapsed seconds, the ideal N·L/C and ideal/elapsed (≥ 0.9).
 
@@ -48,7 +48,7 @@ def main() -> None:
         text=True,
     )
     try:
-        # "Sandbox brokers: MSPECS http://127.0.0.1:PORT/mspecs, Vitec ..."
+        # "Sandbox broker systems: MSPECS http://127.0.0.1:PORT/mspecs, Vitec ..."
         banner = sandbox.stdout.readline()
         base = banner.split("MSPECS ", 1)[1].split("/mspecs", 1)[0]
         seed(base)

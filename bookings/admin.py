@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
+from agencies.problems import problem_text
 from bookings import polling
 from bookings.delivery import admin as credential_admin  # noqa: F401 (registers it)
 from bookings.delivery import engine
@@ -64,6 +65,10 @@ class ViewingAdmin(AgencyScopedAdmin):
     readonly_fields = ["public_id", "booking_page", "slots_polled_at", "slot_poll_error"]
     inlines = [ViewingSlotInline]
     actions = ["refresh_slot_status"]
+
+    @admin.display(description=_("slot poll error"))
+    def slot_poll_error(self, viewing):
+        return problem_text(viewing.slot_poll_problem)
 
     @admin.action(description=_("Refresh slot status"))
     def refresh_slot_status(self, request, queryset):
@@ -236,7 +241,9 @@ class BookingAdmin(AgencyScopedAdmin):
         delivery_action(engine.send_now, _("Send now")),
         delivery_action(engine.resend, _("Re-send")),
         delivery_action(engine.cancel, _("Cancel")),
-        delivery_action(engine.mark_delivered, _("Mark as delivered (checked in the broker)")),
+        delivery_action(
+            engine.mark_delivered, _("Mark as delivered (checked in the broker system)")
+        ),
     ]
 
     @admin.display(description=_("status"), ordering="status")
@@ -249,8 +256,12 @@ class BookingAdmin(AgencyScopedAdmin):
         )
 
     @admin.display(description=_("last error"))
+    def last_error(self, booking):
+        return problem_text(booking.last_problem)
+
+    @admin.display(description=_("last error"))
     def last_error_in_brief(self, booking):
-        return Truncator(booking.last_error).chars(90)
+        return Truncator(self.last_error(booking)).chars(90)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "slot":

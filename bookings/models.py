@@ -9,7 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
-from agencies.validators import validate_broker_id
+from agencies.problems import ProblemField
+from agencies.validators import validate_provider_id
+from bookings.delivery import problems
 from bookings.phones import normalise_phone
 
 
@@ -26,13 +28,13 @@ class Viewing(models.Model):
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="viewings")
     provider_viewing_id = models.CharField(
-        _("viewing id in the broker system"), max_length=200, validators=[validate_broker_id]
+        _("viewing id in the broker system"), max_length=200, validators=[validate_provider_id]
     )
     mspecs_deal_id = models.CharField(
         _("MSPECS deal id"),
         max_length=200,
         blank=True,
-        validators=[validate_broker_id],
+        validators=[validate_provider_id],
         help_text=_("Needed to poll slot availability from MSPECS."),
     )
     viewing_type = models.CharField(max_length=40, choices=Type.choices, default=Type.ORDINARY)
@@ -45,7 +47,7 @@ class Viewing(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Outcome of the last slot-status poll of this viewing's deal (MSPECS).
     slots_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    slot_poll_error = models.CharField(max_length=500, blank=True, editable=False)
+    slot_poll_problem = ProblemField(_("slot poll problem"))
 
     objects = ViewingQuerySet.as_manager()
 
@@ -100,7 +102,7 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
     provider_slot_id = models.CharField(
-        _("slot id in the broker system"), max_length=200, validators=[validate_broker_id]
+        _("slot id in the broker system"), max_length=200, validators=[validate_provider_id]
     )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
@@ -151,20 +153,14 @@ class IdempotentRequestQuerySet(AgencyScopedQuerySet):
     agency_lookup = "api_key__agency__"
 
 
-UNBOOKABLE_SLOT_ERROR = _(
-    "Not sent: the slot is fully booked or no longer listed in the broker system. "
-    "Move the booking to another slot, or cancel it."
-)
-
-
 def unbookable_slot_changes() -> dict:
     """How a booking for a slot that filled up (or vanished) is left for staff instead of
     being sent: rejected, as the broker system would have, saying what to do."""
-    message = str(UNBOOKABLE_SLOT_ERROR)
+    problem = problems.SLOT_UNBOOKABLE()
     return {
         "status": Booking.Status.REJECTED,
-        "last_error": message,
-        "provider_errors": {"slot": [message]},
+        "last_problem": problem,
+        "provider_errors": {"slot": [str(problem)]},
         "next_attempt_at": None,
     }
 
@@ -310,7 +306,7 @@ class Booking(models.Model):
     # When the claiming worker's call to the broker system started; None while it waits for
     # a call slot. A claim that ran out before this was set was never sent.
     send_started_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.TextField(blank=True)
+    last_problem = ProblemField(_("last problem"))
     provider_errors = models.JSONField(default=dict, blank=True)
     provider_reference = models.CharField(max_length=200, blank=True)
 

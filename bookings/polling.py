@@ -4,7 +4,7 @@
 the admin action "Refresh slot status" and `manage.py poll_slots`. Worker threads only make
 HTTP calls; every database read and write happens on the calling thread, so no connection
 crosses threads. Calls run with bounded concurrency overall and per agency, so one agency's
-slow or large broker account cannot take every worker.
+slow or large broker-system account cannot take every worker.
 """
 
 import queue
@@ -22,6 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus
+from agencies.problems import Problem
+from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
@@ -103,15 +105,11 @@ def poll_slots(
     for deal in deals:
         agency = agencies[deal.agency_id]
         if not hasattr(agency, "credential"):
-            results.add_error(deal, "The agency has no broker-system credential.")
+            results.add_error(deal, problems.NO_CREDENTIAL())
             continue
         if agency.credential.status == CredentialStatus.FAILING:
-            # Calling with a refused credential every tick could lock the broker account.
-            results.add_error(
-                deal,
-                "Polling waits for the broker-system credential to be fixed: "
-                "the broker system refused it.",
-            )
+            # Calling with a refused credential every tick could lock the broker-system account.
+            results.add_error(deal, problems.POLL_WAITS_FOR_CREDENTIAL())
             continue
         if agency.pk not in clients:
             clients[agency.pk] = _client(agency)
@@ -139,9 +137,11 @@ def poll_slots(
             deal, outcome = outcomes.get()
             summary.deals_polled += 1
             if isinstance(outcome, SlotStatusError):
-                results.add_error(deal, str(outcome))
+                results.add_error(deal, outcome.problem)
             elif isinstance(outcome, Exception):
-                results.add_error(deal, f"Slot status for deal {deal.deal_id} failed: {outcome!r}")
+                results.add_error(
+                    deal, problems.POLL_FAILED(deal=deal.deal_id, answer=repr(outcome))
+                )
             else:
                 results.add_status(deal, outcome)
             # Write while the workers carry on calling, a batch at a time.
@@ -190,8 +190,8 @@ class _Dispatcher:
 
 
 # Results are written in one transaction per batch of deals (or per second, whichever comes
-# first): a few queries per batch instead of per deal keeps a large poll bound by the broker's
-# latency rather than by database round trips.
+# first): a few queries per batch instead of per deal keeps a large poll bound by the broker
+# system's latency rather than by database round trips.
 WRITE_BATCH = 100
 WRITE_EVERY_SECONDS = 1.0
 
@@ -227,7 +227,7 @@ class _Results:
         self.polled_viewing_ids: list[int] = []
         self.changed_slots: list[ViewingSlot] = []
         self.unbookable_slot_ids: list[int] = []
-        self.failed: list[tuple[list[int], str]] = []  # (viewing ids, message)
+        self.failed: list[tuple[list[int], Problem]] = []  # (viewing ids, problem)
 
     def __len__(self) -> int:
         return len(self.polled_viewing_ids) + len(self.failed)
@@ -249,11 +249,11 @@ class _Results:
                 if not slot.is_bookable:
                     self.unbookable_slot_ids.append(slot.pk)
 
-    def add_error(self, deal: Deal, message: str) -> None:
+    def add_error(self, deal: Deal, problem: Problem) -> None:
         agency = self.agencies[deal.agency_id]
-        message = redact_answer(message, getattr(agency, "credential", None))
-        self.failed.append((deal.viewing_ids, message[:500]))
-        self.summary.errors[f"{agency} / {deal.deal_id}"] = message
+        problem = redact_answer(problem, getattr(agency, "credential", None))
+        self.failed.append((deal.viewing_ids, problem))
+        self.summary.errors[f"{agency} / {deal.deal_id}"] = str(problem)
 
     def write(self) -> None:
         if not len(self):
@@ -277,11 +277,11 @@ class _Results:
                     missing_from_provider=missing,
                 )
             Viewing.objects.filter(pk__in=self.polled_viewing_ids).update(
-                slots_polled_at=now, slot_poll_error=""
+                slots_polled_at=now, slot_poll_problem=None
             )
-            for viewing_ids, message in self.failed:
+            for viewing_ids, problem in self.failed:
                 Viewing.objects.filter(pk__in=viewing_ids).update(
-                    slots_polled_at=now, slot_poll_error=message
+                    slots_polled_at=now, slot_poll_problem=problem
                 )
             if self.unbookable_slot_ids:
                 waiting = Booking.objects.filter(slot__in=self.unbookable_slot_ids)

@@ -69,7 +69,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.ViewingBridgeAdminConfig",  # django.contrib.admin, with config/admin.py's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -213,7 +213,7 @@ DELIVERY_RETRY_SCHEDULE = env.list(
 # e.g. since it was woken, before the dispatcher wakes it (again).
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=10)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
-# Broker API hosts allowed besides the ones MSPECS and Vitec really use: a host name
+# Broker-system API hosts allowed besides the ones MSPECS and Vitec really use: a host name
 # (https only) or `http://host` (plain http too, any port; `make run` adds the sandbox
 # as http://127.0.0.1). Allowed hosts may resolve to private or loopback addresses.
 BROKER_ALLOWED_HOSTS = env.list("BROKER_ALLOWED_HOSTS", default=[])
@@ -242,7 +242,7 @@ SLOT_POLL_TICK = env.int("SLOT_POLL_TICK", default=60)
 SLOT_POLL_CONCURRENCY = env.int("SLOT_POLL_CONCURRENCY", default=10)
 SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", default=4)
 
-# The built-in sandbox broker servers (`manage.py sandbox`) that the demo agencies use.
+# The built-in sandbox broker-system servers (`manage.py sandbox`) that the demo agencies use.
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 

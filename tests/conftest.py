@@ -1,5 +1,5 @@
 """The test suite's fixtures, in one place; the data they make comes from
-tests/factories.py. Tests steer the sandbox brokers through their control API
+tests/factories.py. Tests steer the sandbox broker systems through their control API
 (bookings/sandbox/state.py), never their internals."""
 
 import functools
@@ -12,7 +12,7 @@ import pytest
 
 from agencies.models import ApiKey, BrokerSystem
 from bookings.models import Booking
-from bookings.sandbox import SandboxBrokers
+from bookings.sandbox import SandboxProviders
 from config.settings import BASE_DIR
 from tests import factories
 
@@ -20,8 +20,8 @@ from tests import factories
 @pytest.fixture
 def sandbox():
     """Both fake broker systems, live on a loopback port for this test."""
-    with SandboxBrokers() as brokers:
-        yield brokers
+    with SandboxProviders() as providers:
+        yield providers
 
 
 @pytest.fixture
@@ -55,8 +55,8 @@ SANDBOX_ALLOWED_HOSTS = ["http://127.0.0.1"]
 
 
 @pytest.fixture(autouse=True)
-def broker_hosts_allow_the_sandbox(settings):
-    """Every test may call the sandbox brokers, allowed explicitly as an operator would."""
+def provider_hosts_allow_the_sandbox(settings):
+    """Every test may call the sandbox broker systems, allowed explicitly as an operator would."""
     settings.BROKER_ALLOWED_HOSTS = SANDBOX_ALLOWED_HOSTS
 
 

@@ -7,9 +7,10 @@ from itertools import count
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from agencies.problems import problem_text
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
 
@@ -25,8 +26,8 @@ def make_agency(
     with_credential=True,
     **fields,
 ):
-    """An agency with a credential for the sandbox brokers: at `sandbox` when given, else
-    at an address where nothing answers. Fields of the credential (secret, username,
+    """An agency with a credential for the sandbox broker systems: at `sandbox` when given,
+    else at an address where nothing answers. Fields of the credential (secret, username,
     vitec_*...) go to the credential, the others to the agency."""
     credential_fields = {
         name: fields.pop(name) for name in list(fields) if name in CREDENTIAL_FIELDS
@@ -170,6 +171,12 @@ def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
     for agency in agencies:
         Membership.objects.create(user=user, agency=agency, role=role)
     return user
+
+
+def in_english(problem) -> str:
+    """A stored problem as staff reading the admin in English see it."""
+    with translation.override("en"):
+        return problem_text(problem)
 
 
 def make_three_slot_viewing(agency, provider_viewing_id: str = "view-1") -> Viewing:

@@ -150,7 +150,7 @@ def test_the_admin_form_refuses_a_hostile_base_url_and_keeps_the_stored_one(
     assert agency.credential.base_url == "https://integration.mspecs.se"
 
 
-def test_the_admin_form_accepts_the_real_broker_host(client):
+def test_the_admin_form_accepts_the_real_provider_host(client):
     agency = make_agency(base_url="https://test-integration.mspecs.se")
     client.force_login(agency_administrator(agency))
     url = reverse("admin:agencies_providercredential_change", args=[agency.credential.pk])
@@ -203,7 +203,7 @@ def test_the_demo_wires_the_sandbox_when_the_operator_allowed_it(settings):
 @pytest.mark.parametrize(
     "entry", ["http://127.0.0.1:8001", "https://broker.example.se/api", "ftp://broker.example.se"]
 )
-def test_an_allowed_broker_host_entry_that_is_not_a_host_stops_start_up(entry):
+def test_an_allowed_provider_host_entry_that_is_not_a_host_stops_start_up(entry):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=BASE_DIR,
@@ -227,7 +227,7 @@ def test_an_allowed_broker_host_entry_that_is_not_a_host_stops_start_up(entry):
         ("http://[::1]", "http://[::1]:8001/mspecs"),
     ],
 )
-def test_allowed_broker_host_entries_are_read_as_hosts(settings, entry, base_url):
+def test_allowed_provider_host_entries_are_read_as_hosts(settings, entry, base_url):
     settings.BROKER_ALLOWED_HOSTS = [entry]
 
     credential_for(BrokerSystem.MSPECS, base_url).full_clean()

@@ -10,6 +10,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus, Membership, ProviderCredential
+from bookings.delivery import problems
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
 
@@ -244,7 +245,9 @@ def test_adding_a_credential_still_needs_a_secret(admin_client):
 @pytest.fixture
 def held_booking(own_agency):
     """A booking held because the agency's credential was refused."""
-    own_agency.credential.mark_status(CredentialStatus.FAILING, "HTTP 401")
+    own_agency.credential.mark_status(
+        CredentialStatus.FAILING, problems.CREDENTIAL_REFUSED(status=401)
+    )
     viewing = make_viewing(own_agency)
     return make_booking(viewing, slot=make_slot(viewing), status=Booking.Status.HELD)
 

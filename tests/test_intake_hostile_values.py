@@ -1,4 +1,4 @@
-"""Hostile values at every door: names, the message, broker ids, NUL bytes in admin URLs."""
+"""Hostile values at every door: names, the message, broker-system ids, NUL bytes in admin URLs."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -6,7 +6,7 @@ from django.db import DataError
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, ProviderCredential
-from agencies.validators import validate_broker_id
+from agencies.validators import validate_provider_id
 from bookings.models import Booking, Viewing, ViewingSlot
 from tests.factories import (
     admin_booking_data,
@@ -154,20 +154,32 @@ def test_openapi_document_names_the_limits(client):
     assert "duplicate_booking" in schema["ErrorCode"]["enum"]
 
 
-# --- broker ids ----------------------------------------------------------------------------
+# --- broker-system ids ---------------------------------------------------------------------
 
-BAD_BROKER_IDS = [".", "..", "a/b", "../x", "a\\b", "a?b", "a#b", "a%2Fb", "a b", "a\tb", "a\x00b"]
+BAD_PROVIDER_IDS = [
+    ".",
+    "..",
+    "a/b",
+    "../x",
+    "a\\b",
+    "a?b",
+    "a#b",
+    "a%2Fb",
+    "a b",
+    "a\tb",
+    "a\x00b",
+]
 
 
-@pytest.mark.parametrize("broker_id", BAD_BROKER_IDS)
-def test_broker_id_validator_refuses_path_changing_values(broker_id):
+@pytest.mark.parametrize("broker_id", BAD_PROVIDER_IDS)
+def test_provider_id_validator_refuses_path_changing_values(broker_id):
     with pytest.raises(ValidationError):
-        validate_broker_id(broker_id)
+        validate_provider_id(broker_id)
 
 
 @pytest.mark.parametrize("broker_id", ["MSP-1001", "3f9c2a1e-77b0-4c2e", "a.b", "..a", "Öster_1"])
-def test_broker_id_validator_takes_ordinary_ids(broker_id):
-    validate_broker_id(broker_id)
+def test_provider_id_validator_takes_ordinary_ids(broker_id):
+    validate_provider_id(broker_id)
 
 
 @pytest.mark.parametrize(
@@ -180,8 +192,8 @@ def test_broker_id_validator_takes_ordinary_ids(broker_id):
         (ProviderCredential, "vitec_lead_source_id"),
     ],
 )
-def test_every_broker_id_field_is_validated(model, field):
-    assert validate_broker_id in model._meta.get_field(field).validators
+def test_every_provider_id_field_is_validated(model, field):
+    assert validate_provider_id in model._meta.get_field(field).validators
 
 
 @pytest.mark.parametrize("viewing_id", ["..", "a/b"])
@@ -226,7 +238,7 @@ NUL_URLS = {
     "booking field filter": ("admin:bookings_booking_changelist", {"email": "\x00"}),
     "booking list filter": ("admin:bookings_booking_changelist", {"status__exact": "a\x00"}),
     "viewing search": ("admin:bookings_viewing_changelist", {"q": "x\x00"}),
-    "quarantine search": ("quarantine_mirror", {"q": "\x00"}),
+    "quarantine search": ("admin:quarantine_mirror", {"q": "\x00"}),
     "parameter name": ("admin:bookings_booking_changelist", {"e\x00mail": "a"}),
 }
 

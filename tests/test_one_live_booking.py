@@ -17,6 +17,7 @@ from bookings.models import Booking
 from tests.factories import (
     BUYER,
     admin_booking_data,
+    in_english,
     make_agency,
     make_booking,
     make_staff_user,
@@ -351,7 +352,8 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
         rejected: "rejected",
         other_buyer: "queued",
     }
-    assert f"same buyer as booking {delivered}" in Booking.objects.get(pk=later_queued).last_error
+    set_aside = Booking.objects.get(pk=later_queued)
+    assert f"same buyer as booking {delivered}" in in_english(set_aside.last_problem)
 
 
 @pytest.mark.postgres

@@ -272,7 +272,7 @@ def test_viewing_admin_links_to_the_public_page(admin_client, slot_viewing):
     assert f'href="{page_url(slot_viewing)}"' in response.content.decode()
 
 
-def test_confirmation_page_does_not_decrypt_the_broker_secret(client, settings):
+def test_confirmation_page_does_not_decrypt_the_provider_secret(client, settings):
     agency = make_agency(BrokerSystem.VITEC)
     agency.credential.vitec_sms_confirmation = True
     agency.credential.save()

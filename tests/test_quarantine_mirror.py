@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -25,8 +26,8 @@ from tests.factories import (
     unsaved_booking,
 )
 
-MIRROR = reverse("quarantine_mirror")
-DECIDE = reverse("quarantine_decide")
+MIRROR = reverse("admin:quarantine_mirror")
+DECIDE = reverse("admin:quarantine_decide")
 
 
 @pytest.fixture
@@ -505,3 +506,9 @@ def test_mirror_page_links_both_exports(client, member, viewing, language):
     label = {"en": "Export for Excel", "sv": "Exportera för Excel"}[language]
     assert label in page
     assert "format=excel" in page and "format=csv" in page
+
+
+def test_the_admin_site_registers_the_mirror_pages_at_their_old_paths():
+    assert (MIRROR, DECIDE) == ("/admin/quarantine/", "/admin/quarantine/decide/")
+    names = {getattr(pattern, "name", None) for pattern in admin.site.get_urls()}
+    assert {"quarantine_mirror", "quarantine_decide"} <= names

@@ -1,4 +1,4 @@
-"""The sandbox broker servers: steered by their control API, in process or over HTTP
+"""The sandbox broker-system servers: steered by their control API, in process or over HTTP
 (the benches), and imported by no runtime code path."""
 
 import ast

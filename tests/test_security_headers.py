@@ -63,7 +63,7 @@ def test_the_admin_login_page_has_the_policy_and_nothing_inline(client):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url_name",
-    ["admin:index", "admin:bookings_booking_changelist", "quarantine_mirror"],
+    ["admin:index", "admin:bookings_booking_changelist", "admin:quarantine_mirror"],
 )
 def test_admin_pages_have_the_policy_and_nothing_inline(client, slot_viewing, url_name):
     make_booking(slot_viewing, status=Booking.Status.REJECTED)

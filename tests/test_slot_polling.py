@@ -8,9 +8,11 @@ from django.utils import timezone
 
 from agencies.models import CredentialStatus
 from bookings import polling
+from bookings.delivery import problems
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.tasks import poll_due_slots
 from tests.factories import (
+    in_english,
     make_agency,
     make_slot_viewing,
     make_staff_user,
@@ -90,21 +92,23 @@ def test_errors_are_recorded_per_deal_and_do_not_stop_the_others(agency, sandbox
     assert len(summary.errors) == 2
     for viewing, reason in [(unknown, "HTTP 404"), (unauthorised, "HTTP 401")]:
         viewing.refresh_from_db()
-        assert reason in viewing.slot_poll_error
+        assert reason in in_english(viewing.slot_poll_problem)
         assert viewing.slots_polled_at is not None
     ok.refresh_from_db()
-    assert ok.slot_poll_error == ""
+    assert ok.slot_poll_problem is None
     assert ok.slots.get().fully_booked
 
 
 def test_a_successful_poll_clears_the_last_error(agency, sandbox):
     sandbox.set_deal("deal-1", {"a1": 5})
-    viewing = make_slot_viewing(agency, "deal-1", ["a1"], slot_poll_error="HTTP 500")
+    viewing = make_slot_viewing(
+        agency, "deal-1", ["a1"], slot_poll_problem=problems.HTTP_STATUS(status=500)
+    )
 
     polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert viewing.slot_poll_error == ""
+    assert viewing.slot_poll_problem is None
 
 
 def test_a_timeout_is_recorded_on_the_viewing(agency, sandbox, settings):
@@ -116,7 +120,7 @@ def test_a_timeout_is_recorded_on_the_viewing(agency, sandbox, settings):
     polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert "read timeout" in viewing.slot_poll_error
+    assert "read timeout" in in_english(viewing.slot_poll_problem)
 
 
 def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox):
@@ -125,7 +129,7 @@ def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox)
     summary = polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert "no broker-system credential" in viewing.slot_poll_error
+    assert "no broker-system credential" in in_english(viewing.slot_poll_problem)
     assert sandbox.requests_served == 0
     assert summary.deals_polled == 0
 
@@ -133,12 +137,14 @@ def test_an_agency_without_credential_is_an_error_without_a_request(db, sandbox)
 def test_an_agency_with_a_failing_credential_waits_without_a_request(agency, sandbox):
     sandbox.set_deal("deal-1", {"a1": 5})
     viewing = make_slot_viewing(agency, "deal-1", ["a1"])
-    agency.credential.mark_status(CredentialStatus.FAILING, "HTTP 401")
+    agency.credential.mark_status(CredentialStatus.FAILING, problems.CREDENTIAL_REFUSED(status=401))
 
     summary = polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert "waits for the broker-system credential to be fixed" in viewing.slot_poll_error
+    assert "waits for the broker-system credential to be fixed" in in_english(
+        viewing.slot_poll_problem
+    )
     assert sandbox.requests_served == 0
     assert summary.deals_polled == 0
 
@@ -204,7 +210,7 @@ def test_queued_booking_in_a_slot_that_filled_up_is_set_aside_for_staff(agency, 
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED
-    assert "fully booked" in booking.last_error
+    assert "fully booked" in in_english(booking.last_problem)
     assert booking.slot_is_unbookable
     assert summary.bookings_set_aside == 1
 

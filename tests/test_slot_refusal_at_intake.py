@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
 from bookings.models import Booking
-from tests.factories import make_agency, make_slot_viewing, unsaved_booking
+from tests.factories import in_english, make_agency, make_slot_viewing, unsaved_booking
 
 
 @pytest.fixture
@@ -58,5 +58,5 @@ def test_a_booking_already_queued_is_set_aside_rather_than_sent(db, sandbox):
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED
-    assert "Move the booking to another slot" in booking.last_error
+    assert "Move the booking to another slot" in in_english(booking.last_problem)
     assert sandbox.requests_served == 0

@@ -14,11 +14,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='providercredential',
             name='vitec_customer_id',
-            field=models.CharField(blank=True, max_length=100, validators=[agencies.validators.validate_broker_id]),
+            field=models.CharField(blank=True, max_length=100, validators=[agencies.validators.validate_provider_id]),
         ),
         migrations.AlterField(
             model_name='providercredential',
             name='vitec_lead_source_id',
-            field=models.CharField(blank=True, max_length=100, validators=[agencies.validators.validate_broker_id]),
+            field=models.CharField(blank=True, max_length=100, validators=[agencies.validators.validate_provider_id]),
         ),
     ]

@@ -1,5 +1,5 @@
 """What the benches share: a throwaway database and settings, Django set up on it, the
-sandbox brokers in a subprocess, and an MSPECS agency with one open viewing on them."""
+sandbox broker systems in a subprocess, and an MSPECS agency with one open viewing on them."""
 
 import os
 import secrets
@@ -23,7 +23,7 @@ def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(40),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LOG_LEVEL": "WARNING",
-        # The sandbox brokers serve plain http on loopback: allowed explicitly.
+        # The sandbox broker systems serve plain http on loopback: allowed explicitly.
         "BROKER_ALLOWED_HOSTS": "http://127.0.0.1",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
@@ -60,14 +60,14 @@ def manage(*args: str, env: dict, nice: int = 0, **popen) -> subprocess.Popen:
 
 
 def start_sandbox(env: dict, *, latency: float = 0.0, port: int = 0):
-    """The sandbox brokers (on a free port unless given); returns the process and its
+    """The sandbox broker systems (on a free port unless given); returns the process and its
     base URL."""
     process = manage(
         *("sandbox", "--port", str(port), "--latency", str(latency)),
         env=env,
         stdout=subprocess.PIPE,
     )
-    line = process.stdout.readline().decode()  # "Sandbox brokers: MSPECS {url}/mspecs, ..."
+    line = process.stdout.readline().decode()  # "Sandbox broker systems: MSPECS {url}/mspecs, ..."
     if "MSPECS" not in line:
         raise RuntimeError(f"sandbox did not start: {line!r}")
     return process, line.split("MSPECS ", 1)[1].split("/mspecs", 1)[0]

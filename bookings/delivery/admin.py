@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
 from agencies.models import ProviderCredential
+from agencies.problems import problem_text
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.delivery.redaction import credential_secrets, redact
 
@@ -100,6 +101,10 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "secret"]})
             for name, options in fieldsets
         ]
+
+    @admin.display(description=_("Status detail"))
+    def status_detail(self, credential):
+        return problem_text(credential.status_problem)
 
     @admin.display(description=_("Stored secret"))
     def secret_state(self, credential):

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, CredentialStatus, ProviderCredential
+from agencies.problems import CHANGED_AFTER_FAILING, Problem
+from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
@@ -23,7 +25,6 @@ Status = Booking.Status
 
 # What decides whether the broker system accepts the credential.
 CONNECTION_FIELDS = ["base_url", "username", "secret", "vitec_customer_id"]
-CREDENTIAL_FAILING = "Not sent: the agency's broker-system credential is failing."
 
 
 @transaction.atomic
@@ -37,26 +38,26 @@ def save_credential(credential: ProviderCredential) -> int:
         )
         if stored and any(stored[name] != getattr(credential, name) for name in CONNECTION_FIELDS):
             credential.status = CredentialStatus.UNTESTED
-            credential.status_detail = "Changed after failing; not tested yet."
+            credential.status_problem = CHANGED_AFTER_FAILING()
     credential.save()
     if credential.status == CredentialStatus.FAILING:
         return 0
     return resume_held(credential.agency_id)
 
 
-def hold_agency(credential: ProviderCredential, reason: str) -> bool:
+def hold_agency(credential: ProviderCredential, reason: Problem) -> bool:
     """The credential is refused: mark it failing and hold the agency's waiting bookings.
     False when the credential was changed since the call (a late refusal of the old
     secret), which then holds nothing."""
     now = timezone.now()
     marked = ProviderCredential.objects.filter(
         pk=credential.pk, updated_at=credential.updated_at
-    ).update(status=CredentialStatus.FAILING, status_detail=reason[:500], status_changed_at=now)
+    ).update(status=CredentialStatus.FAILING, status_problem=reason, status_changed_at=now)
     if not marked:
         return False
     Booking.objects.filter(
         viewing__agency=credential.agency_id, status__in=Status.waiting()
-    ).update(status=Status.HELD, last_error=CREDENTIAL_FAILING, updated_at=now)
+    ).update(status=Status.HELD, last_problem=problems.CREDENTIAL_FAILING(), updated_at=now)
     return True
 
 
@@ -70,7 +71,7 @@ def resume_held(agency: Agency | int) -> int:
         status=Status.QUEUED,
         attempt_count=0,
         next_attempt_at=None,
-        last_error="",
+        last_problem=None,
         updated_at=timezone.now(),
     )
     for booking_id in booking_ids:
@@ -82,12 +83,10 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     """Make a harmless authenticated call and record the credential's status: refused, it
     is failing; accepted, it works and the held bookings go again."""
     check = client_for(credential).check_connection()
-    check.message = redact_answer(check.message, credential)
+    check.problem = redact_answer(check.problem, credential)
     if check.ok is True:
-        credential.mark_status(CredentialStatus.OK, check.message)
-        resumed = resume_held(credential.agency_id)
-        if resumed:
-            check.message += f" {resumed} held booking(s) queued again."
+        credential.mark_status(CredentialStatus.OK, check.problem)
+        check.resumed = resume_held(credential.agency_id)
     elif check.ok is False:
-        credential.mark_status(CredentialStatus.FAILING, check.message)
+        credential.mark_status(CredentialStatus.FAILING, check.problem)
     return check

@@ -1,5 +1,5 @@
 """Delivery of bookings to the broker systems: the outbox row -> provider, and the
-retry policy (DESIGN.md, "The flow of one booking").
+retry policy (docs/design.md, "The flow of one booking").
 
 The booking row is the schedule (bookings/delivery/schedule.py). A worker claims a due
 booking with one conditional UPDATE (so two workers never send the same booking), posts
@@ -23,7 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from agencies.models import CredentialStatus, ProviderCredential
-from bookings.delivery.credentials import CREDENTIAL_FAILING, hold_agency, resume_held
+from bookings.delivery import problems
+from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
 from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_slot_changes
@@ -38,8 +39,8 @@ EXCERPT_LENGTH = 2000
 # Random spread of each retry delay, so bookings that failed together do not come back
 # together (±20%).
 RETRY_JITTER = 0.2
-# Retry-After is honoured up to a day; a broker asking for longer is treated as an error
-# in its header, not a reason to park a booking for weeks.
+# Retry-After is honoured up to a day; a broker system asking for longer is treated as an
+# error in its header, not a reason to park a booking for weeks.
 MAX_RETRY_AFTER = 24 * 3600
 
 
@@ -76,12 +77,8 @@ def deliver(booking_id: int) -> Outcome | None:
         return None
     credential = getattr(booking.viewing.agency, "credential", None)
     if credential is None or credential.status == CredentialStatus.FAILING:
-        reason = (
-            "The agency has no broker-system credential."
-            if credential is None
-            else CREDENTIAL_FAILING
-        )
-        release(booking, status=Status.HELD, last_error=reason)
+        reason = problems.NO_CREDENTIAL() if credential is None else problems.CREDENTIAL_FAILING()
+        release(booking, status=Status.HELD, last_problem=reason)
         return Outcome.AUTH_FAILED
     if booking.slot_is_unbookable:
         # Polling found the slot full (or gone): sending would only be refused.
@@ -96,12 +93,12 @@ def deliver(booking_id: int) -> Outcome | None:
         logger.info("Booking %s: the claim ran out before sending; queued again", booking_id)
         return None
     except Exception:
-        # A fault in our own code, not the broker's answer (that never raises): do not
+        # A fault in our own code, not the broker system's answer (that never raises): do not
         # leave the booking claimed and the sweep sending it round and round.
         release(
             booking,
             status=Status.FAILED,
-            last_error="Internal error while sending; see the worker log, then re-send.",
+            last_problem=problems.INTERNAL_ERROR(),
         )
         raise
     apply_result(booking, credential, result)
@@ -134,8 +131,8 @@ def sending(booking: Booking) -> Iterator[None]:
 def apply_result(booking: Booking, credential: ProviderCredential, result: DeliveryResult) -> None:
     """Record the call and move the booking on, per the outcome table."""
     attempt_number = booking.attempt_count + 1
-    message = redact_answer(result.message, credential, booking)
-    changes = {"attempt_count": attempt_number, "last_error": message}
+    problem = redact_answer(result.problem, credential, booking)
+    changes = {"attempt_count": attempt_number, "last_problem": problem}
     with transaction.atomic():
         record_attempt(booking, credential, result.record, result.outcome)
         match result.outcome:
@@ -156,7 +153,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if result.slot_fully_booked and booking.slot_id:
                     booking.slot.mark_fully_booked()
             case Outcome.AUTH_FAILED:
-                if hold_agency(credential, message):
+                if hold_agency(credential, problem):
                     changes["status"] = Status.HELD
                 else:  # refused with the old secret; the credential was fixed meanwhile
                     changes |= {"status": Status.QUEUED, "next_attempt_at": None}
@@ -168,7 +165,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                 if delay is None:
                     changes |= {
                         "status": Status.FAILED,
-                        "last_error": f"{message} Gave up after {attempt_number} attempts.",
+                        "last_problem": problems.GAVE_UP(problem=problem, attempts=attempt_number),
                     }
                 else:
                     # Only the row: the sweep wakes it once it is due (schedule.dispatch_due).
@@ -269,24 +266,23 @@ def recover_interrupted() -> int:
             changes = {
                 "status": Status.QUEUED,
                 "next_attempt_at": None,
-                "last_error": "The worker stopped before sending; queued again.",
+                "last_problem": problems.STOPPED_BEFORE_SENDING(),
             }
         elif not CLIENT_CLASSES[broker_system].resend_is_safe:
             changes = {
                 "status": Status.NEEDS_REVIEW,
-                "last_error": "The worker stopped while sending; the broker system may have "
-                "saved the booking. Check it there, then re-send or mark it delivered.",
+                "last_problem": problems.STOPPED_MAY_HAVE_SAVED(),
             }
         elif retry_delay(attempt_count + 1) is None:
             changes = {
                 "status": Status.FAILED,
-                "last_error": "The worker stopped while sending, on the last attempt.",
+                "last_problem": problems.STOPPED_ON_LAST_ATTEMPT(),
             }
         else:
             changes = {
                 "status": Status.QUEUED,
                 "next_attempt_at": None,
-                "last_error": "The worker stopped while sending; sending again.",
+                "last_problem": problems.STOPPED_SENDING_AGAIN(),
             }
         started = send_started_at is not None
         with transaction.atomic():
@@ -309,7 +305,7 @@ def recover_interrupted() -> int:
                     started_at=send_started_at,
                     endpoint="(no answer recorded)",
                     outcome=Outcome.INTERRUPTED,
-                    response_excerpt=changes["last_error"],
+                    response_excerpt=str(changes["last_problem"]),
                 )
             if changes["status"] == Status.QUEUED:
                 wake_delivery(booking_id)
@@ -386,7 +382,7 @@ def resend(bookings) -> ActionResult:
             "status": Status.QUEUED,
             "attempt_count": 0,
             "next_attempt_at": None,
-            "last_error": "",
+            "last_problem": None,
             "provider_errors": {},
         },
         then=wake_delivery,
@@ -408,5 +404,5 @@ def mark_delivered(bookings) -> ActionResult:
         bookings,
         "marked delivered",
         [Status.NEEDS_REVIEW],
-        {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_error": ""},
+        {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_problem": None},
     )

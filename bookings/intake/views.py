@@ -89,7 +89,7 @@ def booking_confirmed(request, public_id, token):
     except signing.BadSignature:
         raise Http404 from None
     booking = get_object_or_404(
-        # The page shows only the credential's confirmation flags: the broker secret is
+        # The page shows only the credential's confirmation flags: the broker-system secret is
         # left encrypted in the database.
         Booking.objects.select_related("viewing__agency__credential", "slot").defer(
             "viewing__agency__credential__secret"

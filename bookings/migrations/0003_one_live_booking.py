@@ -48,17 +48,17 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='viewing',
             name='mspecs_deal_id',
-            field=models.CharField(blank=True, help_text='Needed to poll slot availability from MSPECS.', max_length=200, validators=[agencies.validators.validate_broker_id], verbose_name='MSPECS deal id'),
+            field=models.CharField(blank=True, help_text='Needed to poll slot availability from MSPECS.', max_length=200, validators=[agencies.validators.validate_provider_id], verbose_name='MSPECS deal id'),
         ),
         migrations.AlterField(
             model_name='viewing',
             name='provider_viewing_id',
-            field=models.CharField(max_length=200, validators=[agencies.validators.validate_broker_id], verbose_name='viewing id in the broker system'),
+            field=models.CharField(max_length=200, validators=[agencies.validators.validate_provider_id], verbose_name='viewing id in the broker system'),
         ),
         migrations.AlterField(
             model_name='viewingslot',
             name='provider_slot_id',
-            field=models.CharField(max_length=200, validators=[agencies.validators.validate_broker_id], verbose_name='slot id in the broker system'),
+            field=models.CharField(max_length=200, validators=[agencies.validators.validate_provider_id], verbose_name='slot id in the broker system'),
         ),
         migrations.RunPython(set_aside_duplicate_live_bookings, migrations.RunPython.noop),
         migrations.AddConstraint(

@@ -1,24 +1,24 @@
-"""One client class per broker system, all the same shape (see base.BrokerClient)."""
+"""One client class per broker system, all the same shape (see base.ProviderClient)."""
 
 import threading
 
 from agencies.models import BrokerSystem, ProviderCredential
-from bookings.providers.base import BrokerClient
+from bookings.providers.base import ProviderClient
 from bookings.providers.mspecs import MspecsClient
 from bookings.providers.vitec import VitecClient
 
-CLIENT_CLASSES: dict[str, type[BrokerClient]] = {
+CLIENT_CLASSES: dict[str, type[ProviderClient]] = {
     BrokerSystem.MSPECS: MspecsClient,
     BrokerSystem.VITEC: VitecClient,
 }
 
 # One client (and so one HTTP session with its open connections) per credential and
 # process, replaced when the credential is saved again.
-_clients: dict[tuple[int, object], BrokerClient] = {}
+_clients: dict[tuple[int, object], ProviderClient] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(credential: ProviderCredential) -> BrokerClient:
+def client_for(credential: ProviderCredential) -> ProviderClient:
     key = (credential.pk, credential.updated_at)
     with _clients_lock:
         client = _clients.get(key)

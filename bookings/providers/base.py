@@ -14,10 +14,14 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
-from agencies.models import ProviderCredential, operator_allowed_hosts, validate_broker_url
+from agencies import problems as credential_problems
+from agencies.models import ProviderCredential, operator_allowed_hosts, validate_provider_url
+from agencies.problems import Problem
+from bookings.delivery import problems
 from bookings.models import Outcome
 
 if TYPE_CHECKING:
@@ -39,9 +43,13 @@ def delivery_calls_in_flight() -> threading.BoundedSemaphore:
         return _in_flight[size]
 
 
-class BrokerAddressRefused(requests.RequestException):
+class ProviderAddressRefused(requests.RequestException):
     """Not sent: the URL breaks the base-URL rules, or its host resolves to an address
     inside a network (private, loopback, link-local...) and the operator did not allow it."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 def internal_address(address: str) -> bool:
@@ -59,16 +67,18 @@ def url_without_userinfo(url: str) -> str:
     return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def check_broker_address(url: str, broker_system: str) -> None:
-    """Raise BrokerAddressRefused unless `url` may be called. Every address the host
+def check_provider_address(url: str, broker_system: str) -> None:
+    """Raise ProviderAddressRefused unless `url` may be called. Every address the host
     resolves to is checked, so a name answering one public and one internal address is
     refused too. (The connection resolves the name again: a rebinding DNS server could
     still switch addresses in between; the host allow-list is the main defence.)"""
     try:
-        validate_broker_url(url, broker_system)
+        validate_provider_url(url, broker_system)
     except ValidationError as error:
-        raise BrokerAddressRefused(
-            f"Not sent to {url_without_userinfo(url)}: {' '.join(error.messages)}"
+        raise ProviderAddressRefused(
+            problems.ADDRESS_NOT_ALLOWED(
+                url=url_without_userinfo(url), reason=" ".join(error.messages)
+            )
         ) from None
     parts = urlsplit(url)
     if parts.hostname in operator_allowed_hosts():
@@ -81,22 +91,22 @@ def check_broker_address(url: str, broker_system: str) -> None:
     for *_, socket_address in addresses:
         address = socket_address[0]
         if internal_address(address):
-            raise BrokerAddressRefused(
-                f"Not sent to {url_without_userinfo(url)}: {parts.hostname} resolves to "
-                f"{address}, an address inside a network, which only a host in "
-                "BROKER_ALLOWED_HOSTS may have."
+            raise ProviderAddressRefused(
+                problems.ADDRESS_INSIDE_NETWORK(
+                    url=url_without_userinfo(url), host=parts.hostname, address=address
+                )
             )
 
 
 class CheckedAddressAdapter(requests.adapters.HTTPAdapter):
-    """Checks every request's address (check_broker_address) before it is sent."""
+    """Checks every request's address (check_provider_address) before it is sent."""
 
     def __init__(self, broker_system: str, **kwargs):
         self.broker_system = broker_system
         super().__init__(**kwargs)
 
     def send(self, request, *args, **kwargs):
-        check_broker_address(request.url, self.broker_system)
+        check_provider_address(request.url, self.broker_system)
         return super().send(request, *args, **kwargs)
 
 
@@ -121,7 +131,7 @@ class CallRecord:
 
     @property
     def address_refused(self) -> bool:
-        return isinstance(self.error, BrokerAddressRefused)
+        return isinstance(self.error, ProviderAddressRefused)
 
     @property
     def never_sent(self) -> bool:
@@ -146,14 +156,14 @@ class CallRecord:
         except (TypeError, ValueError):
             return None
 
-    def describe(self) -> str:
+    def describe(self) -> Problem:
         if self.status is not None:
-            return f"HTTP {self.status}"
+            return problems.HTTP_STATUS(status=self.status)
         if self.timed_out_reading:
-            return "no answer in time (read timeout)"
+            return problems.READ_TIMEOUT()
         if self.address_refused:
-            return str(self.error)
-        return f"connection failed ({type(self.error).__name__})"
+            return self.error.problem
+        return problems.CONNECTION_FAILED(error=type(self.error).__name__)
 
 
 def normalise_errors(errors: Any) -> dict[str, list[str]]:
@@ -170,7 +180,7 @@ def normalise_errors(errors: Any) -> dict[str, list[str]]:
 class DeliveryResult:
     outcome: Outcome
     record: CallRecord
-    message: str = ""  # in plain words, for staff
+    problem: Problem | None = None  # for staff
     reference: str = ""  # the broker system's id for what was created
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     slot_fully_booked: bool = False
@@ -179,8 +189,21 @@ class DeliveryResult:
 @dataclass
 class ConnectionCheck:
     ok: bool | None  # None: inconclusive (broker system down), credential status unchanged
-    message: str
+    problem: Problem
     record: CallRecord
+    resumed: int = 0  # held bookings queued again because the credential works
+
+    @property
+    def message(self) -> str:
+        """For staff, in the active language."""
+        text = str(self.problem)
+        if self.resumed:
+            text += " " + ngettext(
+                "%(count)d held booking queued again.",
+                "%(count)d held bookings queued again.",
+                self.resumed,
+            ) % {"count": self.resumed}
+        return text
 
 
 class NoRedirectSession(requests.Session):
@@ -193,11 +216,11 @@ class NoRedirectSession(requests.Session):
         return None
 
 
-class BrokerClient:
+class ProviderClient:
     """Base for one client class per broker system (see mspecs.py, vitec.py).
 
     A subclass says where and what to post for a booking (`delivery_request`), how to
-    read the broker's answer (`reference`, `field_errors`), and which harmless
+    read the broker system's answer (`reference`, `field_errors`), and which harmless
     authenticated GET proves a credential (`connection_check_endpoint`); turning an
     answer into an Outcome is shared here so both systems follow the same table.
     """
@@ -241,7 +264,7 @@ class BrokerClient:
         json: Any = None,
         in_flight: AbstractContextManager | None = None,
     ) -> CallRecord:
-        """Send one request; `in_flight` is held only while it is on its way to the broker
+        """Send one request; `in_flight` is held only while it is on its way to the broker system
         system and back (building it and reading the answer happen outside)."""
         url = self.base_url + endpoint
         record = CallRecord(method=method, endpoint=endpoint, url=url_without_userinfo(url))
@@ -303,60 +326,43 @@ class BrokerClient:
         status = record.status
         if record.address_refused:
             return DeliveryResult(
-                Outcome.AUTH_FAILED,
-                record,
-                f"{record.error} Correct the credential's base URL, then test the connection.",
+                Outcome.AUTH_FAILED, record, problems.ADDRESS_REFUSED(refusal=record.error.problem)
             )
         if status is None:
             if not (record.never_sent or self.resend_is_safe):
                 return DeliveryResult(
-                    Outcome.NEEDS_REVIEW,
-                    record,
-                    f"No answer ({record.describe()}); the broker system may have saved the "
-                    "booking. Check it there, then re-send or mark it delivered.",
+                    Outcome.NEEDS_REVIEW, record, problems.MAY_HAVE_SAVED(answer=record.describe())
                 )
             return DeliveryResult(
-                Outcome.RETRY, record, f"Broker system unreachable: {record.describe()}."
+                Outcome.RETRY, record, problems.UNREACHABLE(answer=record.describe())
             )
         if 200 <= status < 300:
             return DeliveryResult(Outcome.DELIVERED, record, reference=self.reference(record))
         if status in (401, 403):
             return DeliveryResult(
-                Outcome.AUTH_FAILED,
-                record,
-                f"The broker system refused the agency's credential (HTTP {status}).",
+                Outcome.AUTH_FAILED, record, problems.CREDENTIAL_REFUSED(status=status)
             )
         if 300 <= status < 400:
+            location = record.headers.get("Location", "?")
             return DeliveryResult(
-                Outcome.REJECTED,
-                record,
-                f"The broker system's address redirects (HTTP {status} to "
-                f"{record.headers.get('Location', '?')}); correct the base URL in the "
-                "credential, then re-send.",
+                Outcome.REJECTED, record, problems.REDIRECTED(status=status, location=location)
             )
         if status in (408, 429) or status >= 500:
-            return DeliveryResult(
-                Outcome.RETRY, record, f"Broker system busy or failing (HTTP {status})."
-            )
+            return DeliveryResult(Outcome.RETRY, record, problems.BUSY(status=status))
         if status == 404:
-            return DeliveryResult(
-                Outcome.REJECTED,
-                record,
-                "The viewing or slot no longer exists in the broker system (HTTP 404). "
-                "Move the booking to another viewing or slot, or cancel it.",
-            )
+            return DeliveryResult(Outcome.REJECTED, record, problems.GONE())
         errors = self.field_errors(record)
         full = self.slot_is_full(errors)
         if full:
-            message = "The slot is fully booked in the broker system."
+            problem = problems.SLOT_FULL()
         elif errors:
-            message = "The broker system rejected the data: " + "; ".join(
-                f"{name}: {' '.join(texts)}" for name, texts in errors.items()
+            problem = problems.DATA_REJECTED(
+                errors="; ".join(f"{name}: {' '.join(texts)}" for name, texts in errors.items())
             )
         else:
-            message = f"The broker system rejected the booking (HTTP {status})."
+            problem = problems.BOOKING_REJECTED(status=status)
         return DeliveryResult(
-            Outcome.REJECTED, record, message, field_errors=errors, slot_fully_booked=full
+            Outcome.REJECTED, record, problem, field_errors=errors, slot_fully_booked=full
         )
 
     def check_connection(self) -> ConnectionCheck:
@@ -365,22 +371,17 @@ class BrokerClient:
         record = self.call("GET", self.connection_check_endpoint)
         status = record.status
         if record.address_refused:
-            return ConnectionCheck(False, f"Refused: {record.error}", record)
-        if status in (401, 403):
             return ConnectionCheck(
-                False, f"Refused: the broker system answered HTTP {status}.", record
+                False,
+                credential_problems.CHECK_ADDRESS_REFUSED(refusal=record.error.problem),
+                record,
             )
+        if status in (401, 403):
+            return ConnectionCheck(False, credential_problems.CHECK_REFUSED(status=status), record)
         if status is None or status == 429 or status >= 500:
             return ConnectionCheck(
-                None, f"Inconclusive: {record.describe()}; try again later.", record
+                None, credential_problems.CHECK_INCONCLUSIVE(answer=record.describe()), record
             )
         if 200 <= status < 300:
-            return ConnectionCheck(
-                True, f"Accepted: the broker system checked the login (HTTP {status}).", record
-            )
-        return ConnectionCheck(
-            None,
-            f"Reachable, login not verified: the broker system answered HTTP {status}, which "
-            "does not show that it checked the login; the credential's status is unchanged.",
-            record,
-        )
+            return ConnectionCheck(True, credential_problems.CHECK_ACCEPTED(status=status), record)
+        return ConnectionCheck(None, credential_problems.CHECK_UNVERIFIED(status=status), record)

@@ -1,10 +1,12 @@
-"""MSPECS External viewing API (shared/seeds/mspecs-external-viewing-api.md)."""
+"""MSPECS External viewing API (docs/mspecs.md)."""
 
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from agencies.problems import Problem
+from bookings.delivery import problems
 from bookings.models import Booking, Viewing
-from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
+from bookings.providers.base import CallRecord, ProviderClient, normalise_errors
 
 
 @dataclass(frozen=True)
@@ -14,12 +16,13 @@ class SlotStatus:
 
 
 class SlotStatusError(Exception):
-    def __init__(self, record: CallRecord, message: str):
-        super().__init__(message)
+    def __init__(self, record: CallRecord, problem: Problem):
+        super().__init__(str(problem))
         self.record = record
+        self.problem = problem
 
 
-class MspecsClient(BrokerClient):
+class MspecsClient(ProviderClient):
     # MSPECS identifies a prospective buyer by email and merges repeat posts into one
     # quarantine entry, so posting a booking again cannot create a second buyer.
     resend_is_safe = True
@@ -55,7 +58,7 @@ class MspecsClient(BrokerClient):
         return endpoint, body
 
     def reference(self, record: CallRecord) -> str:
-        # The seed documents no response body; keep an id if one comes back.
+        # MSPECS documents no response body (docs/mspecs.md); keep an id if one comes back.
         if isinstance(record.body, dict):
             return str(record.body.get("id") or "")
         return ""
@@ -69,16 +72,14 @@ class MspecsClient(BrokerClient):
         record = self.call("GET", self.slot_status_endpoint(deal_id))
         if record.status != 200:
             raise SlotStatusError(
-                record, f"Slot status for deal {deal_id} failed: {record.describe()}"
+                record, problems.POLL_FAILED(deal=deal_id, answer=record.describe())
             )
         if not isinstance(record.body, dict):
-            raise SlotStatusError(record, f"Slot status for deal {deal_id}: unexpected body")
+            raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id))
         try:
             return {
                 slot_id: SlotStatus(int(s["numberOfBooked"]), bool(s["fullyBooked"]))
                 for slot_id, s in record.body.items()
             }
         except (KeyError, TypeError, ValueError):
-            raise SlotStatusError(
-                record, f"Slot status for deal {deal_id}: unexpected body"
-            ) from None
+            raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id)) from None

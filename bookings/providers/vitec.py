@@ -1,11 +1,11 @@
-"""Vitec Express Connect API (shared/seeds/vitec-connect-add-viewing-participant.txt)."""
+"""Vitec Express Connect API: add a viewing participant (docs/vitec.md)."""
 
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from requests.structures import CaseInsensitiveDict
 
-from bookings.providers.base import BrokerClient, CallRecord, normalise_errors
+from bookings.providers.base import CallRecord, ProviderClient, normalise_errors
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -15,14 +15,14 @@ if TYPE_CHECKING:
 BOOKING_LIMIT_ERROR = "bookinglimit"
 
 
-class VitecClient(BrokerClient):
+class VitecClient(ProviderClient):
     # Adding a participant is not idempotent: a second post adds a second participant.
     resend_is_safe = False
 
     @property
     def connection_check_endpoint(self) -> str:
-        # Not in the seed, which documents no read: assumed that an authenticated GET under
-        # the customer answers 401 for a bad login and 403 for a customer we may not use.
+        # Vitec documents no read, so assumed (docs/vitec.md): an authenticated GET under the
+        # customer answers 401 for a bad login and 403 for a customer we may not use.
         # Anything else (404, as the sandbox answers) does not prove the login was checked.
         return f"/Viewing/{quote(self.credential.vitec_customer_id, safe='')}"
 

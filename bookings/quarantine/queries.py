@@ -3,8 +3,8 @@
 MSPECS puts every external viewer it receives in a quarantine until a broker approves it,
 and identifies viewers by email: several bookings with one email become one entry, keeping
 one name. We mirror that from our own delivered bookings, because the MSPECS API offers no
-way to read the quarantine (the seed contract has no such route); staff record what the
-broker decided instead (QuarantineDecision), and decided entries leave the mirror.
+way to read the quarantine (docs/mspecs.md); staff record what the broker decided instead
+(QuarantineDecision), and decided entries leave the mirror.
 
 Entries are aggregated in SQL (GROUP BY viewing, email) and paginated as groups; the
 bookings of one page are then fetched in one query, so the page costs the same number of

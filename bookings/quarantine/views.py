@@ -1,6 +1,6 @@
-"""Staff pages of the quarantine mirror (see bookings/quarantine/queries.py). Wrapped in the admin
-site's `admin_view` in config/urls.py: staff only, and everything scoped to the user's
-agencies."""
+"""Staff pages of the quarantine mirror (see bookings/quarantine/queries.py). The admin
+site registers them (bookings/quarantine/urls.py) inside its `admin_view`: staff only,
+and everything scoped to the user's agencies."""
 
 from dataclasses import dataclass
 
@@ -139,5 +139,5 @@ def _back(request):
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        target = reverse("quarantine_mirror")
+        target = reverse("admin:quarantine_mirror")
     return redirect(target)

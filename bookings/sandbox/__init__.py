@@ -7,7 +7,7 @@
 
 Tests drive it in-process and steer it through the control API only:
 
-    with SandboxBrokers() as sandbox:
+    with SandboxProviders() as sandbox:
         sandbox.set_deal("deal-1", {"slot-a": 2}, booked={"slot-a": 1})
         sandbox.set_fault(status=503, count=1)
         ... deliver to sandbox.mspecs_url / sandbox.vitec_url ...
@@ -17,12 +17,12 @@ Tests drive it in-process and steer it through the control API only:
 import threading
 
 from bookings.sandbox.http import SandboxHTTPServer
-from bookings.sandbox.state import DEFAULT_SLOT_CAPACITY, BrokerState
+from bookings.sandbox.state import DEFAULT_SLOT_CAPACITY, ProviderState
 
-__all__ = ["DEFAULT_SLOT_CAPACITY", "SandboxBrokers"]
+__all__ = ["DEFAULT_SLOT_CAPACITY", "SandboxProviders"]
 
 
-class SandboxBrokers(BrokerState):
+class SandboxProviders(ProviderState):
     """Both fake broker systems on one loopback HTTP server: the state's control API
     (set_fault, clear_fault, set_latency, set_credential, set_deal, set_vitec_capacity,
     remove_viewing, reset, received, quarantine, requests_served, max_in_flight,
@@ -46,7 +46,7 @@ class SandboxBrokers(BrokerState):
     def vitec_url(self) -> str:
         return f"{self.url}/vitec"
 
-    def start(self) -> "SandboxBrokers":
+    def start(self) -> "SandboxProviders":
         """Serve on a background thread (tests)."""
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -62,7 +62,7 @@ class SandboxBrokers(BrokerState):
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "SandboxBrokers":
+    def __enter__(self) -> "SandboxProviders":
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

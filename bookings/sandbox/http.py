@@ -5,14 +5,15 @@ over the state in `state.py`. One server serves both systems:
     {url}/mspecs/v3/viewings/slot/status/{dealId}                         GET
     {url}/vitec/Viewing/{customerId}/{viewingId}/{timeSlotId}/Participant  POST
 
-It speaks the contracts in shared/seeds as far as those go, and invents the rest in the
-shape a real API would (noted where invented). Both systems use HTTP Basic auth (MSPECS's
-scheme is not in the seed; Basic is assumed). Any other authenticated path answers 404
+It speaks the vendor contracts (docs/mspecs.md, docs/vitec.md) as far as those go, and
+invents the rest in the shape a real API would (noted where invented, and in those docs'
+"Our assumptions"). Both systems use HTTP Basic auth (MSPECS's scheme is not documented;
+Basic is assumed). Any other authenticated path answers 404
 after the auth check, so a "test connection" GET tells a bad credential (401/403) from a
 good one.
 
 `manage.py sandbox` runs it out of process; the benches steer it over control endpoints,
-each a method of the control API (`BrokerState`):
+each a method of the control API (`ProviderState`):
 
     GET  {url}/_sandbox/state        snapshot(): everything received, the MSPECS quarantine
     POST {url}/_sandbox/faults       set_fault(**body): {"mode": "status"|"drop"|"hang",
@@ -33,8 +34,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bookings.sandbox.state import (
-    BrokerState,
     Fault,
+    ProviderState,
     SlotFull,
     UnknownDeal,
     UnknownSlot,
@@ -56,8 +57,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         pass
 
     @property
-    def brokers(self) -> BrokerState:
-        return self.server.brokers
+    def providers(self) -> ProviderState:
+        return self.server.providers
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -73,12 +74,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if self.path.startswith("/_sandbox/"):
             self._control(method, self.path.removeprefix("/_sandbox/"), body)
             return
-        latency, fault = self.brokers.begin_request()
+        latency, fault = self.providers.begin_request()
         try:
-            # The latency is the broker's response time, its own work included.
+            # The latency is the broker system's response time, its own work included.
             self._answer(method, body, arrived + latency, fault)
         finally:
-            self.brokers.end_request()
+            self.providers.end_request()
 
     def _answer(self, method: str, body, answer_at: float, fault: Fault | None) -> None:
         if fault and fault.mode == "drop":
@@ -136,9 +137,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             username, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
         except ValueError:
             return False
-        return self.brokers.authenticates(username, password)
+        return self.providers.authenticates(username, password)
 
-    # --- the two broker APIs ------------------------------------------------------------
+    # --- the two broker-system APIs -----------------------------------------------------
 
     def _route(self, method: str, body) -> tuple[int, object]:
         if not self._authenticated():
@@ -154,7 +155,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             case "POST", ["vitec", "Viewing", customer_id, viewing_id, slot_id, "Participant"]:
                 return self._vitec_add_participant(customer_id, viewing_id, slot_id, body)
             case _, ["vitec", "Viewing", customer_id, *_rest] if (
-                not self.brokers.knows_vitec_customer(customer_id)
+                not self.providers.knows_vitec_customer(customer_id)
             ):
                 return HTTPStatus.FORBIDDEN, {"Message": "No access to this customer."}
         return HTTPStatus.NOT_FOUND, {"message": "Not found."}
@@ -175,7 +176,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if errors:
             return HTTPStatus.BAD_REQUEST, {"errors": errors}
         try:
-            record_id = self.brokers.add_mspecs_viewer(viewing_id, slot_id, body, self.path)
+            record_id = self.providers.add_mspecs_viewer(viewing_id, slot_id, body, self.path)
         except ViewingGone:
             return HTTPStatus.NOT_FOUND, {"message": f"Viewing {viewing_id} not found."}
         except UnknownSlot:
@@ -186,7 +187,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _mspecs_slot_status(self, deal_id: str):
         try:
-            slots = self.brokers.mspecs_slot_status(deal_id)
+            slots = self.providers.mspecs_slot_status(deal_id)
         except UnknownDeal:
             return HTTPStatus.NOT_FOUND, {"message": f"Deal {deal_id} not found."}
         return HTTPStatus.OK, {
@@ -195,9 +196,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         }
 
     def _vitec_add_participant(self, customer_id, viewing_id, slot_id, body):
-        if not self.brokers.knows_vitec_customer(customer_id):
+        if not self.providers.knows_vitec_customer(customer_id):
             return HTTPStatus.FORBIDDEN, {"Message": "No access to this customer."}
-        # Invented in the shape of an ASP.NET Web API validation error.
+        # Invented in the shape of an ASP.NET Web API validation error (docs/vitec.md).
         model_state = {}
         person = body.get("updatePerson") if isinstance(body, dict) else None
         if not isinstance(person, dict):
@@ -221,7 +222,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             }
         options = body.get("options") or {}
         try:
-            booking_id = self.brokers.add_vitec_participant(
+            booking_id = self.providers.add_vitec_participant(
                 viewing_id,
                 slot_id,
                 body,
@@ -241,19 +242,19 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _control(self, method: str, command: str, body) -> None:
         body = body if isinstance(body, dict) else {}
-        brokers = self.brokers
+        providers = self.providers
         match method, command.split("/"):
             case "GET", ["state"]:
-                self._send(HTTPStatus.OK, brokers.snapshot())
+                self._send(HTTPStatus.OK, providers.snapshot())
                 return
             case "POST", ["faults"]:
-                brokers.set_fault(**body) if body else brokers.clear_fault()
+                providers.set_fault(**body) if body else providers.clear_fault()
             case "POST", ["latency"]:
-                brokers.set_latency(float(body.get("seconds", 0)))
+                providers.set_latency(float(body.get("seconds", 0)))
             case "POST", ["deals", deal_id]:
-                brokers.set_deal(deal_id, {k: int(v) for k, v in body.items()})
+                providers.set_deal(deal_id, {k: int(v) for k, v in body.items()})
             case "POST", ["reset"]:
-                brokers.reset()
+                providers.reset()
             case _:
                 self._send(HTTPStatus.NOT_FOUND, {"message": "Unknown sandbox command."})
                 return
@@ -264,9 +265,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], brokers: BrokerState):
+    def __init__(self, address: tuple[str, int], providers: ProviderState):
         super().__init__(address, SandboxHandler)
-        self.brokers = brokers
+        self.providers = providers
 
     def handle_error(self, request, client_address):
         # A client that gave up waiting (a timeout test) is expected, not worth a traceback.

@@ -1,6 +1,6 @@
 """What the two fake broker systems hold, in plain Python: no HTTP here.
 
-`BrokerState` is the sandbox's memory (viewings removed, MSPECS deals and their slots,
+`ProviderState` is the sandbox's memory (viewings removed, MSPECS deals and their slots,
 Vitec booking limits, the MSPECS quarantine, every booking received, the fault and latency
 in force, request counters) and its control API. Every method is thread-safe: the HTTP
 server answers each request on its own thread.
@@ -59,7 +59,7 @@ class Fault:
         return True
 
 
-class BrokerState:
+class ProviderState:
     """Both fake broker systems' data, and the control API tests and benches steer it by."""
 
     def __init__(
@@ -88,14 +88,14 @@ class BrokerState:
         self._vitec_booked: dict[str, int] = {}
         self._gone_viewings: set[str] = set()
         self._requests_served = 0
-        # Broker requests being answered right now, and the most there ever were at once.
+        # Broker-system requests being answered right now, and the most there ever were at once.
         self._in_flight = 0
         self._max_in_flight = 0
 
     # --- control API: how tests, benches and `manage.py sandbox` steer the sandbox --------
 
     def set_latency(self, seconds: float) -> None:
-        """Make every broker request take `seconds` to answer, its own work included."""
+        """Make every broker-system request take `seconds` to answer, its own work included."""
         with self._lock:
             self._latency = seconds
 
@@ -171,13 +171,13 @@ class BrokerState:
 
     @property
     def requests_served(self) -> int:
-        """Broker requests answered (control requests not counted)."""
+        """Broker-system requests answered (control requests not counted)."""
         with self._lock:
             return self._requests_served
 
     @property
     def max_in_flight(self) -> int:
-        """The most broker requests ever answered at once."""
+        """The most broker-system requests ever answered at once."""
         with self._lock:
             return self._max_in_flight
 
@@ -210,7 +210,7 @@ class BrokerState:
             return customer_id in self._vitec_customer_ids
 
     def begin_request(self) -> tuple[float, Fault | None]:
-        """Count a broker request in; returns the latency and the fault (if any) it gets."""
+        """Count a broker-system request in; returns the latency and the fault (if any) it gets."""
         with self._lock:
             self._requests_served += 1
             self._in_flight += 1

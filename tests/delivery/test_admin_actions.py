@@ -5,6 +5,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
+from bookings.delivery import problems
 from bookings.models import Booking
 from tests.factories import make_booking, make_slot_viewing, make_staff_user
 
@@ -64,7 +65,7 @@ def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency):
     response = run_action(staff_client, "mark_delivered", [booking])
 
     assert messages_of(response) == [
-        "Mark as delivered (checked in the broker): 1 marked delivered"
+        "Mark as delivered (checked in the broker system): 1 marked delivered"
     ]
     booking.refresh_from_db()
     assert booking.status == Status.DELIVERED
@@ -72,14 +73,14 @@ def test_an_action_on_one_booking_needs_no_confirmation(staff_client, agency):
 
 @pytest.mark.django_db
 def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, agency):
-    make_booking(agency, status=Status.REJECTED, last_error="The slot is fully booked.")
+    make_booking(agency, status=Status.REJECTED, last_problem=problems.SLOT_FULL())
 
     # Swedish is the default language; this reads the English label.
     page = staff_client.get(reverse(CHANGELIST), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert '<strong class="booking-status rejected">Rejected by broker system</strong>' in page
     assert "bookings/admin.css" in page
-    assert "The slot is fully booked." in page
+    assert "The slot is fully booked in the broker system." in page
 
 
 @pytest.mark.django_db
@@ -107,7 +108,7 @@ NOT_VERIFIED = (
 
 @pytest.mark.parametrize(
     ("system", "good_answer"),
-    # The Vitec seed documents no read, so its check cannot prove a login was checked.
+    # Vitec documents no read (docs/vitec.md), so its check cannot prove a login was checked.
     [(BrokerSystem.MSPECS, ACCEPTED), (BrokerSystem.VITEC, NOT_VERIFIED)],
 )
 @pytest.mark.django_db
@@ -122,6 +123,7 @@ def test_test_connection_action_reports_and_records_the_outcome(
         reverse("admin:agencies_providercredential_changelist"),
         {"action": "test_connection", "_selected_action": [good.credential.pk, bad.credential.pk]},
         follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert sorted(messages_of(response)) == sorted(

@@ -11,8 +11,8 @@ from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.engine import deliver
 from bookings.models import Booking
-from bookings.providers.base import BrokerAddressRefused, check_broker_address
-from tests.factories import make_booking, make_slot_viewing
+from bookings.providers.base import ProviderAddressRefused, check_provider_address
+from tests.factories import in_english, make_booking, make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -61,11 +61,11 @@ def test_a_delivery_to_a_host_the_operator_did_not_allow_is_not_sent(
     assert sandbox.requests_served == 0
     booking.refresh_from_db()
     assert booking.status == Status.HELD
-    assert "Not sent to http://127.0.0.1:" in booking.last_error
-    assert "Correct the credential's base URL" in booking.last_error
+    assert "Not sent to http://127.0.0.1:" in in_english(booking.last_problem)
+    assert "Correct the credential's base URL" in in_english(booking.last_problem)
     credential = ProviderCredential.objects.get(agency=agency)
     assert credential.status == CredentialStatus.FAILING
-    assert "Not sent to" in credential.status_detail
+    assert "Not sent to" in in_english(credential.status_problem)
 
 
 @pytest.mark.django_db
@@ -103,32 +103,32 @@ def test_a_stored_base_url_with_a_fragment_is_not_sent(make_agency, sandbox):
         "::",
     ],
 )
-def test_a_broker_host_resolving_inside_a_network_is_refused(resolve_to, settings, address):
+def test_a_provider_host_resolving_inside_a_network_is_refused(resolve_to, settings, address):
     settings.BROKER_ALLOWED_HOSTS = []
     resolve_to(address)
 
-    with pytest.raises(BrokerAddressRefused, match="resolves to"):
-        check_broker_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
+    with pytest.raises(ProviderAddressRefused, match="resolves to"):
+        check_provider_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
 
 
-def test_a_broker_host_with_one_internal_address_among_public_ones_is_refused(resolve_to):
+def test_a_provider_host_with_one_internal_address_among_public_ones_is_refused(resolve_to):
     resolve_to("192.0.2.10", "8.8.8.8", "10.1.2.3")
 
-    with pytest.raises(BrokerAddressRefused):
-        check_broker_address("https://connect.maklare.vitec.net/Viewing", BrokerSystem.VITEC)
+    with pytest.raises(ProviderAddressRefused):
+        check_provider_address("https://connect.maklare.vitec.net/Viewing", BrokerSystem.VITEC)
 
 
-def test_a_broker_host_resolving_to_public_addresses_passes_the_check(resolve_to):
+def test_a_provider_host_resolving_to_public_addresses_passes_the_check(resolve_to):
     resolve_to("8.8.8.8", "2001:4860:4860::8888")
 
-    check_broker_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
+    check_provider_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
 
 
 def test_a_host_the_operator_allowed_may_resolve_to_loopback(resolve_to, settings):
     settings.BROKER_ALLOWED_HOSTS = ["broker-proxy.internal"]
     resolve_to("127.0.0.1")
 
-    check_broker_address("https://broker-proxy.internal/mspecs/v3/x", BrokerSystem.MSPECS)
+    check_provider_address("https://broker-proxy.internal/mspecs/v3/x", BrokerSystem.MSPECS)
 
 
 @pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_a_delivery_to_a_real_host_resolving_to_the_metadata_address_is_not_sent
 
     booking.refresh_from_db()
     assert booking.status == Status.HELD
-    assert "resolves to 169.254.169.254" in booking.last_error
+    assert "resolves to 169.254.169.254" in in_english(booking.last_problem)
 
 
 @BOTH
@@ -174,7 +174,7 @@ def test_slot_polling_of_a_refused_address_records_why_and_sends_nothing(
     polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert "Not sent to http://127.0.0.1:" in viewing.slot_poll_error
+    assert "Not sent to http://127.0.0.1:" in in_english(viewing.slot_poll_problem)
     assert sandbox.requests_served == 0
 
 
@@ -211,7 +211,7 @@ def test_a_password_stored_in_the_base_url_is_neither_sent_nor_recorded(make_age
     for shown in (
         attempt.url,
         attempt.response_excerpt,
-        booking.last_error,
-        credential.status_detail,
+        in_english(booking.last_problem),
+        in_english(credential.status_problem),
     ):
         assert "hunter2" not in shown

@@ -34,7 +34,7 @@ def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working
 @BOTH
 @pytest.mark.django_db
 def test_connection_check_answered_404_says_the_login_is_not_verified(system, make_agency):
-    # MSPECS without a deal to read, and Vitec (whose seed documents no read at all):
+    # MSPECS without a deal to read, and Vitec (which documents no read at all, docs/vitec.md):
     # a 404 may come before any login check, so it proves nothing.
     credential = make_agency(system).credential
 
@@ -82,7 +82,7 @@ def test_connection_check_with_a_foreign_vitec_customer_is_refused(make_agency):
 
 
 @pytest.mark.django_db
-def test_connection_check_while_the_broker_is_down_changes_nothing(make_agency, sandbox):
+def test_connection_check_while_the_broker_system_is_down_changes_nothing(make_agency, sandbox):
     credential = make_agency().credential
     sandbox.set_fault("status", status=502)
 
@@ -139,7 +139,7 @@ def test_a_successful_connection_test_resumes_held_bookings(
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
     booking = make_booking(agency)
-    sandbox.set_credential("sandbox", "rotated")  # the broker changed it...
+    sandbox.set_credential("sandbox", "rotated")  # the broker system changed it...
     deliver(booking.pk)
     sandbox.set_credential("sandbox", "sandbox-secret")  # ...and changed it back
 
@@ -147,7 +147,7 @@ def test_a_successful_connection_test_resumes_held_bookings(
         check = check_credential(agency.credential)
 
     assert check.ok is True
-    assert "1 held booking(s) queued again" in check.message
+    assert "1 held booking queued again" in check.message
     assert len(callbacks) == 1  # the booking's delivery task
     assert deliver(booking.pk) == "delivered"
 

@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's outcome table, for both broker systems, over real HTTP."""
+"""Every row of docs/design.md's outcome table, for both broker systems, over real HTTP."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.delivery.engine import deliver
 from bookings.models import Booking
-from tests.factories import make_booking
+from tests.factories import in_english, make_booking
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -108,7 +108,7 @@ def test_vitec_participant_without_consent_has_no_gdpr_date(make_agency, sandbox
     ],
 )
 @pytest.mark.django_db
-def test_validation_error_rejects_with_the_brokers_field_errors(
+def test_validation_error_rejects_with_the_broker_systems_field_errors(
     system, bad_data, field, make_agency
 ):
     booking = make_booking(make_agency(system), **bad_data)
@@ -118,7 +118,7 @@ def test_validation_error_rejects_with_the_brokers_field_errors(
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
     assert list(booking.provider_errors) == [field]
-    assert field in booking.last_error
+    assert field in in_english(booking.last_problem)
     assert booking.attempts.get().http_status == 400
 
 
@@ -131,7 +131,7 @@ def test_vitec_booking_limit_marks_the_slot_fully_booked(make_agency, sandbox):
 
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
-    assert booking.last_error == "The slot is fully booked in the broker system."
+    assert in_english(booking.last_problem) == "The slot is fully booked in the broker system."
     assert booking.slot.fully_booked is True
 
 
@@ -145,7 +145,7 @@ def test_viewing_gone_rejects(system, make_agency, sandbox):
 
     booking = refreshed(booking)
     assert booking.status == Status.REJECTED
-    assert "no longer exists" in booking.last_error
+    assert "no longer exists" in in_english(booking.last_problem)
 
 
 @BOTH
@@ -234,7 +234,7 @@ def test_dropped_connection_retries_on_mspecs(make_agency, sandbox):
 
     booking = refreshed(booking)
     assert booking.status == Status.RETRYING
-    assert "unreachable" in booking.last_error
+    assert "unreachable" in in_english(booking.last_problem)
     assert booking.attempts.get().http_status is None
 
 
@@ -272,7 +272,7 @@ def test_booking_fails_after_the_last_scheduled_attempt(make_agency, sandbox):
     booking = refreshed(booking)
     assert booking.status == Status.FAILED
     assert booking.attempt_count == 3
-    assert "Gave up after 3 attempts" in booking.last_error
+    assert "Gave up after 3 attempts" in in_english(booking.last_problem)
 
 
 @pytest.mark.django_db
@@ -330,7 +330,7 @@ def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed
 
     booking = refreshed(booking)
     assert (booking.status, booking.claimed_until) == (Status.FAILED, None)
-    assert "Internal error" in booking.last_error
+    assert "Internal error" in in_english(booking.last_problem)
     assert sandbox.requests_served == 0
 
 
@@ -356,7 +356,7 @@ def test_vitec_field_errors_are_read_in_any_case(body, make_agency, sandbox):
 
     booking = refreshed(booking)
     assert booking.provider_errors == {CELL_PHONE: ["Invalid phone."]}
-    assert "Invalid phone." in booking.last_error
+    assert "Invalid phone." in in_english(booking.last_problem)
 
 
 @pytest.mark.parametrize("key", ["Message", "message", "MESSAGE"])
@@ -392,7 +392,7 @@ def test_a_vitec_booking_limit_error_in_any_case_marks_the_slot_full(
     assert deliver(booking.pk) == "rejected"
 
     booking = refreshed(booking)
-    assert booking.last_error == "The slot is fully booked in the broker system."
+    assert in_english(booking.last_problem) == "The slot is fully booked in the broker system."
     assert booking.slot.fully_booked
 
 
@@ -406,4 +406,4 @@ def test_a_redirect_whose_location_is_not_utf8_is_a_rejection_not_an_internal_er
     sandbox.set_fault(status=302, count=1, body="", headers={"Location": "/gå-vidare"})
 
     assert deliver(booking.pk) == "rejected"
-    assert "HTTP 302" in refreshed(booking).last_error
+    assert "HTTP 302" in in_english(refreshed(booking).last_problem)

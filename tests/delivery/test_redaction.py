@@ -6,13 +6,14 @@ import time
 from urllib.parse import quote, quote_plus
 
 import pytest
+from django.utils import translation
 
 from agencies.models import BrokerSystem
 from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.engine import EXCERPT_LENGTH, deliver
 from bookings.delivery.redaction import credential_secrets, redact
-from tests.factories import make_booking, make_slot_viewing
+from tests.factories import in_english, make_booking, make_slot_viewing
 
 
 def test_redact_masks_secrets_and_authorization_headers():
@@ -88,7 +89,7 @@ def test_redact_masks_an_email_cut_short_in_its_domain():
 
 
 @pytest.mark.django_db
-def test_attempt_excerpt_of_a_broker_echoing_the_phone_in_national_form_is_redacted(
+def test_attempt_excerpt_of_a_broker_system_echoing_the_phone_in_national_form_is_redacted(
     make_agency, sandbox
 ):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="+46701234567")
@@ -142,7 +143,7 @@ HOSTILE_SECRET = 'pa"ss\\wörd+ &x/1'
 
 
 def written_forms_of(username: str, secret: str) -> dict[str, str]:
-    """What a broker may echo of a credential: the secret as is, JSON-escaped (ASCII-only
+    """What a broker system may echo of a credential: the secret as is, JSON-escaped (ASCII-only
     or not), URL-encoded (+ or %20 for a space), the Basic value and the whole header."""
     basic = base64.b64encode(f"{username}:{secret}".encode()).decode()
     return {
@@ -171,17 +172,26 @@ def strings_in(value) -> list[str]:
     return []
 
 
+def problem_texts(problem) -> list[str]:
+    """A stored problem's parameters as stored, and the problem as staff read it."""
+    if problem is None:
+        return []
+    with translation.override("sv"):
+        swedish = str(problem)
+    return [*strings_in(problem.as_json()), swedish, in_english(problem)]
+
+
 def stored_texts(booking) -> dict[str, list[str]]:
-    """Every text stored from the broker's answers about `booking`, by where it is kept."""
+    """Every text stored from the broker system's answers about `booking`, by where it is kept."""
     booking.refresh_from_db()
     credential = booking.viewing.agency.credential
     credential.refresh_from_db()
     return {
         "attempt excerpts": [a.response_excerpt for a in booking.attempts.all()],
-        "last_error": [booking.last_error],
+        "last problem": problem_texts(booking.last_problem),
         "field errors": strings_in(booking.provider_errors),
         "provider reference": [booking.provider_reference],
-        "credential status_detail": [credential.status_detail],
+        "credential status problem": problem_texts(credential.status_problem),
     }
 
 
@@ -280,7 +290,7 @@ def test_a_redirect_to_an_address_holding_the_secret_stores_it_nowhere(form, mak
     assert deliver(booking.pk) == "rejected"
 
     texts = stored_texts(booking)
-    assert "https://login.example/?token=" in booking.last_error
+    assert "https://login.example/?token=" in in_english(booking.last_problem)
     assert_nothing_stored_contains(texts, SECRET_FORMS)
 
 
@@ -308,7 +318,7 @@ def test_a_connection_check_answer_echoing_the_secret_is_stored_nowhere(
     check = check_credential(credential)
 
     credential.refresh_from_db()
-    texts = {"message": [check.message], "status_detail": [credential.status_detail]}
+    texts = {"message": [check.message], "status problem": problem_texts(credential.status_problem)}
     assert_nothing_stored_contains(texts, SECRET_FORMS)
 
 
@@ -322,6 +332,9 @@ def test_a_slot_poll_answer_echoing_the_secret_is_stored_nowhere(make_agency, sa
     summary = polling.poll_slots()
 
     viewing.refresh_from_db()
-    assert viewing.slot_poll_error
-    texts = {"poll error": [viewing.slot_poll_error], "summary": list(summary.errors.values())}
+    assert viewing.slot_poll_problem
+    texts = {
+        "poll problem": problem_texts(viewing.slot_poll_problem),
+        "summary": list(summary.errors.values()),
+    }
     assert_nothing_stored_contains(texts, SECRET_FORMS)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.delivery import engine
+from bookings.delivery import engine, problems
 from bookings.models import Booking
 from tests.factories import make_booking
 
@@ -37,7 +37,7 @@ def test_send_now_brings_a_retry_forward_and_delivers(agency, django_capture_on_
 @pytest.mark.django_db
 def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency):
     stopped = [
-        make_booking(agency, status=status, attempt_count=6, last_error="x")
+        make_booking(agency, status=status, attempt_count=6, last_problem=problems.BUSY(status=503))
         for status in (Status.FAILED, Status.REJECTED, Status.NEEDS_REVIEW, Status.HELD)
     ]
     delivered = [make_booking(agency, status=Status.DELIVERED) for _ in range(3)]
@@ -46,9 +46,8 @@ def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency):
 
     assert result.message == "4 queued, 3 skipped: already delivered"
     assert statuses(stopped) == [Status.QUEUED] * 4
-    assert {(b.attempt_count, b.last_error) for b in Booking.objects.filter(status="queued")} == {
-        (0, "")
-    }
+    queued = Booking.objects.filter(status="queued")
+    assert {(b.attempt_count, b.last_problem) for b in queued} == {(0, None)}
     assert statuses(delivered) == [Status.DELIVERED] * 3
 
 

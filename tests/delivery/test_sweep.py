@@ -17,7 +17,7 @@ from bookings.models import Booking, Outcome
 from bookings.providers.base import delivery_calls_in_flight
 from bookings.tasks import dispatch_deliveries
 from tests.conftest import wait_until
-from tests.factories import make_booking
+from tests.factories import in_english, make_booking
 
 Status = Booking.Status
 LONG_AGO = timedelta(minutes=5)
@@ -133,7 +133,7 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency):
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
-    assert "may have saved" in booking.last_error
+    assert "may have saved" in in_english(booking.last_problem)
 
 
 @pytest.mark.django_db

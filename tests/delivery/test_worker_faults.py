@@ -14,7 +14,7 @@ FAST_RETRIES = {
     "DELIVERY_SWEEP_SECONDS": "0.2",
     "DELIVERY_SWEEP_GRACE": "0.1",
 }
-# Short broker timeouts make a killed worker's claim run out in 2 s.
+# Short broker-system timeouts make a killed worker's claim run out in 2 s.
 FAST_RECOVERY = {
     "BROKER_CONNECT_TIMEOUT": "0.5",
     "BROKER_READ_TIMEOUT": "0.5",
@@ -32,7 +32,7 @@ def posted_emails(sandbox, system):
     ]
 
 
-def test_broker_failing_for_a_while_then_recovering_delivers_each_booking_once(
+def test_broker_system_failing_for_a_while_then_recovering_delivers_each_booking_once(
     make_agency, sandbox, start_process
 ):
     # Counted, not timed: however slowly the workers start, the first calls meet the outage.

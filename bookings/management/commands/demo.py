@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.delivery import problems
 from bookings.delivery.credentials import save_credential
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, Viewing, ViewingSlot
@@ -16,17 +17,17 @@ SANDBOX_USERNAME = "sandbox"
 SANDBOX_SECRET = "sandbox-secret"
 SANDBOX_VITEC_CUSTOMER = "sandbox-customer"
 
-# (first, last, email, phone as typed, status, last error)
+# (first, last, email, phone as typed, status, last problem)
 BUYERS = [
-    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", "delivered", ""),
-    ("Björn", "Berg", "bjorn.berg@example.se", "+46 70 222 22 22", "queued", ""),
+    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", "delivered", None),
+    ("Björn", "Berg", "bjorn.berg@example.se", "+46 70 222 22 22", "queued", None),
     (
         "Cecilia",
         "Carlsson",
         "cecilia@example.se",
         "0733-33 33 33",
         "rejected",
-        "The broker system refused the phone number.",
+        problems.DATA_REJECTED(errors="phone: Invalid phone number."),
     ),
     (
         "David",
@@ -34,15 +35,18 @@ BUYERS = [
         "david.dahl@example.se",
         "0704444444",
         "failed",
-        "The broker system did not answer after 6 attempts.",
+        problems.GAVE_UP(problem=problems.UNREACHABLE(answer=problems.READ_TIMEOUT()), attempts=6),
     ),
     # The same buyer again: a booking of hers that stood would be refused as a duplicate.
-    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "cancelled", ""),
+    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "cancelled", None),
 ]
 
 
 class Command(BaseCommand):
-    help = "Load demo data wired to the sandbox brokers (safe to run again) and print the login."
+    help = (
+        "Load demo data wired to the sandbox broker systems (safe to run again) and print "
+        "the login."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="viewing-bridge-demo")
@@ -80,8 +84,8 @@ class Command(BaseCommand):
         vitec_slot = self.slot(vitec_viewing, "VIT-2001-T1", 0)
 
         for viewing, slot in [(ordinary, None), (vitec_viewing, vitec_slot)]:
-            for first, last, email, phone, status, error in BUYERS:
-                self.booking(viewing, slot, first, last, email, phone, status, error)
+            for first, last, email, phone, status, problem in BUYERS:
+                self.booking(viewing, slot, first, last, email, phone, status, problem)
 
         admin = self.user("admin", password, is_superuser=True)
         for agency, username in [(mspecs, "mspecs-staff"), (vitec, "vitec-staff")]:
@@ -92,12 +96,12 @@ class Command(BaseCommand):
             self.style.SUCCESS("Demo data ready.")
             + f"\n  Admin login: {admin.username} / {password}  (superuser)"
             + f"\n  Agency staff: mspecs-staff, vitec-staff / {password}"
-            + "\n  Sandbox brokers: "
+            + "\n  Sandbox broker systems: "
             + sandbox_url
         )
 
     def agency(self, name, slug, broker_system, sandbox_url, **credential):
-        """An agency with a credential for its system's sandbox broker."""
+        """An agency with a credential for its system's sandbox server."""
         agency, _ = Agency.objects.update_or_create(
             slug=slug, defaults={"name": name, "broker_system": broker_system}
         )
@@ -112,12 +116,12 @@ class Command(BaseCommand):
         for field, value in fields.items():
             setattr(credential, field, value)
         try:
-            # The rules every door obeys: the sandbox must be an allowed broker host.
+            # The rules every door obeys: the sandbox must be an allowed broker-system host.
             credential.full_clean()
         except ValidationError as error:
             raise CommandError(
                 f"The demo credential for {name} is refused: {' '.join(error.messages)} "
-                f"The demo calls the sandbox brokers at {sandbox_url}; allow them with "
+                f"The demo calls the sandbox broker systems at {sandbox_url}; allow them with "
                 f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
             ) from None
         save_credential(credential)
@@ -150,7 +154,7 @@ class Command(BaseCommand):
         )
         return slot
 
-    def booking(self, viewing, slot, first, last, email, phone, status, error):
+    def booking(self, viewing, slot, first, last, email, phone, status, problem):
         if Booking.objects.filter(viewing=viewing, first_name=first, last_name=last).exists():
             return
         booking = Booking(
@@ -168,7 +172,7 @@ class Command(BaseCommand):
         if status == Booking.Status.QUEUED:
             accept_booking(booking)  # the worker delivers it to the sandbox
             return
-        booking.last_error = error
+        booking.last_problem = problem
         booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
         if status == Booking.Status.DELIVERED:
             booking.delivered_at = timezone.now()

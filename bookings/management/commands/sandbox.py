@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from bookings.models import ViewingSlot
-from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxBrokers
+from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxProviders
 
 
 class Command(BaseCommand):
@@ -16,16 +16,16 @@ class Command(BaseCommand):
         parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
 
     def handle(self, host, port, latency, **options):
-        sandbox = SandboxBrokers(host, port)
+        sandbox = SandboxProviders(host, port)
         sandbox.set_latency(latency)
         self._seed_deals(sandbox)
         self.stdout.write(
-            f"Sandbox brokers: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
+            f"Sandbox broker systems: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
         )
         with contextlib.suppress(KeyboardInterrupt):
             sandbox.serve_forever()
 
-    def _seed_deals(self, sandbox: SandboxBrokers) -> None:
+    def _seed_deals(self, sandbox: SandboxProviders) -> None:
         """Know the slots of the MSPECS viewings in the database, with their bookings
         so far, so that slot-status polling has something true to report."""
         slots = ViewingSlot.objects.filter(viewing__mspecs_deal_id__gt="").select_related("viewing")

@@ -1,0 +1,105 @@
+"""What went wrong delivering a booking or polling slots, as codes with parameters (see
+agencies/problems.py). Every parameter taken from a broker system's answer goes through
+bookings.delivery.redaction.redact_answer before it is stored."""
+
+from django.utils.translation import gettext_lazy as _
+
+from agencies.problems import define
+
+# --- one call to a broker system, described ------------------------------------------------
+
+HTTP_STATUS = define("http_status", _("HTTP %(status)s"))
+READ_TIMEOUT = define("read_timeout", _("no answer in time (read timeout)"))
+CONNECTION_FAILED = define("connection_failed", _("connection failed (%(error)s)"))
+ADDRESS_NOT_ALLOWED = define("address_not_allowed", _("Not sent to %(url)s: %(reason)s"))
+ADDRESS_INSIDE_NETWORK = define(
+    "address_inside_network",
+    _(
+        "Not sent to %(url)s: %(host)s resolves to %(address)s, an address inside a "
+        "network, which only a host in BROKER_ALLOWED_HOSTS may have."
+    ),
+)
+
+# --- delivery --------------------------------------------------------------------------------
+
+NO_CREDENTIAL = define("no_credential", _("The agency has no broker-system credential."))
+CREDENTIAL_FAILING = define(
+    "credential_failing", _("Not sent: the agency's broker-system credential is failing.")
+)
+INTERNAL_ERROR = define(
+    "internal_error", _("Internal error while sending; see the worker log, then re-send.")
+)
+ADDRESS_REFUSED = define(
+    "address_refused",
+    _("%(refusal)s Correct the credential's base URL, then test the connection."),
+)
+MAY_HAVE_SAVED = define(
+    "may_have_saved",
+    _(
+        "No answer (%(answer)s); the broker system may have saved the booking. Check it "
+        "there, then re-send or mark it delivered."
+    ),
+)
+UNREACHABLE = define("unreachable", _("Broker system unreachable: %(answer)s."))
+CREDENTIAL_REFUSED = define(
+    "credential_refused",
+    _("The broker system refused the agency's credential (HTTP %(status)s)."),
+)
+REDIRECTED = define(
+    "redirected",
+    _(
+        "The broker system's address redirects (HTTP %(status)s to %(location)s); correct "
+        "the base URL in the credential, then re-send."
+    ),
+)
+BUSY = define("busy", _("Broker system busy or failing (HTTP %(status)s)."))
+GONE = define(
+    "gone",
+    _(
+        "The viewing or slot no longer exists in the broker system (HTTP 404). Move the "
+        "booking to another viewing or slot, or cancel it."
+    ),
+)
+SLOT_FULL = define("slot_full", _("The slot is fully booked in the broker system."))
+DATA_REJECTED = define("data_rejected", _("The broker system rejected the data: %(errors)s"))
+BOOKING_REJECTED = define(
+    "booking_rejected", _("The broker system rejected the booking (HTTP %(status)s).")
+)
+GAVE_UP = define("gave_up", _("%(problem)s Gave up after %(attempts)s attempts."))
+SLOT_UNBOOKABLE = define(
+    "slot_unbookable",
+    _(
+        "Not sent: the slot is fully booked or no longer listed in the broker system. "
+        "Move the booking to another slot, or cancel it."
+    ),
+)
+
+# --- a worker that stopped (found by the sweep) ------------------------------------------------
+
+STOPPED_BEFORE_SENDING = define(
+    "stopped_before_sending", _("The worker stopped before sending; queued again.")
+)
+STOPPED_MAY_HAVE_SAVED = define(
+    "stopped_may_have_saved",
+    _(
+        "The worker stopped while sending; the broker system may have saved the booking. "
+        "Check it there, then re-send or mark it delivered."
+    ),
+)
+STOPPED_ON_LAST_ATTEMPT = define(
+    "stopped_on_last_attempt", _("The worker stopped while sending, on the last attempt.")
+)
+STOPPED_SENDING_AGAIN = define(
+    "stopped_sending_again", _("The worker stopped while sending; sending again.")
+)
+
+# --- slot polling (MSPECS) ---------------------------------------------------------------------
+
+POLL_WAITS_FOR_CREDENTIAL = define(
+    "poll_waits_for_credential",
+    _("Polling waits for the broker-system credential to be fixed: the broker system refused it."),
+)
+POLL_FAILED = define("poll_failed", _("Slot status for deal %(deal)s failed: %(answer)s"))
+POLL_UNEXPECTED_BODY = define(
+    "poll_unexpected_body", _("Slot status for deal %(deal)s: unexpected body")
+)
