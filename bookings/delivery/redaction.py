@@ -8,7 +8,7 @@ import base64
 import re
 import string
 from functools import cached_property, lru_cache
-from itertools import groupby
+from itertools import groupby, takewhile
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -73,10 +73,14 @@ class ValuePattern:
     and compiled once per value, as a worker masks the same ones in every text of a
     delivery (and the credential's in every delivery)."""
 
-    def __init__(self, value: str, whole: str, cut: str, replacement, flags: int = 0):
+    def __init__(
+        self, value: str, whole: str, cut: str, replacement, flags: int = 0, literal_start=""
+    ):
         self.replacement = replacement
-        self.whole = re.compile(whole, flags)
-        self.cut_pattern, self.flags = cut, flags
+        self.whole_pattern, self.cut_pattern, self.flags = whole, cut, flags
+        # Both patterns begin with these characters as written (lower case, as the
+        # patterns ignore case): a text without them cannot hold the value.
+        self.literal_start = literal_start
         # A cut-short form ends in one of the value's characters, a hex digit of an escape
         # (%C3%A9, \u00e9), a JSON escape letter or "+": texts ending otherwise (most
         # answers end in "}") skip the cut-short pattern, the costlier one to compile.
@@ -85,10 +89,16 @@ class ValuePattern:
         )
 
     @cached_property
+    def whole(self) -> re.Pattern:
+        return re.compile(self.whole_pattern, self.flags)
+
+    @cached_property
     def cut(self) -> re.Pattern:
         return re.compile(self.cut_pattern, self.flags)
 
     def sub(self, text: str) -> str:
+        if self.literal_start not in text.lower():
+            return text
         text = self.whole.sub(self.replacement, text)
         if text and text[-1] in self.cut_can_end_with:
             text = self.cut.sub(self.replacement, text)
@@ -112,8 +122,16 @@ def personal_pattern(value: str) -> "ValuePattern | PhonePattern":
             re.escape(character) if character in UNRESERVED else character_form(character)
             for character in value
         ]
+        # Unreserved characters are matched only as written: the first few of them (as
+        # many as a cut-short form must have) can be looked for as plain text.
+        written = "".join(takewhile(UNRESERVED.__contains__, value[:CUT_VALUE_MIN_LENGTH]))
         return ValuePattern(
-            value, "".join(parts), cut_short(parts), keep_first_character, flags=re.IGNORECASE
+            value,
+            "".join(parts),
+            cut_short(parts),
+            keep_first_character,
+            flags=re.IGNORECASE,
+            literal_start=written.lower(),
         )
 
 
