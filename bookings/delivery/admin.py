@@ -16,7 +16,7 @@ from agencies.admin import AgencyScopedAdmin
 from agencies.models import ProviderCredential
 from agencies.problems import problem_text
 from bookings.delivery.credentials import check_credential, save_credential
-from bookings.delivery.redaction import credential_secrets, redact
+from bookings.delivery.redaction import redact_answer
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +126,10 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             except Exception:
                 # Whatever the client raised, the page answers; the log gets the details
                 # with the secret masked.
-                secrets = credential_secrets(credential.username, credential.secret)
                 logger.error(
                     "Testing the connection of %r failed:\n%s",
                     credential,
-                    redact(traceback.format_exc(), secrets),
+                    redact_answer(traceback.format_exc(), credential),
                 )
                 message = gettext(
                     "%(agency)s: the connection could not be tested because of an unexpected "

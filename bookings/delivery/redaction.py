@@ -246,13 +246,13 @@ def character_form(character: str) -> str:
     return f"(?:{'|'.join(forms)})"
 
 
-def cut_short(parts: list[str], joiner: str = "") -> str:
+def cut_short(parts: list[str]) -> str:
     """A pattern for the first CUT_VALUE_MIN_LENGTH or more `parts` at the end of a text."""
     required = min(CUT_VALUE_MIN_LENGTH, len(parts))
     rest = ""
     for part in reversed(parts[required:]):
-        rest = f"(?:{joiner}{part}{rest})?"
-    return joiner.join(parts[:required]) + rest + r"\Z"
+        rest = f"(?:{part}{rest})?"
+    return "".join(parts[:required]) + rest + r"\Z"
 
 
 def credential_secrets(username: str, secret: str) -> list[str]:
