@@ -1,5 +1,3 @@
-import logging
-
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.http import Http404
@@ -8,8 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from agencies.models import Agency, ApiKey, Membership
-
-logger = logging.getLogger(__name__)
 
 
 class AgencyScopedAdmin(admin.ModelAdmin):

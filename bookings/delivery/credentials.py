@@ -12,7 +12,7 @@ tested (the credential admin, the demo), never from signals:
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency, CredentialStatus, ProviderCredential
+from agencies.models import SECRET_SCOPE_FIELDS, Agency, CredentialStatus, ProviderCredential
 from agencies.problems import CHANGED_AFTER_FAILING, Problem
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
@@ -23,8 +23,7 @@ from bookings.providers.base import ConnectionCheck
 
 Status = Booking.Status
 
-# What decides whether the broker system accepts the credential.
-CONNECTION_FIELDS = ["base_url", "username", "secret", "vitec_customer_id"]
+CONNECTION_FIELDS = [*SECRET_SCOPE_FIELDS, "secret"]
 
 
 @transaction.atomic
@@ -32,13 +31,15 @@ def save_credential(credential: ProviderCredential) -> int:
     """Save a credential as staff edited it. A failing one whose connection details
     changed becomes untested; one that is not failing sends the agency's held bookings
     again. Returns how many were queued again."""
-    if credential.pk is not None and credential.status == CredentialStatus.FAILING:
-        stored = (
-            ProviderCredential.objects.filter(pk=credential.pk).values(*CONNECTION_FIELDS).first()
-        )
-        if stored and any(stored[name] != getattr(credential, name) for name in CONNECTION_FIELDS):
-            credential.status = CredentialStatus.UNTESTED
-            credential.status_problem = CHANGED_AFTER_FAILING()
+    # Compared with the values it was loaded with: what decides whether the broker system
+    # accepts it.
+    if (
+        credential.pk is not None
+        and credential.status == CredentialStatus.FAILING
+        and any(credential.differs_from_stored(name) for name in CONNECTION_FIELDS)
+    ):
+        credential.status = CredentialStatus.UNTESTED
+        credential.status_problem = CHANGED_AFTER_FAILING()
     credential.save()
     if credential.status == CredentialStatus.FAILING:
         return 0
