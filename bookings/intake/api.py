@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.urls import register_converter, reverse
+from django.urls.converters import StringConverter
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Header, NinjaAPI, Status
@@ -81,17 +82,11 @@ def invalid(fields: dict) -> ApiError:
     return ApiError(400, ErrorCode.INVALID, "Some fields are not valid.", fields=fields)
 
 
-class ProviderIdConverter:
+class ProviderIdConverter(StringConverter):
     """An id from a broker system: one path segment that fits the 200-character id fields.
     A NUL byte, which PostgreSQL refuses in text, falls through to the JSON 404."""
 
     regex = r"[^/\x00]{1,200}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
 
 
 register_converter(ProviderIdConverter, "provider_id")

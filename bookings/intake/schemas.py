@@ -93,7 +93,7 @@ class BookingRequest(Schema):
     message: Text | None = Field(
         None,
         description="Message to the broker.",
-        json_schema_extra={"maxLength": models.MESSAGE_MAX_LENGTH},
+        json_schema_extra=model_max_length("message"),
     )
     consent: StrictBool = Field(
         description="The buyer consented to the agency processing their personal data; the "
