@@ -423,9 +423,11 @@ def refuse_other_methods(path: str, *allowed: str) -> None:
         )
 
 
-refuse_other_methods("/viewings", "GET")
-refuse_other_methods("/viewings/{provider_id:viewing_id}/bookings", "POST")
-refuse_other_methods("/bookings/{int:booking_id}", "GET")
+# Every route declared above, so a new one gets its JSON 405 too.
+for route, path_view in list(intake_api.default_router.path_operations.items()):
+    refuse_other_methods(
+        route, *(method for operation in path_view.operations for method in operation.methods)
+    )
 
 
 def unknown_route(request, path):
