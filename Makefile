@@ -13,9 +13,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# The rq extra too: `bench/delivery.py --backend rq` measures the Redis task backend.
+# The rq extra too: `bench/delivery.py --backend rq` measures the Redis task backend;
+# the dev extra is make run's mail catcher.
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test,rq]'
+	$(PY) -m pip install --quiet -e '.[test,rq,dev]'
 	@touch $@
 
 install: $(VENV)/.installed
@@ -25,13 +26,16 @@ install: $(VENV)/.installed
 run test: export DJANGO_DEV_MODE := 1
 # The sandbox broker systems serve plain http on loopback; the operator allows them explicitly.
 run: export BROKER_ALLOWED_HOSTS ?= http://127.0.0.1
+# Mail goes to the local catcher, read at http://127.0.0.1:1080.
+run: export EMAIL_URL ?= smtp://127.0.0.1:1025
 
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
-	@echo "Admin: http://127.0.0.1:8000/admin/   (Ctrl-C stops everything)"
+	@echo "Admin: http://127.0.0.1:8000/admin/   Mail: http://127.0.0.1:1080/   (Ctrl-C stops everything)"
 	@trap 'kill 0' EXIT; \
 	$(PY) manage.py sandbox & \
+	$(VENV)/bin/maildump --foreground --smtp-port 1025 --http-port 1080 & \
 	$(PY) manage.py delivery_worker --interval 0.2 & \
 	$(PY) manage.py crontask --no-heartbeat & \
 	$(PY) manage.py runserver 127.0.0.1:8000

@@ -170,6 +170,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 
+# Mail to buyers and staff through Django's email framework. `make run` points EMAIL_URL at
+# the local mail catcher (maildump, http://127.0.0.1:1080); the tests use the in-memory backend.
+# Without EMAIL_URL, mail is written to the console so nothing leaves a development machine.
+# (django-environ's documented way: EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST, ...)
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewing Bridge <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Background work: Django's Tasks API on the database backend, so a worker
 # (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.
 # TASKS_BACKEND=django_tasks_rq.RQBackend puts the tasks in Redis instead (the `rq` extra,
