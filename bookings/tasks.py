@@ -2,13 +2,16 @@
 are enqueued by `manage.py crontask`. Call sites enqueue through bookings.delivery.schedule,
 whatever the task backend."""
 
+from datetime import UTC, datetime
+
 from apscheduler.triggers.interval import IntervalTrigger
-from crontask import cron
+from crontask import cron, scheduler
 from django.conf import settings
 from django.tasks import task
 
 from bookings import polling
 from bookings.delivery import engine, task_rows
+from bookings.models import Heartbeat
 
 
 @task()
@@ -35,3 +38,18 @@ def close_abandoned_tasks() -> int:
 def poll_due_slots() -> str:
     """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
     return str(polling.poll_slots(polling.due_viewings()))
+
+
+# Not a task: the scheduler itself records that it is alive (and, with REDIS_URL, holds the
+# lock: its jobs run only then), from the start and every HEARTBEAT_SECONDS (/healthz).
+# crontask's own heartbeat (`--no-heartbeat` turns it off) only logs a line from the worker.
+scheduler.add_job(
+    Heartbeat.beat,
+    IntervalTrigger(seconds=settings.HEARTBEAT_SECONDS),
+    args=[Heartbeat.Process.SCHEDULER],
+    name="scheduler heartbeat",
+    next_run_time=datetime.now(UTC),
+    # However long the lock took: beat at once when the scheduler starts, not "missed".
+    misfire_grace_time=None,
+    coalesce=True,
+)

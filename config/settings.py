@@ -8,6 +8,7 @@ Production must set at least SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS an
 DATABASE_URL; see README.md and .env.example.
 """
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,9 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# ENV_FILE names another file: `make serve` keeps its throwaway local keys in var/serve.env.
+# Values already in the environment win over the file's.
+environ.Env.read_env(env.path("ENV_FILE", default=BASE_DIR / ".env"))
 
 # Development mode is turned on on purpose, never by default: `make run` and the test
 # configuration (pyproject.toml) set DJANGO_DEV_MODE=1. It allows DEBUG by default and the
@@ -84,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files with DEBUG off, right after SecurityMiddleware as WhiteNoise asks.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -169,6 +174,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
+# `collectstatic` (a release step) writes compressed copies under hashed names; WhiteNoise
+# serves them with a year's cache lifetime. Development mode keeps plain names, so neither
+# runserver nor the tests need collectstatic first.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEV_MODE
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # Mail to buyers and staff through Django's email framework. `make run` points EMAIL_URL at
 # the local mail catcher (maildump, http://127.0.0.1:1080); the tests use the in-memory backend.
@@ -199,6 +215,8 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Load balancers and container probes ask over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Content-Security-Policy on every response: our own scripts, styles and images only, no
 # inline script or style anywhere (the templates load theirs from static files).
 SECURE_CSP = {
@@ -254,16 +272,63 @@ SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", d
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 
+# One line per event on standard error, once: only the root logger has a handler. Django's
+# own default gives the "django" logger a console handler of its own in DEBUG, so every
+# django.tasks line (each task's start and end) was printed twice, once by it and once by
+# the root; here it has none and propagates. LOG_FORMAT=json writes one JSON object a line
+# with the event's ids as fields (config/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "config.logs.PlainFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # The scheduler logs every tick of every job, and django-axes its version at every
-    # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
-    "loggers": {"apscheduler": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # The scheduler logs every tick of every job, and django-axes its version at every
+        # start; only their problems are news (axes logs sign-in failures and lock-outs).
+        "apscheduler": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+    },
 }
+
+# One scheduler: with REDIS_URL set, `manage.py crontask` holds a lock in that Redis
+# (django-crontask's own), so a second one started by mistake waits LOCK_BLOCKING_TIMEOUT
+# seconds and exits instead of enqueueing everything twice; a supervisor restarting it
+# makes it a standby that takes over once the first one's lock lapses (LOCK_TIMEOUT).
+CRONTASK = {
+    "REDIS_URL": env.str("REDIS_URL", default="") or None,
+    "LOCK_TIMEOUT": env.float("CRONTASK_LOCK_TIMEOUT", default=10),
+    "LOCK_REFRESH_INTERVAL": env.float("CRONTASK_LOCK_REFRESH_INTERVAL", default=5),
+    "LOCK_BLOCKING_TIMEOUT": env.float("CRONTASK_LOCK_BLOCKING_TIMEOUT", default=15),
+}
+
+# Health (/healthz, `manage.py check_health`): the worker and the scheduler record that they
+# are alive every HEARTBEAT_SECONDS; each is unhealthy when not seen for HEALTH_STALE_AFTER
+# seconds, and deliveries when a booking has been due for longer than HEALTH_MAX_DUE_AGE
+# (nothing is picking bookings up).
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10)
+HEALTH_STALE_AFTER = env.float("HEALTH_STALE_AFTER", default=60)
+HEALTH_MAX_DUE_AGE = env.float("HEALTH_MAX_DUE_AGE", default=600)
+
+# /metrics (Prometheus): answered only to a scraper sending `Authorization: Bearer
+# <METRICS_TOKEN>`, or from an address in METRICS_ALLOWED_ADDRESSES (addresses or networks,
+# e.g. 10.0.0.0/8, matched against REMOTE_ADDR only); with neither set it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=[])
+for _entry in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_entry!r} is neither an address nor a network."
+        ) from None
 
 # Intake: public booking pages and the JSON API. Limits are per minute; 0 turns one off.
 BOOKING_RATE_LIMIT_PER_IP = env.int("BOOKING_RATE_LIMIT_PER_IP", default=10)

@@ -73,7 +73,11 @@ def deliver(booking_id: int) -> Outcome | None:
     None when nothing was done: not due, another worker's, or the claim ran out first."""
     booking = claim(booking_id)
     if booking is None:
-        logger.debug("Booking %s: not due, or claimed by another worker", booking_id)
+        logger.debug(
+            "Booking %s: not due, or claimed by another worker",
+            booking_id,
+            extra={"booking_id": booking_id},
+        )
         return None
     credential = getattr(booking.viewing.agency, "credential", None)
     if credential is None or credential.status == CredentialStatus.FAILING:
@@ -90,7 +94,11 @@ def deliver(booking_id: int) -> Outcome | None:
         # Nothing was sent: the claim ran out while waiting for a call slot.
         if release(booking, status=Status.QUEUED, next_attempt_at=None):
             wake_delivery(booking.pk)
-        logger.info("Booking %s: the claim ran out before sending; queued again", booking_id)
+        logger.info(
+            "Booking %s: the claim ran out before sending; queued again",
+            booking_id,
+            extra={"booking_id": booking_id},
+        )
         return None
     except Exception:
         # A fault in our own code, not the broker system's answer (that never raises): do not
@@ -134,7 +142,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
     problem = redact_answer(result.problem, credential, booking)
     changes = {"attempt_count": attempt_number, "last_problem": problem}
     with transaction.atomic():
-        record_attempt(booking, credential, result.record, result.outcome)
+        attempt = record_attempt(booking, credential, result.record, result.outcome)
         match result.outcome:
             case Outcome.DELIVERED:
                 changes |= {
@@ -179,6 +187,21 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
             Booking.objects.filter(
                 pk=booking.pk, status__in=[*Status.waiting(), Status.NEEDS_REVIEW]
             ).update(**changes)
+    # Ids and figures only: the call's details (and the buyer) are on the attempt row.
+    logger.info(
+        "Delivery attempt: %s",
+        result.outcome,
+        extra={
+            "booking_id": booking.pk,
+            "agency_id": booking.viewing.agency_id,
+            "attempt_id": attempt.pk,
+            "broker_system": booking.viewing.agency.broker_system,
+            "outcome": result.outcome.value,
+            "http_status": attempt.http_status,
+            "duration_ms": attempt.duration_ms,
+            "status": booking.status,
+        },
+    )
 
 
 def release(booking: Booking, **changes) -> bool:
@@ -191,7 +214,11 @@ def release(booking: Booking, **changes) -> bool:
         pk=booking.pk, status=Status.SENDING, claimed_until=token
     ).update(**changes)
     if not released:
-        logger.warning("Booking %s: claim lost before its result was saved", booking.pk)
+        logger.warning(
+            "Booking %s: claim lost before its result was saved",
+            booking.pk,
+            extra={"booking_id": booking.pk},
+        )
     for name, value in changes.items():
         setattr(booking, name, value)
     return bool(released)

@@ -7,7 +7,8 @@ delivery calls are in flight at once is bounded per process by DELIVERY_CONCURRE
 (bookings/providers/base.py); run more threads than that so the calls never wait for a thread.
 
 SIGTERM / SIGINT / SIGQUIT stop every loop: tasks that are running finish, then the
-process exits. A second signal exits at once.
+process exits. A second signal exits at once. Until then the main thread records the
+worker's heartbeat every HEARTBEAT_SECONDS (/healthz).
 """
 
 import logging
@@ -15,9 +16,12 @@ import signal
 import sys
 import threading
 
-from django.db import connection
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
+
+from bookings.models import Heartbeat
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -45,6 +49,7 @@ def run_threads(
         for number in range(threads)
     ]
     failed = threading.Event()
+    stopping = threading.Event()
 
     def stop(signum=None, frame=None):
         if signum is not None and not any(worker.running for worker in workers):
@@ -52,6 +57,7 @@ def run_threads(
             sys.exit(1)
         if signum is not None:
             logger.warning("Received %s - finishing running tasks.", signal.strsignal(signum))
+        stopping.set()
         for worker in workers:
             worker.running = False
 
@@ -73,6 +79,20 @@ def run_threads(
     pool = [threading.Thread(target=run, args=(w,), name=w.worker_id, daemon=True) for w in workers]
     for thread in pool:
         thread.start()
+    beat_until(stopping)
     for thread in pool:
         thread.join()
+    connection.close()
     return not failed.is_set()
+
+
+def beat_until(stopping: threading.Event) -> None:
+    """Record the worker's heartbeat now and every HEARTBEAT_SECONDS until told to stop. A
+    database that is away for a moment is the loops' business, not a reason to stop."""
+    while True:
+        try:
+            Heartbeat.beat(Heartbeat.Process.WORKER)
+        except DatabaseError:
+            logger.warning("Could not record the worker's heartbeat", exc_info=True)
+        if stopping.wait(settings.HEARTBEAT_SECONDS):
+            return

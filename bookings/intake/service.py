@@ -1,10 +1,14 @@
 """The one door every booking comes in through: admin, public page and API."""
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import DUPLICATE_BOOKING, DUPLICATE_BOOKING_ERROR, Booking
+
+logger = logging.getLogger(__name__)
 
 
 def accept_booking(booking: Booking) -> Booking:
@@ -24,4 +28,13 @@ def accept_booking(booking: Booking) -> Booking:
         if booking.live_duplicate() is None:
             raise
         raise ValidationError(DUPLICATE_BOOKING_ERROR, code=DUPLICATE_BOOKING) from None
+    logger.info(
+        "Booking accepted",
+        extra={
+            "booking_id": booking.pk,
+            "agency_id": booking.viewing.agency_id,
+            "viewing_id": booking.viewing_id,
+            "door": booking.source,
+        },
+    )
     return booking
