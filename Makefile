@@ -1,4 +1,4 @@
-# Viewing Bridge: `make run` to try it, `make test` to test it.
+# Viewing Bridge: `make run` to try it, `make test` to test it, `make serve` to run it as in production.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[234]*/bin/python3) python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: run test lint format install clean
+.PHONY: run serve test lint format install clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (Django 6 requires it)."; exit 1; }
@@ -39,6 +39,27 @@ run: install
 	$(PY) manage.py delivery_worker --interval 0.2 & \
 	$(PY) manage.py crontask --no-heartbeat & \
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The production stack on this machine: production settings (DEBUG off, static files collected
+# and served by WhiteNoise), gunicorn, the worker and the scheduler as their own processes.
+# Keys and local hosts come from SERVE_ENV, written once with fresh random keys
+# (config/serve_env.py); the environment wins over it, e.g. DATABASE_URL=postgres://...
+SERVE_ENV ?= var/serve.env
+SERVE_PORT ?= 8000
+SERVE_WORKERS ?= 2
+serve: export DJANGO_DEV_MODE := 0
+serve: export DEBUG := false
+serve: export ENV_FILE := $(abspath $(SERVE_ENV))
+
+serve: install
+	$(PY) -m config.serve_env $(SERVE_ENV)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "http://127.0.0.1:$(SERVE_PORT)/admin/ (manage.py createsuperuser for a login; ENV_FILE=$(SERVE_ENV))   Ctrl-C stops everything"
+	@trap 'kill 0' EXIT; \
+	$(PY) manage.py delivery_worker & \
+	$(PY) manage.py crontask --no-heartbeat & \
+	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(SERVE_PORT) --workers $(SERVE_WORKERS) --no-control-socket
 
 test: install
 	$(PY) -m ruff check .

@@ -87,8 +87,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files with DEBUG off, right after SecurityMiddleware as WhiteNoise asks.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -101,6 +99,11 @@ MIDDLEWARE = [
     # Last, as django-axes requires: it turns a locked-out sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
+
+if not DEV_MODE:
+    # Static files with DEBUG off (collected by `collectstatic`), right after
+    # SecurityMiddleware as WhiteNoise asks; in development runserver serves them.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "config.urls"
 

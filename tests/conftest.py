@@ -130,10 +130,11 @@ def database_url() -> str:
 @pytest.fixture
 def start_process(transactional_db, settings):
     """Start `manage.py <command>` as a real process on the test database; every process
-    started is killed at the end of the test."""
+    started is killed at the end of the test. `capture=True` keeps its output (stdout and
+    stderr together, as text) for the test to read."""
     processes = []
 
-    def start(*command, **env):
+    def start(*command, capture=False, **env):
         environment = os.environ | {
             "DATABASE_URL": database_url(),
             "LOG_LEVEL": "WARNING",
@@ -143,7 +144,9 @@ def start_process(transactional_db, settings):
             [sys.executable, "manage.py", *command],
             cwd=BASE_DIR,
             env=environment | {name: str(value) for name, value in env.items()},
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if capture else None,
+            text=capture,
         )
         processes.append(process)
         return process
