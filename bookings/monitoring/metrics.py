@@ -11,6 +11,7 @@ bookings (retention) lowers them, which Prometheus reads as a counter reset.
 """
 
 from django.db.models import Count, Min, Q, Sum
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -151,7 +152,7 @@ class DatabaseCollector(Collector):
         )
         for code, count in (
             Viewing.objects.filter(slot_poll_problem__isnull=False)
-            .values_list("slot_poll_problem__code")
+            .values_list(KT("slot_poll_problem__code"))
             .annotate(Count("pk"))
             .order_by()
         ):
