@@ -54,6 +54,16 @@ def check() -> Health:
     executor = MigrationExecutor(connection)
     unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
     health.checks["migrations"] = {"ok": not unapplied, "unapplied": len(unapplied)}
+    try:
+        check_processes_and_deliveries(health)
+    except DatabaseError as error:
+        # e.g. a database not migrated yet has no tables to read them from.
+        for name in [*Heartbeat.Process.values, "deliveries"]:
+            health.checks.setdefault(name, {"ok": False, "error": type(error).__name__})
+    return health
+
+
+def check_processes_and_deliveries(health: Health) -> None:
     now = timezone.now()
     seen = dict(Heartbeat.objects.values_list("process", "seen_at"))
     for process in Heartbeat.Process:
@@ -73,4 +83,3 @@ def check() -> Health:
         "ok": due_age <= settings.HEALTH_MAX_DUE_AGE,
         "oldest_due_booking_seconds": due_age,
     }
-    return health

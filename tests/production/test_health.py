@@ -157,23 +157,33 @@ def test_check_health_exits_1_naming_what_fails(capsys):
     assert "Failing: worker, scheduler" in captured.err
 
 
-def test_check_health_names_an_unreachable_database_and_no_password():
-    result = subprocess.run(
+def check_health_process(database_url):
+    return subprocess.run(
         [sys.executable, "manage.py", "check_health"],
         cwd=settings.BASE_DIR,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_DEV_MODE": "1",
-            "DATABASE_URL": "postgres://bridge:hunter2secret@127.0.0.1:1/nowhere",
-        },
+        env={"PATH": "/usr/bin:/bin", "DJANGO_DEV_MODE": "1", "DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
 
+
+def test_check_health_names_an_unreachable_database_and_no_password():
+    result = check_health_process("postgres://bridge:hunter2secret@127.0.0.1:1/nowhere")
+
     assert result.returncode == 1, result.stderr
     body = json.loads(result.stdout)
     assert body["failing"] == ["database"]
     assert body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
     assert "hunter2secret" not in result.stdout + result.stderr
+
+
+def test_check_health_on_a_database_never_migrated_names_it_without_a_traceback(tmp_path):
+    result = check_health_process(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+
+    assert result.returncode == 1, result.stderr
+    body = json.loads(result.stdout)
+    assert body["failing"] == ["migrations", "worker", "scheduler", "deliveries"]
+    assert body["checks"]["worker"] == {"ok": False, "error": "OperationalError"}
+    assert "Traceback" not in result.stderr
