@@ -7,6 +7,7 @@ crosses threads. Calls run with bounded concurrency overall and per agency, so o
 slow or large broker-system account cannot take every worker.
 """
 
+import logging
 import queue
 import threading
 import time
@@ -27,6 +28,8 @@ from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -254,6 +257,17 @@ class _Results:
         problem = redact_answer(problem, getattr(agency, "credential", None))
         self.failed.append((deal.viewing_ids, problem))
         self.summary.errors[f"{agency} / {deal.deal_id}"] = str(problem)
+        # The problem's code only: its parameters may quote the broker system's answer.
+        logger.warning(
+            "Slot poll failed: %s",
+            problem.code,
+            extra={
+                "agency_id": deal.agency_id,
+                "viewing_ids": deal.viewing_ids,
+                "deal_id": deal.deal_id,
+                "problem": problem.code,
+            },
+        )
 
     def write(self) -> None:
         if not len(self):

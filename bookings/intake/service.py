@@ -34,7 +34,7 @@ def accept_booking(booking: Booking) -> Booking:
             "booking_id": booking.pk,
             "agency_id": booking.viewing.agency_id,
             "viewing_id": booking.viewing_id,
-            "door": booking.source,
+            "source": booking.source,
         },
     )
     return booking

@@ -82,7 +82,7 @@ def test_an_event_logged_once_is_printed_once_in_debug_and_in_production():
         assert (result.stdout + result.stderr).count("the one event") == 1
 
 
-def test_accepting_a_booking_logs_its_ids_and_door_only(client, slot_viewing, caplog):
+def test_accepting_a_booking_logs_its_ids_and_source_only(client, slot_viewing, caplog):
     from tests.factories import post_booking_page
 
     with caplog.at_level(logging.INFO, logger="bookings"):
@@ -99,7 +99,7 @@ def test_accepting_a_booking_logs_its_ids_and_door_only(client, slot_viewing, ca
         "booking_id": booking.pk,
         "agency_id": slot_viewing.agency_id,
         "viewing_id": slot_viewing.pk,
-        "door": "public",
+        "source": "public",
     }
     for personal in BUYER.values():
         assert personal not in line
@@ -161,3 +161,26 @@ def test_production_processes_log_json_when_asked():
         "message": "hello",
         "booking_id": 3,
     }
+
+
+def test_a_failed_slot_poll_logs_its_ids_and_problem_code_without_the_answer(
+    db, make_agency, sandbox, caplog
+):
+    from bookings import polling
+    from tests.factories import make_slot_viewing
+
+    agency = make_agency(secret=SECRET)
+    viewing = make_slot_viewing(agency, "deal-1", ["a1"])
+    sandbox.set_fault(status=500, body={"echo": SECRET})
+
+    with caplog.at_level(logging.WARNING, logger="bookings.polling"):
+        polling.poll_slots()
+
+    [record] = caplog.records
+    event = json.loads(JsonFormatter().format(record))
+    assert event["agency_id"] == agency.pk
+    assert event["viewing_ids"] == [viewing.pk]
+    assert event["deal_id"] == "deal-1"
+    viewing.refresh_from_db()
+    assert event["problem"] == viewing.slot_poll_problem.code
+    assert SECRET not in JsonFormatter().format(record) + PlainFormatter().format(record)
