@@ -13,6 +13,8 @@ FAST_RETRIES = {
     "DELIVERY_RETRY_SCHEDULE": "0.3,0.5,1,1,2,2,4",
     "DELIVERY_SWEEP_SECONDS": "0.2",
     "DELIVERY_SWEEP_GRACE": "0.1",
+    "CIRCUIT_BREAKER_PROBE_SECONDS": "0.2",
+    "CIRCUIT_BREAKER_PROBE_MAX_SECONDS": "1",
 }
 # Short broker-system timeouts make a killed worker's claim run out in 2 s.
 FAST_RECOVERY = {
@@ -20,6 +22,7 @@ FAST_RECOVERY = {
     "BROKER_READ_TIMEOUT": "0.5",
     "DELIVERY_SWEEP_SECONDS": "0.5",
     "DELIVERY_SWEEP_GRACE": "0.5",
+    "DELIVERY_LOST_ANSWER_WAIT": "0",
 }
 
 
