@@ -285,6 +285,23 @@ class ProviderCredential(models.Model):
         it refused the login: that is `status` failing)."""
         return self.circuit_opened_at is not None
 
+    def close_circuit(self) -> bool:
+        """The broker system answers again: failures no longer in a row, the circuit closed.
+        Returns whether it was open (the caller then sends the held bookings again)."""
+        credentials = ProviderCredential.objects.filter(pk=self.pk)
+        closed = credentials.filter(circuit_opened_at__isnull=False).update(
+            consecutive_failures=0,
+            circuit_opened_at=None,
+            circuit_problem=None,
+            circuit_probes=0,
+            circuit_next_probe_at=None,
+        )
+        if not closed:
+            credentials.filter(consecutive_failures__gt=0).update(consecutive_failures=0)
+        self.consecutive_failures, self.circuit_opened_at = 0, None
+        self.circuit_problem, self.circuit_probes, self.circuit_next_probe_at = None, 0, None
+        return bool(closed)
+
     def mark_status(self, status: str, problem: Problem | None = None) -> None:
         self.status = status
         self.status_problem = problem

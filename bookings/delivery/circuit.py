@@ -38,10 +38,11 @@ def probe_wait(probes: int, retry_after: float | None = None) -> timedelta:
 
 
 def note_failure(
-    credential: ProviderCredential, problem: Problem | None, retry_after: float | None
+    credential: ProviderCredential, answer: Problem, retry_after: float | None
 ) -> bool:
-    """Count a failed call on the credential; open its circuit (holding the agency's
-    waiting bookings) at the threshold. Returns whether the circuit is open now."""
+    """Count a failed call (`answer`: what came back, or why nothing did) on the credential;
+    open its circuit, holding the agency's waiting bookings, at the threshold. Returns
+    whether the circuit is open now."""
     now = timezone.now()
     credentials = ProviderCredential.objects.filter(pk=credential.pk)
     credentials.update(consecutive_failures=F("consecutive_failures") + 1)
@@ -51,7 +52,7 @@ def note_failure(
     ).update(
         circuit_opened_at=now,
         circuit_problem=problems.CIRCUIT_OPEN(
-            failures=settings.CIRCUIT_BREAKER_THRESHOLD, answer=problem or "?"
+            failures=settings.CIRCUIT_BREAKER_THRESHOLD, answer=answer
         ),
         circuit_probes=0,
         circuit_next_probe_at=now + probe_wait(0, retry_after),
@@ -71,17 +72,8 @@ def note_failure(
 def note_answer(credential: ProviderCredential) -> int:
     """The broker system answered (anything but a failure): the failures are no longer in a
     row, and an open circuit closes, sending the held bookings again. Returns how many."""
-    credentials = ProviderCredential.objects.filter(pk=credential.pk)
-    closed = credentials.filter(circuit_opened_at__isnull=False).update(
-        consecutive_failures=0,
-        circuit_opened_at=None,
-        circuit_problem=None,
-        circuit_probes=0,
-        circuit_next_probe_at=None,
-    )
-    if closed:
+    if credential.close_circuit():
         return resume_held(credential.agency_id)
-    credentials.filter(consecutive_failures__gt=0).update(consecutive_failures=0)
     return 0
 
 

@@ -146,7 +146,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
         record_attempt(booking, credential, record, result.outcome)
         circuit_open = False
         if record.broker_failing:
-            circuit_open = circuit.note_failure(credential, problem, record.retry_after)
+            circuit_open = circuit.note_failure(credential, record.describe(), record.retry_after)
         elif not record.address_refused:
             circuit.note_answer(credential)
         booking.attempt_count = attempt_number
@@ -458,6 +458,24 @@ def resend(bookings) -> ActionResult:
         },
         then=wake_delivery,
     )
+
+
+# What a bulk replay sends again: stopped by an outage or a refused credential, not by
+# the broker system's verdict on the booking (rejected) or staff's (cancelled).
+REPLAYED_STATUSES = [Status.FAILED, Status.HELD]
+
+
+def replayable(agency, since):
+    """The agency's failed or held bookings received since `since`, oldest first."""
+    return Booking.objects.filter(
+        viewing__agency=agency, status__in=REPLAYED_STATUSES, created_at__gte=since
+    ).order_by("created_at", "pk")
+
+
+def replay(agency, since) -> ActionResult:
+    """Re-send every failed or held booking of the agency received since `since` (e.g. after
+    a broker system's outage), each with a fresh retry schedule."""
+    return resend(replayable(agency, since))
 
 
 def cancel(bookings) -> ActionResult:
