@@ -176,6 +176,12 @@ class ReplayForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["agency"].queryset = agencies
 
+    def clean_since(self):
+        # ISO parsing takes any character between date and time, a NUL byte too.
+        if "\x00" in self.data.get("since", ""):
+            raise forms.ValidationError(_("Null characters are not allowed."))
+        return self.cleaned_data["since"]
+
 
 BUYER_FIELDS = [
     "viewing",
