@@ -79,8 +79,10 @@ def main() -> None:
             CIRCUIT_BREAKER_THRESHOLD="5",
             CIRCUIT_BREAKER_PROBE_SECONDS=str(args.probe_seconds),
             CIRCUIT_BREAKER_PROBE_MAX_SECONDS=str(args.probe_max_seconds),
+            # The sweep sends the probes; its grace is long, so that it does not wake again,
+            # as lost, the bookings the recovery queued and the workers have not reached yet.
             DELIVERY_SWEEP_SECONDS="0.5",
-            DELIVERY_SWEEP_GRACE="1",
+            DELIVERY_SWEEP_GRACE="300",
         )
         try:
             setup_django(env)

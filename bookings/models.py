@@ -326,6 +326,9 @@ class Booking(models.Model):
     # When the claiming worker's call to the broker system started; None while it waits for
     # a call slot. A claim that ran out before this was set was never sent.
     send_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Posts of this booking whose answer was lost (they may have landed), since staff last
+    # re-sent it: what limits repeats (lost_answer_repeats) however often it is held and resumed.
+    lost_answer_count = models.PositiveSmallIntegerField(default=0, editable=False)
     last_problem = ProblemField(_("last problem"))
     provider_errors = models.JSONField(default=dict, blank=True)
     provider_reference = models.CharField(max_length=200, blank=True)

@@ -150,6 +150,9 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
         elif not record.address_refused:
             circuit.note_answer(credential)
         booking.attempt_count = attempt_number
+        if result.outcome == Outcome.ANSWER_LOST:
+            booking.lost_answer_count += 1
+            changes["lost_answer_count"] = booking.lost_answer_count
         match result.outcome:
             case Outcome.DELIVERED:
                 changes |= {
@@ -201,7 +204,7 @@ def retry_changes(
     two posts of one booking are never on their way at once. While the credential's circuit
     is open it is held with the agency's others."""
     attempt_number = booking.attempt_count
-    lost = lost_answers(booking)
+    lost = booking.lost_answer_count
     if lost > CLIENT_CLASSES[credential.agency.broker_system].lost_answer_repeats:
         return given_up_changes(booking, Status.FAILED, problem)
     if circuit_open:
@@ -224,7 +227,7 @@ def retry_changes(
 def given_up_changes(booking: Booking, status: str, problem: Problem) -> dict:
     """How a booking that will not be sent again ends: `status` for `problem`, unless one
     of its posts in this run got no answer: then it most likely landed, and staff check."""
-    lost = lost_answers(booking)
+    lost = booking.lost_answer_count
     if lost:
         return {
             "status": Status.PROBABLY_DELIVERED,
@@ -232,17 +235,6 @@ def given_up_changes(booking: Booking, status: str, problem: Problem) -> dict:
             "last_problem": problems.ANSWERS_LOST(posts=lost),
         }
     return {"status": status, "next_attempt_at": None, "last_problem": problem}
-
-
-# Attempts that may have reached the broker system without our hearing back.
-LOST_ANSWER_OUTCOMES = [Outcome.ANSWER_LOST, Outcome.INTERRUPTED]
-
-
-def lost_answers(booking: Booking) -> int:
-    """Posts of this delivery run (the last `attempt_count` attempts: Re-send and resumes
-    start a new run) whose answer was lost."""
-    run = booking.attempts.order_by("-started_at", "-pk")[: booking.attempt_count]
-    return sum(outcome in LOST_ANSWER_OUTCOMES for outcome in run.values_list("outcome", flat=True))
 
 
 def release(booking: Booking, **changes) -> bool:
@@ -330,8 +322,8 @@ def recover_interrupted() -> int:
         started = booking.send_started_at is not None
         with transaction.atomic():
             if started:
-                # Recorded first, so the run's lost answers count it; undone with the
-                # transaction if another worker or sweep has the booking meanwhile.
+                # Undone with the transaction if another worker or sweep has the booking
+                # meanwhile.
                 attempt = DeliveryAttempt.objects.create(
                     booking=booking,
                     started_at=booking.send_started_at,
@@ -339,6 +331,7 @@ def recover_interrupted() -> int:
                     outcome=Outcome.INTERRUPTED,
                 )
                 booking.attempt_count += 1
+                booking.lost_answer_count += 1
             changes = interrupted_changes(booking, started)
             if started:
                 attempt.response_excerpt = str(changes["last_problem"])
@@ -350,6 +343,7 @@ def recover_interrupted() -> int:
                 send_started_at=booking.send_started_at,
             ).update(
                 attempt_count=booking.attempt_count,
+                lost_answer_count=booking.lost_answer_count,
                 claimed_until=None,
                 updated_at=timezone.now(),
                 **changes,
@@ -452,6 +446,7 @@ def resend(bookings) -> ActionResult:
         {
             "status": Status.QUEUED,
             "attempt_count": 0,
+            "lost_answer_count": 0,
             "next_attempt_at": None,
             "last_problem": None,
             "provider_errors": {},

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings.delivery import engine
-from bookings.delivery.credentials import check_credential
+from bookings.delivery.credentials import check_credential, resume_held
 from bookings.delivery.engine import claim_seconds, deliver
 from bookings.models import Booking, Outcome
 from bookings.quarantine.queries import pending_entries, with_bookings
@@ -171,6 +171,30 @@ def test_a_lost_answer_then_busy_answers_ends_probably_delivered_not_failed(make
         deliver(booking.pk)
 
     assert refreshed(booking).status == Status.PROBABLY_DELIVERED
+
+
+@pytest.mark.django_db
+@override_settings(BROKER_READ_TIMEOUT=0.2)
+def test_lost_answers_still_count_after_the_booking_was_held_and_resumed(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS)
+    booking = make_booking(agency, status=Status.HELD, lost_answer_count=2)
+    resume_held(agency)
+    sandbox.set_fault("hang", hang_seconds=0.5)
+
+    assert deliver(booking.pk) == Outcome.ANSWER_LOST
+
+    booking = refreshed(booking)
+    assert booking.status == Status.PROBABLY_DELIVERED  # the third lost answer: no more posts
+    assert booking.lost_answer_count == 3
+
+
+@pytest.mark.django_db
+def test_staff_re_send_starts_counting_lost_answers_again(make_agency):
+    booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED, lost_answer_count=3)
+
+    engine.resend(Booking.objects.filter(pk=booking.pk))
+
+    assert refreshed(booking).lost_answer_count == 0
 
 
 @pytest.mark.django_db
