@@ -15,6 +15,9 @@ Prints how many calls the broker system received during the outage (`calls_durin
 the failures that opened the circuit, the calls under way then, and the probes), the time
 from recovery until every booking was delivered (`recovered_s`, which includes waiting for
 the next probe), the ideal N·L/C for delivering them, and ratio = ideal / recovered_s.
+Before the outage the same number of bookings is delivered without one (`baseline_s`,
+`baseline_ratio`): on a busy machine, ratio_to_baseline = baseline_s / recovered_s tells the
+recovery's own cost from the machine's.
 """
 
 import argparse
@@ -88,8 +91,10 @@ def main() -> None:
             setup_django(env)
             sandbox, url = start_sandbox(env, latency=args.latency)
             processes.append(sandbox)
-            booking_ids = make_bookings(url, args.threads + args.bookings)
-            warm_up, measured = booking_ids[: args.threads], booking_ids[args.threads :]
+            booking_ids = make_bookings(url, args.threads + 2 * args.bookings)
+            warm_up = booking_ids[: args.threads]
+            baseline = booking_ids[args.threads : args.threads + args.bookings]
+            measured = booking_ids[args.threads + args.bookings :]
             worker = ["delivery_worker", "--threads", str(args.threads), "--interval", "0.05"]
             # In a session of its own, as stop_workers expects.
             workers = [
@@ -98,6 +103,11 @@ def main() -> None:
             processes.append(manage("crontask", "--no-heartbeat", env=env))
             enqueue(warm_up)
             wait_delivered(warm_up, timeout=120)
+            # The same bookings without an outage, on the machine as busy as it is now.
+            started = time.monotonic()
+            enqueue(baseline)
+            wait_delivered(baseline, timeout=600)
+            baseline_s = time.monotonic() - started
 
             sandbox_control(url, "faults", {"status": 500})  # until cleared
             served_before = requests_served(url)
@@ -118,8 +128,10 @@ def main() -> None:
         f"concurrency={args.concurrency} probe_max_s={args.probe_max_seconds:g} "
         f"calls_during_outage={calls_during_outage} "
         f"calls_per_minute={calls_during_outage * 60 / args.outage:.1f} "
-        f"delivered={counts.get('delivered', 0) - args.threads} recovered_s={recovered_s:.2f} "
-        f"ideal_s={ideal:.2f} ratio={ideal / recovered_s:.2f}"
+        f"delivered={counts.get('delivered', 0) - args.threads - args.bookings} "
+        f"baseline_s={baseline_s:.2f} baseline_ratio={ideal / baseline_s:.2f} "
+        f"recovered_s={recovered_s:.2f} ideal_s={ideal:.2f} ratio={ideal / recovered_s:.2f} "
+        f"ratio_to_baseline={baseline_s / recovered_s:.2f}"
     )
 
 
