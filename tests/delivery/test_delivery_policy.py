@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
-from bookings.delivery import engine
+from bookings.delivery import engine, problems
 from bookings.delivery.credentials import check_credential, resume_held
 from bookings.delivery.engine import claim_seconds, deliver
 from bookings.models import Booking, Outcome
@@ -118,6 +118,20 @@ def test_too_late_bookings_are_listed_by_their_own_status_filter(client, make_ag
 
     assert "Sen Andersson" in page and "Fel Andersson" not in page
     assert "För sent" in page
+
+
+@pytest.mark.django_db
+def test_the_booking_page_says_why_it_was_too_late(client, make_agency):
+    agency = make_agency()
+    booking = make_booking(agency, status=Status.TOO_LATE, last_problem=problems.SLOT_STARTED())
+    client.force_login(make_staff_user(agency))
+
+    page = client.get(
+        f"/admin/bookings/booking/{booking.pk}/change/", HTTP_ACCEPT_LANGUAGE="sv"
+    ).content.decode()
+
+    assert "För sent" in page
+    assert "Inte levererad innan tiden började; skickas inte längre." in page
 
 
 # --- MSPECS lost answers ----------------------------------------------------------------------
