@@ -179,6 +179,15 @@ class ProviderCredential(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The circuit breaker (the delivery engine keeps it, bookings/delivery/circuit.py): after
+    # CIRCUIT_BREAKER_THRESHOLD failures in a row (5xx, 429, timeouts) the circuit opens, the
+    # agency's deliveries are held, and one booking at a time probes the broker system.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    circuit_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    circuit_problem = ProblemField(_("why the circuit opened"))
+    circuit_probes = models.PositiveIntegerField(default=0, editable=False)
+    circuit_next_probe_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     objects = AgencyScopedQuerySet.as_manager()
 
     class Meta:
@@ -269,6 +278,29 @@ class ProviderCredential(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def circuit_is_open(self) -> bool:
+        """Whether deliveries are held because the broker system keeps failing (not because
+        it refused the login: that is `status` failing)."""
+        return self.circuit_opened_at is not None
+
+    def close_circuit(self) -> bool:
+        """The broker system answers again: failures no longer in a row, the circuit closed.
+        Returns whether it was open (the caller then sends the held bookings again)."""
+        credentials = ProviderCredential.objects.filter(pk=self.pk)
+        closed = credentials.filter(circuit_opened_at__isnull=False).update(
+            consecutive_failures=0,
+            circuit_opened_at=None,
+            circuit_problem=None,
+            circuit_probes=0,
+            circuit_next_probe_at=None,
+        )
+        if not closed:
+            credentials.filter(consecutive_failures__gt=0).update(consecutive_failures=0)
+        self.consecutive_failures, self.circuit_opened_at = 0, None
+        self.circuit_problem, self.circuit_probes, self.circuit_next_probe_at = None, 0, None
+        return bool(closed)
 
     def mark_status(self, status: str, problem: Problem | None = None) -> None:
         self.status = status

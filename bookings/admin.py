@@ -1,16 +1,19 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
 from agencies.problems import problem_text
@@ -160,6 +163,26 @@ class SlotChoiceField(forms.ModelChoiceField):
         return f"{slot.viewing.title}: {slot}"
 
 
+class ReplayForm(forms.Form):
+    """Which agency's failed or held bookings to re-send, received since when."""
+
+    agency = forms.ModelChoiceField(queryset=None, label=_("agency"))
+    since = forms.DateTimeField(
+        label=_("received since"),
+        help_text=_("Date and time, e.g. 2026-11-27 22:00."),
+    )
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies
+
+    def clean_since(self):
+        # ISO parsing takes any character between date and time, a NUL byte too.
+        if "\x00" in self.data.get("since", ""):
+            raise forms.ValidationError(_("Null characters are not allowed."))
+        return self.cleaned_data["since"]
+
+
 BUYER_FIELDS = [
     "viewing",
     "slot",
@@ -289,6 +312,54 @@ class BookingAdmin(AgencyScopedAdmin):
         self.message_user(request, DUPLICATE_BOOKING_ERROR, messages.ERROR)
         search = urlencode({"q": request.POST.get("email", "").strip().lower()})
         return redirect(f"{reverse('admin:bookings_booking_changelist')}?{search}")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"may_replay": self.has_change_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        replay = self.admin_site.admin_view(self.replay_view)
+        return [
+            path("replay/", replay, name="bookings_booking_replay"),
+            *super().get_urls(),
+        ]
+
+    def replay_view(self, request):
+        """Re-send every failed or held booking of one agency received since a time: the form,
+        then a confirmation with the count, then engine.replay. Whoever may re-send a single
+        booking (any member of the agency, superusers) may replay the agency's."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        agencies = self.user_agencies(request)
+        initial = {"since": timezone.localtime() - timedelta(days=1)}
+        form = ReplayForm(request.POST or None, agencies=agencies, initial=initial)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Re-send failed and held bookings"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        if request.method == "POST" and form.is_valid():
+            agency, since = form.cleaned_data["agency"], form.cleaned_data["since"]
+            if request.POST.get("confirm"):
+                result = engine.replay(agency, since)
+                level = messages.WARNING if result.skipped else messages.SUCCESS
+                self.message_user(request, f"{agency}: {result.message}", level)
+                query = urlencode({"viewing__agency__id__exact": agency.pk})
+                return redirect(f"{reverse('admin:bookings_booking_changelist')}?{query}")
+            count = engine.replayable(agency, since).count()
+            context |= {
+                "agency": agency,
+                "since": since,
+                "count": count,
+                "question": ngettext(
+                    "Re-send %(count)d failed or held booking of %(agency)s?",
+                    "Re-send %(count)d failed or held bookings of %(agency)s?",
+                    count,
+                )
+                % {"count": count, "agency": agency},
+            }
+        return TemplateResponse(request, "admin/bookings/booking/replay.html", context)
 
     def save_model(self, request, obj, form, change):
         if change:

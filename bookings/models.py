@@ -2,6 +2,7 @@ import os
 import socket
 import unicodedata
 import uuid
+from datetime import datetime
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
-from agencies.problems import ProblemField
+from agencies.problems import Problem, ProblemField
 from agencies.validators import validate_provider_id
 from bookings.delivery import problems
 from bookings.phones import normalise_phone
@@ -195,6 +196,11 @@ class BookingStatus(models.TextChoices):
     NEEDS_REVIEW = "needs_review", _("Needs review")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+    # Its slot or viewing started before it could be delivered (Booking.delivery_deadline).
+    TOO_LATE = "too_late", _("Too late")
+    # Posts whose answers were lost more often than the broker system allows a repeat
+    # (bookings/providers/base.py, lost_answer_repeats): it most likely landed.
+    PROBABLY_DELIVERED = "probably_delivered", _("Probably delivered: check the broker system")
 
     # The groups below are the words the code uses for sets of statuses; keep them here.
 
@@ -208,7 +214,20 @@ class BookingStatus(models.TextChoices):
     def stopped(cls) -> list["BookingStatus"]:
         """Bookings whose delivery halted until someone acts (fixes the credential, the
         data or checks the broker system); Re-send starts them again."""
-        return [cls.HELD, cls.REJECTED, cls.NEEDS_REVIEW, cls.FAILED]
+        return [
+            cls.HELD,
+            cls.REJECTED,
+            cls.NEEDS_REVIEW,
+            cls.PROBABLY_DELIVERED,
+            cls.FAILED,
+            cls.TOO_LATE,
+        ]
+
+    @classmethod
+    def in_doubt(cls) -> list["BookingStatus"]:
+        """Bookings that may have reached the broker system without our knowing: staff check
+        there, then re-send or mark them delivered."""
+        return [cls.NEEDS_REVIEW, cls.PROBABLY_DELIVERED]
 
     @classmethod
     def final(cls) -> list["BookingStatus"]:
@@ -220,14 +239,15 @@ class BookingStatus(models.TextChoices):
     def live(cls) -> list["BookingStatus"]:
         """Bookings that stand, are on their way or may have landed: a buyer has at most one
         of these per viewing and time. One refused, failed or cancelled does not stand, so
-        the buyer may book again (e.g. with corrected data). One that needs review may sit
-        in the broker system already: booking again could list the buyer twice."""
+        the buyer may book again (e.g. with corrected data), as may one too late for its
+        slot. One in doubt may sit in the broker system already: booking again could list
+        the buyer twice."""
         return [
             cls.QUEUED,
             cls.SENDING,
             cls.RETRYING,
             cls.HELD,
-            cls.NEEDS_REVIEW,
+            *cls.in_doubt(),
             cls.DELIVERED,
         ]
 
@@ -308,6 +328,9 @@ class Booking(models.Model):
     # When the claiming worker's call to the broker system started; None while it waits for
     # a call slot. A claim that ran out before this was set was never sent.
     send_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Posts of this booking whose answer was lost (they may have landed), since staff last
+    # re-sent it: what limits repeats (lost_answer_repeats) however often it is held and resumed.
+    lost_answer_count = models.PositiveSmallIntegerField(default=0, editable=False)
     last_problem = ProblemField(_("last problem"))
     provider_errors = models.JSONField(default=dict, blank=True)
     provider_reference = models.CharField(max_length=200, blank=True)
@@ -357,6 +380,16 @@ class Booking(models.Model):
     def slot_is_unbookable(self) -> bool:
         """The last slot status says sending this booking would be refused."""
         return self.slot_id is not None and not self.slot.is_bookable
+
+    def delivery_deadline(self) -> tuple[datetime, Problem]:
+        """When sending this booking stops making sense, and why: its slot's start, or its
+        viewing's when it has no slot. The one place for the rule (the engine ends a booking
+        `too_late` past it); another deadline is one more entry in the list."""
+        if self.slot_id is not None:
+            deadlines = [(self.slot.starts_at, problems.SLOT_STARTED())]
+        else:
+            deadlines = [(self.viewing.starts_at, problems.VIEWING_STARTED())]
+        return min(deadlines, key=lambda deadline: deadline[0])
 
     def live_duplicate(self) -> "Booking | None":
         """The buyer's other live booking of the same viewing and slot under the same
@@ -429,6 +462,9 @@ class Outcome(models.TextChoices):
     RETRY = "retry", _("Try again later")  # 429, 5xx, no connection
     # It may have landed: do not post it again blindly.
     NEEDS_REVIEW = "needs_review", _("Needs review")
+    # Sent, but no answer came back (read timeout, dropped connection) from a broker system
+    # that allows a repeat (lost_answer_repeats): it may have landed.
+    ANSWER_LOST = "answer_lost", _("Answer lost")
     # The worker stopped during the call; recorded by the sweep (engine.recover_interrupted).
     INTERRUPTED = "interrupted", _("Interrupted")
 

@@ -233,10 +233,26 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Delivery to the broker systems.
-# Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed.
+# Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed. The
+# default spans about 92 hours (at least 74 with the -20% jitter): a broker system down for
+# a weekend loses nothing. A booking stops earlier once its slot or viewing has started
+# (`too_late`, Booking.delivery_deadline).
 DELIVERY_RETRY_SCHEDULE = env.list(
-    "DELIVERY_RETRY_SCHEDULE", cast=float, default=[30, 120, 600, 3600, 14400]
+    "DELIVERY_RETRY_SCHEDULE",
+    cast=float,
+    default=[10, 60, 300, 1800, 7200, 21600, 43200, 86400, 86400, 86400],
 )
+# A post whose answer was lost (read timeout, dropped connection) is repeated, where the
+# broker system allows it (MSPECS, at most twice), no sooner than this many seconds and
+# never while a claim on the booking may still be running.
+DELIVERY_LOST_ANSWER_WAIT = env.float("DELIVERY_LOST_ANSWER_WAIT", default=300)
+# The circuit breaker per credential: after this many failures in a row (5xx, 429,
+# timeouts, no connection) the agency's deliveries are held and one booking probes the
+# broker system, first after CIRCUIT_BREAKER_PROBE_SECONDS, then twice as long each time up
+# to CIRCUIT_BREAKER_PROBE_MAX_SECONDS (never sooner than a 429's Retry-After).
+CIRCUIT_BREAKER_THRESHOLD = env.int("CIRCUIT_BREAKER_THRESHOLD", default=5)
+CIRCUIT_BREAKER_PROBE_SECONDS = env.float("CIRCUIT_BREAKER_PROBE_SECONDS", default=30)
+CIRCUIT_BREAKER_PROBE_MAX_SECONDS = env.float("CIRCUIT_BREAKER_PROBE_MAX_SECONDS", default=1800)
 # How often the dispatcher (run by `manage.py crontask`) wakes due bookings, retries
 # included (so one goes at most this late); and how long a due booking must sit untouched,
 # e.g. since it was woken, before the dispatcher wakes it (again).

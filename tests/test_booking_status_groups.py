@@ -12,5 +12,10 @@ def test_every_status_is_in_exactly_one_group():
     assert sorted(s for group in groups for s in group) == sorted(Status)
 
 
-def test_live_bookings_are_the_ones_not_refused_failed_or_cancelled():
-    assert set(Status) - set(Status.live()) == {Status.REJECTED, Status.FAILED, Status.CANCELLED}
+def test_live_bookings_are_the_ones_not_refused_failed_cancelled_or_too_late():
+    assert set(Status) - set(Status.live()) == {
+        Status.REJECTED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.TOO_LATE,
+    }

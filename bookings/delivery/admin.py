@@ -74,11 +74,11 @@ class ProviderCredentialForm(forms.ModelForm):
 class ProviderCredentialAdmin(AgencyScopedAdmin):
     admin_only = True
     form = ProviderCredentialForm
-    list_display = ["agency", "base_url", "username", "status", "status_changed_at"]
+    list_display = ["agency", "base_url", "username", "status", "circuit_open", "status_changed_at"]
     list_filter = ["status", "agency__broker_system"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "username", "base_url"]
-    readonly_fields = ["secret_state", "status", "status_detail", "status_changed_at"]
+    readonly_fields = ["secret_state", "status", "status_detail", "status_changed_at", "circuit"]
     fieldsets = [
         (None, {"fields": ["agency", "base_url", "username", "secret", "secret_state"]}),
         (
@@ -88,7 +88,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
                 "description": _("Booking defaults sent with every Vitec participant."),
             },
         ),
-        (_("Status"), {"fields": ["status", "status_detail", "status_changed_at"]}),
+        (_("Status"), {"fields": ["status", "status_detail", "status_changed_at", "circuit"]}),
     ]
     actions = ["test_connection"]
 
@@ -105,6 +105,20 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     @admin.display(description=_("Status detail"))
     def status_detail(self, credential):
         return problem_text(credential.status_problem)
+
+    @admin.display(description=_("circuit open"), boolean=True)
+    def circuit_open(self, credential):
+        return credential.circuit_is_open
+
+    @admin.display(description=_("Circuit breaker"))
+    def circuit(self, credential):
+        if not credential.circuit_is_open:
+            return gettext("Closed: deliveries go as usual.")
+        return gettext("Open since %(opened)s: %(problem)s Next probe at %(probe)s.") % {
+            "opened": date_format(localtime(credential.circuit_opened_at), "DATETIME_FORMAT"),
+            "problem": problem_text(credential.circuit_problem),
+            "probe": date_format(localtime(credential.circuit_next_probe_at), "DATETIME_FORMAT"),
+        }
 
     @admin.display(description=_("Stored secret"))
     def secret_state(self, credential):

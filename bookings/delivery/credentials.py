@@ -87,6 +87,7 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     check.problem = redact_answer(check.problem, credential)
     if check.ok is True:
         credential.mark_status(CredentialStatus.OK, check.problem)
+        credential.close_circuit()  # it answers: held bookings need not wait for a probe
         check.resumed = resume_held(credential.agency_id)
     elif check.ok is False:
         credential.mark_status(CredentialStatus.FAILING, check.problem)

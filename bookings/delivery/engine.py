@@ -19,11 +19,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from agencies.models import CredentialStatus, ProviderCredential
-from bookings.delivery import problems
+from agencies.problems import Problem
+from bookings.delivery import circuit, problems
 from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
@@ -69,8 +69,9 @@ def claim(booking_id: int) -> Booking | None:
 
 def deliver(booking_id: int) -> Outcome | None:
     """Send one booking if it is due. Returns the outcome that decided the booking's new
-    state (also when it was not sent: held for its credential, rejected for its slot), or
-    None when nothing was done: not due, another worker's, or the claim ran out first."""
+    state (also when it was not sent: held for its credential or its open circuit, rejected
+    for its slot), or None when nothing was sent: not due, another worker's, too late, or
+    the claim ran out first."""
     booking = claim(booking_id)
     if booking is None:
         logger.debug(
@@ -79,11 +80,18 @@ def deliver(booking_id: int) -> Outcome | None:
             extra={"booking_id": booking_id},
         )
         return None
+    deadline, too_late = booking.delivery_deadline()
+    if timezone.now() >= deadline:
+        release(booking, **given_up_changes(booking, Status.TOO_LATE, too_late))
+        return None
     credential = getattr(booking.viewing.agency, "credential", None)
     if credential is None or credential.status == CredentialStatus.FAILING:
         reason = problems.NO_CREDENTIAL() if credential is None else problems.CREDENTIAL_FAILING()
         release(booking, status=Status.HELD, last_problem=reason)
         return Outcome.AUTH_FAILED
+    if not circuit.may_send(credential):
+        release(booking, status=Status.HELD, last_problem=circuit.circuit_problem(credential))
+        return Outcome.RETRY
     if booking.slot_is_unbookable:
         # Polling found the slot full (or gone): sending would only be refused.
         release(booking, **unbookable_slot_changes())
@@ -141,8 +149,18 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
     attempt_number = booking.attempt_count + 1
     problem = redact_answer(result.problem, credential, booking)
     changes = {"attempt_count": attempt_number, "last_problem": problem}
+    record = result.record
     with transaction.atomic():
-        attempt = record_attempt(booking, credential, result.record, result.outcome)
+        attempt = record_attempt(booking, credential, record, result.outcome)
+        circuit_open = False
+        if record.broker_failing:
+            circuit_open = circuit.note_failure(credential, record.describe(), record.retry_after)
+        elif not record.address_refused:
+            circuit.note_answer(credential)
+        booking.attempt_count = attempt_number
+        if result.outcome == Outcome.ANSWER_LOST:
+            booking.lost_answer_count += 1
+            changes["lost_answer_count"] = booking.lost_answer_count
         match result.outcome:
             case Outcome.DELIVERED:
                 changes |= {
@@ -168,19 +186,10 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
                     wake_delivery(booking.pk)
             case Outcome.NEEDS_REVIEW:
                 changes["status"] = Status.NEEDS_REVIEW
-            case Outcome.RETRY:
-                delay = retry_delay(attempt_number, result.record.retry_after)
-                if delay is None:
-                    changes |= {
-                        "status": Status.FAILED,
-                        "last_problem": problems.GAVE_UP(problem=problem, attempts=attempt_number),
-                    }
-                else:
-                    # Only the row: the sweep wakes it once it is due (schedule.dispatch_due).
-                    changes |= {
-                        "status": Status.RETRYING,
-                        "next_attempt_at": timezone.now() + timedelta(seconds=delay),
-                    }
+            case Outcome.ANSWER_LOST | Outcome.RETRY:
+                changes |= retry_changes(
+                    booking, credential, problem, record.retry_after, circuit_open=circuit_open
+                )
         if not release(booking, **changes) and result.outcome == Outcome.DELIVERED:
             # The claim ran out and the sweep queued the booking again or set it aside
             # for review; it landed after all, so say so rather than send it twice.
@@ -202,6 +211,53 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
             "status": booking.status,
         },
     )
+
+
+def retry_changes(
+    booking: Booking,
+    credential: ProviderCredential,
+    problem: Problem,
+    retry_after: float | None,
+    *,
+    circuit_open: bool = False,
+) -> dict:
+    """After a failed attempt (its DeliveryAttempt recorded): when to try again, or how the
+    booking ends (see given_up_changes). A post whose answer was lost is repeated only as
+    often as the broker system allows, and after a longer wait that outlasts any claim, so
+    two posts of one booking are never on their way at once. While the credential's circuit
+    is open it is held with the agency's others."""
+    attempt_number = booking.attempt_count
+    lost = booking.lost_answer_count
+    if lost > CLIENT_CLASSES[credential.agency.broker_system].lost_answer_repeats:
+        return given_up_changes(booking, Status.FAILED, problem)
+    if circuit_open:
+        return {"status": Status.HELD, "last_problem": circuit.circuit_problem(credential)}
+    delay = retry_delay(attempt_number, retry_after)
+    if delay is None:
+        gave_up = problems.GAVE_UP(problem=problem, attempts=attempt_number)
+        return given_up_changes(booking, Status.FAILED, gave_up)
+    if lost:
+        delay = max(delay, settings.DELIVERY_LOST_ANSWER_WAIT, claim_seconds())
+    deadline, _ = booking.delivery_deadline()
+    # Only the row: the sweep wakes it once due (schedule.dispatch_due); at its deadline at
+    # the latest, when its claim ends it too late.
+    return {
+        "status": Status.RETRYING,
+        "next_attempt_at": min(timezone.now() + timedelta(seconds=delay), deadline),
+    }
+
+
+def given_up_changes(booking: Booking, status: str, problem: Problem) -> dict:
+    """How a booking that will not be sent again ends: `status` for `problem`, unless one
+    of its posts in this run got no answer: then it most likely landed, and staff check."""
+    lost = booking.lost_answer_count
+    if lost:
+        return {
+            "status": Status.PROBABLY_DELIVERED,
+            "next_attempt_at": None,
+            "last_problem": problems.ANSWERS_LOST(posts=lost),
+        }
+    return {"status": status, "next_attempt_at": None, "last_problem": problem}
 
 
 def release(booking: Booking, **changes) -> bool:
@@ -259,8 +315,8 @@ def record_attempt(
 
 def sweep() -> dict[str, int]:
     """Run periodically (bookings.tasks.dispatch_deliveries): put right bookings a killed
-    worker was sending, resume held bookings whose credential works again, and wake every
-    booking that is due."""
+    worker was sending, resume held bookings whose credential works again, send a probe
+    through each open circuit that is due one, and wake every booking that is due."""
     return {
         "interrupted": recover_interrupted(),
         "resumed": sum(
@@ -268,9 +324,11 @@ def sweep() -> dict[str, int]:
             for agency_id in Booking.objects.filter(status=Status.HELD)
             .exclude(viewing__agency__credential__status=CredentialStatus.FAILING)
             .exclude(viewing__agency__credential__isnull=True)
+            .exclude(viewing__agency__credential__circuit_opened_at__isnull=False)
             .values_list("viewing__agency", flat=True)
             .distinct()
         ),
+        "probes": circuit.wake_probes(),
         "dispatched": dispatch_due(),
     }
 
@@ -281,63 +339,68 @@ def recover_interrupted() -> int:
     system that merges repeats gets it again; otherwise it may have landed and staff must
     look."""
     now = timezone.now()
-    stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).values_list(
-        "pk", "attempt_count", "send_started_at", "viewing__agency__broker_system"
+    stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).select_related(
+        "viewing__agency__credential", "slot"
     )
     recovered = 0
     # Each booking below is taken with a conditional UPDATE on the state read here, so a
     # worker that answers meanwhile (or a second sweep) wins and this one skips it.
-    for booking_id, attempt_count, send_started_at, broker_system in stale:
-        if send_started_at is None:
-            # Not an attempt: nothing reached the broker system.
-            changes = {
-                "status": Status.QUEUED,
-                "next_attempt_at": None,
-                "last_problem": problems.STOPPED_BEFORE_SENDING(),
-            }
-        elif not CLIENT_CLASSES[broker_system].resend_is_safe:
-            changes = {
-                "status": Status.NEEDS_REVIEW,
-                "last_problem": problems.STOPPED_MAY_HAVE_SAVED(),
-            }
-        elif retry_delay(attempt_count + 1) is None:
-            changes = {
-                "status": Status.FAILED,
-                "last_problem": problems.STOPPED_ON_LAST_ATTEMPT(),
-            }
-        else:
-            changes = {
-                "status": Status.QUEUED,
-                "next_attempt_at": None,
-                "last_problem": problems.STOPPED_SENDING_AGAIN(),
-            }
-        started = send_started_at is not None
+    for booking in stale:
+        started = booking.send_started_at is not None
         with transaction.atomic():
+            if started:
+                # Undone with the transaction if another worker or sweep has the booking
+                # meanwhile.
+                attempt = DeliveryAttempt.objects.create(
+                    booking=booking,
+                    started_at=booking.send_started_at,
+                    endpoint="(no answer recorded)",
+                    outcome=Outcome.INTERRUPTED,
+                )
+                booking.attempt_count += 1
+                booking.lost_answer_count += 1
+            changes = interrupted_changes(booking, started)
+            if started:
+                attempt.response_excerpt = str(changes["last_problem"])
+                attempt.save(update_fields=["response_excerpt"])
             still_stale = Booking.objects.filter(
-                pk=booking_id,
+                pk=booking.pk,
                 status=Status.SENDING,
                 claimed_until__lt=now,
-                send_started_at=send_started_at,
+                send_started_at=booking.send_started_at,
             ).update(
-                attempt_count=F("attempt_count") + int(started),
+                attempt_count=booking.attempt_count,
+                lost_answer_count=booking.lost_answer_count,
                 claimed_until=None,
                 updated_at=timezone.now(),
                 **changes,
             )
             if not still_stale:
+                transaction.set_rollback(True)
                 continue
-            if started:
-                DeliveryAttempt.objects.create(
-                    booking_id=booking_id,
-                    started_at=send_started_at,
-                    endpoint="(no answer recorded)",
-                    outcome=Outcome.INTERRUPTED,
-                    response_excerpt=str(changes["last_problem"]),
-                )
             if changes["status"] == Status.QUEUED:
-                wake_delivery(booking_id)
+                wake_delivery(booking.pk)
         recovered += 1
     return recovered
+
+
+def interrupted_changes(booking: Booking, started: bool) -> dict:
+    """What becomes of a booking whose worker stopped: queued again if its call never
+    started; otherwise a lost answer, as in apply_result (review where a repeat is unsafe)."""
+    if not started:
+        # Not an attempt: nothing reached the broker system.
+        return {
+            "status": Status.QUEUED,
+            "next_attempt_at": None,
+            "last_problem": problems.STOPPED_BEFORE_SENDING(),
+        }
+    agency = booking.viewing.agency
+    if not CLIENT_CLASSES[agency.broker_system].lost_answer_repeats:
+        return {"status": Status.NEEDS_REVIEW, "last_problem": problems.STOPPED_MAY_HAVE_SAVED()}
+    changes = retry_changes(booking, agency.credential, problems.STOPPED_SENDING_AGAIN(), None)
+    if changes["status"] == Status.RETRYING:
+        changes["last_problem"] = problems.STOPPED_SENDING_AGAIN()
+    return changes
 
 
 # --- staff actions -------------------------------------------------------------------------
@@ -351,7 +414,9 @@ SKIP_REASONS = {
     Status.HELD: "held until the credential works (use Re-send)",
     Status.REJECTED: "rejected (fix it, then Re-send)",
     Status.NEEDS_REVIEW: "needs review (Re-send or Mark delivered)",
+    Status.PROBABLY_DELIVERED: "probably delivered (Re-send or Mark delivered)",
     Status.FAILED: "failed (use Re-send)",
+    Status.TOO_LATE: "too late: its slot or viewing has started",
 }
 
 
@@ -408,12 +473,31 @@ def resend(bookings) -> ActionResult:
         {
             "status": Status.QUEUED,
             "attempt_count": 0,
+            "lost_answer_count": 0,
             "next_attempt_at": None,
             "last_problem": None,
             "provider_errors": {},
         },
         then=wake_delivery,
     )
+
+
+# What a bulk replay sends again: stopped by an outage or a refused credential, not by
+# the broker system's verdict on the booking (rejected) or staff's (cancelled).
+REPLAYED_STATUSES = [Status.FAILED, Status.HELD]
+
+
+def replayable(agency, since):
+    """The agency's failed or held bookings received since `since`, oldest first."""
+    return Booking.objects.filter(
+        viewing__agency=agency, status__in=REPLAYED_STATUSES, created_at__gte=since
+    ).order_by("created_at", "pk")
+
+
+def replay(agency, since) -> ActionResult:
+    """Re-send every failed or held booking of the agency received since `since` (e.g. after
+    a broker system's outage), each with a fresh retry schedule."""
+    return resend(replayable(agency, since))
 
 
 def cancel(bookings) -> ActionResult:
@@ -426,10 +510,10 @@ def cancel(bookings) -> ActionResult:
 
 
 def mark_delivered(bookings) -> ActionResult:
-    """For a needs-review booking that staff found in the broker system."""
+    """For a booking in doubt that staff found in the broker system."""
     return _act(
         bookings,
         "marked delivered",
-        [Status.NEEDS_REVIEW],
+        Status.in_doubt(),
         {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_problem": None},
     )

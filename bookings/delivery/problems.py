@@ -66,6 +66,24 @@ BOOKING_REJECTED = define(
     "booking_rejected", _("The broker system rejected the booking (HTTP %(status)s).")
 )
 GAVE_UP = define("gave_up", _("%(problem)s Gave up after %(attempts)s attempts."))
+SLOT_STARTED = define("slot_started", _("Not delivered before its slot started; no longer sent."))
+VIEWING_STARTED = define(
+    "viewing_started", _("Not delivered before the viewing started; no longer sent.")
+)
+ANSWERS_LOST = define(
+    "answers_lost",
+    _(
+        "%(posts)s posts got no answer; the broker system most likely saved the booking. "
+        "Check it there, then mark it delivered or re-send."
+    ),
+)
+CIRCUIT_OPEN = define(
+    "circuit_open",
+    _(
+        "Held: the broker system failed %(failures)s times in a row (%(answer)s). One booking "
+        "at a time tests it; the rest go as soon as one gets through."
+    ),
+)
 SLOT_UNBOOKABLE = define(
     "slot_unbookable",
     _(
@@ -85,9 +103,6 @@ STOPPED_MAY_HAVE_SAVED = define(
         "The worker stopped while sending; the broker system may have saved the booking. "
         "Check it there, then re-send or mark it delivered."
     ),
-)
-STOPPED_ON_LAST_ATTEMPT = define(
-    "stopped_on_last_attempt", _("The worker stopped while sending, on the last attempt.")
 )
 STOPPED_SENDING_AGAIN = define(
     "stopped_sending_again", _("The worker stopped while sending; sending again.")

@@ -144,6 +144,15 @@ class CallRecord:
         return False
 
     @property
+    def broker_failing(self) -> bool:
+        """The broker system failed to deal with the call (5xx, 408, 429, a timeout, no
+        connection): what the circuit breaker counts (bookings/delivery/circuit.py). An
+        address we refused to call says nothing about the broker system."""
+        if self.status is None:
+            return not self.address_refused
+        return self.status in (408, 429) or self.status >= 500
+
+    @property
     def retry_after(self) -> float | None:
         """Seconds the server asked us to wait (Retry-After: seconds or an HTTP date)."""
         value = self.headers.get("Retry-After", "").strip()
@@ -225,8 +234,9 @@ class ProviderClient:
     answer into an Outcome is shared here so both systems follow the same table.
     """
 
-    # May a booking be posted again when we cannot tell whether the last post landed?
-    resend_is_safe = False
+    # How many times a post whose answer was lost (it may have landed) may be repeated. 0:
+    # never; the booking goes to staff for review instead.
+    lost_answer_repeats = 0
     connection_check_endpoint = "/"
 
     def __init__(self, credential: ProviderCredential, session: requests.Session | None = None):
@@ -329,12 +339,16 @@ class ProviderClient:
                 Outcome.AUTH_FAILED, record, problems.ADDRESS_REFUSED(refusal=record.error.problem)
             )
         if status is None:
-            if not (record.never_sent or self.resend_is_safe):
+            if record.never_sent:
                 return DeliveryResult(
-                    Outcome.NEEDS_REVIEW, record, problems.MAY_HAVE_SAVED(answer=record.describe())
+                    Outcome.RETRY, record, problems.UNREACHABLE(answer=record.describe())
+                )
+            if self.lost_answer_repeats:
+                return DeliveryResult(
+                    Outcome.ANSWER_LOST, record, problems.UNREACHABLE(answer=record.describe())
                 )
             return DeliveryResult(
-                Outcome.RETRY, record, problems.UNREACHABLE(answer=record.describe())
+                Outcome.NEEDS_REVIEW, record, problems.MAY_HAVE_SAVED(answer=record.describe())
             )
         if 200 <= status < 300:
             return DeliveryResult(Outcome.DELIVERED, record, reference=self.reference(record))

@@ -24,8 +24,9 @@ class SlotStatusError(Exception):
 
 class MspecsClient(ProviderClient):
     # MSPECS identifies a prospective buyer by email and merges repeat posts into one
-    # quarantine entry, so posting a booking again cannot create a second buyer.
-    resend_is_safe = True
+    # quarantine entry, so a repeat cannot create a second buyer; but it emails the buyer a
+    # confirmation on every post (docs/mspecs.md), so a lost answer is repeated twice at most.
+    lost_answer_repeats = 2
 
     @property
     def connection_check_endpoint(self) -> str:

@@ -17,7 +17,7 @@ BOOKING_LIMIT_ERROR = "bookinglimit"
 
 class VitecClient(ProviderClient):
     # Adding a participant is not idempotent: a second post adds a second participant.
-    resend_is_safe = False
+    lost_answer_repeats = 0
 
     @property
     def connection_check_endpoint(self) -> str:

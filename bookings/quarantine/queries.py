@@ -18,17 +18,22 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat, Lower
+from django.db.models.functions import Cast, Coalesce, Concat, Lower
 from django.utils import timezone
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, QuarantineDecision, Viewing
 
+# Bookings in an MSPECS quarantine: delivered, or most likely there although their answers
+# were lost (shown flagged, so staff check them in MSPECS).
+MIRRORED_STATUSES = [Booking.Status.DELIVERED, Booking.Status.PROBABLY_DELIVERED]
+
 
 def delivered_mspecs_bookings(user):
-    """Bookings that have reached an MSPECS quarantine, among the user's agencies."""
+    """Bookings that have (most likely) reached an MSPECS quarantine, among the user's
+    agencies."""
     return Booking.objects.for_user(user).filter(
-        status=Booking.Status.DELIVERED, viewing__agency__broker_system=BrokerSystem.MSPECS
+        status__in=MIRRORED_STATUSES, viewing__agency__broker_system=BrokerSystem.MSPECS
     )
 
 
@@ -60,7 +65,8 @@ def pending_entries(user, filters: MirrorFilters | None = None):
         bookings = bookings.filter(viewing=filters.viewing)
     entries = bookings.values("viewing", "email").annotate(
         merged=Count("pk"),
-        oldest=Min("delivered_at"),
+        # A booking probably delivered has no delivery time: its arrival stands in.
+        oldest=Min(Coalesce("delivered_at", "created_at")),
         names=Count(Lower(Concat("first_name", Value(" "), "last_name")), distinct=True),
     )
     if filters.search:
@@ -101,6 +107,12 @@ class MirrorEntry:
         return len(self.bookings)
 
     @property
+    def probably_delivered(self) -> bool:
+        """Some of its bookings' answers were lost: the broker should find them in MSPECS,
+        but staff check."""
+        return any(b.status == Booking.Status.PROBABLY_DELIVERED for b in self.bookings)
+
+    @property
     def current(self) -> Booking:
         return self.bookings[0]
 
@@ -136,7 +148,7 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
     }
     for booking in bookings:
         entry = entries.get((booking.viewing_id, booking.email))
-        if entry is None or booking.status != Booking.Status.DELIVERED:
+        if entry is None or booking.status not in MIRRORED_STATUSES:
             continue
         entry.viewing = booking.viewing
         entry.bookings.append(booking)
@@ -179,6 +191,7 @@ CSV_HEADER = [
     "name conflict",
     "all names and phones, newest first",
     "booking ids",
+    "probably delivered (check MSPECS)",
 ]
 
 
@@ -225,4 +238,5 @@ def _csv_cells(entry: MirrorEntry) -> list:
         "yes" if entry.has_name_conflict else "no",
         "; ".join(f"{b.first_name} {b.last_name} {b.phone}" for b in entry.bookings),
         " ".join(str(b.pk) for b in entry.bookings),
+        "yes" if entry.probably_delivered else "no",
     ]

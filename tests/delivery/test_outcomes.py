@@ -230,7 +230,7 @@ def test_dropped_connection_retries_on_mspecs(make_agency, sandbox):
     sandbox.set_fault("drop")
     booking = make_booking(make_agency(BrokerSystem.MSPECS))
 
-    assert deliver(booking.pk) == "retry"
+    assert deliver(booking.pk) == "answer_lost"
 
     booking = refreshed(booking)
     assert booking.status == Status.RETRYING
@@ -294,7 +294,7 @@ def test_mspecs_read_timeout_retries_because_mspecs_merges_repeats(make_agency, 
     sandbox.set_fault("hang", hang_seconds=1)
     booking = make_booking(make_agency(BrokerSystem.MSPECS))
 
-    assert deliver(booking.pk) == "retry"
+    assert deliver(booking.pk) == "answer_lost"
     assert refreshed(booking).status == Status.RETRYING
 
 

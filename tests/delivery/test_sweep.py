@@ -112,15 +112,18 @@ def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(make_agen
 
 
 @pytest.mark.django_db
-def test_sweep_sends_an_interrupted_mspecs_booking_again(make_agency):
+@override_settings(DELIVERY_LOST_ANSWER_WAIT=600)
+def test_sweep_sends_an_interrupted_mspecs_booking_again_after_the_lost_answer_wait(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
     assert engine.sweep()["interrupted"] == 1
 
     booking.refresh_from_db()
-    assert (booking.status, booking.attempt_count) == (Status.QUEUED, 1)
+    assert (booking.status, booking.attempt_count) == (Status.RETRYING, 1)
+    assert booking.next_attempt_at >= timezone.now() + timedelta(seconds=590)
     assert booking.attempts.get().outcome == Outcome.INTERRUPTED
+    Booking.objects.filter(pk=booking.pk).update(next_attempt_at=timezone.now())
     assert engine.deliver(booking.pk) == Outcome.DELIVERED
 
 
@@ -141,7 +144,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
-    assert engine.sweep() == {"interrupted": 0, "resumed": 0, "dispatched": 0}
+    assert engine.sweep() == {"interrupted": 0, "resumed": 0, "probes": 0, "dispatched": 0}
 
 
 @pytest.mark.parametrize(
@@ -164,7 +167,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 
 @pytest.mark.django_db
 @override_settings(DELIVERY_RETRY_SCHEDULE=[30])
-def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agency):
+def test_an_interrupted_mspecs_booking_without_attempts_left_is_probably_delivered(make_agency):
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(
         booking,
@@ -176,7 +179,8 @@ def test_sweep_fails_an_interrupted_booking_that_had_no_attempts_left(make_agenc
     engine.sweep()
 
     booking.refresh_from_db()
-    assert (booking.status, booking.attempt_count) == (Status.FAILED, 2)
+    # Its last post may have landed: staff check rather than read "failed".
+    assert (booking.status, booking.attempt_count) == (Status.PROBABLY_DELIVERED, 2)
 
 
 @pytest.mark.django_db

@@ -1,11 +1,17 @@
 """Fault tests with real worker processes (`manage.py delivery_worker`, `manage.py
 crontask`) on the shared test database, against the sandbox over real HTTP."""
 
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+
 from agencies.models import BrokerSystem
 from bookings.delivery.credentials import save_credential
+from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
 from tests.conftest import WORKER, WORKER_THREADS, count_status, wait_until
-from tests.factories import queue
+from tests.factories import make_booking, make_slot, queue
 
 Status = Booking.Status
 # Retries are woken by the dispatcher (`crontask`), which must then run often.
@@ -13,6 +19,8 @@ FAST_RETRIES = {
     "DELIVERY_RETRY_SCHEDULE": "0.3,0.5,1,1,2,2,4",
     "DELIVERY_SWEEP_SECONDS": "0.2",
     "DELIVERY_SWEEP_GRACE": "0.1",
+    "CIRCUIT_BREAKER_PROBE_SECONDS": "0.2",
+    "CIRCUIT_BREAKER_PROBE_MAX_SECONDS": "1",
 }
 # Short broker-system timeouts make a killed worker's claim run out in 2 s.
 FAST_RECOVERY = {
@@ -20,6 +28,7 @@ FAST_RECOVERY = {
     "BROKER_READ_TIMEOUT": "0.5",
     "DELIVERY_SWEEP_SECONDS": "0.5",
     "DELIVERY_SWEEP_GRACE": "0.5",
+    "DELIVERY_LOST_ANSWER_WAIT": "0",
 }
 
 
@@ -113,3 +122,68 @@ def test_refused_credential_holds_then_resumes_once_fixed(make_agency, sandbox, 
 
     wait_until(lambda: count_status(Status.DELIVERED) == 10)
     assert sorted(posted_emails(sandbox, "vitec")) == sorted(b.email for b in bookings)
+
+
+# The old policy's schedule (30 s, 2 min, 10 min, 1 h, 4 h: failed after about 5 h 12 min)
+# and today's, both compressed 2,500 times; the circuit breaker's waits too.
+COMPRESSION = 2500
+OLD_SCHEDULE = [30, 120, 600, 3600, 14400]
+COMPRESSED_POLICY = {
+    "DELIVERY_RETRY_SCHEDULE": ",".join(
+        str(s / COMPRESSION) for s in [10, 60, 300, 1800, 7200, 21600, 43200, 86400, 86400]
+    ),
+    "CIRCUIT_BREAKER_THRESHOLD": "5",
+    "CIRCUIT_BREAKER_PROBE_SECONDS": str(30 / COMPRESSION),
+    "CIRCUIT_BREAKER_PROBE_MAX_SECONDS": str(1800 / COMPRESSION),
+    "DELIVERY_SWEEP_SECONDS": "0.2",
+    "DELIVERY_SWEEP_GRACE": "0.1",
+}
+# Longer than the old policy's whole schedule, compressed (7.5 s).
+OUTAGE_SECONDS = sum(OLD_SCHEDULE) / COMPRESSION * 1.5
+
+
+def probes_within(seconds: float) -> int:
+    """How many probes the compressed circuit breaker sends in `seconds`: the waits double
+    from CIRCUIT_BREAKER_PROBE_SECONDS up to CIRCUIT_BREAKER_PROBE_MAX_SECONDS."""
+    base = float(COMPRESSED_POLICY["CIRCUIT_BREAKER_PROBE_SECONDS"])
+    longest = float(COMPRESSED_POLICY["CIRCUIT_BREAKER_PROBE_MAX_SECONDS"])
+    probes, elapsed = 0, 0.0
+    while (elapsed := elapsed + min(base * 2**probes, longest)) <= seconds:
+        probes += 1
+    return probes
+
+
+def test_an_outage_longer_than_the_old_schedule_loses_nothing_and_duplicates_nothing(
+    make_agency, sandbox, start_process
+):
+    agency = make_agency(BrokerSystem.VITEC)
+    upcoming = queue(agency, 15)
+    # A slot that starts during the outage: its bookings can only end too late.
+    soon = make_slot(
+        upcoming[0].viewing,
+        provider_slot_id="slot-soon",
+        starts_at=timezone.now() + timedelta(seconds=3),
+    )
+    too_late = [make_booking(upcoming[0].viewing, soon) for _ in range(5)]
+    for booking in too_late:
+        wake_delivery(booking.pk)
+    sandbox.set_fault("status", status=500)  # until cleared
+
+    start_process(*WORKER, **COMPRESSED_POLICY)
+    start_process(*WORKER, **COMPRESSED_POLICY)
+    start_process("crontask", "--no-heartbeat", **COMPRESSED_POLICY)
+    wait_until(lambda: sandbox.requests_served > 0)
+    time.sleep(OUTAGE_SECONDS)
+    calls_during_outage = sandbox.requests_served
+    sandbox.clear_fault()
+
+    wait_until(lambda: count_status(Status.DELIVERED, Status.TOO_LATE) == 20, timeout=60)
+    emails = posted_emails(sandbox, "vitec")
+    assert sorted(emails) == sorted(b.email for b in upcoming)  # none lost, none twice
+    assert {b.email for b in Booking.objects.filter(status=Status.TOO_LATE)} == {
+        b.email for b in too_late
+    }
+    # The circuit held the agency: the failures that opened it, the calls under way then, and
+    # one probe at a time; not a call per booking per retry (the old policy: 20 x 5).
+    assert calls_during_outage <= 5 + 2 * WORKER_THREADS + probes_within(OUTAGE_SECONDS) + 2
+    assert Booking.objects.filter(attempts__http_status=500).exists()  # the outage was felt
