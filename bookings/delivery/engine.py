@@ -21,6 +21,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from agencies.models import CredentialStatus, ProviderCredential
 from bookings.delivery import problems
@@ -315,37 +318,48 @@ def recover_interrupted() -> int:
 
 # --- staff actions -------------------------------------------------------------------------
 
+# Why a booking was left alone, by the status it was found in.
 SKIP_REASONS = {
-    Status.DELIVERED: "already delivered",
-    Status.CANCELLED: "cancelled",
-    Status.SENDING: "being sent right now",
-    Status.QUEUED: "already queued",
-    Status.RETRYING: "waiting to retry (use Send now)",
-    Status.HELD: "held until the credential works (use Re-send)",
-    Status.REJECTED: "rejected (fix it, then Re-send)",
-    Status.NEEDS_REVIEW: "needs review (Re-send or Mark delivered)",
-    Status.FAILED: "failed (use Re-send)",
+    Status.DELIVERED: _("already delivered"),
+    Status.CANCELLED: _("cancelled"),
+    Status.SENDING: _("being sent right now"),
+    Status.QUEUED: _("already queued"),
+    Status.RETRYING: _("waiting to retry (use Send now)"),
+    Status.HELD: _("held until the credential works (use Re-send)"),
+    Status.REJECTED: _("rejected (fix it, then Re-send)"),
+    Status.NEEDS_REVIEW: _("needs review (Re-send or Mark as delivered)"),
+    Status.FAILED: _("failed (use Re-send)"),
 }
+REBOOKED = _("the buyer has booked this time again since")
+GONE = _("no longer exists")
+SKIPPED = ngettext_lazy(
+    "%(count)d booking skipped: %(reason)s.", "%(count)d bookings skipped: %(reason)s.", "count"
+)
 
 
 @dataclass
 class ActionResult:
-    verb: str  # past participle: "queued", "cancelled"
+    done_message: Promise  # ngettext_lazy with a %(count)d, e.g. "%(count)d bookings cancelled."
     done: int = 0
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # reason (lazy text) -> count
 
     @property
     def message(self) -> str:
-        """e.g. "12 queued, 3 skipped: already delivered"."""
-        parts = [f"{self.done} {self.verb}"]
-        parts += [f"{count} skipped: {reason}" for reason, count in self.skipped.items()]
-        return ", ".join(parts)
+        """Sentences in the active language, e.g. "12 bookings queued to be sent again.
+        3 bookings skipped: already delivered." """
+        sentences = []
+        if self.done or not self.skipped:
+            sentences.append(self.done_message % {"count": self.done})
+        sentences += [
+            SKIPPED % {"count": count, "reason": reason} for reason, count in self.skipped.items()
+        ]
+        return " ".join(sentences)
 
 
-def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> ActionResult:
+def _act(bookings, done_message, allowed: list[str], changes: dict, then=None) -> ActionResult:
     """Apply `changes` to each booking whose status is (still) one of `allowed`, with a
     conditional UPDATE so a worker cannot be overtaken; count the rest by reason."""
-    result = ActionResult(verb)
+    result = ActionResult(done_message)
     for booking in bookings:
         with transaction.atomic():
             try:
@@ -355,7 +369,7 @@ def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> A
                     )
             except IntegrityError:
                 # Bringing it back would give its buyer two live bookings of one time.
-                result.skipped["the buyer has booked this time again since"] += 1
+                result.skipped[REBOOKED] += 1
                 continue
             if updated:
                 result.done += 1
@@ -363,21 +377,42 @@ def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> A
                     then(booking.pk)
             else:
                 status = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True)
-                result.skipped[SKIP_REASONS.get(status.first(), "gone")] += 1
+                result.skipped[SKIP_REASONS.get(status.first(), GONE)] += 1
     return result
+
+
+# Which statuses each staff action applies to (the admin offers only the actions that fit).
+SEND_NOW_FROM = Status.waiting()
+RESEND_FROM = Status.stopped()
+CANCEL_FROM = [*Status.waiting(), *Status.stopped()]
+MARK_DELIVERED_FROM = [Status.NEEDS_REVIEW]
 
 
 def send_now(bookings) -> ActionResult:
     """Send queued or retrying bookings now instead of at their next attempt time."""
-    return _act(bookings, "queued", Status.waiting(), {"next_attempt_at": None}, then=wake_delivery)
+    return _act(
+        bookings,
+        ngettext_lazy(
+            "%(count)d booking queued to be sent now.",
+            "%(count)d bookings queued to be sent now.",
+            "count",
+        ),
+        SEND_NOW_FROM,
+        {"next_attempt_at": None},
+        then=wake_delivery,
+    )
 
 
 def resend(bookings) -> ActionResult:
     """Start delivery again, with a fresh retry schedule, for bookings that stopped."""
     return _act(
         bookings,
-        "queued",
-        Status.stopped(),
+        ngettext_lazy(
+            "%(count)d booking queued to be sent again.",
+            "%(count)d bookings queued to be sent again.",
+            "count",
+        ),
+        RESEND_FROM,
         {
             "status": Status.QUEUED,
             "attempt_count": 0,
@@ -392,8 +427,8 @@ def resend(bookings) -> ActionResult:
 def cancel(bookings) -> ActionResult:
     return _act(
         bookings,
-        "cancelled",
-        [*Status.waiting(), *Status.stopped()],
+        ngettext_lazy("%(count)d booking cancelled.", "%(count)d bookings cancelled.", "count"),
+        CANCEL_FROM,
         {"status": Status.CANCELLED, "next_attempt_at": None},
     )
 
@@ -402,7 +437,11 @@ def mark_delivered(bookings) -> ActionResult:
     """For a needs-review booking that staff found in the broker system."""
     return _act(
         bookings,
-        "marked delivered",
-        [Status.NEEDS_REVIEW],
+        ngettext_lazy(
+            "%(count)d booking marked as delivered.",
+            "%(count)d bookings marked as delivered.",
+            "count",
+        ),
+        MARK_DELIVERED_FROM,
         {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_problem": None},
     )

@@ -26,6 +26,12 @@ class MspecsClient(ProviderClient):
     # MSPECS identifies a prospective buyer by email and merges repeat posts into one
     # quarantine entry, so posting a booking again cannot create a second buyer.
     resend_is_safe = True
+    booking_fields = {
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "email": "email",
+        "phoneNumber": "phone",
+    }
 
     @property
     def connection_check_endpoint(self) -> str:
