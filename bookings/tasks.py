@@ -7,6 +7,7 @@ from crontask import cron
 from django.conf import settings
 from django.tasks import task
 
+from agencies import alerts
 from bookings import polling
 from bookings.delivery import engine, task_rows
 
@@ -35,3 +36,11 @@ def close_abandoned_tasks() -> int:
 def poll_due_slots() -> str:
     """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
     return str(polling.poll_slots(polling.due_viewings()))
+
+
+@cron(IntervalTrigger(seconds=60))
+@task()
+def send_alert_digests() -> int:
+    """Email alerts to agency administrators, at most one per agency and kind per
+    ALERT_DIGEST_MINUTES (see agencies/alerts.py)."""
+    return alerts.send_due_digests()

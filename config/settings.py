@@ -177,6 +177,11 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewing Bridge <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where staff reach the admin, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Alerts to agency administrators: at most one email per agency and kind this often
+# (a digest of what happened meanwhile; agencies/alerts.py).
+ALERT_DIGEST_MINUTES = env.float("ALERT_DIGEST_MINUTES", default=60)
 
 # Background work: Django's Tasks API on the database backend, so a worker
 # (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.

@@ -20,12 +20,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from agencies.models import CredentialStatus, ProviderCredential
+from agencies.alerts import record_alert
+from agencies.models import AlertKind, CredentialStatus, ProviderCredential
 from bookings.delivery import problems
 from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
@@ -197,7 +199,24 @@ def release(booking: Booking, **changes) -> bool:
         logger.warning("Booking %s: claim lost before its result was saved", booking.pk)
     for name, value in changes.items():
         setattr(booking, name, value)
+    if released and changes.get("status") in ALERTED_STATUSES:
+        alert_stopped(booking.pk, changes["last_problem"])
     return bool(released)
+
+
+# Where delivery stopped for a person to look: the agency's administrators are told.
+ALERTED_STATUSES = [Status.FAILED, Status.NEEDS_REVIEW]
+
+
+def alert_stopped(booking_id: int, problem) -> None:
+    booking = Booking.objects.select_related("viewing").get(pk=booking_id)
+    record_alert(
+        booking.viewing.agency_id,
+        AlertKind.BOOKINGS_STOPPED,
+        f"{booking} ({booking.get_status_display()})",
+        problem,
+        reverse("admin:bookings_booking_change", args=[booking_id]),
+    )
 
 
 def retry_delay(attempt_number: int, retry_after: float | None = None) -> float | None:
@@ -312,6 +331,8 @@ def recover_interrupted() -> int:
                 )
             if changes["status"] == Status.QUEUED:
                 wake_delivery(booking_id)
+            elif changes["status"] in ALERTED_STATUSES:
+                alert_stopped(booking_id, changes["last_problem"])
         recovered += 1
     return recovered
 
