@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.alerts import send_due_digests
-from agencies.models import Alert, AlertKind, CredentialStatus, Membership
+from agencies.models import Alert, CredentialStatus, Membership
 from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.engine import deliver
@@ -41,9 +41,7 @@ def fail_booking(agency, sandbox, settings):
     return booking
 
 
-def test_a_failed_booking_reaches_the_administrators_in_their_language(
-    agency, sandbox, settings
-):
+def test_a_failed_booking_reaches_the_administrators_in_their_language(agency, sandbox, settings):
     administrator(agency, "sv@example.se", "sv")
     administrator(agency, "en@example.se", "en")
     make_staff_user(agency).email = "staff@example.se"  # staff are not alerted
