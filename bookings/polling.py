@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from agencies.alerts import record_alert
 from agencies.models import Agency, AlertKind, BrokerSystem, CredentialStatus
@@ -48,9 +49,20 @@ class PollSummary:
     errors: dict[str, str] = field(default_factory=dict)  # "agency / deal" -> what went wrong
 
     def __str__(self) -> str:
-        return (
-            f"{self.deals_polled} deals polled, {self.slots_changed} slots changed, "
-            f"{len(self.errors)} errors"
+        """In the active language (the admin shows it to staff)."""
+        return " ".join(
+            [
+                ngettext(
+                    "%(count)d deal polled,", "%(count)d deals polled,", self.deals_polled
+                )
+                % {"count": self.deals_polled},
+                ngettext(
+                    "%(count)d slot changed,", "%(count)d slots changed,", self.slots_changed
+                )
+                % {"count": self.slots_changed},
+                ngettext("%(count)d error.", "%(count)d errors.", len(self.errors))
+                % {"count": len(self.errors)},
+            ]
         )
 
 
