@@ -267,7 +267,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The scheduler logs every tick of every job, and django-axes its version at every
     # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
-    "loggers": {"apscheduler": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
+    "loggers": {
+        "apscheduler": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+        # Django's own console handler (DEBUG) would print each event a second time on
+        # the way to the root's: configured here, it keeps none and only propagates.
+        "django": {"level": "INFO"},
+    },
 }
 
 # Intake: public booking pages and the JSON API. Limits are per minute; 0 turns one off.
