@@ -210,6 +210,10 @@ class ProviderCredential(models.Model):
     status_changed_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("status changed at")
     )
+    # Test connection's last run, whatever it proved (an inconclusive test changes no status).
+    tested_at = models.DateTimeField(
+        _("connection tested at"), null=True, blank=True, editable=False
+    )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = AgencyScopedQuerySet.as_manager()

@@ -157,3 +157,15 @@ def test_testing_refuses_get_and_other_agencies(admin_client_of_agency, agency, 
         ).status_code
         == 404
     )
+
+
+def test_an_inconclusive_test_is_still_recorded_as_tested(admin_client_of_agency, agency, sandbox):
+    sandbox.set_fault("status", status=503)
+
+    response = admin_client_of_agency.post(connection_test_url(agency.credential), follow=True)
+
+    agency.credential.refresh_from_db()
+    assert agency.credential.status == CredentialStatus.UNTESTED  # a 503 proves nothing
+    assert agency.credential.tested_at is not None
+    assert "Connection tested at" in response.text
+    assert messages_of(response)[0].startswith("Own Agency: Inconclusive: ")

@@ -86,13 +86,19 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     search_fields = ["agency__name", "username", "base_url"]
     readonly_fields = [
         *("secret_state", "coloured_status", "status_detail", "status_changed_at"),
-        "updated_at",
+        *("tested_at", "updated_at"),
     ]
     # Its state first: what staff come to this page to learn.
     fieldsets = [
         (
             _("Status"),
-            {"fields": ["coloured_status", "status_detail", ("status_changed_at", "updated_at")]},
+            {
+                "fields": [
+                    "coloured_status",
+                    "status_detail",
+                    ("status_changed_at", "tested_at", "updated_at"),
+                ]
+            },
         ),
         (None, {"fields": ["agency", "base_url", "username", "secret", "secret_state"]}),
         (

@@ -95,6 +95,8 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     is failing; accepted, it works and the held bookings go again."""
     check = client_for(credential).check_connection()
     check.problem = redact_answer(check.problem, credential)
+    credential.tested_at = timezone.now()
+    ProviderCredential.objects.filter(pk=credential.pk).update(tested_at=credential.tested_at)
     if check.ok is True:
         credential.mark_status(CredentialStatus.OK, check.problem)
         check.resumed = resume_held(credential.agency_id)
