@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
@@ -91,7 +91,7 @@ def send_digest(agency_id: int, kind: str, now) -> int:
         # One email per recipient: administrators do not see each other's addresses.
         messages += [EmailMessage(subject, body, to=[email]) for email in emails]
     if messages:
-        get_connection().send_messages(messages)
+        mailers.default.send_messages(messages)
     Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(sent_at=now)
     return len(messages)
 
