@@ -503,7 +503,7 @@ class DeliveryAttempt(models.Model):
         ordering = ["started_at", "pk"]
 
     def __str__(self):
-        return f"{self.endpoint} → {self.http_status or '—'} ({self.outcome})"
+        return f"{self.endpoint} → {self.http_status or '—'} ({self.get_outcome_display()})"
 
 
 class QuarantineDecision(models.Model):

@@ -394,3 +394,14 @@ def test_bulk_delete_still_deletes_bookings_that_never_reached_the_broker(staff_
     )
 
     assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_each_attempt_is_titled_in_the_readers_language(staff_client, agency, sandbox):
+    booking = make_booking(agency)
+    sandbox.set_fault("status", status=503, count=1)
+    deliver(booking.pk)
+
+    page = staff_client.get(page_url(booking), HTTP_ACCEPT_LANGUAGE="sv").text
+
+    assert "→ 503 (Försök igen senare)" in page
