@@ -52,13 +52,9 @@ class PollSummary:
         """In the active language (the admin shows it to staff)."""
         return " ".join(
             [
-                ngettext(
-                    "%(count)d deal polled,", "%(count)d deals polled,", self.deals_polled
-                )
+                ngettext("%(count)d deal polled,", "%(count)d deals polled,", self.deals_polled)
                 % {"count": self.deals_polled},
-                ngettext(
-                    "%(count)d slot changed,", "%(count)d slots changed,", self.slots_changed
-                )
+                ngettext("%(count)d slot changed,", "%(count)d slots changed,", self.slots_changed)
                 % {"count": self.slots_changed},
                 ngettext("%(count)d error.", "%(count)d errors.", len(self.errors))
                 % {"count": len(self.errors)},
