@@ -31,14 +31,18 @@ run: export EMAIL_URL ?= smtp://127.0.0.1:1025
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
-	@echo "Admin: http://127.0.0.1:8000/admin/   Mail: http://127.0.0.1:1080/   (Ctrl-C stops everything)"
+	@mkdir -p var
+	set -o pipefail; $(PY) manage.py demo | tee var/demo.txt
 	@trap 'kill 0' EXIT; \
 	$(PY) manage.py sandbox & \
 	$(VENV)/bin/maildump --foreground --smtp-port 1025 --http-port 1080 & \
 	$(PY) manage.py delivery_worker --interval 0.2 & \
 	$(PY) manage.py crontask --no-heartbeat & \
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver 127.0.0.1:8000 & \
+	for _ in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null && break; sleep 0.2; done; \
+	echo; tail -n +2 var/demo.txt; \
+	echo "  Mail catcher:    http://127.0.0.1:1080/   (Ctrl-C stops everything)"; \
+	wait
 
 # The production stack on this machine: production settings (DEBUG off, static files collected
 # and served by WhiteNoise), gunicorn, the worker and the scheduler as their own processes.

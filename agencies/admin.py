@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
+from django.forms import modelformset_factory
 from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from agencies.models import Agency, ApiKey, Membership
 
@@ -179,6 +182,42 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_superuser
+
+    def get_urls(self):
+        return [
+            path(
+                "mine/",
+                self.admin_site.admin_view(self.my_alerts_view),
+                name="agencies_membership_mine",
+            ),
+            *super().get_urls(),
+        ]
+
+    def my_alerts_view(self, request):
+        """Every user's own page: email alerts on or off and their language, per agency."""
+        formset = MyAlertsFormSet(
+            request.POST or None,
+            queryset=Membership.objects.filter(user=request.user).select_related("agency"),
+        )
+        if request.method == "POST" and formset.is_valid():
+            formset.save()
+            self.message_user(request, gettext("Your email alert settings were saved."))
+            return redirect("admin:agencies_membership_mine")
+        return TemplateResponse(
+            request,
+            "admin/agencies/membership/mine.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("My email alerts"),
+                "opts": self.model._meta,
+                "formset": formset,
+            },
+        )
+
+
+MyAlertsFormSet = modelformset_factory(
+    Membership, fields=["email_alerts", "language"], extra=0, edit_only=True
+)
 
 
 @admin.register(ApiKey)

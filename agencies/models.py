@@ -46,23 +46,27 @@ class AgencyQuerySet(AgencyScopedQuerySet):
 
 
 class Agency(models.Model):
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(unique=True)
-    broker_system = models.CharField(max_length=10, choices=BrokerSystem.choices)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    slug = models.SlugField(unique=True, verbose_name=_("slug"))
+    broker_system = models.CharField(
+        max_length=10, choices=BrokerSystem.choices, verbose_name=_("broker system")
+    )
     phone_region = models.CharField(
         max_length=2,
         default="SE",
         validators=[validate_phone_region],
         help_text=_("Country whose numbering plan applies to phone numbers without a +prefix."),
+        verbose_name=_("phone region"),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = AgencyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "agencies"
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
 
     def __str__(self):
         return self.name
@@ -152,32 +156,65 @@ class ProviderCredential(models.Model):
     The secret is never shown back; the instance tracks whether it was entered (assigned)
     since it was loaded, and the stored values it is compared against."""
 
-    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="credential")
-    base_url = models.URLField(help_text=_("API root, e.g. https://connect.maklare.vitec.net"))
-    username = models.CharField(max_length=200)
-    secret = EncryptedTextField(help_text=_("Password or API secret; stored encrypted."))
-    secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    agency = models.OneToOneField(
+        Agency, on_delete=models.CASCADE, related_name="credential", verbose_name=_("agency")
+    )
+    base_url = models.URLField(
+        help_text=_("API root, e.g. https://connect.maklare.vitec.net"), verbose_name=_("base URL")
+    )
+    username = models.CharField(max_length=200, verbose_name=_("user name"))
+    secret = EncryptedTextField(
+        help_text=_("Password or API secret; stored encrypted."), verbose_name=_("secret")
+    )
+    secret_changed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("secret changed at")
+    )
 
     # Vitec Express only (ignored for MSPECS).
     vitec_customer_id = models.CharField(
-        max_length=100, blank=True, validators=[validate_provider_id]
+        max_length=100,
+        blank=True,
+        validators=[validate_provider_id],
+        verbose_name=_("Vitec customer id"),
     )
     vitec_lead_source_id = models.CharField(
-        max_length=100, blank=True, validators=[validate_provider_id]
+        max_length=100,
+        blank=True,
+        validators=[validate_provider_id],
+        verbose_name=_("Vitec lead source id"),
     )
-    vitec_mail_confirmation = models.BooleanField(default=True)
-    vitec_sms_confirmation = models.BooleanField(default=False)
-    vitec_sms_reminder = models.BooleanField(default=False)
-    vitec_reminder_minutes = models.PositiveIntegerField(default=120)
-    vitec_deadline_validation = models.BooleanField(default=True)
-    vitec_booking_limit_validation = models.BooleanField(default=True)
+    vitec_mail_confirmation = models.BooleanField(
+        default=True, verbose_name=_("Vitec email confirmation")
+    )
+    vitec_sms_confirmation = models.BooleanField(
+        default=False, verbose_name=_("Vitec SMS confirmation")
+    )
+    vitec_sms_reminder = models.BooleanField(default=False, verbose_name=_("Vitec SMS reminder"))
+    vitec_reminder_minutes = models.PositiveIntegerField(
+        default=120, verbose_name=_("Vitec reminder (minutes before)")
+    )
+    vitec_deadline_validation = models.BooleanField(
+        default=True, verbose_name=_("Vitec deadline validation")
+    )
+    vitec_booking_limit_validation = models.BooleanField(
+        default=True, verbose_name=_("Vitec booking limit validation")
+    )
 
     status = models.CharField(
-        max_length=10, choices=CredentialStatus.choices, default=CredentialStatus.UNTESTED
+        max_length=10,
+        choices=CredentialStatus.choices,
+        default=CredentialStatus.UNTESTED,
+        verbose_name=_("status"),
     )
     status_problem = ProblemField(_("status detail"))
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
+    # Test connection's last run, whatever it proved (an inconclusive test changes no status).
+    tested_at = models.DateTimeField(
+        _("connection tested at"), null=True, blank=True, editable=False
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     # The circuit breaker (the delivery engine keeps it, bookings/delivery/circuit.py): after
     # CIRCUIT_BREAKER_THRESHOLD failures in a row (5xx, 429, timeouts) the circuit opens, the
@@ -191,7 +228,8 @@ class ProviderCredential(models.Model):
     objects = AgencyScopedQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "broker-system credential"
+        verbose_name = _("broker-system credential")
+        verbose_name_plural = _("broker-system credentials")
 
     def __str__(self):
         return f"{self.agency} ({self.agency.get_broker_system_display()})"
@@ -317,12 +355,38 @@ class Membership(models.Model):
         STAFF = "staff", _("Staff")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("agency")
+    )
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.STAFF, verbose_name=_("role")
+    )
+    # What the member edits themselves (agencies.admin.MyAlertsView): alerts go to the
+    # agency's administrators (agencies/alerts.py).
+    email_alerts = models.BooleanField(
+        _("email alerts"),
+        default=True,
+        help_text=_(
+            "Administrators get an email digest when the agency's broker-system credential "
+            "starts failing, bookings end failed or need review, or slot polling keeps failing."
+        ),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The language of the emails you get about this agency."),
+    )
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "agency"], name="unique_membership"),
         ]
@@ -350,18 +414,27 @@ class ApiKey(models.Model):
 
     PREFIX_LENGTH = 8
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100, help_text=_("Who uses it, e.g. 'Agency website'."))
-    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("agency")
+    )
+    name = models.CharField(
+        max_length=100, help_text=_("Who uses it, e.g. 'Agency website'."), verbose_name=_("name")
+    )
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False, verbose_name=_("prefix"))
+    key_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("key hash")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last used at")
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "API key"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
@@ -389,3 +462,32 @@ class ApiKey(models.Model):
             .filter(key_hash=hash_api_key(raw_key))
             .first()
         )
+
+
+class AlertKind(models.TextChoices):
+    CREDENTIAL_FAILING = "credential_failing", _("broker-system credential failing")
+    BOOKINGS_STOPPED = "bookings_stopped", _("bookings failed or needing review")
+    SLOT_POLLING_FAILING = "slot_polling_failing", _("slot polling failing")
+
+
+class Alert(models.Model):
+    """Something an agency's administrators are told about by email, in a digest per
+    agency and kind (agencies/alerts.py)."""
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("agency")
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=AlertKind.choices)
+    subject = models.CharField(_("about"), max_length=300)
+    admin_path = models.CharField(_("admin page"), max_length=500, blank=True)
+    problem = ProblemField(_("problem"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        indexes = [models.Index(fields=["agency", "kind", "sent_at"], name="alert_digest_idx")]
+
+    def __str__(self):
+        return f"{self.agency}: {self.get_kind_display()}: {self.subject}"

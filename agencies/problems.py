@@ -93,6 +93,12 @@ class ProblemField(models.JSONField):
             return Problem.from_json(value)
         return value
 
+    def validate(self, value, model_instance):
+        # full_clean of a loaded object: the JSON validation checks what would be stored.
+        if isinstance(value, Problem):
+            value = value.as_json()
+        super().validate(value, model_instance)
+
     def get_prep_value(self, value):
         if isinstance(value, Problem):
             value = value.as_json()

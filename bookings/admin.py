@@ -1,19 +1,24 @@
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
 from agencies.problems import problem_text
@@ -31,6 +36,7 @@ from bookings.models import (
     Viewing,
     ViewingSlot,
 )
+from bookings.providers import CLIENT_CLASSES
 
 
 class ViewingSlotInline(AgencyScopedInline):
@@ -129,33 +135,76 @@ class DeliveryAttemptInline(AgencyScopedInline):
         return False
 
 
-def delivery_action(function, description):
-    """An admin action around a staff action in bookings.delivery.engine: a confirmation page
-    when more than one booking is selected, then a message with the counts."""
+@dataclass(frozen=True)
+class BookingAction:
+    """A staff action of bookings.delivery.engine, as the admin offers it: on the booking
+    list (bulk) and as a button on a booking's page when the booking's status fits."""
 
-    @admin.action(description=description, permissions=["change"])
-    def action(modeladmin, request, queryset):
+    run: Callable
+    label: Promise
+    allowed: list[str]  # the statuses it applies to (engine.*_FROM)
+    confirm: bool  # ask on a booking's page too (bulk actions always ask for several)
+    destructive: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.run.__name__
+
+
+BOOKING_ACTIONS = {
+    action.name: action
+    for action in [
+        BookingAction(engine.send_now, _("Send now"), engine.SEND_NOW_FROM, confirm=False),
+        BookingAction(engine.resend, _("Re-send"), engine.RESEND_FROM, confirm=False),
+        BookingAction(
+            engine.cancel,
+            _("Cancel booking"),
+            engine.CANCEL_FROM,
+            confirm=True,
+            destructive=True,
+        ),
+        BookingAction(
+            engine.mark_delivered,
+            _("Mark as delivered (checked in the broker system)"),
+            engine.MARK_DELIVERED_FROM,
+            confirm=True,
+        ),
+    ]
+}
+
+
+def confirm_action_page(modeladmin, request, action, bookings, form_url=""):
+    """Django admin's confirmation page, for one booking or several."""
+    return TemplateResponse(
+        request,
+        "admin/bookings/booking/confirm_delivery_action.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": _("Are you sure?"),
+            "opts": modeladmin.model._meta,
+            "action": action,
+            "bookings": bookings,
+            "form_url": form_url,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+def bulk_action(action: BookingAction):
+    """The booking-list action: a confirmation page when more than one booking is
+    selected, then a message saying what was done."""
+
+    @admin.action(description=action.label, permissions=["change"])
+    def run(modeladmin, request, queryset):
         if len(queryset) > 1 and not request.POST.get("post"):
-            return TemplateResponse(
-                request,
-                "admin/bookings/booking/confirm_delivery_action.html",
-                {
-                    **modeladmin.admin_site.each_context(request),
-                    "title": _("Are you sure?"),
-                    "opts": modeladmin.model._meta,
-                    "action_name": function.__name__,
-                    "description": description,
-                    "bookings": queryset,
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        result = function(queryset)
+            return confirm_action_page(modeladmin, request, action, queryset)
+        result = action.run(queryset)
         level = messages.WARNING if result.skipped else messages.SUCCESS
-        modeladmin.message_user(request, f"{description}: {result.message}", level)
+        modeladmin.message_user(request, result.message, level)
         return None
 
-    action.__name__ = function.__name__
-    return action
+    run.__name__ = action.name
+    return run
 
 
 class SlotChoiceField(forms.ModelChoiceField):
@@ -191,8 +240,31 @@ BUYER_FIELDS = [
     "email",
     "phone",
     "message",
-    "consent_given_at",
 ]
+
+
+class BookingForm(forms.ModelForm):
+    """The booking form; on a rejected booking's page it shows the broker system's field
+    errors beside the fields they concern until staff save it."""
+
+    broker_field_errors: dict[str, list[str]] = {}
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound:
+            for name, texts in self.broker_field_errors.items():
+                if name in self.fields:
+                    self._errors.setdefault(name, self.error_class()).extend(texts)
+
+
+class ViewingChoiceForm(forms.Form):
+    """The first step of adding a booking: which viewing (its slots are then offered)."""
+
+    viewing = forms.ModelChoiceField(queryset=Viewing.objects.none(), label=_("viewing"))
+
+    def __init__(self, *args, viewings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["viewing"].queryset = viewings
 
 
 @admin.register(Booking)
@@ -200,6 +272,8 @@ class BookingAdmin(AgencyScopedAdmin):
     class Media:
         css = {"all": ["bookings/admin.css"]}
 
+    form = BookingForm
+    change_form_template = "admin/bookings/booking/change_form.html"
     list_display = [
         "__str__",
         "viewing",
@@ -219,21 +293,31 @@ class BookingAdmin(AgencyScopedAdmin):
     ]
     list_select_related = ["viewing", "slot"]
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
-    autocomplete_fields = ["viewing"]
     readonly_fields = [
-        "status",
+        "coloured_status",
         "attempt_count",
         "next_attempt_at",
         "last_error",
-        "provider_errors",
         "provider_reference",
+        "consent_given_at",  # what the buyer agreed to is theirs: never edited by staff
         "created_at",
         "updated_at",
         "delivered_at",
     ]
     fieldsets = [
         (
-            None,
+            _("Delivery"),
+            {
+                "fields": [
+                    ("coloured_status", "attempt_count", "next_attempt_at"),
+                    "last_error",
+                    "provider_reference",
+                    ("created_at", "updated_at", "delivered_at"),
+                ]
+            },
+        ),
+        (
+            _("Buyer"),
             {
                 "fields": [
                     "viewing",
@@ -246,28 +330,9 @@ class BookingAdmin(AgencyScopedAdmin):
                 ]
             },
         ),
-        (
-            _("Delivery"),
-            {
-                "fields": [
-                    ("status", "attempt_count", "next_attempt_at"),
-                    "last_error",
-                    "provider_errors",
-                    "provider_reference",
-                    ("created_at", "updated_at", "delivered_at"),
-                ]
-            },
-        ),
     ]
     inlines = [DeliveryAttemptInline]
-    actions = [
-        delivery_action(engine.send_now, _("Send now")),
-        delivery_action(engine.resend, _("Re-send")),
-        delivery_action(engine.cancel, _("Cancel")),
-        delivery_action(
-            engine.mark_delivered, _("Mark as delivered (checked in the broker system)")
-        ),
-    ]
+    actions = [bulk_action(action) for action in BOOKING_ACTIONS.values()]
 
     @admin.display(description=_("status"), ordering="status")
     def coloured_status(self, booking):
@@ -286,22 +351,105 @@ class BookingAdmin(AgencyScopedAdmin):
     def last_error_in_brief(self, booking):
         return Truncator(self.last_error(booking)).chars(90)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "slot":
-            kwargs["queryset"] = ViewingSlot.objects.for_user(request.user).select_related(
-                "viewing"
-            )
-            kwargs["form_class"] = SlotChoiceField
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    # --- the booking's page: its actions ------------------------------------------------
 
-    def get_readonly_fields(self, request, obj=None):
-        readonly = [*super().get_readonly_fields(request, obj), "source"]
-        if obj is not None and obj.status in (Booking.Status.SENDING, Booking.Status.DELIVERED):
-            # What the broker system has (or is getting) must stay what we show.
-            readonly += BUYER_FIELDS
-        return readonly
+    def get_urls(self):
+        return [
+            path(
+                "replay/",
+                self.admin_site.admin_view(self.replay_view),
+                name="bookings_booking_replay",
+            ),
+            path(
+                "<path:object_id>/act/<str:action_name>/",
+                self.admin_site.admin_view(self.booking_action_view),
+                name="bookings_booking_act",
+            ),
+            *super().get_urls(),
+        ]
+
+    def actions_fitting(self, request, booking) -> list[BookingAction]:
+        if booking is None or not self.has_change_permission(request, booking):
+            return []
+        return [action for action in BOOKING_ACTIONS.values() if booking.status in action.allowed]
+
+    def booking_action_view(self, request, object_id, action_name):
+        """One staff action on one booking, from the button on its page: a confirmation
+        page first where it matters, then back to the booking with what happened."""
+        booking = self.get_object(request, unquote(object_id))
+        action = BOOKING_ACTIONS.get(action_name)
+        if action is None:
+            raise Http404
+        if not self.has_change_permission(request, booking):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if action.confirm and not request.POST.get("post"):
+            return confirm_action_page(self, request, action, [booking], form_url=request.path)
+        result = action.run(Booking.objects.filter(pk=booking.pk))
+        self.message_user(
+            request,
+            format_html(
+                '<a href="{}">{}</a>: {}',
+                reverse("admin:bookings_booking_change", args=[booking.pk]),
+                booking,
+                result.message,
+            ),
+            messages.WARNING if result.skipped else messages.SUCCESS,
+        )
+        return redirect("admin:bookings_booking_change", booking.pk)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["booking_actions"] = self.actions_fitting(request, obj)
+        context["can_save_and_resend"] = (
+            obj is not None
+            and obj.status == Booking.Status.REJECTED
+            and self.has_change_permission(request, obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and obj.status == Booking.Status.REJECTED and obj.provider_errors:
+            form.broker_field_errors = provider_field_errors(obj)
+        return form
+
+    def response_change(self, request, obj):
+        if "_save_and_resend" in request.POST:
+            result = engine.resend(Booking.objects.filter(pk=obj.pk))
+            self.message_user(
+                request,
+                format_html(
+                    '<a href="{}">{}</a>: {} {}',
+                    reverse("admin:bookings_booking_change", args=[obj.pk]),
+                    obj,
+                    gettext("Saved."),
+                    result.message,
+                ),
+                messages.WARNING if result.skipped else messages.SUCCESS,
+            )
+            return redirect("admin:bookings_booking_change", obj.pk)
+        return super().response_change(request, obj)
+
+    # --- adding: choose the viewing first, then the form offers its slots ---------------
 
     def add_view(self, request, form_url="", extra_context=None):
+        viewings = Viewing.objects.for_user(request.user)
+        if request.method == "GET" and not self.viewing_of_request(request):
+            # A chosen viewing comes back as ?viewing=<id> and goes on to the form; here
+            # only a missing or malformed one, shown as the field's error.
+            chooser = ViewingChoiceForm(request.GET or None, viewings=viewings.bookable())
+            chooser.is_valid()
+            return TemplateResponse(
+                request,
+                "admin/bookings/booking/choose_viewing.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Add booking: choose the viewing"),
+                    "opts": self.model._meta,
+                    "form": chooser,
+                },
+            )
         try:
             return super().add_view(request, form_url, extra_context)
         except ValidationError as error:
@@ -313,16 +461,56 @@ class BookingAdmin(AgencyScopedAdmin):
         search = urlencode({"q": request.POST.get("email", "").strip().lower()})
         return redirect(f"{reverse('admin:bookings_booking_changelist')}?{search}")
 
+    @staticmethod
+    def viewing_of_request(request) -> str:
+        """The viewing chosen for a new booking, as sent (checked by the form)."""
+        value = request.POST.get("viewing") or request.GET.get("viewing") or ""
+        return value if value.isdigit() else ""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name != "slot":
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(
+            db_field, request, form_class=SlotChoiceField, **kwargs
+        )
+        # Only the slots of the chosen viewing (a new booking) or of the booking's own.
+        slots = field.queryset.select_related("viewing")
+        viewing = self.viewing_of_request(request)
+        object_id = request.resolver_match.kwargs.get("object_id")
+        if viewing:
+            slots = slots.filter(viewing=viewing)
+        elif object_id:
+            slots = slots.filter(viewing__bookings__pk=unquote(object_id))
+        field.queryset = slots
+        return field
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj), "source"]
+        if obj is not None and obj.status in (Booking.Status.SENDING, Booking.Status.DELIVERED):
+            # What the broker system has (or is getting) must stay what we show.
+            readonly += BUYER_FIELDS
+        return readonly
+
+    # --- deleting: never a delivered booking ----------------------------------------------
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status == Booking.Status.DELIVERED:
+            # It is in the broker system; erasing the buyer's data has its own audited tool.
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        if "delete_selected" in actions:
+            delete_selected = actions["delete_selected"]
+            actions["delete_selected"] = replace(
+                delete_selected, func=refuse_delivered(delete_selected.func)
+            )
+        return actions
+
     def changelist_view(self, request, extra_context=None):
         extra_context = {"may_replay": self.has_change_permission(request), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
-
-    def get_urls(self):
-        replay = self.admin_site.admin_view(self.replay_view)
-        return [
-            path("replay/", replay, name="bookings_booking_replay"),
-            *super().get_urls(),
-        ]
 
     def replay_view(self, request):
         """Re-send every failed or held booking of one agency received since a time: the form,
@@ -367,6 +555,39 @@ class BookingAdmin(AgencyScopedAdmin):
             obj.save(update_fields=[*form.changed_data, "updated_at"])
         else:
             accept_booking(obj)  # new bookings go through intake: saved queued, then delivered
+
+
+def refuse_delivered(delete_selected):
+    """Django's bulk delete, refusing a selection with a delivered booking in it."""
+
+    def delete_unless_delivered(modeladmin, request, queryset):
+        delivered = queryset.filter(status=Booking.Status.DELIVERED).count()
+        if delivered:
+            modeladmin.message_user(
+                request,
+                ngettext(
+                    "Nothing was deleted: %(count)d selected booking is delivered, so it is "
+                    "in the broker system. Erase a buyer's personal data with the erasure "
+                    "tool instead.",
+                    "Nothing was deleted: %(count)d selected bookings are delivered, so they "
+                    "are in the broker system. Erase a buyer's personal data with the erasure "
+                    "tool instead.",
+                    delivered,
+                )
+                % {"count": delivered},
+                messages.ERROR,
+            )
+            return None
+        return delete_selected(modeladmin, request, queryset)
+
+    delete_unless_delivered.__name__ = "delete_selected"
+    return delete_unless_delivered
+
+
+def provider_field_errors(booking: Booking) -> dict[str, list[str]]:
+    """The broker system's field errors of a rejected booking, by the booking's fields."""
+    client_class = CLIENT_CLASSES[booking.viewing.agency.broker_system]
+    return client_class.errors_by_booking_field(booking.provider_errors)
 
 
 @admin.register(DeliveryAttempt)

@@ -29,7 +29,9 @@ class Viewing(models.Model):
         ORDINARY = "ENUMS_VIEWINGS_TYPE_ORDINARY", _("Ordinary viewing")
         TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS", _("Time slots")
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="viewings")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="viewings", verbose_name=_("agency")
+    )
     provider_viewing_id = models.CharField(
         _("viewing id in the broker system"), max_length=200, validators=[validate_provider_id]
     )
@@ -40,21 +42,29 @@ class Viewing(models.Model):
         validators=[validate_provider_id],
         help_text=_("Needed to poll slot availability from MSPECS."),
     )
-    viewing_type = models.CharField(max_length=40, choices=Type.choices, default=Type.ORDINARY)
-    title = models.CharField(max_length=200)
-    address = models.CharField(max_length=300, blank=True)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    viewing_type = models.CharField(
+        max_length=40, choices=Type.choices, default=Type.ORDINARY, verbose_name=_("viewing type")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    address = models.CharField(max_length=300, blank=True, verbose_name=_("address"))
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
     is_open = models.BooleanField(_("open for booking"), default=True)
     # Unguessable id for the public booking page.
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     # Outcome of the last slot-status poll of this viewing's deal (MSPECS).
-    slots_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    slots_polled_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("slots polled at")
+    )
     slot_poll_problem = ProblemField(_("slot poll problem"))
 
     objects = ViewingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("viewing")
+        verbose_name_plural = _("viewings")
         ordering = ["starts_at"]
         constraints = [
             models.UniqueConstraint(
@@ -103,21 +113,29 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
 
 
 class ViewingSlot(models.Model):
-    viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
+    viewing = models.ForeignKey(
+        Viewing, on_delete=models.CASCADE, related_name="slots", verbose_name=_("viewing")
+    )
     provider_slot_id = models.CharField(
         _("slot id in the broker system"), max_length=200, validators=[validate_provider_id]
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    number_booked = models.PositiveIntegerField(default=0)
-    fully_booked = models.BooleanField(default=False)
-    status_checked_at = models.DateTimeField(null=True, blank=True)
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    number_booked = models.PositiveIntegerField(default=0, verbose_name=_("number booked"))
+    fully_booked = models.BooleanField(default=False, verbose_name=_("fully booked"))
+    status_checked_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status checked at")
+    )
     # The broker system no longer lists this slot: treat it as closed until staff act.
-    missing_from_provider = models.BooleanField(default=False)
+    missing_from_provider = models.BooleanField(
+        default=False, verbose_name=_("missing from the broker system")
+    )
 
     objects = ViewingSlotQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("viewing slot")
+        verbose_name_plural = _("viewing slots")
         ordering = ["starts_at"]
         constraints = [
             models.UniqueConstraint(
@@ -300,14 +318,23 @@ class Booking(models.Model):
         PUBLIC_PAGE = "public", _("Public booking page")
         API = "api", _("Intake API")
 
-    viewing = models.ForeignKey(Viewing, on_delete=models.PROTECT, related_name="bookings")
-    slot = models.ForeignKey(
-        ViewingSlot, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings"
+    viewing = models.ForeignKey(
+        Viewing, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("viewing")
     )
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    email = models.EmailField()
-    phone = models.CharField(max_length=32, help_text=_("Stored in E.164, e.g. +46701111111."))
+    slot = models.ForeignKey(
+        ViewingSlot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings",
+        verbose_name=_("slot"),
+    )
+    first_name = models.CharField(max_length=100, verbose_name=_("first name"))
+    last_name = models.CharField(max_length=100, verbose_name=_("last name"))
+    email = models.EmailField(verbose_name=_("email"))
+    phone = models.CharField(
+        max_length=32, help_text=_("Stored in E.164, e.g. +46701111111."), verbose_name=_("phone")
+    )
     # Not a CharField: longer messages stored before the limit must not break the migration.
     message = models.TextField(
         _("message to the broker"),
@@ -315,33 +342,52 @@ class Booking(models.Model):
         max_length=MESSAGE_MAX_LENGTH,
         validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH)],
     )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.ADMIN, verbose_name=_("source")
+    )
     consent_given_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the buyer consented to data processing.")
+        null=True,
+        blank=True,
+        help_text=_("When the buyer consented to data processing."),
+        verbose_name=_("consent given at"),
     )
 
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    attempt_count = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
+    )
+    attempt_count = models.PositiveIntegerField(default=0, verbose_name=_("attempt count"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     # A worker that claims the booking owns it until then; a crashed worker's claim expires.
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("claimed until")
+    )
     # When the claiming worker's call to the broker system started; None while it waits for
     # a call slot. A claim that ran out before this was set was never sent.
-    send_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    send_started_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("sending started at")
+    )
     # Posts of this booking whose answer was lost (they may have landed), since staff last
     # re-sent it: what limits repeats (lost_answer_repeats) however often it is held and resumed.
-    lost_answer_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    lost_answer_count = models.PositiveSmallIntegerField(
+        _("lost answers"), default=0, editable=False
+    )
     last_problem = ProblemField(_("last problem"))
-    provider_errors = models.JSONField(default=dict, blank=True)
-    provider_reference = models.CharField(max_length=200, blank=True)
+    provider_errors = models.JSONField(
+        default=dict, blank=True, verbose_name=_("broker-system field errors")
+    )
+    provider_reference = models.CharField(
+        max_length=200, blank=True, verbose_name=_("broker-system reference")
+    )
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
 
     objects = BookingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="booking_due_idx"),
@@ -472,24 +518,32 @@ class Outcome(models.TextChoices):
 class DeliveryAttempt(models.Model):
     """One HTTP call to a broker system for one booking, as staff need to see it."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="attempts")
-    started_at = models.DateTimeField(default=timezone.now)
-    endpoint = models.CharField(max_length=500)
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("booking")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    endpoint = models.CharField(max_length=500, verbose_name=_("endpoint"))
     url = models.URLField(_("URL called"), max_length=2000, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    response_excerpt = models.TextField(blank=True, help_text=_("Redacted."))
+    http_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("HTTP status")
+    )
+    duration_ms = models.PositiveIntegerField(default=0, verbose_name=_("duration (ms)"))
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, verbose_name=_("outcome"))
+    response_excerpt = models.TextField(
+        blank=True, help_text=_("Redacted."), verbose_name=_("response excerpt")
+    )
 
     Outcome = Outcome
 
     objects = DeliveryAttemptQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["started_at", "pk"]
 
     def __str__(self):
-        return f"{self.endpoint} → {self.http_status or '—'} ({self.outcome})"
+        return f"{self.endpoint} → {self.http_status or '—'} ({self.get_outcome_display()})"
 
 
 class QuarantineDecision(models.Model):
@@ -500,18 +554,28 @@ class QuarantineDecision(models.Model):
         DECLINED = "declined", _("Declined")
 
     viewing = models.ForeignKey(
-        Viewing, on_delete=models.CASCADE, related_name="quarantine_decisions"
+        Viewing,
+        on_delete=models.CASCADE,
+        related_name="quarantine_decisions",
+        verbose_name=_("viewing"),
     )
-    email = models.EmailField()
-    decision = models.CharField(max_length=10, choices=Decision.choices)
+    email = models.EmailField(verbose_name=_("email"))
+    decision = models.CharField(max_length=10, choices=Decision.choices, verbose_name=_("decision"))
     decided_by = models.ForeignKey(
-        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "auth.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    decided_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(default=timezone.now, verbose_name=_("decided at"))
 
     objects = ViewingPartQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("quarantine decision")
+        verbose_name_plural = _("quarantine decisions")
         constraints = [
             models.UniqueConstraint(fields=["viewing", "email"], name="unique_decision_per_entry"),
         ]
@@ -524,17 +588,22 @@ class IdempotentRequest(models.Model):
     """The first response to an intake API request sent with an Idempotency-Key."""
 
     api_key = models.ForeignKey(
-        "agencies.ApiKey", on_delete=models.CASCADE, related_name="idempotent_requests"
+        "agencies.ApiKey",
+        on_delete=models.CASCADE,
+        related_name="idempotent_requests",
+        verbose_name=_("API key"),
     )
-    key = models.CharField(max_length=200)
-    request_fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    key = models.CharField(max_length=200, verbose_name=_("idempotency key"))
+    request_fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    response_status = models.PositiveSmallIntegerField(verbose_name=_("response status"))
+    response_body = models.JSONField(verbose_name=_("response body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = IdempotentRequestQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="unique_idempotency_key"),
         ]

@@ -20,9 +20,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
-from agencies.models import Agency, BrokerSystem, CredentialStatus
+from agencies.alerts import record_alert
+from agencies.models import Agency, AlertKind, BrokerSystem, CredentialStatus
 from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
@@ -49,9 +52,16 @@ class PollSummary:
     errors: dict[str, str] = field(default_factory=dict)  # "agency / deal" -> what went wrong
 
     def __str__(self) -> str:
-        return (
-            f"{self.deals_polled} deals polled, {self.slots_changed} slots changed, "
-            f"{len(self.errors)} errors"
+        """In the active language (the admin shows it to staff)."""
+        return " ".join(
+            [
+                ngettext("%(count)d deal polled,", "%(count)d deals polled,", self.deals_polled)
+                % {"count": self.deals_polled},
+                ngettext("%(count)d slot changed,", "%(count)d slots changed,", self.slots_changed)
+                % {"count": self.slots_changed},
+                ngettext("%(count)d error.", "%(count)d errors.", len(self.errors))
+                % {"count": len(self.errors)},
+            ]
         )
 
 
@@ -294,9 +304,17 @@ class _Results:
                 slots_polled_at=now, slot_poll_problem=None
             )
             for viewing_ids, problem in self.failed:
-                Viewing.objects.filter(pk__in=viewing_ids).update(
-                    slots_polled_at=now, slot_poll_problem=problem
-                )
+                failing = Viewing.objects.filter(pk__in=viewing_ids)
+                # Failed before too: polling keeps failing, which administrators are told.
+                for viewing in failing.filter(slot_poll_problem__isnull=False):
+                    record_alert(
+                        viewing.agency_id,
+                        AlertKind.SLOT_POLLING_FAILING,
+                        str(viewing),
+                        problem,
+                        reverse("admin:bookings_viewing_change", args=[viewing.pk]),
+                    )
+                failing.update(slots_polled_at=now, slot_poll_problem=problem)
             if self.unbookable_slot_ids:
                 waiting = Booking.objects.filter(slot__in=self.unbookable_slot_ids)
                 self.summary.bookings_set_aside += waiting.set_aside_for_unbookable_slots()

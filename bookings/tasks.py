@@ -9,6 +9,7 @@ from crontask import cron, scheduler
 from django.conf import settings
 from django.tasks import task
 
+from agencies import alerts
 from bookings import polling
 from bookings.delivery import engine, task_rows
 from bookings.models import Heartbeat
@@ -53,3 +54,11 @@ scheduler.add_job(
     misfire_grace_time=None,
     coalesce=True,
 )
+
+
+@cron(IntervalTrigger(seconds=60))
+@task()
+def send_alert_digests() -> int:
+    """Email alerts to agency administrators, at most one per agency and kind per
+    ALERT_DIGEST_MINUTES (see agencies/alerts.py)."""
+    return alerts.send_due_digests()

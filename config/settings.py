@@ -196,6 +196,11 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewing Bridge <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where staff reach the admin, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Alerts to agency administrators: at most one email per agency and kind this often
+# (a digest of what happened meanwhile; agencies/alerts.py).
+ALERT_DIGEST_MINUTES = env.float("ALERT_DIGEST_MINUTES", default=60)
 
 # Background work: Django's Tasks API on the database backend, so a worker
 # (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.
@@ -308,12 +313,14 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The scheduler logs every tick of every job, and django-axes its version at every
+    # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
     "loggers": {
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        # The scheduler logs every tick of every job, and django-axes its version at every
-        # start; only their problems are news (axes logs sign-in failures and lock-outs).
         "apscheduler": {"level": "WARNING"},
         "axes.apps": {"level": "WARNING"},
+        # Django's own console handler (DEBUG) would print each event a second time on
+        # the way to the root's: configured here, it keeps none and only propagates.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
 

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from bookings.monitoring import views as monitoring
 
 urlpatterns = [
+    # Staff come here; buyers arrive at a viewing's own booking link.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", monitoring.healthz, name="healthz"),

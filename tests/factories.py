@@ -2,6 +2,7 @@
 about), and what buyers and staff submit. Fixtures are in tests/conftest.py."""
 
 import json
+import socket
 from datetime import timedelta
 from itertools import count
 
@@ -245,3 +246,10 @@ def post_booking_page(client, viewing, **fields):
     return client.post(
         reverse("booking-page", args=[viewing.public_id]), data, HTTP_ACCEPT_LANGUAGE="en"
     )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test has a command start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -73,7 +73,10 @@ def test_a_slot_of_another_viewing_is_a_field_error(admin_client, slotted_viewin
 
     response = add_booking(admin_client, booking_form(slotted_viewing, other_slot))
 
-    assert field_errors(response)["slot"] == ["This slot belongs to another viewing."]
+    # The form offers only the chosen viewing's slots, so another's is no choice at all.
+    assert field_errors(response)["slot"][0] == (
+        "Select a valid choice. That choice is not one of the available choices."
+    )
     assert not Booking.objects.exists()
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from agencies.models import BrokerSystem, Membership, ProviderCredential
 from config.settings import BASE_DIR
-from tests.factories import make_agency, make_staff_user
+from tests.factories import free_port, make_agency, make_staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +180,7 @@ def test_the_admin_form_error_is_translated(client):
 
 def test_the_demo_refuses_the_sandbox_unless_the_operator_allowed_it(settings):
     settings.DEBUG = True
+    settings.SANDBOX_PORT = free_port()
     settings.BROKER_ALLOWED_HOSTS = []
 
     with pytest.raises(CommandError, match=r"BROKER_ALLOWED_HOSTS=http://127\.0\.0\.1"):
@@ -191,10 +192,11 @@ def test_the_demo_refuses_the_sandbox_unless_the_operator_allowed_it(settings):
 def test_the_demo_wires_the_sandbox_when_the_operator_allowed_it(settings):
     settings.DEBUG = True
     settings.BROKER_ALLOWED_HOSTS = ["http://127.0.0.1"]
+    settings.SANDBOX_PORT = free_port()
 
     call_command("demo")
 
-    assert ProviderCredential.objects.count() == 2
+    assert ProviderCredential.objects.count() == 3
 
 
 # --- the setting itself ----------------------------------------------------------------------

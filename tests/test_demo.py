@@ -1,9 +1,14 @@
+import socket
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from agencies.models import Agency, Membership, ProviderCredential
+from agencies.models import Agency, CredentialStatus, Membership, ProviderCredential
 from bookings.models import Booking, Viewing, ViewingSlot
+from tests.factories import free_port
 
 MODELS = [Agency, ProviderCredential, Membership, Viewing, ViewingSlot, Booking, get_user_model()]
 
@@ -11,6 +16,7 @@ MODELS = [Agency, ProviderCredential, Membership, Viewing, ViewingSlot, Booking,
 @pytest.fixture(autouse=True)
 def debug_on(settings):
     settings.DEBUG = True  # the demo is for development
+    settings.SANDBOX_PORT = free_port()  # the demo runs its sandbox there while it loads
 
 
 def counts():
@@ -44,3 +50,67 @@ def test_demo_refuses_to_run_with_debug_off(db, settings):
         call_command("demo")
 
     assert not get_user_model().objects.exists()
+
+
+def test_demo_leaves_a_booking_in_every_state_with_the_attempts_that_explain_it(db, capsys):
+    call_command("demo")
+
+    def booking(first_name):
+        return Booking.objects.get(first_name=first_name)
+
+    Status = Booking.Status
+    expected = {
+        "Anna": Status.DELIVERED,
+        "Björn": Status.RETRYING,
+        "Cecilia": Status.REJECTED,
+        "David": Status.FAILED,
+        "Erik": Status.QUEUED,
+        "Fatima": Status.DELIVERED,
+        "Gustav": Status.NEEDS_REVIEW,
+        "Hanna": Status.HELD,
+        "Ivar": Status.HELD,
+        "Jenny": Status.CANCELLED,
+    }
+    assert {name: booking(name).status for name in expected} == expected
+    # Each state comes from the engine's own answers, recorded as attempts.
+    assert list(booking("David").attempts.values_list("http_status", flat=True)) == [500] * 6
+    assert booking("Björn").next_attempt_at > timezone.now() + timedelta(minutes=50)
+    assert booking("Cecilia").provider_errors == {"phoneNumber": ["Invalid phone number."]}
+    assert booking("Gustav").attempts.get().http_status is None
+    assert booking("Hanna").attempts.get().http_status == 401
+    assert not booking("Ivar").attempts.exists()  # held without burning an attempt
+    assert not booking("Erik").attempts.exists()  # the worker sends it
+
+
+def test_demo_tests_the_credentials_and_breaks_one_on_purpose(db):
+    call_command("demo")
+
+    statuses = dict(ProviderCredential.objects.values_list("agency__slug", "status"))
+
+    assert statuses == {
+        "maklarhuset-demo": CredentialStatus.OK,
+        "vitec-makleri-demo": CredentialStatus.UNTESTED,  # Vitec's check cannot prove a login
+        "trasiga-nyckeln-demo": CredentialStatus.FAILING,
+    }
+
+
+def test_demo_prints_the_admin_the_logins_and_a_public_booking_link(db, capsys):
+    call_command("demo")
+
+    out = capsys.readouterr().out
+    viewing = Viewing.objects.get(provider_viewing_id="MSP-1001")
+    assert "http://127.0.0.1:8000/admin/" in out
+    assert "admin / viewing-bridge-demo" in out
+    assert f"http://127.0.0.1:8000/book/{viewing.public_id}/" in out
+
+
+def test_demo_refuses_clearly_when_the_sandbox_port_is_taken(db, settings):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings.SANDBOX_PORT = taken.getsockname()[1]
+
+        with pytest.raises(CommandError, match=r"stop `manage\.py sandbox`"):
+            call_command("demo")
+
+    assert not Booking.objects.exists()

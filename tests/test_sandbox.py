@@ -9,8 +9,13 @@ import requests
 from config.settings import BASE_DIR
 
 SANDBOX = "bookings.sandbox"
-# Where the sandbox may be imported: itself, and the command that serves it.
-ALLOWED = {Path("bookings/sandbox"), Path("bookings/management/commands/sandbox.py")}
+# Where the sandbox may be imported: itself, and the development commands that serve it
+# (`manage.py sandbox`; `manage.py demo`, which delivers its bookings to its own sandbox).
+ALLOWED = {
+    Path("bookings/sandbox"),
+    Path("bookings/management/commands/sandbox.py"),
+    Path("bookings/management/commands/demo.py"),
+}
 
 
 def runtime_modules():

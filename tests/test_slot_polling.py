@@ -240,9 +240,10 @@ def test_admin_action_refreshes_the_selected_viewings_only(agency, sandbox, clie
         reverse("admin:bookings_viewing_changelist"),
         {"action": "refresh_slot_status", "_selected_action": [chosen.pk]},
         follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
-    assert "1 deals polled, 1 slots changed, 0 errors" in response.content.decode()
+    assert "1 deal polled, 1 slot changed, 0 errors." in response.content.decode()
     assert sandbox.requests_served == 1
     assert chosen.slots.get().fully_booked
 
@@ -267,7 +268,7 @@ def test_worker_task_polls_only_due_deals_and_is_scheduled(agency, sandbox):
 
     result = poll_due_slots.call()
 
-    assert result == "1 deals polled, 0 slots changed, 0 errors"
+    assert result == "1 deal polled, 0 slots changed, 0 errors."
     due.refresh_from_db()
     assert due.slots_polled_at is not None
     assert poll_due_slots.name in [job.name for job in scheduler.get_jobs()]

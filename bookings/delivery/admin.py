@@ -7,9 +7,15 @@ import traceback
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.timezone import localtime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
@@ -78,8 +84,23 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     list_filter = ["status", "agency__broker_system"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "username", "base_url"]
-    readonly_fields = ["secret_state", "status", "status_detail", "status_changed_at", "circuit"]
+    readonly_fields = [
+        *("secret_state", "coloured_status", "status_detail", "status_changed_at"),
+        *("tested_at", "updated_at", "circuit"),
+    ]
+    # Its state first: what staff come to this page to learn.
     fieldsets = [
+        (
+            _("Status"),
+            {
+                "fields": [
+                    "coloured_status",
+                    "status_detail",
+                    ("status_changed_at", "tested_at", "updated_at"),
+                    "circuit",
+                ]
+            },
+        ),
         (None, {"fields": ["agency", "base_url", "username", "secret", "secret_state"]}),
         (
             _("Vitec Express"),
@@ -88,8 +109,8 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
                 "description": _("Booking defaults sent with every Vitec participant."),
             },
         ),
-        (_("Status"), {"fields": ["status", "status_detail", "status_changed_at", "circuit"]}),
     ]
+    change_form_template = "admin/agencies/providercredential/change_form.html"
     actions = ["test_connection"]
 
     def get_fieldsets(self, request, obj=None):
@@ -129,27 +150,70 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
         changed_at = date_format(localtime(credential.secret_changed_at), "DATETIME_FORMAT")
         return gettext("Set, last changed %(changed_at)s") % {"changed_at": changed_at}
 
+    @admin.display(description=_("status"), ordering="status")
+    def coloured_status(self, credential):
+        return format_html(
+            '<strong class="credential-status {}">{}</strong>',
+            credential.status,
+            credential.get_status_display(),
+        )
+
     def save_model(self, request, obj, form, change):
-        save_credential(obj)
+        resumed = save_credential(obj)
+        if resumed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d held booking of %(agency)s queued to be sent again.",
+                    "%(count)d held bookings of %(agency)s queued to be sent again.",
+                    resumed,
+                )
+                % {"count": resumed, "agency": obj.agency},
+                messages.SUCCESS,
+            )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="agencies_providercredential_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_connection_view(self, request, object_id):
+        """Test connection, the button on the credential's page."""
+        credential = self.get_object(request, unquote(object_id))
+        if not self.has_change_permission(request, credential):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self.report_connection_test(request, credential)
+        return redirect("admin:agencies_providercredential_change", credential.pk)
 
     @admin.action(description=_("Test connection"), permissions=["change"])
     def test_connection(self, request, queryset):
         for credential in self.changeable(request, queryset).select_related("agency"):
-            try:
-                check = check_credential(credential)
-            except Exception:
-                # Whatever the client raised, the page answers; the log gets the details
-                # with the secret masked.
-                logger.error(
-                    "Testing the connection of %r failed:\n%s",
-                    credential,
-                    redact_answer(traceback.format_exc(), credential),
-                )
-                message = gettext(
-                    "%(agency)s: the connection could not be tested because of an unexpected "
-                    "error; it has been logged. Check the base URL, user name and secret."
-                ) % {"agency": credential.agency}
-                self.message_user(request, message, messages.ERROR)
-                continue
-            level = {True: messages.SUCCESS, False: messages.ERROR}.get(check.ok, messages.WARNING)
-            self.message_user(request, f"{credential.agency}: {check.message}", level)
+            self.report_connection_test(request, credential)
+
+    def report_connection_test(self, request, credential):
+        """Test the credential and say what the answer proves."""
+        try:
+            check = check_credential(credential)
+        except Exception:
+            # Whatever the client raised, the page answers; the log gets the details
+            # with the secret masked.
+            logger.error(
+                "Testing the connection of %r failed:\n%s",
+                credential,
+                redact_answer(traceback.format_exc(), credential),
+            )
+            message = gettext(
+                "%(agency)s: the connection could not be tested because of an unexpected "
+                "error; it has been logged. Check the base URL, user name and secret."
+            ) % {"agency": credential.agency}
+            self.message_user(request, message, messages.ERROR)
+            return
+        level = {True: messages.SUCCESS, False: messages.ERROR}.get(check.ok, messages.WARNING)
+        self.message_user(request, f"{credential.agency}: {check.message}", level)

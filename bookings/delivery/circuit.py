@@ -23,7 +23,7 @@ from django.utils import timezone
 from agencies.models import ProviderCredential
 from agencies.problems import Problem
 from bookings.delivery import problems
-from bookings.delivery.credentials import resume_held
+from bookings.delivery.credentials import alert_credential_failing, resume_held
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
 
@@ -59,6 +59,9 @@ def note_failure(
     )
     if opened:
         hold_waiting(credential)
+        # The agency's administrators hear of it like of a refused credential.
+        credential.refresh_from_db(fields=["circuit_problem"])
+        alert_credential_failing(credential, credential.circuit_problem)
         return True
     if retry_after:
         # Already open (a probe, or a call that was under way): honour the broker system's wish.

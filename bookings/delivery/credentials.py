@@ -10,9 +10,17 @@ tested (the credential admin, the demo), never from signals:
 """
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import SECRET_SCOPE_FIELDS, Agency, CredentialStatus, ProviderCredential
+from agencies.alerts import record_alert
+from agencies.models import (
+    SECRET_SCOPE_FIELDS,
+    Agency,
+    AlertKind,
+    CredentialStatus,
+    ProviderCredential,
+)
 from agencies.problems import CHANGED_AFTER_FAILING, Problem
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
@@ -56,6 +64,8 @@ def hold_agency(credential: ProviderCredential, reason: Problem) -> bool:
     ).update(status=CredentialStatus.FAILING, status_problem=reason, status_changed_at=now)
     if not marked:
         return False
+    if credential.status != CredentialStatus.FAILING:
+        alert_credential_failing(credential, reason)
     Booking.objects.filter(
         viewing__agency=credential.agency_id, status__in=Status.waiting()
     ).update(status=Status.HELD, last_problem=problems.CREDENTIAL_FAILING(), updated_at=now)
@@ -85,10 +95,24 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
     is failing; accepted, it works and the held bookings go again."""
     check = client_for(credential).check_connection()
     check.problem = redact_answer(check.problem, credential)
+    credential.tested_at = timezone.now()
+    ProviderCredential.objects.filter(pk=credential.pk).update(tested_at=credential.tested_at)
     if check.ok is True:
         credential.mark_status(CredentialStatus.OK, check.problem)
         credential.close_circuit()  # it answers: held bookings need not wait for a probe
         check.resumed = resume_held(credential.agency_id)
     elif check.ok is False:
+        if credential.status != CredentialStatus.FAILING:
+            alert_credential_failing(credential, check.problem)
         credential.mark_status(CredentialStatus.FAILING, check.problem)
     return check
+
+
+def alert_credential_failing(credential: ProviderCredential, problem: Problem) -> None:
+    record_alert(
+        credential.agency_id,
+        AlertKind.CREDENTIAL_FAILING,
+        str(credential.agency),
+        problem,
+        reverse("admin:agencies_providercredential_change", args=[credential.pk]),
+    )

@@ -19,9 +19,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from agencies.models import CredentialStatus, ProviderCredential
+from agencies.alerts import record_alert
+from agencies.models import AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
 from bookings.delivery import circuit, problems
 from bookings.delivery.credentials import hold_agency, resume_held
@@ -277,7 +282,24 @@ def release(booking: Booking, **changes) -> bool:
         )
     for name, value in changes.items():
         setattr(booking, name, value)
+    if released and changes.get("status") in ALERTED_STATUSES:
+        alert_stopped(booking.pk, changes["last_problem"])
     return bool(released)
+
+
+# Where delivery stopped for a person to look: the agency's administrators are told.
+ALERTED_STATUSES = [Status.FAILED, *Status.in_doubt()]
+
+
+def alert_stopped(booking_id: int, problem) -> None:
+    booking = Booking.objects.select_related("viewing").get(pk=booking_id)
+    record_alert(
+        booking.viewing.agency_id,
+        AlertKind.BOOKINGS_STOPPED,
+        f"{booking} ({booking.get_status_display()})",
+        problem,
+        reverse("admin:bookings_booking_change", args=[booking_id]),
+    )
 
 
 def retry_delay(attempt_number: int, retry_after: float | None = None) -> float | None:
@@ -380,6 +402,8 @@ def recover_interrupted() -> int:
                 continue
             if changes["status"] == Status.QUEUED:
                 wake_delivery(booking.pk)
+            elif changes["status"] in ALERTED_STATUSES:
+                alert_stopped(booking.pk, changes["last_problem"])
         recovered += 1
     return recovered
 
@@ -405,39 +429,50 @@ def interrupted_changes(booking: Booking, started: bool) -> dict:
 
 # --- staff actions -------------------------------------------------------------------------
 
+# Why a booking was left alone, by the status it was found in.
 SKIP_REASONS = {
-    Status.DELIVERED: "already delivered",
-    Status.CANCELLED: "cancelled",
-    Status.SENDING: "being sent right now",
-    Status.QUEUED: "already queued",
-    Status.RETRYING: "waiting to retry (use Send now)",
-    Status.HELD: "held until the credential works (use Re-send)",
-    Status.REJECTED: "rejected (fix it, then Re-send)",
-    Status.NEEDS_REVIEW: "needs review (Re-send or Mark delivered)",
-    Status.PROBABLY_DELIVERED: "probably delivered (Re-send or Mark delivered)",
-    Status.FAILED: "failed (use Re-send)",
-    Status.TOO_LATE: "too late: its slot or viewing has started",
+    Status.DELIVERED: _("already delivered"),
+    Status.CANCELLED: _("cancelled"),
+    Status.SENDING: _("being sent right now"),
+    Status.QUEUED: _("already queued"),
+    Status.RETRYING: _("waiting to retry (use Send now)"),
+    Status.HELD: _("held until the credential works (use Re-send)"),
+    Status.REJECTED: _("rejected (fix it, then Re-send)"),
+    Status.NEEDS_REVIEW: _("needs review (Re-send or Mark as delivered)"),
+    Status.PROBABLY_DELIVERED: _("probably delivered (Re-send or Mark as delivered)"),
+    Status.FAILED: _("failed (use Re-send)"),
+    Status.TOO_LATE: _("too late: its slot or viewing has started"),
 }
+REBOOKED = _("the buyer has booked this time again since")
+GONE = _("no longer exists")
+SKIPPED = ngettext_lazy(
+    "%(count)d booking skipped: %(reason)s.", "%(count)d bookings skipped: %(reason)s.", "count"
+)
 
 
 @dataclass
 class ActionResult:
-    verb: str  # past participle: "queued", "cancelled"
+    done_message: Promise  # ngettext_lazy with a %(count)d, e.g. "%(count)d bookings cancelled."
     done: int = 0
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # reason (lazy text) -> count
 
     @property
     def message(self) -> str:
-        """e.g. "12 queued, 3 skipped: already delivered"."""
-        parts = [f"{self.done} {self.verb}"]
-        parts += [f"{count} skipped: {reason}" for reason, count in self.skipped.items()]
-        return ", ".join(parts)
+        """Sentences in the active language, e.g. "12 bookings queued to be sent again.
+        3 bookings skipped: already delivered." """
+        sentences = []
+        if self.done or not self.skipped:
+            sentences.append(self.done_message % {"count": self.done})
+        sentences += [
+            SKIPPED % {"count": count, "reason": reason} for reason, count in self.skipped.items()
+        ]
+        return " ".join(sentences)
 
 
-def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> ActionResult:
+def _act(bookings, done_message, allowed: list[str], changes: dict, then=None) -> ActionResult:
     """Apply `changes` to each booking whose status is (still) one of `allowed`, with a
     conditional UPDATE so a worker cannot be overtaken; count the rest by reason."""
-    result = ActionResult(verb)
+    result = ActionResult(done_message)
     for booking in bookings:
         with transaction.atomic():
             try:
@@ -447,7 +482,7 @@ def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> A
                     )
             except IntegrityError:
                 # Bringing it back would give its buyer two live bookings of one time.
-                result.skipped["the buyer has booked this time again since"] += 1
+                result.skipped[REBOOKED] += 1
                 continue
             if updated:
                 result.done += 1
@@ -455,21 +490,42 @@ def _act(bookings, verb: str, allowed: list[str], changes: dict, then=None) -> A
                     then(booking.pk)
             else:
                 status = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True)
-                result.skipped[SKIP_REASONS.get(status.first(), "gone")] += 1
+                result.skipped[SKIP_REASONS.get(status.first(), GONE)] += 1
     return result
+
+
+# Which statuses each staff action applies to (the admin offers only the actions that fit).
+SEND_NOW_FROM = Status.waiting()
+RESEND_FROM = Status.stopped()
+CANCEL_FROM = [*Status.waiting(), *Status.stopped()]
+MARK_DELIVERED_FROM = Status.in_doubt()
 
 
 def send_now(bookings) -> ActionResult:
     """Send queued or retrying bookings now instead of at their next attempt time."""
-    return _act(bookings, "queued", Status.waiting(), {"next_attempt_at": None}, then=wake_delivery)
+    return _act(
+        bookings,
+        ngettext_lazy(
+            "%(count)d booking queued to be sent now.",
+            "%(count)d bookings queued to be sent now.",
+            "count",
+        ),
+        SEND_NOW_FROM,
+        {"next_attempt_at": None},
+        then=wake_delivery,
+    )
 
 
 def resend(bookings) -> ActionResult:
     """Start delivery again, with a fresh retry schedule, for bookings that stopped."""
     return _act(
         bookings,
-        "queued",
-        Status.stopped(),
+        ngettext_lazy(
+            "%(count)d booking queued to be sent again.",
+            "%(count)d bookings queued to be sent again.",
+            "count",
+        ),
+        RESEND_FROM,
         {
             "status": Status.QUEUED,
             "attempt_count": 0,
@@ -503,8 +559,8 @@ def replay(agency, since) -> ActionResult:
 def cancel(bookings) -> ActionResult:
     return _act(
         bookings,
-        "cancelled",
-        [*Status.waiting(), *Status.stopped()],
+        ngettext_lazy("%(count)d booking cancelled.", "%(count)d bookings cancelled.", "count"),
+        CANCEL_FROM,
         {"status": Status.CANCELLED, "next_attempt_at": None},
     )
 
@@ -513,7 +569,11 @@ def mark_delivered(bookings) -> ActionResult:
     """For a booking in doubt that staff found in the broker system."""
     return _act(
         bookings,
-        "marked delivered",
-        Status.in_doubt(),
+        ngettext_lazy(
+            "%(count)d booking marked as delivered.",
+            "%(count)d bookings marked as delivered.",
+            "count",
+        ),
+        MARK_DELIVERED_FROM,
         {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_problem": None},
     )

@@ -238,6 +238,9 @@ class ProviderClient:
     # never; the booking goes to staff for review instead.
     lost_answer_repeats = 0
     connection_check_endpoint = "/"
+    # The booking's form field behind each name of the posted body, so staff see the broker
+    # system's field errors beside the field they concern.
+    booking_fields: dict[str, str] = {}
 
     def __init__(self, credential: ProviderCredential, session: requests.Session | None = None):
         self.credential = credential
@@ -318,6 +321,18 @@ class ProviderClient:
 
     def slot_is_full(self, errors: dict[str, list[str]]) -> bool:
         return False
+
+    @classmethod
+    def errors_by_booking_field(cls, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Stored field errors keyed by the booking's field names; an error no field of
+        ours matches stays under its own name. Keys may be paths ("updatePerson.cellPhone",
+        "request.Email") in any case."""
+        fields = {name.lower(): field for name, field in cls.booking_fields.items()}
+        by_field: dict[str, list[str]] = {}
+        for name, messages in errors.items():
+            field = fields.get(str(name).rsplit(".", 1)[-1].lower(), name)
+            by_field.setdefault(field, []).extend(messages)
+        return by_field
 
     # --- shared ------------------------------------------------------------------------
 

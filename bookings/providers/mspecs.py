@@ -27,6 +27,12 @@ class MspecsClient(ProviderClient):
     # quarantine entry, so a repeat cannot create a second buyer; but it emails the buyer a
     # confirmation on every post (docs/mspecs.md), so a lost answer is repeated twice at most.
     lost_answer_repeats = 2
+    booking_fields = {
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "email": "email",
+        "phoneNumber": "phone",
+    }
 
     @property
     def connection_check_endpoint(self) -> str:

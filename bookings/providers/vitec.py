@@ -18,6 +18,16 @@ BOOKING_LIMIT_ERROR = "bookinglimit"
 class VitecClient(ProviderClient):
     # Adding a participant is not idempotent: a second post adds a second participant.
     lost_answer_repeats = 0
+    # updatePerson.* and the email's emailAddress (docs/vitec.md); matched on the last part.
+    booking_fields = {
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "emailAddress": "email",
+        "email": "email",
+        "cellPhone": "phone",
+        "contactMessage": "message",
+        "timeSlotId": "slot",
+    }
 
     @property
     def connection_check_endpoint(self) -> str:

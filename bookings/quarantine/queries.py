@@ -20,6 +20,8 @@ from typing import TextIO
 from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Lower
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, QuarantineDecision, Viewing
@@ -179,19 +181,20 @@ def record_decision(user, viewing: Viewing, email: str, decision: str) -> Quaran
     return decision_row
 
 
+# In the reader's language, like the page.
 CSV_HEADER = [
-    "agency",
-    "viewing",
-    "viewing starts",
-    "email",
-    "name in MSPECS",
-    "phone in MSPECS",
-    "merged bookings",
-    "oldest delivered",
-    "name conflict",
-    "all names and phones, newest first",
-    "booking ids",
-    "probably delivered (check MSPECS)",
+    _("agency"),
+    _("viewing"),
+    _("viewing starts"),
+    _("email"),
+    _("name in MSPECS"),
+    _("phone in MSPECS"),
+    _("merged bookings"),
+    _("oldest delivered"),
+    _("name conflict"),
+    _("all names and phones, newest first"),
+    _("booking ids"),
+    _("probably delivered (check MSPECS)"),
 ]
 
 
@@ -212,7 +215,7 @@ def spreadsheet_text(value) -> str:
 def write_csv(out: TextIO, user, filters: MirrorFilters, delimiter: str = ",") -> None:
     """The user's pending entries as CSV, every cell quoted."""
     writer = csv.writer(out, delimiter=delimiter, quoting=csv.QUOTE_ALL)
-    writer.writerow(CSV_HEADER)
+    writer.writerow([str(name) for name in CSV_HEADER])
     writer.writerows(csv_rows(user, filters))
 
 
@@ -235,8 +238,8 @@ def _csv_cells(entry: MirrorEntry) -> list:
         current.phone,
         entry.merged,
         timezone.localtime(entry.oldest).isoformat(),
-        "yes" if entry.has_name_conflict else "no",
+        gettext("yes") if entry.has_name_conflict else gettext("no"),
         "; ".join(f"{b.first_name} {b.last_name} {b.phone}" for b in entry.bookings),
         " ".join(str(b.pk) for b in entry.bookings),
-        "yes" if entry.probably_delivered else "no",
+        gettext("yes") if entry.probably_delivered else gettext("no"),
     ]

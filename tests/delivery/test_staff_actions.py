@@ -29,7 +29,7 @@ def test_send_now_brings_a_retry_forward_and_delivers(agency, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = engine.send_now(Booking.objects.filter(pk=booking.pk))
 
-    assert result.message == "1 queued"
+    assert result.message == "1 booking queued to be sent now."
     assert len(callbacks) == 1
     assert engine.deliver(booking.pk) == "delivered"
 
@@ -44,7 +44,9 @@ def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency):
 
     result = engine.resend(Booking.objects.all())
 
-    assert result.message == "4 queued, 3 skipped: already delivered"
+    assert result.message == (
+        "4 bookings queued to be sent again. 3 bookings skipped: already delivered."
+    )
     assert statuses(stopped) == [Status.QUEUED] * 4
     queued = Booking.objects.filter(status="queued")
     assert {(b.attempt_count, b.last_problem) for b in queued} == {(0, None)}
@@ -85,7 +87,9 @@ def test_mark_delivered_only_takes_bookings_that_need_review(agency):
 
     result = engine.mark_delivered(Booking.objects.all())
 
-    assert result.message == "1 marked delivered, 1 skipped: failed (use Re-send)"
+    assert result.message == (
+        "1 booking marked as delivered. 1 booking skipped: failed (use Re-send)."
+    )
     review.refresh_from_db()
     assert review.status == Status.DELIVERED
     assert review.delivered_at is not None
@@ -98,5 +102,5 @@ def test_resend_leaves_a_rejected_booking_whose_buyer_has_booked_that_time_again
 
     result = engine.resend(Booking.objects.filter(pk=rejected.pk))
 
-    assert result.message == "0 queued, 1 skipped: the buyer has booked this time again since"
+    assert result.message == ("1 booking skipped: the buyer has booked this time again since.")
     assert statuses([rejected]) == [Status.REJECTED]

@@ -1,3 +1,8 @@
+"""Demo data that shows what the product does, also when things go wrong: every booking's
+state is reached by really running the delivery engine against the sandbox broker systems,
+steered through the sandbox's control API, so each booking's attempts explain its state."""
+
+import errno
 from datetime import timedelta
 
 from django.conf import settings
@@ -5,57 +10,102 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
-from bookings.delivery import problems
-from bookings.delivery.credentials import save_credential
+from bookings.delivery import engine
+from bookings.delivery.credentials import check_credential, save_credential
 from bookings.intake.service import accept_booking
+from bookings.management.commands.sandbox import seed_deals
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.sandbox import SandboxProviders
 
 SANDBOX_USERNAME = "sandbox"
 SANDBOX_SECRET = "sandbox-secret"
 SANDBOX_VITEC_CUSTOMER = "sandbox-customer"
+# The demo breaks one agency's credential on purpose: the sandbox refuses this secret.
+EXPIRED_SECRET = "expired-demo-secret"
+# The retrying booking's broker system asks to be called back in an hour.
+RETRY_AFTER_SECONDS = 3600
 
-# (first, last, email, phone as typed, status, last problem)
-BUYERS = [
-    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", "delivered", None),
-    ("Björn", "Berg", "bjorn.berg@example.se", "+46 70 222 22 22", "queued", None),
+
+def deliver_once(booking: Booking) -> None:
+    engine.deliver(booking.pk)
+
+
+def deliver_all_attempts(booking: Booking) -> None:
+    """Every attempt of the retry schedule, without waiting for the delays."""
+    engine.deliver(booking.pk)
+    while Booking.objects.filter(pk=booking.pk, status=Booking.Status.RETRYING).update(
+        next_attempt_at=timezone.now()
+    ):
+        engine.deliver(booking.pk)
+
+
+# (first, last, email, phone as typed, the sandbox's behaviour for its delivery, how it is
+# driven; None: left queued for the worker `make run` starts)
+MSPECS_BUYERS = [
+    ("Anna", "Andersson", "anna.andersson@example.se", "070-111 11 11", {}, deliver_once),
+    (
+        "Björn",
+        "Berg",
+        "bjorn.berg@example.se",
+        "+46 70 222 22 22",
+        {"status": 503, "retry_after": RETRY_AFTER_SECONDS},
+        deliver_once,
+    ),
     (
         "Cecilia",
         "Carlsson",
         "cecilia@example.se",
         "0733-33 33 33",
-        "rejected",
-        problems.DATA_REJECTED(errors="phone: Invalid phone number."),
+        {"status": 400, "body": {"errors": {"phoneNumber": ["Invalid phone number."]}}},
+        deliver_once,
     ),
-    (
-        "David",
-        "Dahl",
-        "david.dahl@example.se",
-        "0704444444",
-        "failed",
-        problems.GAVE_UP(problem=problems.UNREACHABLE(answer=problems.READ_TIMEOUT()), attempts=6),
-    ),
-    # The same buyer again: a booking of hers that stood would be refused as a duplicate.
-    ("Anna", "Andersson-Ek", "anna.andersson@example.se", "070-555 55 55", "cancelled", None),
+    ("David", "Dahl", "david.dahl@example.se", "0704444444", {"status": 500}, deliver_all_attempts),
+    ("Erik", "Ek", "erik.ek@example.se", "070-555 55 55", {}, None),
+]
+VITEC_BUYERS = [
+    ("Fatima", "Fors", "fatima.fors@example.se", "070-666 66 66", {}, deliver_once),
+    # The connection drops after Vitec got the booking: it may have added the participant.
+    ("Gustav", "Gran", "gustav.gran@example.se", "070-777 77 77", {"mode": "drop"}, deliver_once),
+]
+# Ivar waits in the queue when Hanna's delivery finds the credential refused: both are held.
+BROKEN_BUYERS = [
+    ("Ivar", "Ivarsson", "ivar.ivarsson@example.se", "070-999 99 99", {}, None),
+    ("Hanna", "Holm", "hanna.holm@example.se", "070-888 88 88", {}, deliver_once),
 ]
 
 
 class Command(BaseCommand):
     help = (
-        "Load demo data wired to the sandbox broker systems (safe to run again) and print "
-        "the login."
+        "Load demo data wired to the sandbox broker systems, with a booking in every state "
+        "reached by the delivery engine (safe to run again), and print the logins."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="viewing-bridge-demo")
 
-    @transaction.atomic
     def handle(self, password, **options):
         if not settings.DEBUG:
             # It resets the `admin` superuser's password to a published one.
             raise CommandError("The demo is for development only; DEBUG is off.")
+        try:
+            sandbox = SandboxProviders(settings.SANDBOX_HOST, settings.SANDBOX_PORT)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise CommandError(
+                f"Port {settings.SANDBOX_PORT} is in use: stop `manage.py sandbox` while the "
+                "demo runs its own sandbox to deliver its bookings (make run starts the "
+                "sandbox after the demo)."
+            ) from None
+        with sandbox:
+            self.load(sandbox, password)
+
+    @transaction.atomic
+    def load(self, sandbox: SandboxProviders, password: str) -> None:
         sandbox_url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
         mspecs = self.agency(
             "Mäklarhuset Demo", "maklarhuset-demo", BrokerSystem.MSPECS, sandbox_url
@@ -66,6 +116,13 @@ class Command(BaseCommand):
             BrokerSystem.VITEC,
             sandbox_url,
             vitec_customer_id=SANDBOX_VITEC_CUSTOMER,
+        )
+        broken = self.agency(
+            "Trasiga Nyckeln Demo",
+            "trasiga-nyckeln-demo",
+            BrokerSystem.MSPECS,
+            sandbox_url,
+            secret=EXPIRED_SECRET,
         )
         tomorrow = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
         tomorrow += timedelta(days=1)
@@ -82,22 +139,53 @@ class Command(BaseCommand):
         self.slot(slotted, "MSP-1002-S2", 1, number_booked=4, fully_booked=True)
         vitec_viewing = self.viewing(vitec, "VIT-2001", "Kungsgatan 5, Göteborg", tomorrow)
         vitec_slot = self.slot(vitec_viewing, "VIT-2001-T1", 0)
+        broken_viewing = self.viewing(broken, "MSP-3001", "Hamngatan 3, Malmö", tomorrow)
+        seed_deals(sandbox)
 
-        for viewing, slot in [(ordinary, None), (vitec_viewing, vitec_slot)]:
-            for first, last, email, phone, status, problem in BUYERS:
-                self.booking(viewing, slot, first, last, email, phone, status, problem)
+        for viewing, slot, buyers in [
+            (ordinary, None, MSPECS_BUYERS),
+            (vitec_viewing, vitec_slot, VITEC_BUYERS),
+            (broken_viewing, None, BROKEN_BUYERS),
+        ]:
+            for first, last, email, phone, fault, drive in buyers:
+                self.booking(sandbox, viewing, slot, first, last, email, phone, fault, drive)
+        # A buyer who changed their mind: cancelled by staff before it went out.
+        cancelled = self.booking(
+            sandbox, ordinary, None, "Jenny", "Jansson", "jenny@example.se", "0701234567", {}, None
+        )
+        if cancelled is not None:
+            engine.cancel([cancelled])
+
+        for agency in (mspecs, vitec, broken):
+            check_credential(agency.credential)
 
         admin = self.user("admin", password, is_superuser=True)
-        for agency, username in [(mspecs, "mspecs-staff"), (vitec, "vitec-staff")]:
+        for agency, username in [
+            (mspecs, "mspecs-staff"),
+            (vitec, "vitec-staff"),
+            (broken, "broken-staff"),
+        ]:
             user = self.user(username, password)
             Membership.objects.get_or_create(user=user, agency=agency)
+        agency_admin = self.user("mspecs-admin", password, email="mspecs-admin@example.se")
+        Membership.objects.update_or_create(
+            user=agency_admin, agency=mspecs, defaults={"role": Membership.Role.ADMIN}
+        )
+        Membership.objects.update_or_create(
+            user=agency_admin, agency=broken, defaults={"role": Membership.Role.ADMIN}
+        )
 
+        public_link = settings.SITE_URL.rstrip("/") + reverse(
+            "booking-page", args=[ordinary.public_id]
+        )
         self.stdout.write(
-            self.style.SUCCESS("Demo data ready.")
-            + f"\n  Admin login: {admin.username} / {password}  (superuser)"
-            + f"\n  Agency staff: mspecs-staff, vitec-staff / {password}"
-            + "\n  Sandbox broker systems: "
-            + sandbox_url
+            self.style.SUCCESS("Demo data ready: a booking in every state (see README.md).")
+            + f"\n  Admin:           {settings.SITE_URL.rstrip('/')}/admin/"
+            + f"\n  Superuser:       {admin.username} / {password}"
+            + f"\n  Agency staff:    mspecs-staff, vitec-staff, broken-staff / {password}"
+            + f"\n  Agency admin:    {agency_admin.username} / {password} (gets the alert emails)"
+            + f"\n  Public booking:  {public_link}"
+            + f"\n  Sandbox broker systems: {sandbox_url}"
         )
 
     def agency(self, name, slug, broker_system, sandbox_url, **credential):
@@ -154,9 +242,12 @@ class Command(BaseCommand):
         )
         return slot
 
-    def booking(self, viewing, slot, first, last, email, phone, status, problem):
+    def booking(self, sandbox, viewing, slot, first, last, email, phone, fault, drive):
+        """The buyer's booking, taken in as intake does and, unless `drive` is None, sent
+        by the delivery engine while the sandbox behaves as `fault` says. None when the
+        demo made it before."""
         if Booking.objects.filter(viewing=viewing, first_name=first, last_name=last).exists():
-            return
+            return None
         booking = Booking(
             viewing=viewing,
             slot=slot,
@@ -167,21 +258,22 @@ class Command(BaseCommand):
             consent_given_at=timezone.now(),
             source=Booking.Source.PUBLIC_PAGE,  # as buyers book, consent given
         )
-        booking.status = status
         booking.full_clean()
-        if status == Booking.Status.QUEUED:
-            accept_booking(booking)  # the worker delivers it to the sandbox
-            return
-        booking.last_problem = problem
-        booking.attempt_count = 6 if status == Booking.Status.FAILED else 1
-        if status == Booking.Status.DELIVERED:
-            booking.delivered_at = timezone.now()
-        booking.save()
+        accept_booking(booking)
+        if drive is not None:
+            if fault:
+                sandbox.set_fault(**fault)
+            try:
+                drive(booking)
+            finally:
+                sandbox.clear_fault()
+        return booking
 
-    def user(self, username, password, is_superuser=False):
+    def user(self, username, password, is_superuser=False, email=""):
         user, _ = get_user_model().objects.get_or_create(username=username)
         user.is_staff = True
         user.is_superuser = is_superuser
+        user.email = email or user.email
         user.set_password(password)
         user.save()
         return user

@@ -18,21 +18,22 @@ class Command(BaseCommand):
     def handle(self, host, port, latency, **options):
         sandbox = SandboxProviders(host, port)
         sandbox.set_latency(latency)
-        self._seed_deals(sandbox)
+        seed_deals(sandbox)
         self.stdout.write(
             f"Sandbox broker systems: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
         )
         with contextlib.suppress(KeyboardInterrupt):
             sandbox.serve_forever()
 
-    def _seed_deals(self, sandbox: SandboxProviders) -> None:
-        """Know the slots of the MSPECS viewings in the database, with their bookings
-        so far, so that slot-status polling has something true to report."""
-        slots = ViewingSlot.objects.filter(viewing__mspecs_deal_id__gt="").select_related("viewing")
-        for slot in slots:
-            capacity = slot.number_booked if slot.fully_booked else DEFAULT_SLOT_CAPACITY
-            sandbox.set_deal(
-                slot.viewing.mspecs_deal_id,
-                {slot.provider_slot_id: capacity},
-                booked={slot.provider_slot_id: slot.number_booked},
-            )
+
+def seed_deals(sandbox: SandboxProviders) -> None:
+    """Know the slots of the MSPECS viewings in the database, with their bookings so far,
+    so that slot-status polling has something true to report."""
+    slots = ViewingSlot.objects.filter(viewing__mspecs_deal_id__gt="").select_related("viewing")
+    for slot in slots:
+        capacity = slot.number_booked if slot.fully_booked else DEFAULT_SLOT_CAPACITY
+        sandbox.set_deal(
+            slot.viewing.mspecs_deal_id,
+            {slot.provider_slot_id: capacity},
+            booked={slot.provider_slot_id: slot.number_booked},
+        )
