@@ -307,6 +307,19 @@ class ImportedViewing:
     address: str = ""
 
 
+def check_unique_ids(viewings: list[ImportedViewing]) -> list[ImportedViewing]:
+    """The viewings, if no two share an id and no viewing has two slots with one id;
+    raises ValueError otherwise (an answer of the wrong shape)."""
+    viewing_ids = [viewing.viewing_id for viewing in viewings]
+    if len(set(viewing_ids)) != len(viewing_ids):
+        raise ValueError("two viewings with one id")
+    for viewing in viewings:
+        slot_ids = [slot.slot_id for slot in viewing.slots]
+        if len(set(slot_ids)) != len(slot_ids):
+            raise ValueError("two slots with one id")
+    return viewings
+
+
 class SourceReadError(Exception):
     """A deal or estate could not be read; `problem` says why, for staff."""
 

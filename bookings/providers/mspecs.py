@@ -14,6 +14,7 @@ from bookings.providers.base import (
     ImportedSlot,
     ImportedViewing,
     ProviderClient,
+    check_unique_ids,
     normalise_errors,
     optional_count,
     parse_broker_time,
@@ -128,11 +129,14 @@ class MspecsClient(ProviderClient):
             if not isinstance(deal, dict) or not isinstance(deal.get("viewings"), list):
                 raise ValueError("no list of viewings")
             title, address = deal_title_and_address(deal)
-            return [
-                read_viewing(viewing, title, address)
-                for viewing in deal["viewings"]
-                if isinstance(viewing, dict) and viewing.get("type") in (TIME_SLOTS, DATE_AND_TIME)
-            ]
+            return check_unique_ids(
+                [
+                    read_viewing(viewing, title, address)
+                    for viewing in deal["viewings"]
+                    if isinstance(viewing, dict)
+                    and viewing.get("type") in (TIME_SLOTS, DATE_AND_TIME)
+                ]
+            )
         except SHAPE_ERRORS as error:
             raise self.unexpected(source_id, error) from None
 

@@ -14,6 +14,7 @@ from bookings.providers.base import (
     ImportedSlot,
     ImportedViewing,
     ProviderClient,
+    check_unique_ids,
     normalise_errors,
     optional_count,
     parse_broker_time,
@@ -65,7 +66,7 @@ class VitecClient(ProviderClient):
         try:
             if not isinstance(body, list):
                 raise ValueError("not a list of viewings")
-            return [read_viewing(CaseInsensitiveDict(viewing)) for viewing in body]
+            return check_unique_ids([read_viewing(CaseInsensitiveDict(v)) for v in body])
         except SHAPE_ERRORS as error:
             raise self.unexpected(source_id, error) from None
 
