@@ -25,6 +25,11 @@ class ViewingQuerySet(AgencyScopedQuerySet):
         ones the public page and the JSON API offer (staff may still book the others)."""
         return self.bookable(now).filter(bookable_from_internet=True)
 
+    def open_for_booking(self, now=None):
+        """The viewings offered online whose booking deadline has not passed."""
+        now = now or timezone.now()
+        return self.offered_online(now).exclude(booking_closes_at__lte=now)
+
     def imported(self):
         """Viewings read from a broker system (an MSPECS deal or a Vitec estate)."""
         return self.exclude(source_id="")
@@ -142,6 +147,14 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
         """Slots that have not started: the ones a buyer may still choose."""
         return self.filter(starts_at__gt=timezone.now())
 
+    def with_live_booking_count(self):
+        """Each slot with `live_booking_count`, which ViewingSlot.places_left reads."""
+        return self.annotate(
+            live_booking_count=models.Count(
+                "bookings", filter=Q(bookings__status__in=BookingStatus.live())
+            )
+        )
+
 
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="slots")
@@ -185,11 +198,13 @@ class ViewingSlot(models.Model):
     def places_left(self, live_bookings: int | None = None) -> int | None:
         """Places a buyer can still take, or None when the broker system does not say:
         MSPECS's freeSpots as last read, else the capacity minus our live bookings
-        (`live_bookings`, counted here when not given)."""
+        (`live_bookings`, else as annotated by with_live_booking_count, else counted)."""
         if self.free_spots is not None:
             return self.free_spots
         if self.capacity is None:
             return None
+        if live_bookings is None:
+            live_bookings = getattr(self, "live_booking_count", None)
         if live_bookings is None:
             live_bookings = self.bookings.filter(status__in=Booking.Status.live()).count()
         return max(0, self.capacity - live_bookings)
@@ -292,6 +307,7 @@ class BookingStatus(models.TextChoices):
 
 
 DUPLICATE_BOOKING = "duplicate_booking"
+BOOKING_CLOSED = "booking_closed"
 DUPLICATE_BOOKING_ERROR = _(
     "A booking for this viewing and time with this email address has already been received."
 )
@@ -481,7 +497,7 @@ class Booking(models.Model):
         elif self._state.adding and self.viewing.booking_closed():
             errors[NON_FIELD_ERRORS] = ValidationError(
                 _("Booking for this viewing closed at %(time)s."),
-                code="booking_closed",
+                code=BOOKING_CLOSED,
                 params={
                     "time": formats.date_format(
                         timezone.localtime(self.viewing.booking_closes_at), "DATETIME_FORMAT"
