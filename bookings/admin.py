@@ -34,6 +34,7 @@ from bookings.models import (
     ViewingChange,
     ViewingSlot,
 )
+from bookings.viewing_import import sync
 from bookings.viewing_import.admin import import_view
 
 # What the broker system decides for an imported viewing: shown, never typed by hand.
@@ -174,7 +175,7 @@ class ViewingAdmin(AgencyScopedAdmin):
         "slot_poll_error",
     ]
     inlines = [ViewingSlotInline, ViewingChangeInline]
-    actions = ["refresh_slot_status"]
+    actions = ["refresh_slot_status", "sync_from_broker_system"]
 
     def get_urls(self):
         return [
@@ -215,6 +216,19 @@ class ViewingAdmin(AgencyScopedAdmin):
         self.message_user(request, str(summary), messages.SUCCESS)
         for deal, error in summary.errors.items():
             self.message_user(request, f"{deal}: {error}", messages.ERROR)
+
+    @admin.action(description=_("Sync from broker system"))
+    def sync_from_broker_system(self, request, queryset):
+        sources = sync.sources_of(queryset)
+        if not sources:
+            self.message_user(
+                request, _("None of these was imported from a broker system."), messages.WARNING
+            )
+            return
+        summary = sync.sync_sources(sources)
+        self.message_user(request, summary.message(), messages.SUCCESS)
+        for source, error in summary.errors.items():
+            self.message_user(request, f"{source}: {error}", messages.ERROR)
 
     @admin.display(description=_("public booking page"))
     def booking_page(self, viewing):

@@ -9,6 +9,7 @@ from django.tasks import task
 
 from bookings import polling
 from bookings.delivery import engine, task_rows
+from bookings.viewing_import import sync
 
 
 @task()
@@ -35,3 +36,11 @@ def close_abandoned_tasks() -> int:
 def poll_due_slots() -> str:
     """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
     return str(polling.poll_slots(polling.due_viewings()))
+
+
+@cron(IntervalTrigger(seconds=settings.VIEWING_SYNC_INTERVAL))
+@task()
+def sync_imported_viewings() -> str:
+    """Re-read every deal and estate behind an upcoming imported viewing (see
+    bookings/viewing_import/sync.py)."""
+    return str(sync.sync_sources(sync.sources_of(sync.syncable_viewings())))

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus
 from agencies.problems import Problem
@@ -52,6 +53,18 @@ class SyncSummary:
             f"{self.sources_read} deals or estates read, {self.viewings_created} viewings "
             f"added, {self.changes} changes, {len(self.errors)} errors"
         )
+
+    def message(self) -> str:
+        """For staff, in the active language."""
+        return gettext(
+            "Synced: %(read)d deals or estates read, %(added)d viewings added, %(changes)d "
+            "changes, %(errors)d errors."
+        ) % {
+            "read": self.sources_read,
+            "added": self.viewings_created,
+            "changes": self.changes,
+            "errors": len(self.errors),
+        }
 
 
 def iso(moment) -> str | None:
@@ -265,12 +278,13 @@ def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]
     applier = _SourceApplier(agency, source_id, timezone.now())
     with transaction.atomic():
         applier.apply(imported)
-        if (
-            Viewing.objects.filter(agency=agency, source_id=source_id)
-            .exclude(sync_problem=None)
-            .update(sync_problem=None)
-        ):
-            applier.rows_written += 1
+        # Cleared once the source reads again; looked up first so that an unchanged
+        # sync issues no write at all.
+        failed = Viewing.objects.filter(
+            agency=agency, source_id=source_id, sync_problem__isnull=False
+        )
+        if failed.exists():
+            applier.rows_written += failed.update(sync_problem=None)
     return applier
 
 
