@@ -33,6 +33,7 @@ from bookings.models import (
     Viewing,
     ViewingChange,
     ViewingSlot,
+    WebhookEvent,
 )
 from bookings.viewing_import import sync
 from bookings.viewing_import.admin import import_view
@@ -471,3 +472,13 @@ class IdempotentRequestAdmin(ReadOnlyRecordAdmin):
     list_display = ["key", "api_key", "response_status", "created_at"]
     list_select_related = ["api_key"]
     search_fields = ["key"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyRecordAdmin):
+    """What MSPECS pushed, as stored before it was answered, and when the worker acted."""
+
+    list_display = ["event_id", "agency", "event_type", "source_id", "received_at", "processed_at"]
+    list_filter = ["event_type", "agency"]
+    list_select_related = ["agency"]
+    search_fields = ["event_id", "source_id"]

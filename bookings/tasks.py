@@ -9,7 +9,7 @@ from django.tasks import task
 
 from bookings import polling
 from bookings.delivery import engine, task_rows
-from bookings.viewing_import import sync
+from bookings.viewing_import import sync, webhooks
 
 
 @task()
@@ -44,3 +44,9 @@ def sync_imported_viewings() -> str:
     """Re-read every deal and estate behind an upcoming imported viewing (see
     bookings/viewing_import/sync.py)."""
     return str(sync.sync_sources(sync.sources_of(sync.syncable_viewings())))
+
+
+@task()
+def process_webhook_event(event_pk: int) -> str:
+    """Act on a stored MSPECS webhook event (see bookings/viewing_import/webhooks.py)."""
+    return webhooks.process_event(event_pk)

@@ -7,13 +7,14 @@ import traceback
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
-from agencies.models import ProviderCredential
+from agencies.models import BrokerSystem, ProviderCredential
 from agencies.problems import problem_text
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.delivery.redaction import redact_answer
@@ -32,28 +33,53 @@ VITEC_FIELDS = [
 ]
 
 
-class ProviderCredentialForm(forms.ModelForm):
-    # Write-only: the stored secret is never sent back to the browser.
-    secret = forms.CharField(
-        label=_("Secret"),
+# Write-only fields: never sent back to the browser; left empty, the stored value stays.
+WRITE_ONLY_FIELDS = ["secret", "mspecs_webhook_secret"]
+
+
+def write_only_field(label, help_text) -> forms.CharField:
+    return forms.CharField(
+        label=label,
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_(
-            "Stored encrypted and never shown. Leave empty to keep the current one, unless "
-            "the base URL, user name or customer id changes."
+        help_text=help_text,
+    )
+
+
+class ProviderCredentialForm(forms.ModelForm):
+    secret = write_only_field(
+        _("Secret"),
+        _(
+            "Password or access token. Stored encrypted and never shown. Leave empty to keep "
+            "the current one, unless the base URL, authentication, user name, customer id or "
+            "subscriber id changes."
         ),
+    )
+    mspecs_webhook_secret = write_only_field(
+        _("MSPECS webhook secret"),
+        _("Stored encrypted and never shown. Leave empty to keep the current one."),
     )
 
     class Meta:
         model = ProviderCredential
-        fields = ["agency", "base_url", "username", "secret", *VITEC_FIELDS]
+        fields = [
+            "agency",
+            "base_url",
+            "auth_scheme",
+            "username",
+            "secret",
+            "mspecs_subscriber_id",
+            "mspecs_webhook_secret",
+            *VITEC_FIELDS,
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The stored secret is never the form's initial value: not in the page, and "changed"
+        # A stored secret is never the form's initial value: not in the page, and "changed"
         # only when one is entered.
-        self.initial.pop("secret", None)
+        for name in WRITE_ONLY_FIELDS:
+            self.initial.pop(name, None)
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"]
@@ -63,10 +89,11 @@ class ProviderCredentialForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        if not cleaned_data.get("secret"):
-            # Left empty: the stored secret is kept, not entered again, so the model refuses
-            # it for a changed address or login (ProviderCredential.clean).
-            cleaned_data.pop("secret", None)
+        for name in WRITE_ONLY_FIELDS:
+            if not cleaned_data.get(name):
+                # Left empty: the stored value is kept, not entered again, so the model
+                # refuses the secret for a changed address or login (ProviderCredential.clean).
+                cleaned_data.pop(name, None)
         return cleaned_data
 
 
@@ -78,9 +105,35 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     list_filter = ["status", "agency__broker_system"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "username", "base_url"]
-    readonly_fields = ["secret_state", "status", "status_detail", "status_changed_at"]
+    readonly_fields = [
+        "secret_state",
+        "webhook_secret_state",
+        "webhook_url",
+        "status",
+        "status_detail",
+        "status_changed_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["agency", "base_url", "username", "secret", "secret_state"]}),
+        (
+            None,
+            {"fields": ["agency", "base_url", "auth_scheme", "username", "secret", "secret_state"]},
+        ),
+        (
+            _("MSPECS"),
+            {
+                "fields": [
+                    "mspecs_subscriber_id",
+                    "mspecs_webhook_secret",
+                    "webhook_secret_state",
+                    "webhook_url",
+                ],
+                "description": _(
+                    "The subscriber id is sent as the subscriber-id header on every call. "
+                    "Give MSPECS the webhook address and secret to have viewings synced as "
+                    "soon as they change."
+                ),
+            },
+        ),
         (
             _("Vitec Express"),
             {
@@ -98,7 +151,10 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             return fieldsets
         # A read-only page shows every field's value: the secret only as its state.
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "secret"]})
+            (
+                name,
+                {**options, "fields": [f for f in options["fields"] if f not in WRITE_ONLY_FIELDS]},
+            )
             for name, options in fieldsets
         ]
 
@@ -114,6 +170,17 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             return gettext("Set")
         changed_at = date_format(localtime(credential.secret_changed_at), "DATETIME_FORMAT")
         return gettext("Set, last changed %(changed_at)s") % {"changed_at": changed_at}
+
+    @admin.display(description=_("Stored webhook secret"))
+    def webhook_secret_state(self, credential):
+        return gettext("Set") if credential.mspecs_webhook_secret else gettext("Not set")
+
+    @admin.display(description=_("Webhook address for MSPECS"))
+    def webhook_url(self, credential):
+        """The path under this site's own address (the one in the browser's address bar)."""
+        if credential.pk is None or credential.agency.broker_system != BrokerSystem.MSPECS:
+            return "—"
+        return reverse("mspecs-webhook", args=[credential.agency.slug])
 
     def save_model(self, request, obj, form, change):
         save_credential(obj)
