@@ -32,10 +32,10 @@ def call_each[Item: PerAgency](
     concurrency: int,
     per_agency: int,
 ) -> Iterator[tuple[Item, object]]:
-    """Yield (item, outcome) for every item as its call finishes: what `call(item)`
-    returned or the exception it raised. An exception with a `retry_after` (seconds, e.g.
-    a 429's Retry-After) pauses that agency's calls that long and calls the item again,
-    up to MAX_TRIES times."""
+    """Start calling at once; iterating the result gives (item, outcome) for every item as
+    its call finishes: what `call(item)` returned or the exception it raised. An exception
+    with a `retry_after` (seconds, e.g. a 429's Retry-After) pauses that agency's calls that
+    long and calls the item again, up to MAX_TRIES times."""
     pending: dict[int, list[Item]] = defaultdict(list)
     for item in reversed(items):  # popped from the end: in the given order
         pending[item.agency_id].append(item)
@@ -57,12 +57,18 @@ def call_each[Item: PerAgency](
             dispatcher.finished(item)
             outcomes.put((item, outcome))
 
+    # Started here, not on the first next(): the caller reads the database meanwhile.
     workers = max(1, min(concurrency, len(items)))
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in range(workers):
-            pool.submit(work)
+    pool = ThreadPoolExecutor(workers)
+    for _ in range(workers):
+        pool.submit(work)
+    pool.shutdown(wait=False)  # the threads end when the items do
+
+    def results() -> Iterator[tuple[Item, object]]:
         for _ in range(len(items)):
             yield outcomes.get()
+
+    return results()
 
 
 class _Dispatcher:

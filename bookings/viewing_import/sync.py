@@ -12,11 +12,12 @@ for booking, with the bookings on it listed in the change for staff.
 viewings`), the admin's "Sync from broker system" and the MSPECS webhook worker.
 """
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -107,15 +108,16 @@ class _SourceApplier:
         obj.save(update_fields=fields)
         self.rows_written += 1
 
-    def apply(self, imported: list[ImportedViewing]) -> None:
-        ids = [viewing.viewing_id for viewing in imported]
-        existing = {
-            viewing.provider_viewing_id: viewing
-            for viewing in Viewing.objects.filter(agency=self.agency)
-            # This source's viewings, and hand-entered ones the answer names (adopted).
-            .filter(Q(source_id=self.source_id) | Q(provider_viewing_id__in=ids))
-            .prefetch_related("slots")
-        }
+    def apply(self, imported: list[ImportedViewing], known: list[Viewing]) -> None:
+        """`known`: this source's viewings as stored, their slots prefetched."""
+        existing = {viewing.provider_viewing_id: viewing for viewing in known}
+        new_ids = [v.viewing_id for v in imported if v.viewing_id not in existing]
+        if new_ids:
+            # A viewing entered by hand under an id the answer names is adopted, not doubled.
+            for viewing in Viewing.objects.filter(
+                agency=self.agency, provider_viewing_id__in=new_ids
+            ).prefetch_related("slots"):
+                existing[viewing.provider_viewing_id] = viewing
         for source_viewing in imported:
             viewing = existing.pop(source_viewing.viewing_id, None)
             if viewing is None:
@@ -125,6 +127,10 @@ class _SourceApplier:
         for viewing in existing.values():
             if viewing.source_id == self.source_id and viewing.removed_from_source_at is None:
                 self.remove(viewing)
+        # The source reads again: a problem recorded before is over.
+        failed = [v.pk for v in known if v.sync_problem is not None]
+        if failed:
+            self.rows_written += Viewing.objects.filter(pk__in=failed).update(sync_problem=None)
         ViewingChange.objects.bulk_create(self.changes)
         self.rows_written += len(self.changes)
         if self.unbookable_slot_ids:
@@ -277,15 +283,24 @@ def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]
     transaction; returns what was done (viewings_created, changes, rows_written)."""
     applier = _SourceApplier(agency, source_id, timezone.now())
     with transaction.atomic():
-        applier.apply(imported)
-        # Cleared once the source reads again; looked up first so that an unchanged
-        # sync issues no write at all.
-        failed = Viewing.objects.filter(
-            agency=agency, source_id=source_id, sync_problem__isnull=False
-        )
-        if failed.exists():
-            applier.rows_written += failed.update(sync_problem=None)
+        known = Viewing.objects.filter(agency=agency, source_id=source_id)
+        applier.apply(imported, list(known.prefetch_related("slots")))
     return applier
+
+
+def load_viewings(sources: list["Source"]) -> dict[tuple[int, str], list[Viewing]]:
+    """The stored viewings of every source, their slots prefetched, in a few queries."""
+    wanted = {(source.agency_id, source.source_id) for source in sources}
+    stored = Viewing.objects.filter(
+        agency_id__in={agency_id for agency_id, _ in wanted},
+        source_id__in={source_id for _, source_id in wanted},
+    )
+    viewings = defaultdict(list)
+    for viewing in stored.prefetch_related("slots"):
+        key = (viewing.agency_id, viewing.source_id)
+        if key in wanted:  # not another agency's deal of the same id
+            viewings[key].append(viewing)
+    return viewings
 
 
 def sources_of(viewings) -> list[Source]:
@@ -325,21 +340,60 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
         concurrency=settings.VIEWING_SYNC_CONCURRENCY,
         per_agency=settings.VIEWING_SYNC_CONCURRENCY_PER_AGENCY,
     )
+    # Read what is stored while the first calls are under way.
+    known = load_viewings(callable_sources)
+    batch = _Batch(summary)
     for source, outcome in outcomes:
         agency = agencies[source.agency_id]
         summary.sources_read += 1
         if isinstance(outcome, SourceReadError):
             record_problem(summary, agency, source, outcome.problem)
-            continue
-        if isinstance(outcome, Exception):
+        elif isinstance(outcome, Exception):
             problem = problems.SOURCE_UNREACHABLE(source=source.source_id, answer=repr(outcome))
             record_problem(summary, agency, source, problem)
-            continue
-        applied = apply_source(agency, source.source_id, outcome)
-        summary.viewings_created += len(applied.viewings_created)
-        summary.changes += len(applied.changes)
-        summary.rows_written += applied.rows_written
+        else:
+            batch.add(agency, source, outcome, known.get((source.agency_id, source.source_id), []))
+        if batch.due():
+            batch.write()
+    batch.write()
     return summary
+
+
+# Answers are applied in one transaction per batch of sources (or per second, whichever
+# comes first), as slot polling writes: a commit per source would make a large sync bound
+# by the database's commits rather than by the broker system's latency. Every answer was
+# read whole before it is applied, so a source is never half applied for a bad answer.
+WRITE_BATCH = 100
+WRITE_EVERY_SECONDS = 1.0
+
+
+class _Batch:
+    def __init__(self, summary: SyncSummary):
+        self.summary = summary
+        self.pending: list[tuple[Agency, Source, list[ImportedViewing], list[Viewing]]] = []
+        self.written_at = time.monotonic()
+
+    def add(self, agency, source, imported, known) -> None:
+        self.pending.append((agency, source, imported, known))
+
+    def due(self) -> bool:
+        return len(self.pending) >= WRITE_BATCH or (
+            time.monotonic() - self.written_at >= WRITE_EVERY_SECONDS
+        )
+
+    def write(self) -> None:
+        if not self.pending:
+            return
+        now = timezone.now()
+        with transaction.atomic():
+            for agency, source, imported, known in self.pending:
+                applier = _SourceApplier(agency, source.source_id, now)
+                applier.apply(imported, known)
+                self.summary.viewings_created += len(applier.viewings_created)
+                self.summary.changes += len(applier.changes)
+                self.summary.rows_written += applier.rows_written
+        self.pending = []
+        self.written_at = time.monotonic()
 
 
 def record_problem(summary: SyncSummary, agency: Agency, source: Source, problem: Problem) -> None:
