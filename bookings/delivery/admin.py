@@ -80,6 +80,12 @@ class ProviderCredentialForm(forms.ModelForm):
         # only when one is entered.
         for name in WRITE_ONLY_FIELDS:
             self.initial.pop(name, None)
+        if "auth_scheme" in self.fields:  # not on a read-only page
+            # Not sent (a form from before the choice existed, a script): the scheme stays.
+            self.fields["auth_scheme"].required = False
+
+    def clean_auth_scheme(self):
+        return self.cleaned_data["auth_scheme"] or self.instance.auth_scheme
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"]

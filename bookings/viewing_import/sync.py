@@ -75,19 +75,25 @@ def iso(moment) -> str | None:
 class _SourceApplier:
     """Brings one source's viewings in line with an answer, counting what it writes."""
 
-    def __init__(self, agency: Agency, source_id: str, now):
+    def __init__(self, agency: Agency, source_id: str, now, viewings_with_bookings=None):
         self.agency = agency
         self.source_id = source_id
         self.now = now
+        # Viewing ids with live bookings, when known: the others need no look-up of them.
+        self.viewings_with_bookings: set[int] | None = viewings_with_bookings
         self.rows_written = 0
         self.viewings_created: list[Viewing] = []
+        # Written by `flush`, for many sources at once.
+        self.new_slots: list[ViewingSlot] = []
         self.changes: list[ViewingChange] = []
         self.unbookable_slot_ids: list[int] = []
 
     def change(self, viewing, kind, *, slot=None, before=None, after=None, bookings=None):
         detail = {} if before is None and after is None else {"before": before, "after": after}
         booking_ids = []
-        if bookings is not None:
+        if bookings is not None and (
+            self.viewings_with_bookings is None or viewing.pk in self.viewings_with_bookings
+        ):
             booking_ids = list(
                 bookings.filter(status__in=Booking.Status.live())
                 .order_by("pk")
@@ -131,11 +137,6 @@ class _SourceApplier:
         failed = [v.pk for v in known if v.sync_problem is not None]
         if failed:
             self.rows_written += Viewing.objects.filter(pk__in=failed).update(sync_problem=None)
-        ViewingChange.objects.bulk_create(self.changes)
-        self.rows_written += len(self.changes)
-        if self.unbookable_slot_ids:
-            waiting = Booking.objects.filter(slot__in=self.unbookable_slot_ids)
-            self.rows_written += waiting.set_aside_for_unbookable_slots()
 
     def create(self, source: ImportedViewing) -> None:
         is_mspecs = self.agency.broker_system == BrokerSystem.MSPECS
@@ -156,9 +157,7 @@ class _SourceApplier:
         self.rows_written += 1
         self.viewings_created.append(viewing)
         self.change(viewing, Kind.IMPORTED)
-        slots = [self.new_slot(viewing, slot) for slot in source.slots]
-        ViewingSlot.objects.bulk_create(slots)
-        self.rows_written += len(slots)
+        self.new_slots += [self.new_slot(viewing, slot) for slot in source.slots]
 
     def new_slot(self, viewing: Viewing, source: ImportedSlot) -> ViewingSlot:
         return ViewingSlot(
@@ -249,13 +248,11 @@ class _SourceApplier:
                     fields.append("fully_booked")
             if fields:
                 self.save(slot, fields)
-            if not slot.is_bookable:
-                self.unbookable_slot_ids.append(slot.pk)
-        if new_slots:
-            ViewingSlot.objects.bulk_create(new_slots)
-            self.rows_written += len(new_slots)
-            for slot in new_slots:
-                self.change(viewing, Kind.SLOT_ADDED, slot=slot, after=iso(slot.starts_at))
+                if not slot.is_bookable:  # it just filled up (or came back full)
+                    self.unbookable_slot_ids.append(slot.pk)
+        self.new_slots += new_slots
+        for slot in new_slots:  # saved by `flush`, before the changes that name them
+            self.change(viewing, Kind.SLOT_ADDED, slot=slot, after=iso(slot.starts_at))
         for slot in slots.values():
             if not slot.missing_from_provider:
                 self.close_slot(viewing, slot)
@@ -285,11 +282,31 @@ def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]
     with transaction.atomic():
         known = Viewing.objects.filter(agency=agency, source_id=source_id)
         applier.apply(imported, list(known.prefetch_related("slots")))
+        flush([applier])
     return applier
 
 
-def load_viewings(sources: list["Source"]) -> dict[tuple[int, str], list[Viewing]]:
-    """The stored viewings of every source, their slots prefetched, in a few queries."""
+def flush(appliers: list[_SourceApplier]) -> None:
+    """Write what the appliers gathered: new slots, then the changes (which may name
+    them), then set aside the waiting bookings of slots that closed; a few statements for
+    any number of sources."""
+    new_slots = [slot for applier in appliers for slot in applier.new_slots]
+    ViewingSlot.objects.bulk_create(new_slots)
+    changes = [change for applier in appliers for change in applier.changes]
+    ViewingChange.objects.bulk_create(changes)
+    unbookable = [pk for applier in appliers for pk in applier.unbookable_slot_ids]
+    set_aside = 0
+    if unbookable:
+        set_aside = Booking.objects.filter(slot__in=unbookable).set_aside_for_unbookable_slots()
+    for applier in appliers:
+        applier.rows_written += len(applier.new_slots) + len(applier.changes)
+    if appliers:
+        appliers[0].rows_written += set_aside
+
+
+def load_viewings(sources: list["Source"]) -> tuple[dict[tuple[int, str], list[Viewing]], set]:
+    """The stored viewings of every source, their slots prefetched, and the ids of those
+    with live bookings, in a few queries."""
     wanted = {(source.agency_id, source.source_id) for source in sources}
     stored = Viewing.objects.filter(
         agency_id__in={agency_id for agency_id, _ in wanted},
@@ -300,7 +317,12 @@ def load_viewings(sources: list["Source"]) -> dict[tuple[int, str], list[Viewing
         key = (viewing.agency_id, viewing.source_id)
         if key in wanted:  # not another agency's deal of the same id
             viewings[key].append(viewing)
-    return viewings
+    with_bookings = set(
+        Booking.objects.filter(viewing__in=stored, status__in=Booking.Status.live())
+        .values_list("viewing_id", flat=True)
+        .distinct()
+    )
+    return viewings, with_bookings
 
 
 def sources_of(viewings) -> list[Source]:
@@ -341,8 +363,8 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
         per_agency=settings.VIEWING_SYNC_CONCURRENCY_PER_AGENCY,
     )
     # Read what is stored while the first calls are under way.
-    known = load_viewings(callable_sources)
-    batch = _Batch(summary)
+    known, with_bookings = load_viewings(callable_sources)
+    batch = _Batch(summary, with_bookings)
     for source, outcome in outcomes:
         agency = agencies[source.agency_id]
         summary.sources_read += 1
@@ -368,8 +390,9 @@ WRITE_EVERY_SECONDS = 1.0
 
 
 class _Batch:
-    def __init__(self, summary: SyncSummary):
+    def __init__(self, summary: SyncSummary, viewings_with_bookings: set[int]):
         self.summary = summary
+        self.viewings_with_bookings = viewings_with_bookings
         self.pending: list[tuple[Agency, Source, list[ImportedViewing], list[Viewing]]] = []
         self.written_at = time.monotonic()
 
@@ -386,12 +409,16 @@ class _Batch:
             return
         now = timezone.now()
         with transaction.atomic():
+            appliers = []
             for agency, source, imported, known in self.pending:
-                applier = _SourceApplier(agency, source.source_id, now)
+                applier = _SourceApplier(agency, source.source_id, now, self.viewings_with_bookings)
                 applier.apply(imported, known)
-                self.summary.viewings_created += len(applier.viewings_created)
-                self.summary.changes += len(applier.changes)
-                self.summary.rows_written += applier.rows_written
+                appliers.append(applier)
+            flush(appliers)
+        for applier in appliers:
+            self.summary.viewings_created += len(applier.viewings_created)
+            self.summary.changes += len(applier.changes)
+            self.summary.rows_written += applier.rows_written
         self.pending = []
         self.written_at = time.monotonic()
 
