@@ -30,6 +30,8 @@ each a method of the control API (`ProviderState`):
     POST {url}/_sandbox/mspecs-deals/{id}   set_mspecs_deal(): the deal document
     POST {url}/_sandbox/vitec-estates/{id}  set_vitec_estate(): {"viewings": [...],
                                       "street_address": "...", "city": "..."}
+    POST {url}/_sandbox/access-tokens       set_access_token(): {"token": "...",
+                                      "subscriber_id": "..."}
     POST {url}/_sandbox/reset        reset()
 """
 
@@ -316,6 +318,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 providers.set_mspecs_deal(deal_id, body)
             case "POST", ["vitec-estates", estate_id]:
                 providers.set_vitec_estate(estate_id, **body)
+            case "POST", ["access-tokens"]:
+                providers.set_access_token(str(body.get("token")), str(body.get("subscriber_id")))
             case "POST", ["reset"]:
                 providers.reset()
             case _:

@@ -240,3 +240,28 @@ def test_a_busy_broker_system_says_when_to_ask_again(make_agency, sandbox):
         client_for(agency.credential).fetch_viewings("deal-1")
 
     assert error.value.retry_after == 7
+
+
+def test_the_sandbox_control_api_takes_deals_estates_and_tokens_over_http(sandbox):
+    def control(command, body):
+        return requests.post(f"{sandbox.url}/_sandbox/{command}", json=body, timeout=5)
+
+    control("mspecs-deals/deal-9", mspecs_deal("deal-9", []))
+    control("vitec-estates/e-9", {"viewings": [], "street_address": "Ågatan 1", "city": "Umeå"})
+    control("access-tokens", {"token": "t-9", "subscriber_id": "sub-9"})
+
+    deal = requests.get(
+        f"{sandbox.mspecs_url}/api/marketing/deals/deal-9",
+        headers={"Authorization": "Bearer t-9", "subscriber-id": "sub-9"},
+        timeout=5,
+    )
+    estates = requests.get(
+        f"{sandbox.vitec_url}/Advertising/Estate/sandbox-customer",
+        auth=("sandbox", "sandbox-secret"),
+        timeout=5,
+    )
+    assert deal.status_code == 200 and deal.json()["id"] == "deal-9"
+    assert estates.json() == {
+        "Estates": [{"Id": "e-9", "StreetAddress": "Ågatan 1", "City": "Umeå"}],
+        "TotalCount": 1,
+    }
