@@ -145,9 +145,23 @@ class CredentialStatus(models.TextChoices):
     FAILING = "failing", _("Failing: bookings are held")
 
 
-# Where the secret is sent and which login it opens (Vitec's customer id scopes the login).
+# Where the secret is sent and which login it opens (Vitec's customer id and MSPECS's
+# subscriber id scope the login; the scheme says what the secret is).
 # Changing any of them needs the secret entered again: see ProviderCredential.clean.
-SECRET_SCOPE_FIELDS = ["base_url", "username", "vitec_customer_id"]
+SECRET_SCOPE_FIELDS = [
+    "base_url",
+    "username",
+    "auth_scheme",
+    "vitec_customer_id",
+    "mspecs_subscriber_id",
+]
+
+
+class AuthScheme(models.TextChoices):
+    """How the secret is sent (docs/mspecs.md: MSPECS accepts both; Vitec only Basic)."""
+
+    BASIC = "basic", _("HTTP Basic (user name and password)")
+    BEARER = "bearer", _("Bearer access token (MSPECS)")
 
 
 class ProviderCredential(models.Model):
@@ -162,9 +176,17 @@ class ProviderCredential(models.Model):
     base_url = models.URLField(
         help_text=_("API root, e.g. https://connect.maklare.vitec.net"), verbose_name=_("base URL")
     )
-    username = models.CharField(max_length=200, verbose_name=_("user name"))
+    auth_scheme = models.CharField(
+        _("authentication"), max_length=10, choices=AuthScheme.choices, default=AuthScheme.BASIC
+    )
+    username = models.CharField(
+        _("user name"),
+        max_length=200,
+        blank=True,
+        help_text=_("Not used with a Bearer access token."),
+    )
     secret = EncryptedTextField(
-        help_text=_("Password or API secret; stored encrypted."), verbose_name=_("secret")
+        _("secret"), help_text=_("Password, API secret or access token; stored encrypted.")
     )
     secret_changed_at = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("secret changed at")
@@ -198,6 +220,17 @@ class ProviderCredential(models.Model):
     )
     vitec_booking_limit_validation = models.BooleanField(
         default=True, verbose_name=_("Vitec booking limit validation")
+    )
+
+    # MSPECS only (ignored for Vitec): the agency as MSPECS's subscriber, sent as the
+    # `subscriber-id` header on every call, and the secret MSPECS signs webhooks with.
+    mspecs_subscriber_id = models.CharField(
+        _("MSPECS subscriber id"), max_length=100, blank=True, validators=[validate_provider_id]
+    )
+    mspecs_webhook_secret = EncryptedTextField(
+        _("MSPECS webhook secret"),
+        blank=True,
+        help_text=_("Signs the VIEWING webhooks MSPECS sends; stored encrypted."),
     )
 
     status = models.CharField(
@@ -309,6 +342,10 @@ class ProviderCredential(models.Model):
                 errors["base_url"] = error
         if broker_system == BrokerSystem.VITEC and not self.vitec_customer_id:
             errors["vitec_customer_id"] = _("Vitec Express needs the agency's customer id.")
+        if self.auth_scheme == AuthScheme.BASIC and not self.username:
+            errors["username"] = _("HTTP Basic needs a user name.")
+        if self.auth_scheme == AuthScheme.BEARER and broker_system == BrokerSystem.VITEC:
+            errors["auth_scheme"] = _("Vitec Express accepts only HTTP Basic.")
         if self.secret_scope_changed():
             errors["secret"] = _(
                 "Enter the secret again: it is never sent to a changed base URL, user name "

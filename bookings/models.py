@@ -8,7 +8,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
@@ -22,6 +22,20 @@ class ViewingQuerySet(AgencyScopedQuerySet):
     def bookable(self, now=None):
         """Open viewings of active agencies that have not ended: the ones buyers can book."""
         return self.filter(is_open=True, agency__is_active=True, ends_at__gt=now or timezone.now())
+
+    def offered_online(self, now=None):
+        """The bookable viewings the broker system lets buyers book from the internet: the
+        ones the public page and the JSON API offer (staff may still book the others)."""
+        return self.bookable(now).filter(bookable_from_internet=True)
+
+    def open_for_booking(self, now=None):
+        """The viewings offered online whose booking deadline has not passed."""
+        now = now or timezone.now()
+        return self.offered_online(now).exclude(booking_closes_at__lte=now)
+
+    def imported(self):
+        """Viewings read from a broker system (an MSPECS deal or a Vitec estate)."""
+        return self.exclude(source_id="")
 
 
 class Viewing(models.Model):
@@ -50,6 +64,31 @@ class Viewing(models.Model):
     starts_at = models.DateTimeField(verbose_name=_("starts at"))
     ends_at = models.DateTimeField(verbose_name=_("ends at"))
     is_open = models.BooleanField(_("open for booking"), default=True)
+    # Imported viewings (bookings/viewing_import/): the MSPECS deal or Vitec estate they were
+    # read from, which every sync reads again. Empty for a viewing entered by hand.
+    source_id = models.CharField(
+        _("deal or estate id in the broker system"),
+        max_length=200,
+        blank=True,
+        validators=[validate_provider_id],
+        editable=False,
+    )
+    bookable_from_internet = models.BooleanField(
+        _("bookable from the internet"),
+        default=True,
+        help_text=_("As the broker system says; only these are on the public page and the API."),
+    )
+    # MSPECS externalBookingLatestHourBefore / Vitec NoLaterThen: no booking is accepted
+    # from this moment on (Viewing.booking_closed), through any door.
+    booking_closes_at = models.DateTimeField(
+        _("booking closes at"),
+        null=True,
+        blank=True,
+        help_text=_("No booking is taken from this time on. Empty: until the viewing starts."),
+    )
+    # The viewing is no longer in the broker system: closed, never deleted (its bookings stay).
+    removed_from_source_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_problem = ProblemField(_("sync problem"))
     # Unguessable id for the public booking page.
     public_id = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
@@ -77,6 +116,16 @@ class Viewing(models.Model):
 
     def __str__(self):
         return f"{self.title} ({timezone.localtime(self.starts_at):%Y-%m-%d %H:%M})"
+
+    @property
+    def is_imported(self) -> bool:
+        return bool(self.source_id)
+
+    def booking_closed(self, now=None) -> bool:
+        """Whether the booking deadline the broker system set has passed."""
+        return (
+            self.booking_closes_at is not None and (now or timezone.now()) >= self.booking_closes_at
+        )
 
     @property
     def needs_slot(self) -> bool:
@@ -111,6 +160,14 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
         """Slots that have not started: the ones a buyer may still choose."""
         return self.filter(starts_at__gt=timezone.now())
 
+    def with_live_booking_count(self):
+        """Each slot with `live_booking_count`, which ViewingSlot.places_left reads."""
+        return self.annotate(
+            live_booking_count=models.Count(
+                "bookings", filter=Q(bookings__status__in=BookingStatus.live())
+            )
+        )
+
 
 class ViewingSlot(models.Model):
     viewing = models.ForeignKey(
@@ -129,6 +186,13 @@ class ViewingSlot(models.Model):
     # The broker system no longer lists this slot: treat it as closed until staff act.
     missing_from_provider = models.BooleanField(
         default=False, verbose_name=_("missing from the broker system")
+    )
+    # Places as the broker system states them (None: not stated). MSPECS gives the places
+    # left (freeSpots); Vitec only the capacity (ParticipantPerTimeSlot), from which the
+    # places left are what our live bookings leave (ViewingSlot.places_left).
+    capacity = models.PositiveIntegerField(_("places"), null=True, blank=True, editable=False)
+    free_spots = models.PositiveIntegerField(
+        _("places left"), null=True, blank=True, editable=False
     )
 
     objects = ViewingSlotQuerySet.as_manager()
@@ -153,6 +217,20 @@ class ViewingSlot(models.Model):
     @property
     def is_bookable(self) -> bool:
         return not (self.fully_booked or self.missing_from_provider)
+
+    def places_left(self, live_bookings: int | None = None) -> int | None:
+        """Places a buyer can still take, or None when the broker system does not say:
+        MSPECS's freeSpots as last read, else the capacity minus our live bookings
+        (`live_bookings`, else as annotated by with_live_booking_count, else counted)."""
+        if self.free_spots is not None:
+            return self.free_spots
+        if self.capacity is None:
+            return None
+        if live_bookings is None:
+            live_bookings = getattr(self, "live_booking_count", None)
+        if live_bookings is None:
+            live_bookings = self.bookings.filter(status__in=Booking.Status.live()).count()
+        return max(0, self.capacity - live_bookings)
 
     def mark_fully_booked(self) -> None:
         """The broker system said the slot is full (e.g. Vitec's booking-limit validation
@@ -271,6 +349,7 @@ class BookingStatus(models.TextChoices):
 
 
 DUPLICATE_BOOKING = "duplicate_booking"
+BOOKING_CLOSED = "booking_closed"
 DUPLICATE_BOOKING_ERROR = _(
     "A booking for this viewing and time with this email address has already been received."
 )
@@ -423,6 +502,16 @@ class Booking(models.Model):
         return self.viewing.agency
 
     @property
+    def accepted_after_deadline(self) -> bool:
+        """Taken after the viewing's booking deadline (possible only when a sync moved the
+        deadline earlier than when the booking was accepted): not to be sent. A booking
+        accepted in time is delivered even when its delivery runs past the deadline."""
+        closes_at = self.viewing.booking_closes_at
+        return (
+            closes_at is not None and self.created_at is not None and self.created_at >= closes_at
+        )
+
+    @property
     def slot_is_unbookable(self) -> bool:
         """The last slot status says sending this booking would be refused."""
         return self.slot_id is not None and not self.slot.is_bookable
@@ -481,9 +570,23 @@ class Booking(models.Model):
             )
         elif self._state.adding and self.slot_id and self.slot.starts_at <= timezone.now():
             errors["slot"] = _("This time has passed; choose another.")
+        elif self._state.adding and self.slot_id and self.slot.places_left() == 0:
+            errors["slot"] = ValidationError(
+                _("This slot is fully booked; choose another."), code="slot_full"
+            )
         # Not tied to a field: the public page and the API have no viewing field.
         if self._state.adding and not self.viewing.is_open:
             errors[NON_FIELD_ERRORS] = _("This viewing is closed for booking.")
+        elif self._state.adding and self.viewing.booking_closed():
+            errors[NON_FIELD_ERRORS] = ValidationError(
+                _("Booking for this viewing closed at %(time)s."),
+                code=BOOKING_CLOSED,
+                params={
+                    "time": formats.date_format(
+                        timezone.localtime(self.viewing.booking_closes_at), "DATETIME_FORMAT"
+                    )
+                },
+            )
         elif self._state.adding and self.viewing.ends_at <= timezone.now():
             errors[NON_FIELD_ERRORS] = _("This viewing has ended.")
         elif self.status in Booking.Status.live() and self.email and self.live_duplicate():
@@ -636,3 +739,67 @@ class Heartbeat(models.Model):
         cls.objects.update_or_create(
             process=process, defaults={"seen_at": timezone.now(), "seen_by": seen_by}
         )
+
+
+class ViewingChange(models.Model):
+    """One thing a sync with the broker system changed on a viewing, for staff to see."""
+
+    class Kind(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        SLOT_ADDED = "slot_added", _("Time added")
+        MOVED = "moved", _("Time moved")
+        SLOT_REMOVED = "slot_removed", _("Time removed: closed for booking")
+        SLOT_RETURNED = "slot_returned", _("Time back in the broker system")
+        REMOVED = "removed", _("Viewing removed: closed for booking")
+        RETURNED = "returned", _("Viewing back in the broker system")
+        DEADLINE = "deadline", _("Booking deadline changed")
+        ONLINE_BOOKING = "online_booking", _("Bookable from the internet changed")
+
+    viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="changes")
+    slot = models.ForeignKey(
+        ViewingSlot, on_delete=models.CASCADE, null=True, blank=True, related_name="changes"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # What it was and what it became, as ISO times or values ({"before": .., "after": ..}).
+    detail = models.JSONField(default=dict, blank=True)
+    # The bookings standing on what changed, for staff to move or tell.
+    booking_ids = models.JSONField(default=list, blank=True)
+
+    objects = ViewingPartQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
+class WebhookEventQuerySet(AgencyScopedQuerySet):
+    def unprocessed(self):
+        return self.filter(processed_at__isnull=True)
+
+
+class WebhookEvent(models.Model):
+    """An event a broker system pushed (MSPECS webhooks), stored before it is answered;
+    the worker acts on it (bookings/viewing_import/webhooks.py)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="webhook_events")
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    problem = ProblemField(_("problem"))
+
+    objects = WebhookEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "event_id"], name="one_event_per_agency"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}"

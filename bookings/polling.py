@@ -4,16 +4,14 @@
 the admin action "Refresh slot status" and `manage.py poll_slots`. Worker threads only make
 HTTP calls; every database read and write happens on the calling thread, so no connection
 crosses threads. Calls run with bounded concurrency overall and per agency, so one agency's
-slow or large broker-system account cannot take every worker.
+slow or large broker-system account cannot take every worker, and back off when MSPECS
+answers 429 (bookings/fanout.py).
 """
 
 import logging
-import queue
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,6 +27,7 @@ from agencies.models import Agency, AlertKind, BrokerSystem, CredentialStatus
 from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
+from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
 
@@ -127,79 +126,34 @@ def poll_slots(
         if agency.pk not in clients:
             clients[agency.pk] = _client(agency)
         pending[agency.pk].append(deal)
-    done = len(deals) - sum(len(waiting) for waiting in pending.values())
-    dispatcher = _Dispatcher(pending, settings.SLOT_POLL_CONCURRENCY_PER_AGENCY)
-    outcomes: queue.SimpleQueue = queue.SimpleQueue()
-
-    def work():
-        while (deal := dispatcher.next_deal()) is not None:
-            try:
-                outcome = clients[deal.agency_id].slot_status(deal.deal_id)
-            except Exception as error:  # recorded for this deal; the others go on
-                outcome = error
-            dispatcher.finished(deal)
-            outcomes.put((deal, outcome))
-
-    workers = max(1, min(settings.SLOT_POLL_CONCURRENCY, dispatcher.total))
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in range(workers):
-            pool.submit(work)
-        # Read the slots while the first calls are under way.
-        results.load_slots(viewings)
-        for _ in range(dispatcher.total):
-            deal, outcome = outcomes.get()
-            summary.deals_polled += 1
-            if isinstance(outcome, SlotStatusError):
-                results.add_error(deal, outcome.problem)
-            elif isinstance(outcome, Exception):
-                results.add_error(
-                    deal, problems.POLL_FAILED(deal=deal.deal_id, answer=repr(outcome))
-                )
-            else:
-                results.add_status(deal, outcome)
-            # Write while the workers carry on calling, a batch at a time.
-            if results.due():
-                results.write()
-            done += 1
-            if on_progress:
-                on_progress(done, len(deals))
+    calls = [deal for waiting in pending.values() for deal in waiting]
+    done = len(deals) - len(calls)
+    outcomes = call_each(
+        calls,
+        lambda deal: clients[deal.agency_id].slot_status(deal.deal_id),
+        concurrency=settings.SLOT_POLL_CONCURRENCY,
+        per_agency=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY,
+    )
+    # Read the slots while the first calls are under way.
+    results.load_slots(viewings)
+    for deal, outcome in outcomes:
+        summary.deals_polled += 1
+        if isinstance(outcome, SlotStatusError):
+            results.add_error(deal, outcome.problem)
+        elif isinstance(outcome, Exception):
+            results.add_error(deal, problems.POLL_FAILED(deal=deal.deal_id, answer=repr(outcome)))
+        else:
+            results.add_status(deal, outcome)
+        # Write while the workers carry on calling, a batch at a time.
+        if results.due():
+            results.write()
+        done += 1
+        if on_progress:
+            on_progress(done, len(deals))
     results.write()
     for client in clients.values():
         client.session.close()
     return summary
-
-
-class _Dispatcher:
-    """Hands worker threads the next deal whose agency is below its concurrency bound."""
-
-    def __init__(self, pending: dict[int, list[Deal]], per_agency: int):
-        self.pending = pending
-        self.per_agency = per_agency
-        self.running: dict[int, int] = defaultdict(int)  # agency id -> calls in flight
-        self.total = sum(len(deals) for deals in pending.values())
-        self.changed = threading.Condition()
-
-    def next_deal(self) -> Deal | None:
-        """The next deal of the agency with the most left to do, so that agencies finish
-        together instead of one agency's deals running alone, bound, at the end."""
-        with self.changed:
-            while any(self.pending.values()):
-                ready = [
-                    agency_id
-                    for agency_id, deals in self.pending.items()
-                    if deals and self.running[agency_id] < self.per_agency
-                ]
-                if ready:
-                    agency_id = max(ready, key=lambda a: len(self.pending[a]))
-                    self.running[agency_id] += 1
-                    return self.pending[agency_id].pop()
-                self.changed.wait()  # every agency with work left is at its bound
-            return None
-
-    def finished(self, deal: Deal) -> None:
-        with self.changed:
-            self.running[deal.agency_id] -= 1
-            self.changed.notify_all()
 
 
 # Results are written in one transaction per batch of deals (or per second, whichever comes

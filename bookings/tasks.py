@@ -13,6 +13,7 @@ from agencies import alerts
 from bookings import polling
 from bookings.delivery import engine, task_rows
 from bookings.models import Heartbeat
+from bookings.viewing_import import sync, webhooks
 
 
 @task()
@@ -62,3 +63,17 @@ def send_alert_digests() -> int:
     """Email alerts to agency administrators, at most one per agency and kind per
     ALERT_DIGEST_MINUTES (see agencies/alerts.py)."""
     return alerts.send_due_digests()
+
+
+@cron(IntervalTrigger(seconds=settings.VIEWING_SYNC_INTERVAL))
+@task()
+def sync_imported_viewings() -> str:
+    """Re-read every deal and estate behind an upcoming imported viewing (see
+    bookings/viewing_import/sync.py)."""
+    return str(sync.sync_sources(sync.sources_of(sync.syncable_viewings())))
+
+
+@task()
+def process_webhook_event(event_pk: int) -> str:
+    """Act on a stored MSPECS webhook event (see bookings/viewing_import/webhooks.py)."""
+    return webhooks.process_event(event_pk)

@@ -292,6 +292,15 @@ SLOT_POLL_TICK = env.int("SLOT_POLL_TICK", default=60)
 SLOT_POLL_CONCURRENCY = env.int("SLOT_POLL_CONCURRENCY", default=10)
 SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", default=4)
 
+# Imported viewings (bookings/viewing_import/): every VIEWING_SYNC_INTERVAL seconds the
+# scheduler re-reads each deal and estate behind an upcoming imported viewing, one request
+# each, so many at once overall and per agency.
+VIEWING_SYNC_INTERVAL = env.int("VIEWING_SYNC_INTERVAL", default=900)
+VIEWING_SYNC_CONCURRENCY = env.int("VIEWING_SYNC_CONCURRENCY", default=10)
+VIEWING_SYNC_CONCURRENCY_PER_AGENCY = env.int("VIEWING_SYNC_CONCURRENCY_PER_AGENCY", default=4)
+# MSPECS webhooks older than this (their signed timestamp) are refused as replays.
+WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=300)
+
 # The built-in sandbox broker-system servers (`manage.py sandbox`) that the demo agencies use.
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from bookings.monitoring import views as monitoring
+from bookings.viewing_import.webhooks import mspecs_webhook
 
 urlpatterns = [
     # Staff come here; buyers arrive at a viewing's own booking link.
@@ -11,5 +12,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", monitoring.healthz, name="healthz"),
     path("metrics", monitoring.metrics, name="metrics"),
+    path("webhooks/mspecs/<slug:agency_slug>/", mspecs_webhook, name="mspecs-webhook"),
     path("", include("bookings.intake.urls")),
 ]

@@ -51,6 +51,7 @@ def make_agency(
                 "username": "sandbox",
                 "secret": "sandbox-secret",
                 "vitec_customer_id": "sandbox-customer" if is_vitec else "",
+                "mspecs_subscriber_id": "" if is_vitec else "sandbox-subscriber",
                 **credential_fields,
             },
         )
@@ -253,3 +254,82 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- what the broker systems answer about deals and estates ---------------------------------
+
+
+def broker_time(moment) -> str:
+    """A time as the broker systems write it: Swedish local time without an offset."""
+    return timezone.localtime(moment).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def mspecs_slot_viewing(viewing_id, starts_at, slot_ids, *, free_spots=5, **fields):
+    """An MSPECS time-slot viewing of a deal document: one 20-minute slot per id."""
+    return {
+        "id": viewing_id,
+        "type": "ENUMS_VIEWINGS_TYPE_TIME_SLOTS",
+        "startTime": broker_time(starts_at),
+        "allowExternalBooking": True,
+        "externalBookingLatestHourBefore": None,
+        "slotLength": 20,
+        "slotCapacity": 5,
+        "slots": [
+            {
+                "id": slot_id,
+                "startTime": broker_time(starts_at + timedelta(minutes=20 * index)),
+                "freeSpots": free_spots,
+            }
+            for index, slot_id in enumerate(slot_ids)
+        ],
+        **fields,
+    }
+
+
+def mspecs_ordinary_viewing(viewing_id, starts_at, **fields):
+    """An MSPECS viewing with a date and time (booked without a slot), an hour long."""
+    return {
+        "id": viewing_id,
+        "type": "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME",
+        "startTime": broker_time(starts_at),
+        "endTime": broker_time(starts_at + timedelta(hours=1)),
+        "allowExternalBooking": True,
+        "externalBookingLatestHourBefore": None,
+        **fields,
+    }
+
+
+def mspecs_deal(deal_id, viewings, **fields):
+    """A deal document as `GET /api/marketing/deals/{dealId}` answers it (docs/mspecs.md)."""
+    return {
+        "id": deal_id,
+        "title": "Storgatan 1, 3 rok",
+        "address": {"streetAddress": "Storgatan 1", "zipCode": "753 20", "city": "Uppsala"},
+        "viewings": viewings,
+        **fields,
+    }
+
+
+def vitec_viewing(viewing_id, starts_at, slot_ids, **fields):
+    """A Vitec viewing as `GET Viewing/{customerId}/{estateId}` lists it: 30-minute slots."""
+    ends_at = starts_at + timedelta(minutes=30 * max(len(slot_ids), 1))
+    return {
+        "Id": viewing_id,
+        "StartsAt": broker_time(starts_at),
+        "EndsAt": broker_time(ends_at),
+        "ParticipantPerTimeSlot": 3,
+        "BookableFromInternet": True,
+        "NoLaterThen": None,
+        "BookingUrl": f"https://example.se/book/{viewing_id}",
+        "IsDigital": False,
+        "IsProjectViewing": False,
+        "TimeSlots": [
+            {
+                "Id": slot_id,
+                "StartsAt": broker_time(starts_at + timedelta(minutes=30 * index)),
+                "EndsAt": broker_time(starts_at + timedelta(minutes=30 * (index + 1))),
+            }
+            for index, slot_id in enumerate(slot_ids)
+        ],
+        **fields,
+    }

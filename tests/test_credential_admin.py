@@ -30,8 +30,11 @@ def form_data(credential, **changes):
     """What the change form posts for `credential` with the secret field left empty."""
     data = {
         "base_url": credential.base_url,
+        "auth_scheme": credential.auth_scheme,
         "username": credential.username,
         "secret": "",
+        "mspecs_subscriber_id": credential.mspecs_subscriber_id,
+        "mspecs_webhook_secret": "",
         "vitec_customer_id": credential.vitec_customer_id,
         "vitec_lead_source_id": credential.vitec_lead_source_id,
         "vitec_reminder_minutes": credential.vitec_reminder_minutes,

@@ -91,6 +91,7 @@ def test_reset_forgets_deals_faults_and_counts(sandbox):
     assert sandbox.snapshot() == {
         "received": [],
         "requests_served": 0,
+        "requests_by_path": {},
         "max_in_flight": 0,
         "quarantine": [],
         "deals": {},

@@ -3,9 +3,10 @@ answers only the error codes of its ErrorCode enum, all of them listed in its do
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.intake.schemas import ErrorCode
-from bookings.models import Booking
+from bookings.models import Booking, Viewing
 from tests.factories import admin_booking_data, make_slot, post_booking_api, post_booking_page
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,11 @@ def answer(client, api_key, settings, code: ErrorCode):
             return client.delete("/api/v1/viewings")
         case ErrorCode.SLOT_FULL:
             return post_booking_api(client, api_key, slot="slot-full")
+        case ErrorCode.BOOKING_CLOSED:
+            Viewing.objects.filter(provider_viewing_id="view-1").update(
+                booking_closes_at=timezone.now()
+            )
+            return post_booking_api(client, api_key)
         case ErrorCode.DUPLICATE_BOOKING:
             post_booking_api(client, api_key)
             return post_booking_api(client, api_key)

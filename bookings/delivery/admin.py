@@ -11,7 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
@@ -19,7 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
-from agencies.models import ProviderCredential
+from agencies.models import BrokerSystem, ProviderCredential
 from agencies.problems import problem_text
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.delivery.redaction import redact_answer
@@ -38,28 +38,59 @@ VITEC_FIELDS = [
 ]
 
 
-class ProviderCredentialForm(forms.ModelForm):
-    # Write-only: the stored secret is never sent back to the browser.
-    secret = forms.CharField(
-        label=_("Secret"),
+# Write-only fields: never sent back to the browser; left empty, the stored value stays.
+WRITE_ONLY_FIELDS = ["secret", "mspecs_webhook_secret"]
+
+
+def write_only_field(label, help_text) -> forms.CharField:
+    return forms.CharField(
+        label=label,
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_(
-            "Stored encrypted and never shown. Leave empty to keep the current one, unless "
-            "the base URL, user name or customer id changes."
+        help_text=help_text,
+    )
+
+
+class ProviderCredentialForm(forms.ModelForm):
+    secret = write_only_field(
+        _("Secret"),
+        _(
+            "Password or access token. Stored encrypted and never shown. Leave empty to keep "
+            "the current one, unless the base URL, authentication, user name, customer id or "
+            "subscriber id changes."
         ),
+    )
+    mspecs_webhook_secret = write_only_field(
+        _("MSPECS webhook secret"),
+        _("Stored encrypted and never shown. Leave empty to keep the current one."),
     )
 
     class Meta:
         model = ProviderCredential
-        fields = ["agency", "base_url", "username", "secret", *VITEC_FIELDS]
+        fields = [
+            "agency",
+            "base_url",
+            "auth_scheme",
+            "username",
+            "secret",
+            "mspecs_subscriber_id",
+            "mspecs_webhook_secret",
+            *VITEC_FIELDS,
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The stored secret is never the form's initial value: not in the page, and "changed"
+        # A stored secret is never the form's initial value: not in the page, and "changed"
         # only when one is entered.
-        self.initial.pop("secret", None)
+        for name in WRITE_ONLY_FIELDS:
+            self.initial.pop(name, None)
+        if "auth_scheme" in self.fields:  # not on a read-only page
+            # Not sent (a form from before the choice existed, a script): the scheme stays.
+            self.fields["auth_scheme"].required = False
+
+    def clean_auth_scheme(self):
+        return self.cleaned_data["auth_scheme"] or self.instance.auth_scheme
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"]
@@ -69,10 +100,11 @@ class ProviderCredentialForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        if not cleaned_data.get("secret"):
-            # Left empty: the stored secret is kept, not entered again, so the model refuses
-            # it for a changed address or login (ProviderCredential.clean).
-            cleaned_data.pop("secret", None)
+        for name in WRITE_ONLY_FIELDS:
+            if not cleaned_data.get(name):
+                # Left empty: the stored value is kept, not entered again, so the model
+                # refuses the secret for a changed address or login (ProviderCredential.clean).
+                cleaned_data.pop(name, None)
         return cleaned_data
 
 
@@ -86,7 +118,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     search_fields = ["agency__name", "username", "base_url"]
     readonly_fields = [
         *("secret_state", "coloured_status", "status_detail", "status_changed_at"),
-        *("tested_at", "updated_at", "circuit"),
+        *("tested_at", "updated_at", "circuit", "webhook_secret_state", "webhook_url"),
     ]
     # Its state first: what staff come to this page to learn.
     fieldsets = [
@@ -101,7 +133,26 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
                 ]
             },
         ),
-        (None, {"fields": ["agency", "base_url", "username", "secret", "secret_state"]}),
+        (
+            None,
+            {"fields": ["agency", "base_url", "auth_scheme", "username", "secret", "secret_state"]},
+        ),
+        (
+            _("MSPECS"),
+            {
+                "fields": [
+                    "mspecs_subscriber_id",
+                    "mspecs_webhook_secret",
+                    "webhook_secret_state",
+                    "webhook_url",
+                ],
+                "description": _(
+                    "The subscriber id is sent as the subscriber-id header on every call. "
+                    "Give MSPECS the webhook address and secret to have viewings synced as "
+                    "soon as they change."
+                ),
+            },
+        ),
         (
             _("Vitec Express"),
             {
@@ -119,7 +170,10 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             return fieldsets
         # A read-only page shows every field's value: the secret only as its state.
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "secret"]})
+            (
+                name,
+                {**options, "fields": [f for f in options["fields"] if f not in WRITE_ONLY_FIELDS]},
+            )
             for name, options in fieldsets
         ]
 
@@ -157,6 +211,17 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             credential.status,
             credential.get_status_display(),
         )
+
+    @admin.display(description=_("Stored webhook secret"))
+    def webhook_secret_state(self, credential):
+        return gettext("Set") if credential.mspecs_webhook_secret else gettext("Not set")
+
+    @admin.display(description=_("Webhook address for MSPECS"))
+    def webhook_url(self, credential):
+        """The path under this site's own address (the one in the browser's address bar)."""
+        if credential.pk is None or credential.agency.broker_system != BrokerSystem.MSPECS:
+            return "—"
+        return reverse("mspecs-webhook", args=[credential.agency.slug])
 
     def save_model(self, request, obj, form, change):
         resumed = save_credential(obj)

@@ -101,6 +101,14 @@ def deliver(booking_id: int) -> Outcome | None:
         # Polling found the slot full (or gone): sending would only be refused.
         release(booking, **unbookable_slot_changes())
         return Outcome.REJECTED
+    if booking.accepted_after_deadline:
+        # A booking taken in time is delivered even after the deadline (its retries may
+        # run past it); one taken after it, only because a sync moved the deadline
+        # earlier, is put before staff instead (docs/design.md).
+        deadline = timezone.localtime(booking.viewing.booking_closes_at).isoformat()
+        problem = problems.ACCEPTED_AFTER_DEADLINE(deadline=deadline)
+        release(booking, status=Status.REJECTED, last_problem=problem, next_attempt_at=None)
+        return Outcome.REJECTED
     try:
         result = client_for(credential).deliver(booking, in_flight=sending(booking))
     except ClaimLost:

@@ -91,6 +91,13 @@ SLOT_UNBOOKABLE = define(
         "Move the booking to another slot, or cancel it."
     ),
 )
+ACCEPTED_AFTER_DEADLINE = define(
+    "accepted_after_deadline",
+    _(
+        "Not sent: the booking was taken after the viewing's booking deadline (%(deadline)s), "
+        "which the broker system moved earlier. Check with the broker, then re-send or cancel."
+    ),
+)
 
 # --- a worker that stopped (found by the sweep) ------------------------------------------------
 

@@ -30,7 +30,14 @@ from bookings.intake.forms import BookingRequestForm
 from bookings.intake.ratelimit import over_limit
 from bookings.intake.schemas import ErrorCode
 from bookings.intake.service import accept_booking
-from bookings.models import DUPLICATE_BOOKING, Booking, IdempotentRequest, Viewing, ViewingSlot
+from bookings.models import (
+    BOOKING_CLOSED,
+    DUPLICATE_BOOKING,
+    Booking,
+    IdempotentRequest,
+    Viewing,
+    ViewingSlot,
+)
 
 BOOKING_FIELDS = tuple(schemas.BookingRequest.model_fields)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -214,10 +221,12 @@ def error_responses(*statuses: int) -> dict:
 )
 def viewing_list(request):
     viewings = (
-        Viewing.objects.bookable()
+        Viewing.objects.open_for_booking()
         .filter(agency=request.auth.agency)
         .select_related("agency")
-        .prefetch_related(Prefetch("slots", queryset=ViewingSlot.objects.upcoming()))
+        .prefetch_related(
+            Prefetch("slots", queryset=ViewingSlot.objects.upcoming().with_live_booking_count())
+        )
     )
     return {"viewings": [viewing_json(viewing) for viewing in viewings]}
 
@@ -231,6 +240,7 @@ def viewing_json(viewing: Viewing) -> dict:
         "starts_at": viewing.starts_at,
         "ends_at": viewing.ends_at,
         "needs_slot": viewing.needs_slot,
+        "booking_closes_at": viewing.booking_closes_at,
         "bookings_url": reverse("api-booking-create", args=[viewing.provider_viewing_id]),
         "slots": [
             {
@@ -238,7 +248,8 @@ def viewing_json(viewing: Viewing) -> dict:
                 "starts_at": slot.starts_at,
                 "ends_at": slot.ends_at,
                 "number_booked": slot.number_booked,
-                "bookable": slot.is_bookable,
+                "bookable": slot.is_bookable and slot.places_left() != 0,
+                "places_left": slot.places_left(),
                 "status_checked_at": slot.status_checked_at,
             }
             for slot in (viewing.slots.all() if viewing.needs_slot else [])
@@ -254,7 +265,8 @@ def viewing_json(viewing: Viewing) -> dict:
     summary="Book a buyer into a viewing",
     description="`409`: the slot is fully booked (`slot_full`), or the buyer (by email) "
     "already has a live booking of this viewing and slot (`duplicate_booking`, with the "
-    "existing booking's `status_url`). A booking is live unless it was rejected, failed or "
+    "existing booking's `status_url`), or the viewing's booking deadline has passed "
+    "(`booking_closed`). A booking is live unless it was rejected, failed or "
     "cancelled. `422`: the Idempotency-Key was used for another request.",
 )
 def booking_create(
@@ -273,7 +285,7 @@ def booking_create(
             return replay
 
     viewing = (
-        Viewing.objects.bookable()
+        Viewing.objects.offered_online()
         .select_related("agency")
         .filter(agency=api_key.agency, provider_viewing_id=viewing_id)
         .first()
@@ -361,6 +373,10 @@ def validation_error(request, form) -> ApiError:
         )
     if form.has_error("slot", "slot_full"):
         return ApiError(409, ErrorCode.SLOT_FULL, "This slot is fully booked.", fields=fields)
+    if form.has_error(NON_FIELD_ERRORS, BOOKING_CLOSED):
+        return ApiError(
+            409, ErrorCode.BOOKING_CLOSED, "Booking for this viewing has closed.", fields=fields
+        )
     return invalid(fields)
 
 

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     SLOT_FULL = "slot_full"
+    BOOKING_CLOSED = "booking_closed"
     DUPLICATE_BOOKING = models.DUPLICATE_BOOKING
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -118,6 +119,9 @@ class Slot(Schema):
     ends_at: datetime
     number_booked: int
     bookable: bool = Field(description="False when fully booked.")
+    places_left: int | None = Field(
+        description="Places a buyer can still take, when the broker system states them."
+    )
     status_checked_at: datetime | None
 
 
@@ -128,6 +132,9 @@ class Viewing(Schema):
     starts_at: datetime
     ends_at: datetime
     needs_slot: bool
+    booking_closes_at: datetime | None = Field(
+        description="No booking is taken from this moment on (the broker system's deadline)."
+    )
     bookings_url: str
     slots: list[Slot] = Field(description="Upcoming slots (empty for viewings without slots).")
 

@@ -26,7 +26,7 @@ def client_ip(request) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def booking_page(request, public_id):
     viewing = get_object_or_404(
-        Viewing.objects.bookable().select_related("agency"), public_id=public_id
+        Viewing.objects.offered_online().select_related("agency"), public_id=public_id
     )
     form = PublicBookingForm(
         request.POST if request.method == "POST" else None,
@@ -64,11 +64,19 @@ def booking_page(request, public_id):
             # Says nothing of the earlier booking: whoever typed the email may not have made it.
             return render(request, "bookings/booking_duplicate.html", {"viewing": viewing})
     # The upcoming slots, fetched once: the template lists these, never the form field's own.
-    slots = list(viewing.slots.upcoming()) if viewing.needs_slot else []
+    slots = list(viewing.slots.upcoming().with_live_booking_count()) if viewing.needs_slot else []
+    for slot in slots:
+        slot.places = slot.places_left()
     response = render(
         request,
         "bookings/booking_page.html",
-        {"viewing": viewing, "form": form, "slots": slots},
+        {
+            "viewing": viewing,
+            "form": form,
+            "slots": slots,
+            # Past the deadline the page says so instead of offering a form.
+            "booking_closed": viewing.booking_closed(),
+        },
         status=status,
     )
     if status == 429:

@@ -5,8 +5,10 @@ import ipaddress
 import socket
 import threading
 import time
+import zoneinfo
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -19,10 +21,17 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
 from agencies import problems as credential_problems
-from agencies.models import ProviderCredential, operator_allowed_hosts, validate_provider_url
+from agencies.models import (
+    AuthScheme,
+    ProviderCredential,
+    operator_allowed_hosts,
+    validate_provider_url,
+)
 from agencies.problems import Problem
+from agencies.validators import validate_provider_id
 from bookings.delivery import problems
 from bookings.models import Outcome
+from bookings.viewing_import import problems as import_problems
 
 if TYPE_CHECKING:
     from bookings.models import Booking
@@ -106,7 +115,8 @@ class CheckedAddressAdapter(requests.adapters.HTTPAdapter):
         super().__init__(**kwargs)
 
     def send(self, request, *args, **kwargs):
-        check_provider_address(request.url, self.broker_system)
+        # The base URL may have no query; a read under it may (e.g. Vitec's paged estates).
+        check_provider_address(request.url.partition("?")[0], self.broker_system)
         return super().send(request, *args, **kwargs)
 
 
@@ -165,6 +175,12 @@ class CallRecord:
         except (TypeError, ValueError):
             return None
 
+    @property
+    def back_off(self) -> float | None:
+        """Seconds to wait before calling again when the broker system said it is busy
+        (429, honouring its Retry-After); None otherwise."""
+        return (self.retry_after or 1.0) if self.status == 429 else None
+
     def describe(self) -> Problem:
         if self.status is not None:
             return problems.HTTP_STATUS(status=self.status)
@@ -215,6 +231,118 @@ class ConnectionCheck:
         return text
 
 
+class BearerAuth(requests.auth.AuthBase):
+    """`Authorization: Bearer <access token>` (MSPECS's access tokens, docs/mspecs.md)."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+# Broker systems are Swedish: a time written without an offset is Swedish local time
+# (assumed, docs/mspecs.md and docs/vitec.md).
+BROKER_TIME_ZONE = zoneinfo.ZoneInfo("Europe/Stockholm")
+
+
+def parse_broker_time(value: Any) -> datetime:
+    """An ISO 8601 time from an answer as an aware datetime (Europe/Stockholm when the
+    answer gives no offset). Raises ValueError for anything else."""
+    if not isinstance(value, str):
+        raise ValueError("not a time")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BROKER_TIME_ZONE)
+    return moment
+
+
+# What reading an answer of an unexpected shape raises.
+SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ValidationError)
+
+
+def describe_shape_error(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"{error.args[0]} missing"
+    if isinstance(error, ValidationError):
+        return "an id that is not a broker id"
+    return str(error)[:200]
+
+
+def read_id(value: Any) -> str:
+    """An id from an answer, as text that is safe as one URL path segment."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("an id is neither text nor a number")
+    text = str(value)
+    if not text or len(text) > 200:
+        raise ValueError("an id is empty or too long")
+    validate_provider_id(text)
+    return text
+
+
+def optional_count(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("a count is not a whole number")
+    return value
+
+
+@dataclass
+class ImportedSlot:
+    """One time slot as a broker system describes it."""
+
+    slot_id: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = None  # buyers the slot takes
+    free_spots: int | None = None  # places left, when the broker system says
+
+
+@dataclass
+class ImportedViewing:
+    """One viewing as a broker system describes it: what import and sync need, the same
+    for every system (`ProviderClient.fetch_viewings`)."""
+
+    viewing_id: str
+    viewing_type: str  # a Viewing.Type
+    starts_at: datetime
+    ends_at: datetime
+    bookable_from_internet: bool
+    booking_closes_at: datetime | None
+    slots: list[ImportedSlot] = field(default_factory=list)
+    title: str = ""
+    address: str = ""
+
+
+def check_unique_ids(viewings: list[ImportedViewing]) -> list[ImportedViewing]:
+    """The viewings, if no two share an id and no viewing has two slots with one id;
+    raises ValueError otherwise (an answer of the wrong shape)."""
+    viewing_ids = [viewing.viewing_id for viewing in viewings]
+    if len(set(viewing_ids)) != len(viewing_ids):
+        raise ValueError("two viewings with one id")
+    for viewing in viewings:
+        slot_ids = [slot.slot_id for slot in viewing.slots]
+        if len(set(slot_ids)) != len(slot_ids):
+            raise ValueError("two slots with one id")
+    return viewings
+
+
+class SourceReadError(Exception):
+    """A deal or estate could not be read; `problem` says why, for staff."""
+
+    def __init__(self, problem: Problem, record: CallRecord | None = None):
+        super().__init__(str(problem))
+        self.problem = problem
+        self.record = record
+
+    @property
+    def retry_after(self) -> float | None:
+        """For bookings/fanout.py: seconds to wait when the broker system was busy."""
+        return self.record.back_off if self.record else None
+
+
 class NoRedirectSession(requests.Session):
     """A session that never works out where a redirect leads. Calls are sent with
     allow_redirects=False (a redirect would turn a POST into a GET somewhere else), yet
@@ -247,9 +375,9 @@ class ProviderClient:
         self.base_url = credential.base_url.rstrip("/")
         self.session = session or self.new_session(credential)
 
-    @staticmethod
+    @classmethod
     def new_session(
-        credential: ProviderCredential, pool_size: int | None = None
+        cls, credential: ProviderCredential, pool_size: int | None = None
     ) -> requests.Session:
         session = NoRedirectSession()
         # A pooled connection for every call this session may have in flight (by default,
@@ -261,10 +389,19 @@ class ProviderClient:
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        # As UTF-8 bytes: requests encodes str as Latin-1, which fails on "€" or "Ł".
-        session.auth = (credential.username.encode(), credential.secret.encode())
+        if credential.auth_scheme == AuthScheme.BEARER:
+            session.auth = BearerAuth(credential.secret)
+        else:
+            # As UTF-8 bytes: requests encodes str as Latin-1, which fails on "€" or "Ł".
+            session.auth = (credential.username.encode(), credential.secret.encode())
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        session.headers.update(cls.credential_headers(credential))
         return session
+
+    @classmethod
+    def credential_headers(cls, credential: ProviderCredential) -> dict[str, str]:
+        """Headers besides the auth that every call with this credential carries."""
+        return {}
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -334,7 +471,35 @@ class ProviderClient:
             by_field.setdefault(field, []).extend(messages)
         return by_field
 
+    def fetch_viewings(self, source_id: str) -> list[ImportedViewing]:
+        """The viewings of a deal (MSPECS) or estate (Vitec), read with one request.
+        Raises SourceReadError."""
+        raise NotImplementedError
+
     # --- shared ------------------------------------------------------------------------
+
+    def read_source(self, endpoint: str, source_id: str) -> Any:
+        """GET one deal or estate and return its parsed JSON body, or raise
+        SourceReadError saying why not."""
+        record = self.call("GET", endpoint)
+        status = record.status
+        if status == 200 and not isinstance(record.body, str):
+            return record.body
+        if status == 200:
+            problem = import_problems.SOURCE_UNEXPECTED(source=source_id, detail="not JSON")
+        elif status in (401, 403):
+            problem = import_problems.SOURCE_REFUSED(status=status)
+        elif status == 404:
+            problem = import_problems.SOURCE_NOT_FOUND(source=source_id)
+        else:
+            problem = import_problems.SOURCE_UNREACHABLE(source=source_id, answer=record.describe())
+        raise SourceReadError(problem, record)
+
+    @staticmethod
+    def unexpected(source_id: str, error: Exception) -> SourceReadError:
+        """The answer for `source_id` was not of the shape assumed (`error` says where)."""
+        detail = describe_shape_error(error)
+        return SourceReadError(import_problems.SOURCE_UNEXPECTED(source=source_id, detail=detail))
 
     def deliver(
         self, booking: "Booking", in_flight: AbstractContextManager | None = None

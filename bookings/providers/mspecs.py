@@ -1,12 +1,33 @@
-"""MSPECS External viewing API (docs/mspecs.md)."""
+"""MSPECS External viewing API and provider API (docs/mspecs.md)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
+from agencies.models import ProviderCredential
 from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.models import Booking, Viewing
-from bookings.providers.base import CallRecord, ProviderClient, normalise_errors
+from bookings.providers.base import (
+    SHAPE_ERRORS,
+    CallRecord,
+    ImportedSlot,
+    ImportedViewing,
+    ProviderClient,
+    check_unique_ids,
+    normalise_errors,
+    optional_count,
+    parse_broker_time,
+    read_id,
+)
+
+# Viewing types (docs/mspecs.md, "Deals and their viewings"): a time-slot viewing is booked
+# into a slot; one with a date and time is an ordinary viewing. The others name no time a
+# buyer could book (date only, a comment, "contact the broker") and are not imported.
+TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS"
+DATE_AND_TIME = "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"
+# Assumed (docs/mspecs.md): an ordinary viewing without an endTime lasts an hour.
+DEFAULT_VIEWING_LENGTH = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -21,6 +42,11 @@ class SlotStatusError(Exception):
         self.record = record
         self.problem = problem
 
+    @property
+    def retry_after(self) -> float | None:
+        """For bookings/fanout.py: seconds to wait when MSPECS was busy."""
+        return self.record.back_off
+
 
 class MspecsClient(ProviderClient):
     # MSPECS identifies a prospective buyer by email and merges repeat posts into one
@@ -33,6 +59,13 @@ class MspecsClient(ProviderClient):
         "email": "email",
         "phoneNumber": "phone",
     }
+
+    @classmethod
+    def credential_headers(cls, credential: ProviderCredential) -> dict[str, str]:
+        # The agency as MSPECS's subscriber, on every call (docs/mspecs.md).
+        if credential.mspecs_subscriber_id:
+            return {"subscriber-id": credential.mspecs_subscriber_id}
+        return {}
 
     @property
     def connection_check_endpoint(self) -> str:
@@ -50,6 +83,10 @@ class MspecsClient(ProviderClient):
     @staticmethod
     def slot_status_endpoint(deal_id: str) -> str:
         return f"/v3/viewings/slot/status/{quote(deal_id, safe='')}"
+
+    @staticmethod
+    def deal_endpoint(deal_id: str) -> str:
+        return f"/api/marketing/deals/{quote(deal_id, safe='')}"
 
     def delivery_request(self, booking: Booking) -> tuple[str, dict]:
         viewing = booking.viewing
@@ -90,3 +127,81 @@ class MspecsClient(ProviderClient):
             }
         except (KeyError, TypeError, ValueError):
             raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id)) from None
+
+    def fetch_viewings(self, source_id: str) -> list[ImportedViewing]:
+        """The deal's bookable viewings from `GET /api/marketing/deals/{dealId}`, one call
+        (docs/mspecs.md, "Deals and their viewings")."""
+        deal = self.read_source(self.deal_endpoint(source_id), source_id)
+        try:
+            if not isinstance(deal, dict) or not isinstance(deal.get("viewings"), list):
+                raise ValueError("no list of viewings")
+            title, address = deal_title_and_address(deal)
+            return check_unique_ids(
+                [
+                    read_viewing(viewing, title, address)
+                    for viewing in deal["viewings"]
+                    if isinstance(viewing, dict)
+                    and viewing.get("type") in (TIME_SLOTS, DATE_AND_TIME)
+                ]
+            )
+        except SHAPE_ERRORS as error:
+            raise self.unexpected(source_id, error) from None
+
+
+def deal_title_and_address(deal: dict) -> tuple[str, str]:
+    """Assumed (docs/mspecs.md): a deal may carry `title` and an `address` object with
+    `streetAddress`, `zipCode` and `city`; a deal without them is titled by its id."""
+    address = deal.get("address") if isinstance(deal.get("address"), dict) else {}
+    street = str(address.get("streetAddress") or "").strip()
+    place = " ".join(str(address.get(k) or "").strip() for k in ("zipCode", "city")).strip()
+    full_address = ", ".join(part for part in (street, place) if part)
+    title = str(deal.get("title") or street or f"Deal {deal.get('id', '')}").strip()
+    return title[:200], full_address[:300]
+
+
+def read_viewing(viewing: dict, title: str, address: str) -> ImportedViewing:
+    starts_at = parse_broker_time(viewing["startTime"])
+    latest_hours = optional_count(viewing.get("externalBookingLatestHourBefore"))
+    slots = []
+    if viewing["type"] == TIME_SLOTS:
+        # Assumed (docs/mspecs.md): a slot has id, startTime and freeSpots; it lasts
+        # the viewing's slotLength minutes and takes slotCapacity buyers.
+        length = timedelta(minutes=optional_count(viewing["slotLength"]) or 0)
+        if not length:
+            raise ValueError("slotLength is not a positive number of minutes")
+        capacity = optional_count(viewing.get("slotCapacity"))
+        for slot in viewing["slots"]:
+            slot_start = parse_broker_time(slot["startTime"])
+            slots.append(
+                ImportedSlot(
+                    read_id(slot["id"]),
+                    slot_start,
+                    slot_start + length,
+                    capacity=capacity,
+                    free_spots=optional_count(slot.get("freeSpots")),
+                )
+            )
+        if slots:
+            starts_at = min(starts_at, *(s.starts_at for s in slots))
+        ends_at = max((s.ends_at for s in slots), default=starts_at + length)
+        viewing_type = Viewing.Type.TIME_SLOTS
+    else:
+        end = viewing.get("endTime")
+        ends_at = parse_broker_time(end) if end else starts_at + DEFAULT_VIEWING_LENGTH
+        viewing_type = Viewing.Type.ORDINARY
+    if ends_at <= starts_at:
+        raise ValueError("a viewing ends before it starts")
+    return ImportedViewing(
+        viewing_id=read_id(viewing["id"]),
+        viewing_type=viewing_type,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        bookable_from_internet=viewing.get("allowExternalBooking") is True,
+        # Hours before the viewing starts (its first slot for a time-slot viewing).
+        booking_closes_at=None
+        if latest_hours is None
+        else starts_at - timedelta(hours=latest_hours),
+        slots=slots,
+        title=title,
+        address=address,
+    )

@@ -1,14 +1,40 @@
-"""Vitec Express Connect API: add a viewing participant (docs/vitec.md)."""
+"""Vitec Express Connect API: add a viewing participant, read an estate's viewings and
+list the estates (docs/vitec.md)."""
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from requests.structures import CaseInsensitiveDict
 
-from bookings.providers.base import CallRecord, ProviderClient, normalise_errors
+from bookings.models import Viewing
+from bookings.providers.base import (
+    SHAPE_ERRORS,
+    CallRecord,
+    ImportedSlot,
+    ImportedViewing,
+    ProviderClient,
+    check_unique_ids,
+    normalise_errors,
+    optional_count,
+    parse_broker_time,
+    read_id,
+)
 
 if TYPE_CHECKING:
     from bookings.models import Booking
+
+# Estates per page of `GET Advertising/Estate/{customerId}` (assumed, docs/vitec.md), and
+# the most pages the estate picker reads.
+ESTATE_PAGE_SIZE = 100
+ESTATE_MAX_PAGES = 20
+
+
+@dataclass(frozen=True)
+class Estate:
+    estate_id: str
+    title: str
+
 
 # The ModelState key Vitec uses when booking-limit validation finds the slot full (in
 # whatever case the API answers it).
@@ -30,11 +56,46 @@ class VitecClient(ProviderClient):
     }
 
     @property
+    def customer(self) -> str:
+        return quote(self.credential.vitec_customer_id, safe="")
+
+    @property
     def connection_check_endpoint(self) -> str:
-        # Vitec documents no read, so assumed (docs/vitec.md): an authenticated GET under the
-        # customer answers 401 for a bad login and 403 for a customer we may not use.
-        # Anything else (404, as the sandbox answers) does not prove the login was checked.
-        return f"/Viewing/{quote(self.credential.vitec_customer_id, safe='')}"
+        # The first estate of the customer's list: an authenticated read whose 200 proves the
+        # login and the customer (401 a bad login, 403 a customer we may not use).
+        return self.estates_endpoint(page=1, page_size=1)
+
+    def estates_endpoint(self, page: int, page_size: int = ESTATE_PAGE_SIZE) -> str:
+        query = urlencode({"page": page, "pageSize": page_size})
+        return f"/Advertising/Estate/{self.customer}?{query}"
+
+    def fetch_viewings(self, source_id: str) -> list[ImportedViewing]:
+        """The estate's viewings from `GET Viewing/{customerId}/{estateId}`, one call
+        (docs/vitec.md, "Reading viewings")."""
+        body = self.read_source(f"/Viewing/{self.customer}/{quote(source_id, safe='')}", source_id)
+        try:
+            if not isinstance(body, list):
+                raise ValueError("not a list of viewings")
+            return check_unique_ids([read_viewing(CaseInsensitiveDict(v)) for v in body])
+        except SHAPE_ERRORS as error:
+            raise self.unexpected(source_id, error) from None
+
+    def estates(self) -> list[Estate]:
+        """The customer's estates, page by page (assumed paging, docs/vitec.md), for the
+        import page to pick from. Raises SourceReadError."""
+        estates: list[Estate] = []
+        for page in range(1, ESTATE_MAX_PAGES + 1):
+            body = self.read_source(self.estates_endpoint(page), "Advertising/Estate")
+            try:
+                body = CaseInsensitiveDict(body)
+                items = body["Estates"]
+                total = optional_count(body.get("TotalCount"))
+                estates += [read_estate(CaseInsensitiveDict(item)) for item in items]
+            except SHAPE_ERRORS as error:
+                raise self.unexpected("Advertising/Estate", error) from None
+            if not items or len(items) < ESTATE_PAGE_SIZE or (total and len(estates) >= total):
+                break
+        return estates
 
     def delivery_request(self, booking: "Booking") -> tuple[str, dict]:
         credential = self.credential
@@ -87,3 +148,42 @@ class VitecClient(ProviderClient):
 
     def slot_is_full(self, errors: dict[str, list[str]]) -> bool:
         return any(name.lower() == BOOKING_LIMIT_ERROR for name in errors)
+
+
+def read_estate(item: CaseInsensitiveDict) -> Estate:
+    """Assumed (docs/vitec.md): an estate has `Id`, `StreetAddress` and `City`."""
+    street = str(item.get("StreetAddress") or "").strip()
+    city = str(item.get("City") or "").strip()
+    estate_id = read_id(item["Id"])
+    return Estate(estate_id, ", ".join(p for p in (street, city) if p) or estate_id)
+
+
+def read_viewing(viewing: CaseInsensitiveDict) -> ImportedViewing:
+    """One viewing of `GET Viewing/{customerId}/{estateId}`. Assumed (docs/vitec.md): each
+    of `TimeSlots` is `{Id, StartsAt, EndsAt}`; a viewing without time slots is one slot
+    under the viewing's own id (every Vitec participant is added to a time slot)."""
+    viewing_id = read_id(viewing["Id"])
+    starts_at = parse_broker_time(viewing["StartsAt"])
+    ends_at = parse_broker_time(viewing["EndsAt"])
+    if ends_at <= starts_at:
+        raise ValueError("a viewing ends before it starts")
+    capacity = optional_count(viewing.get("ParticipantPerTimeSlot")) or None  # 0: no limit
+    slots = []
+    for slot in viewing.get("TimeSlots") or []:
+        slot = CaseInsensitiveDict(slot)
+        slot_start, slot_end = (parse_broker_time(slot[k]) for k in ("StartsAt", "EndsAt"))
+        if slot_end <= slot_start:
+            raise ValueError("a time slot ends before it starts")
+        slots.append(ImportedSlot(read_id(slot["Id"]), slot_start, slot_end, capacity=capacity))
+    if not slots:
+        slots.append(ImportedSlot(viewing_id, starts_at, ends_at, capacity=capacity))
+    deadline = viewing.get("NoLaterThen")
+    return ImportedViewing(
+        viewing_id=viewing_id,
+        viewing_type=Viewing.Type.TIME_SLOTS,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        bookable_from_internet=viewing.get("BookableFromInternet") is True,
+        booking_closes_at=parse_broker_time(deadline) if deadline else None,
+        slots=slots,
+    )

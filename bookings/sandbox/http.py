@@ -3,14 +3,19 @@ over the state in `state.py`. One server serves both systems:
 
     {url}/mspecs/v3/viewings/externalViewer/{viewingId}[/slot/{slotId}]   POST
     {url}/mspecs/v3/viewings/slot/status/{dealId}                         GET
+    {url}/mspecs/api/marketing/deals/{dealId}                             GET
     {url}/vitec/Viewing/{customerId}/{viewingId}/{timeSlotId}/Participant  POST
+    {url}/vitec/Viewing/{customerId}/{estateId}                           GET
+    {url}/vitec/Advertising/Estate/{customerId}?page=1&pageSize=100        GET
 
 It speaks the vendor contracts (docs/mspecs.md, docs/vitec.md) as far as those go, and
 invents the rest in the shape a real API would (noted where invented, and in those docs'
-"Our assumptions"). Both systems use HTTP Basic auth (MSPECS's scheme is not documented;
-Basic is assumed). Any other authenticated path answers 404
-after the auth check, so a "test connection" GET tells a bad credential (401/403) from a
-good one.
+"Our assumptions"). Both systems take HTTP Basic auth; MSPECS also takes `Authorization:
+Bearer <access token>`, and reads the `subscriber-id` header: required on the provider API
+(`/api/...`: 400 without it), checked wherever it is sent (403 for a subscriber it does not
+know, or one the access token was not generated for). Any other authenticated path answers
+404 after the auth check, so a "test connection" GET tells a bad credential (401/403) from
+a good one.
 
 `manage.py sandbox` runs it out of process; the benches steer it over control endpoints,
 each a method of the control API (`ProviderState`):
@@ -22,6 +27,11 @@ each a method of the control API (`ProviderState`):
                                       "headers": {"Location": "..."}}; {} is clear_fault()
     POST {url}/_sandbox/latency      set_latency(): {"seconds": 0.05}
     POST {url}/_sandbox/deals/{id}   set_deal(): {"slotId": capacity, ...}
+    POST {url}/_sandbox/mspecs-deals/{id}   set_mspecs_deal(): the deal document
+    POST {url}/_sandbox/vitec-estates/{id}  set_vitec_estate(): {"viewings": [...],
+                                      "street_address": "...", "city": "..."}
+    POST {url}/_sandbox/access-tokens       set_access_token(): {"token": "...",
+                                      "subscriber_id": "..."}
     POST {url}/_sandbox/reset        reset()
 """
 
@@ -32,6 +42,7 @@ import sys
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote
 
 from bookings.sandbox.state import (
     Fault,
@@ -74,7 +85,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if self.path.startswith("/_sandbox/"):
             self._control(method, self.path.removeprefix("/_sandbox/"), body)
             return
-        latency, fault = self.providers.begin_request()
+        latency, fault = self.providers.begin_request(self.path.split("?")[0])
         try:
             # The latency is the broker system's response time, its own work included.
             self._answer(method, body, arrived + latency, fault)
@@ -130,6 +141,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _authenticated(self) -> bool:
         header = self.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
+        if scheme.lower() == "bearer" and self.path.startswith("/mspecs/"):
+            return self.providers.access_token_subscriber(encoded) is not None
         if scheme.lower() != "basic":
             return False
         try:
@@ -141,10 +154,32 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # --- the two broker-system APIs -----------------------------------------------------
 
+    def _subscriber_refusal(self, parts: list[str]) -> tuple[int, object] | None:
+        """MSPECS's subscriber-id header: required on the provider API, and wherever sent
+        it must name a subscriber the login may act for."""
+        subscriber = self.headers.get("subscriber-id")
+        if subscriber is None:
+            if parts[1:2] == ["api"]:
+                return HTTPStatus.BAD_REQUEST, {"message": "The subscriber-id header is required."}
+            return None
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        token_subscriber = (
+            self.providers.access_token_subscriber(token) if scheme.lower() == "bearer" else None
+        )
+        if not self.providers.knows_mspecs_subscriber(subscriber) or token_subscriber not in (
+            None,
+            subscriber,
+        ):
+            return HTTPStatus.FORBIDDEN, {"message": "No access to this subscriber."}
+        return None
+
     def _route(self, method: str, body) -> tuple[int, object]:
         if not self._authenticated():
             return HTTPStatus.UNAUTHORIZED, {"message": "Authorization has been denied."}
-        parts = self.path.split("?")[0].strip("/").split("/")
+        path, _, query = self.path.partition("?")
+        parts = path.strip("/").split("/")
+        if parts[0] == "mspecs" and (refusal := self._subscriber_refusal(parts)):
+            return refusal
         match method, parts:
             case "POST", ["mspecs", "v3", "viewings", "externalViewer", viewing_id]:
                 return self._mspecs_add_viewer(viewing_id, None, body)
@@ -152,13 +187,39 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._mspecs_add_viewer(viewing_id, slot, body)
             case "GET", ["mspecs", "v3", "viewings", "slot", "status", deal_id]:
                 return self._mspecs_slot_status(deal_id)
-            case "POST", ["vitec", "Viewing", customer_id, viewing_id, slot_id, "Participant"]:
-                return self._vitec_add_participant(customer_id, viewing_id, slot_id, body)
-            case _, ["vitec", "Viewing", customer_id, *_rest] if (
-                not self.providers.knows_vitec_customer(customer_id)
+            case "GET", ["mspecs", "api", "marketing", "deals", deal_id]:
+                try:
+                    return HTTPStatus.OK, self.providers.mspecs_deal(unquote(deal_id))
+                except UnknownDeal:
+                    return HTTPStatus.NOT_FOUND, {"message": "Deal not found."}
+            case _, ["vitec", ("Viewing" | "Advertising"), *_rest] if not (
+                self.providers.knows_vitec_customer(
+                    unquote(parts[2] if parts[1] == "Viewing" else parts[-1])
+                )
             ):
                 return HTTPStatus.FORBIDDEN, {"Message": "No access to this customer."}
+            case "GET", ["vitec", "Viewing", _customer_id, estate_id]:
+                try:
+                    return HTTPStatus.OK, self.providers.vitec_estate_viewings(unquote(estate_id))
+                except UnknownDeal:
+                    return HTTPStatus.NOT_FOUND, {"Message": "Estate not found."}
+            case "GET", ["vitec", "Advertising", "Estate", _customer_id]:
+                return self._vitec_estates(parse_qs(query))
+            case "POST", ["vitec", "Viewing", customer_id, viewing_id, slot_id, "Participant"]:
+                return self._vitec_add_participant(customer_id, viewing_id, slot_id, body)
         return HTTPStatus.NOT_FOUND, {"message": "Not found."}
+
+    def _vitec_estates(self, query: dict[str, list[str]]):
+        # Paging assumed (docs/vitec.md): `page` from 1, `pageSize` up to 100.
+        try:
+            page = int(query.get("page", ["1"])[0])
+            page_size = int(query.get("pageSize", ["100"])[0])
+        except ValueError:
+            page = page_size = 0
+        if page < 1 or not 1 <= page_size <= 100:
+            return HTTPStatus.BAD_REQUEST, {"Message": "The request is invalid."}
+        estates, total = self.providers.vitec_estates(page, page_size)
+        return HTTPStatus.OK, {"Estates": estates, "TotalCount": total}
 
     def _mspecs_add_viewer(self, viewing_id: str, slot_id: str | None, body):
         errors = {}
@@ -253,6 +314,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 providers.set_latency(float(body.get("seconds", 0)))
             case "POST", ["deals", deal_id]:
                 providers.set_deal(deal_id, {k: int(v) for k, v in body.items()})
+            case "POST", ["mspecs-deals", deal_id]:
+                providers.set_mspecs_deal(deal_id, body)
+            case "POST", ["vitec-estates", estate_id]:
+                providers.set_vitec_estate(estate_id, **body)
+            case "POST", ["access-tokens"]:
+                providers.set_access_token(str(body.get("token")), str(body.get("subscriber_id")))
             case "POST", ["reset"]:
                 providers.reset()
             case _:

@@ -67,11 +67,15 @@ class ProviderState:
         *,
         credentials: dict[str, str] | None = None,
         vitec_customer_ids: set[str] | frozenset[str] = frozenset({"sandbox-customer"}),
+        mspecs_subscriber_ids: set[str] | frozenset[str] = frozenset({"sandbox-subscriber"}),
     ):
         self._lock = threading.Lock()
         # username -> password, for both systems.
         self._credentials = dict(credentials or {"sandbox": "sandbox-secret"})
         self._vitec_customer_ids = set(vitec_customer_ids)
+        self._mspecs_subscriber_ids = set(mspecs_subscriber_ids)
+        # MSPECS access token -> the subscriber it was generated for.
+        self._access_tokens: dict[str, str] = {}
         self._clear()
 
     def _clear(self) -> None:
@@ -87,7 +91,13 @@ class ProviderState:
         self._vitec_capacity: dict[str, int] = {}
         self._vitec_booked: dict[str, int] = {}
         self._gone_viewings: set[str] = set()
+        # MSPECS deals as `GET /api/marketing/deals/{dealId}` answers them: dealId -> document.
+        self._deal_documents: dict[str, dict] = {}
+        # Vitec estates: estateId -> {"estate": list entry, "viewings": [viewing, ...]}.
+        self._estates: dict[str, dict] = {}
         self._requests_served = 0
+        # Broker-system requests per path, to check "one request per deal or estate".
+        self._requests_by_path: dict[str, int] = {}
         # Broker-system requests being answered right now, and the most there ever were at once.
         self._in_flight = 0
         self._max_in_flight = 0
@@ -142,6 +152,31 @@ class ProviderState:
             for slot_id, number in (booked or {}).items():
                 slots.setdefault(slot_id, {"capacity": DEFAULT_SLOT_CAPACITY})["booked"] = number
 
+    def set_access_token(self, token: str, subscriber_id: str) -> None:
+        """Let an MSPECS Bearer access token in, generated for `subscriber_id`."""
+        with self._lock:
+            self._access_tokens[token] = subscriber_id
+            self._mspecs_subscriber_ids.add(subscriber_id)
+
+    def set_mspecs_deal(self, deal_id: str, document: dict) -> None:
+        """What `GET /api/marketing/deals/{dealId}` answers for this deal (the sandbox keeps
+        it as given, so a test can also make it of a wrong shape)."""
+        with self._lock:
+            self._deal_documents[deal_id] = document
+
+    def remove_mspecs_deal(self, deal_id: str) -> None:
+        with self._lock:
+            self._deal_documents.pop(deal_id, None)
+
+    def set_vitec_estate(
+        self, estate_id: str, viewings: list, *, street_address: str = "", city: str = ""
+    ) -> None:
+        """What `GET Viewing/{customerId}/{estateId}` answers (`viewings`, kept as given),
+        and the estate's entry in `GET Advertising/Estate/{customerId}`."""
+        entry = {"Id": estate_id, "StreetAddress": street_address, "City": city}
+        with self._lock:
+            self._estates[estate_id] = {"estate": entry, "viewings": viewings}
+
     def set_vitec_capacity(self, slot_id: str, capacity: int) -> None:
         """Give a Vitec time slot a booking limit (others are unlimited)."""
         with self._lock:
@@ -175,6 +210,11 @@ class ProviderState:
         with self._lock:
             return self._requests_served
 
+    def requests_to(self, path: str) -> int:
+        """Broker-system requests answered for this path (without the query)."""
+        with self._lock:
+            return self._requests_by_path.get(path, 0)
+
     @property
     def max_in_flight(self) -> int:
         """The most broker-system requests ever answered at once."""
@@ -187,6 +227,7 @@ class ProviderState:
             return {
                 "received": [dict(r) for r in self._received],
                 "requests_served": self._requests_served,
+                "requests_by_path": dict(self._requests_by_path),
                 "max_in_flight": self._max_in_flight,
                 "quarantine": [
                     {"viewingId": viewing, "slotId": slot, **viewer}
@@ -209,10 +250,41 @@ class ProviderState:
         with self._lock:
             return customer_id in self._vitec_customer_ids
 
-    def begin_request(self) -> tuple[float, Fault | None]:
+    def knows_mspecs_subscriber(self, subscriber_id: str) -> bool:
+        with self._lock:
+            return subscriber_id in self._mspecs_subscriber_ids
+
+    def access_token_subscriber(self, token: str) -> str | None:
+        """The subscriber an MSPECS access token was generated for; None: not a token."""
+        with self._lock:
+            return self._access_tokens.get(token)
+
+    def mspecs_deal(self, deal_id: str) -> dict:
+        """The deal document; raises UnknownDeal."""
+        with self._lock:
+            if deal_id not in self._deal_documents:
+                raise UnknownDeal(deal_id)
+            return self._deal_documents[deal_id]
+
+    def vitec_estate_viewings(self, estate_id: str) -> list:
+        """The estate's viewings; raises UnknownDeal (an unknown estate)."""
+        with self._lock:
+            if estate_id not in self._estates:
+                raise UnknownDeal(estate_id)
+            return self._estates[estate_id]["viewings"]
+
+    def vitec_estates(self, page: int, page_size: int) -> tuple[list[dict], int]:
+        """One page (from 1) of the estate list, and how many estates there are."""
+        with self._lock:
+            entries = [estate["estate"] for estate in self._estates.values()]
+        start = (page - 1) * page_size
+        return entries[start : start + page_size], len(entries)
+
+    def begin_request(self, path: str = "") -> tuple[float, Fault | None]:
         """Count a broker-system request in; returns the latency and the fault (if any) it gets."""
         with self._lock:
             self._requests_served += 1
+            self._requests_by_path[path] = self._requests_by_path.get(path, 0) + 1
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
             fault = self._fault if self._fault and self._fault.take() else None

@@ -31,12 +31,11 @@ def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working
     assert agency.credential.status == CredentialStatus.OK
 
 
-@BOTH
 @pytest.mark.django_db
-def test_connection_check_answered_404_says_the_login_is_not_verified(system, make_agency):
-    # MSPECS without a deal to read, and Vitec (which documents no read at all, docs/vitec.md):
-    # a 404 may come before any login check, so it proves nothing.
-    credential = make_agency(system).credential
+def test_connection_check_answered_404_says_the_login_is_not_verified(make_agency):
+    # MSPECS without a deal to read: a 404 may come before any login check, so it proves
+    # nothing.
+    credential = make_agency(BrokerSystem.MSPECS).credential
 
     check = check_credential(credential)
 
@@ -45,6 +44,31 @@ def test_connection_check_answered_404_says_the_login_is_not_verified(system, ma
     assert check.message.startswith("Reachable, login not verified")
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.UNTESTED
+
+
+@pytest.mark.django_db
+def test_vitec_connection_check_reads_the_estate_list_and_proves_the_login(make_agency, sandbox):
+    credential = make_agency(BrokerSystem.VITEC).credential
+
+    check = check_credential(credential)
+
+    assert check.ok is True
+    assert check.record.endpoint == "/Advertising/Estate/sandbox-customer?page=1&pageSize=1"
+    assert check.message.startswith("Accepted")
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.OK
+
+
+@pytest.mark.django_db
+def test_vitec_connection_check_for_a_customer_the_login_may_not_use_is_refused(make_agency):
+    credential = make_agency(BrokerSystem.VITEC, vitec_customer_id="someone-else").credential
+
+    check = check_credential(credential)
+
+    assert check.ok is False
+    assert check.record.status == 403
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.FAILING
 
 
 @BOTH

@@ -1,0 +1,434 @@
+"""Keep imported viewings as the broker system has them (docs/design.md, "Viewings from the
+broker systems").
+
+`apply_source` is the one place an answer becomes viewings and slots: import (a source seen
+for the first time) and every sync go through it, one transaction per deal or estate. What
+it changes is recorded as ViewingChange rows, shown on the viewing; unchanged data writes
+nothing. Nothing is deleted: a viewing or slot the broker system no longer lists is closed
+for booking, with the bookings on it listed in the change for staff.
+
+`sync_sources` re-reads deals and estates, one request each, through bookings/fanout.py
+(bounded concurrency, back-off on 429): from the worker's schedule (`tasks.sync_imported_
+viewings`), the admin's "Sync from broker system" and the MSPECS webhook worker.
+"""
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from agencies.models import Agency, BrokerSystem, CredentialStatus
+from agencies.problems import Problem
+from bookings.delivery.redaction import redact_answer
+from bookings.fanout import call_each
+from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
+from bookings.providers import client_for
+from bookings.providers.base import ImportedSlot, ImportedViewing, SourceReadError
+from bookings.viewing_import import problems
+
+Kind = ViewingChange.Kind
+
+
+@dataclass
+class Source:
+    """One MSPECS deal or Vitec estate of one agency."""
+
+    agency_id: int
+    source_id: str
+
+
+@dataclass
+class SyncSummary:
+    sources_read: int = 0
+    viewings_created: int = 0
+    changes: int = 0
+    rows_written: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # "agency / source" -> problem
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sources_read} deals or estates read, {self.viewings_created} viewings "
+            f"added, {self.changes} changes, {len(self.errors)} errors"
+        )
+
+    def message(self) -> str:
+        """For staff, in the active language."""
+        return gettext(
+            "Synced: %(read)d deals or estates read, %(added)d viewings added, %(changes)d "
+            "changes, %(errors)d errors."
+        ) % {
+            "read": self.sources_read,
+            "added": self.viewings_created,
+            "changes": self.changes,
+            "errors": len(self.errors),
+        }
+
+
+def iso(moment) -> str | None:
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
+class _SourceApplier:
+    """Brings one source's viewings in line with an answer, counting what it writes."""
+
+    def __init__(self, agency: Agency, source_id: str, now, viewings_with_bookings=None):
+        self.agency = agency
+        self.source_id = source_id
+        self.now = now
+        # Viewing ids with live bookings, when known: the others need no look-up of them.
+        self.viewings_with_bookings: set[int] | None = viewings_with_bookings
+        self.rows_written = 0
+        self.viewings_created: list[Viewing] = []
+        # Written by `flush`, for many sources at once.
+        self.new_slots: list[ViewingSlot] = []
+        self.changes: list[ViewingChange] = []
+        self.unbookable_slot_ids: list[int] = []
+
+    def change(self, viewing, kind, *, slot=None, before=None, after=None, bookings=None):
+        detail = {} if before is None and after is None else {"before": before, "after": after}
+        booking_ids = []
+        if bookings is not None and (
+            self.viewings_with_bookings is None or viewing.pk in self.viewings_with_bookings
+        ):
+            booking_ids = list(
+                bookings.filter(status__in=Booking.Status.live())
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        self.changes.append(
+            ViewingChange(
+                viewing=viewing,
+                slot=slot,
+                recorded_at=self.now,
+                kind=kind,
+                detail=detail,
+                booking_ids=booking_ids,
+            )
+        )
+
+    def save(self, obj, fields: list[str]) -> None:
+        obj.save(update_fields=fields)
+        self.rows_written += 1
+
+    def apply(self, imported: list[ImportedViewing], known: list[Viewing]) -> None:
+        """`known`: this source's viewings as stored, their slots prefetched."""
+        existing = {viewing.provider_viewing_id: viewing for viewing in known}
+        new_ids = [v.viewing_id for v in imported if v.viewing_id not in existing]
+        if new_ids:
+            # A viewing entered by hand under an id the answer names is adopted, not doubled.
+            for viewing in Viewing.objects.filter(
+                agency=self.agency, provider_viewing_id__in=new_ids
+            ).prefetch_related("slots"):
+                existing[viewing.provider_viewing_id] = viewing
+        for source_viewing in imported:
+            viewing = existing.pop(source_viewing.viewing_id, None)
+            if viewing is None:
+                self.create(source_viewing)
+            else:
+                self.update(viewing, source_viewing)
+        for viewing in existing.values():
+            if viewing.source_id == self.source_id and viewing.removed_from_source_at is None:
+                self.remove(viewing)
+        # The source reads again: a problem recorded before is over.
+        failed = [v.pk for v in known if v.sync_problem is not None]
+        if failed:
+            self.rows_written += Viewing.objects.filter(pk__in=failed).update(sync_problem=None)
+
+    def create(self, source: ImportedViewing) -> None:
+        is_mspecs = self.agency.broker_system == BrokerSystem.MSPECS
+        viewing = Viewing(
+            agency=self.agency,
+            provider_viewing_id=source.viewing_id,
+            source_id=self.source_id,
+            mspecs_deal_id=self.source_id if is_mspecs else "",
+            viewing_type=source.viewing_type,
+            title=source.title or self.source_id,
+            address=source.address,
+            starts_at=source.starts_at,
+            ends_at=source.ends_at,
+            bookable_from_internet=source.bookable_from_internet,
+            booking_closes_at=source.booking_closes_at,
+        )
+        viewing.save()
+        self.rows_written += 1
+        self.viewings_created.append(viewing)
+        self.change(viewing, Kind.IMPORTED)
+        self.new_slots += [self.new_slot(viewing, slot) for slot in source.slots]
+
+    def new_slot(self, viewing: Viewing, source: ImportedSlot) -> ViewingSlot:
+        return ViewingSlot(
+            viewing=viewing,
+            provider_slot_id=source.slot_id,
+            starts_at=source.starts_at,
+            ends_at=source.ends_at,
+            capacity=source.capacity,
+            free_spots=source.free_spots,
+            fully_booked=source.free_spots == 0,
+            # freeSpots is a slot status as of now, as a slot-status poll would give.
+            status_checked_at=self.now if source.free_spots is not None else None,
+        )
+
+    def update(self, viewing: Viewing, source: ImportedViewing) -> None:
+        fields = []
+        if viewing.source_id != self.source_id:  # a hand-entered viewing, adopted
+            viewing.source_id = self.source_id
+            fields.append("source_id")
+        if viewing.removed_from_source_at is not None:
+            viewing.removed_from_source_at = None
+            viewing.is_open = True
+            fields += ["removed_from_source_at", "is_open"]
+            self.change(viewing, Kind.RETURNED)
+        times = (source.starts_at, source.ends_at)
+        if (viewing.starts_at, viewing.ends_at) != times:
+            self.change(
+                viewing,
+                Kind.MOVED,
+                before=[iso(viewing.starts_at), iso(viewing.ends_at)],
+                after=[iso(t) for t in times],
+                bookings=viewing.bookings.all(),
+            )
+            viewing.starts_at, viewing.ends_at = times
+            fields += ["starts_at", "ends_at"]
+        if viewing.booking_closes_at != source.booking_closes_at:
+            self.change(
+                viewing,
+                Kind.DEADLINE,
+                before=iso(viewing.booking_closes_at),
+                after=iso(source.booking_closes_at),
+            )
+            viewing.booking_closes_at = source.booking_closes_at
+            fields.append("booking_closes_at")
+        if viewing.bookable_from_internet != source.bookable_from_internet:
+            self.change(
+                viewing,
+                Kind.ONLINE_BOOKING,
+                before=viewing.bookable_from_internet,
+                after=source.bookable_from_internet,
+            )
+            viewing.bookable_from_internet = source.bookable_from_internet
+            fields.append("bookable_from_internet")
+        if fields:
+            self.save(viewing, fields)
+        self.update_slots(viewing, source.slots)
+
+    def update_slots(self, viewing: Viewing, source_slots: list[ImportedSlot]) -> None:
+        slots = {slot.provider_slot_id: slot for slot in viewing.slots.all()}
+        new_slots = []
+        for source in source_slots:
+            slot = slots.pop(source.slot_id, None)
+            if slot is None:
+                slot = self.new_slot(viewing, source)
+                new_slots.append(slot)
+                continue
+            fields = []
+            if slot.missing_from_provider:
+                slot.missing_from_provider = False
+                fields.append("missing_from_provider")
+                self.change(viewing, Kind.SLOT_RETURNED, slot=slot)
+            if (slot.starts_at, slot.ends_at) != (source.starts_at, source.ends_at):
+                self.change(
+                    viewing,
+                    Kind.MOVED,
+                    slot=slot,
+                    before=[iso(slot.starts_at), iso(slot.ends_at)],
+                    after=[iso(source.starts_at), iso(source.ends_at)],
+                    bookings=slot.bookings.all(),
+                )
+                slot.starts_at, slot.ends_at = source.starts_at, source.ends_at
+                fields += ["starts_at", "ends_at"]
+            if (slot.capacity, slot.free_spots) != (source.capacity, source.free_spots):
+                slot.capacity, slot.free_spots = source.capacity, source.free_spots
+                fields += ["capacity", "free_spots"]
+                if source.free_spots is not None and slot.fully_booked != (source.free_spots == 0):
+                    slot.fully_booked = source.free_spots == 0
+                    fields.append("fully_booked")
+            if fields:
+                self.save(slot, fields)
+                if not slot.is_bookable:  # it just filled up (or came back full)
+                    self.unbookable_slot_ids.append(slot.pk)
+        self.new_slots += new_slots
+        for slot in new_slots:  # saved by `flush`, before the changes that name them
+            self.change(viewing, Kind.SLOT_ADDED, slot=slot, after=iso(slot.starts_at))
+        for slot in slots.values():
+            if not slot.missing_from_provider:
+                self.close_slot(viewing, slot)
+
+    def close_slot(self, viewing: Viewing, slot: ViewingSlot) -> None:
+        slot.missing_from_provider = True
+        self.save(slot, ["missing_from_provider"])
+        self.change(viewing, Kind.SLOT_REMOVED, slot=slot, bookings=slot.bookings.all())
+        self.unbookable_slot_ids.append(slot.pk)
+
+    def remove(self, viewing: Viewing) -> None:
+        viewing.is_open = False
+        viewing.removed_from_source_at = self.now
+        self.save(viewing, ["is_open", "removed_from_source_at"])
+        self.change(viewing, Kind.REMOVED, bookings=viewing.bookings.all())
+        for slot in viewing.slots.all():
+            if not slot.missing_from_provider:
+                slot.missing_from_provider = True
+                self.save(slot, ["missing_from_provider"])
+                self.unbookable_slot_ids.append(slot.pk)
+
+
+def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]) -> _SourceApplier:
+    """Make the agency's viewings of this deal or estate what `imported` says, in one
+    transaction; returns what was done (viewings_created, changes, rows_written)."""
+    applier = _SourceApplier(agency, source_id, timezone.now())
+    with transaction.atomic():
+        known = Viewing.objects.filter(agency=agency, source_id=source_id)
+        applier.apply(imported, list(known.prefetch_related("slots")))
+        flush([applier])
+    return applier
+
+
+def flush(appliers: list[_SourceApplier]) -> None:
+    """Write what the appliers gathered: new slots, then the changes (which may name
+    them), then set aside the waiting bookings of slots that closed; a few statements for
+    any number of sources."""
+    new_slots = [slot for applier in appliers for slot in applier.new_slots]
+    ViewingSlot.objects.bulk_create(new_slots)
+    changes = [change for applier in appliers for change in applier.changes]
+    ViewingChange.objects.bulk_create(changes)
+    unbookable = [pk for applier in appliers for pk in applier.unbookable_slot_ids]
+    set_aside = 0
+    if unbookable:
+        set_aside = Booking.objects.filter(slot__in=unbookable).set_aside_for_unbookable_slots()
+    for applier in appliers:
+        applier.rows_written += len(applier.new_slots) + len(applier.changes)
+    if appliers:
+        appliers[0].rows_written += set_aside
+
+
+def load_viewings(sources: list["Source"]) -> tuple[dict[tuple[int, str], list[Viewing]], set]:
+    """The stored viewings of every source, their slots prefetched, and the ids of those
+    with live bookings, in a few queries."""
+    wanted = {(source.agency_id, source.source_id) for source in sources}
+    stored = Viewing.objects.filter(
+        agency_id__in={agency_id for agency_id, _ in wanted},
+        source_id__in={source_id for _, source_id in wanted},
+    )
+    viewings = defaultdict(list)
+    for viewing in stored.prefetch_related("slots"):
+        key = (viewing.agency_id, viewing.source_id)
+        if key in wanted:  # not another agency's deal of the same id
+            viewings[key].append(viewing)
+    with_bookings = set(
+        Booking.objects.filter(viewing__in=stored, status__in=Booking.Status.live())
+        .values_list("viewing_id", flat=True)
+        .distinct()
+    )
+    return viewings, with_bookings
+
+
+def sources_of(viewings) -> list[Source]:
+    """The deals and estates behind these imported viewings, each once."""
+    pairs = viewings.imported().values_list("agency_id", "source_id").distinct()
+    return [Source(agency_id, source_id) for agency_id, source_id in pairs.order_by()]
+
+
+def syncable_viewings(now=None):
+    """Imported viewings that have not ended: the ones a sync keeps up to date."""
+    return Viewing.objects.imported().filter(ends_at__gt=now or timezone.now())
+
+
+def sync_sources(sources: list[Source]) -> SyncSummary:
+    """Read every source once (bounded concurrency, back-off on 429) and apply each answer
+    in its own transaction. A source that fails is recorded on its viewings and does not
+    stop the others."""
+    summary = SyncSummary()
+    agencies = Agency.objects.select_related("credential").in_bulk({s.agency_id for s in sources})
+    callable_sources = []
+    for source in sources:
+        agency = agencies[source.agency_id]
+        credential = getattr(agency, "credential", None)
+        if credential is None:
+            record_problem(summary, agency, source, problems.SOURCE_NO_CREDENTIAL())
+        elif credential.status == CredentialStatus.FAILING:
+            # Calling with a refused credential again and again could lock the account.
+            record_problem(summary, agency, source, problems.SOURCE_WAITS_FOR_CREDENTIAL())
+        else:
+            callable_sources.append(source)
+    clients = {
+        a.pk: client_for(a.credential) for a in agencies.values() if hasattr(a, "credential")
+    }
+    outcomes = call_each(
+        callable_sources,
+        lambda source: clients[source.agency_id].fetch_viewings(source.source_id),
+        concurrency=settings.VIEWING_SYNC_CONCURRENCY,
+        per_agency=settings.VIEWING_SYNC_CONCURRENCY_PER_AGENCY,
+    )
+    # Read what is stored while the first calls are under way.
+    known, with_bookings = load_viewings(callable_sources)
+    batch = _Batch(summary, with_bookings)
+    for source, outcome in outcomes:
+        agency = agencies[source.agency_id]
+        summary.sources_read += 1
+        if isinstance(outcome, SourceReadError):
+            record_problem(summary, agency, source, outcome.problem)
+        elif isinstance(outcome, Exception):
+            problem = problems.SOURCE_UNREACHABLE(source=source.source_id, answer=repr(outcome))
+            record_problem(summary, agency, source, problem)
+        else:
+            batch.add(agency, source, outcome, known.get((source.agency_id, source.source_id), []))
+        if batch.due():
+            batch.write()
+    batch.write()
+    return summary
+
+
+# Answers are applied in one transaction per batch of sources (or per second, whichever
+# comes first), as slot polling writes: a commit per source would make a large sync bound
+# by the database's commits rather than by the broker system's latency. Every answer was
+# read whole before it is applied, so a source is never half applied for a bad answer.
+WRITE_BATCH = 100
+WRITE_EVERY_SECONDS = 1.0
+
+
+class _Batch:
+    def __init__(self, summary: SyncSummary, viewings_with_bookings: set[int]):
+        self.summary = summary
+        self.viewings_with_bookings = viewings_with_bookings
+        self.pending: list[tuple[Agency, Source, list[ImportedViewing], list[Viewing]]] = []
+        self.written_at = time.monotonic()
+
+    def add(self, agency, source, imported, known) -> None:
+        self.pending.append((agency, source, imported, known))
+
+    def due(self) -> bool:
+        return len(self.pending) >= WRITE_BATCH or (
+            time.monotonic() - self.written_at >= WRITE_EVERY_SECONDS
+        )
+
+    def write(self) -> None:
+        if not self.pending:
+            return
+        now = timezone.now()
+        with transaction.atomic():
+            appliers = []
+            for agency, source, imported, known in self.pending:
+                applier = _SourceApplier(agency, source.source_id, now, self.viewings_with_bookings)
+                applier.apply(imported, known)
+                appliers.append(applier)
+            flush(appliers)
+        for applier in appliers:
+            self.summary.viewings_created += len(applier.viewings_created)
+            self.summary.changes += len(applier.changes)
+            self.summary.rows_written += applier.rows_written
+        self.pending = []
+        self.written_at = time.monotonic()
+
+
+def record_problem(summary: SyncSummary, agency: Agency, source: Source, problem: Problem) -> None:
+    """On the source's viewings (written only when it is news), and in the summary."""
+    problem = redact_answer(problem, getattr(agency, "credential", None))
+    summary.errors[f"{agency} / {source.source_id}"] = str(problem)
+    summary.rows_written += (
+        Viewing.objects.filter(agency=agency, source_id=source.source_id)
+        .exclude(sync_problem=problem)
+        .update(sync_problem=problem)
+    )

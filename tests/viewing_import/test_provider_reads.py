@@ -1,0 +1,267 @@
+"""Reading deals (MSPECS) and estates (Vitec) from the sandbox over real HTTP: the shapes
+assumed in docs/mspecs.md and docs/vitec.md, and every way a read goes wrong."""
+
+import zoneinfo
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+
+from agencies.models import AuthScheme, BrokerSystem
+from bookings.models import Viewing
+from bookings.providers import client_for
+from bookings.providers.base import SourceReadError
+from tests.factories import (
+    mspecs_deal,
+    mspecs_ordinary_viewing,
+    mspecs_slot_viewing,
+    vitec_viewing,
+)
+
+STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
+# A summer and a winter time: the offset differs (+02:00 / +01:00).
+SUMMER = datetime(2031, 6, 10, 17, 0, tzinfo=STOCKHOLM)
+WINTER = datetime(2031, 12, 10, 17, 0, tzinfo=STOCKHOLM)
+
+pytestmark = pytest.mark.django_db
+
+
+def read_error(client, source_id) -> str:
+    with pytest.raises(SourceReadError) as error:
+        client.fetch_viewings(source_id)
+    return str(error.value.problem)
+
+
+def test_an_mspecs_deal_reads_as_viewings_with_swedish_times_slots_and_places(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS)
+    slots = mspecs_slot_viewing(
+        "v-1", SUMMER, ["s-1", "s-2"], free_spots=2, externalBookingLatestHourBefore=3
+    )
+    sandbox.set_mspecs_deal(
+        "deal-1", mspecs_deal("deal-1", [slots, mspecs_ordinary_viewing("v-2", WINTER)])
+    )
+
+    timed, ordinary = client_for(agency.credential).fetch_viewings("deal-1")
+
+    assert timed.viewing_type == Viewing.Type.TIME_SLOTS
+    assert timed.starts_at == SUMMER and timed.starts_at.utcoffset() == timedelta(hours=2)
+    assert timed.ends_at == SUMMER + timedelta(minutes=40)
+    assert timed.booking_closes_at == SUMMER - timedelta(hours=3)
+    assert [(s.slot_id, s.free_spots, s.capacity) for s in timed.slots] == [
+        ("s-1", 2, 5),
+        ("s-2", 2, 5),
+    ]
+    assert timed.title == "Storgatan 1, 3 rok"
+    assert timed.address == "Storgatan 1, 753 20 Uppsala"
+    assert ordinary.viewing_type == Viewing.Type.ORDINARY
+    assert ordinary.starts_at == WINTER and ordinary.starts_at.utcoffset() == timedelta(hours=1)
+    assert ordinary.slots == []
+
+
+def test_mspecs_viewings_without_a_bookable_time_are_left_out(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS)
+    others = [
+        {**mspecs_ordinary_viewing(f"v-{kind}", SUMMER), "type": f"ENUMS_VIEWINGS_TYPE_{kind}"}
+        for kind in ("DATE_ONLY", "COMMENT_ONLY", "CONTACT_BROKER")
+    ]
+    sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", others))
+
+    assert client_for(agency.credential).fetch_viewings("deal-1") == []
+
+
+def test_an_mspecs_read_sends_the_subscriber_id_and_is_one_request(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS)
+    sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
+
+    client_for(agency.credential).fetch_viewings("deal-1")
+
+    assert sandbox.requests_to("/mspecs/api/marketing/deals/deal-1") == 1
+    assert sandbox.requests_served == 1
+
+
+def test_an_mspecs_credential_without_the_subscriber_id_is_told_so(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id="")
+    sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
+
+    assert "HTTP 400" in read_error(client_for(agency.credential), "deal-1")
+
+
+def test_an_mspecs_bearer_access_token_reads_the_deal(make_agency, sandbox):
+    sandbox.set_access_token("token-abc", "sandbox-subscriber")
+    sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", [mspecs_ordinary_viewing("v", SUMMER)]))
+    agency = make_agency(
+        BrokerSystem.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="token-abc"
+    )
+
+    [viewing] = client_for(agency.credential).fetch_viewings("deal-1")
+
+    assert viewing.viewing_id == "v"
+
+
+@pytest.mark.parametrize(
+    ("token", "subscriber", "status"),
+    [("not-a-token", "sandbox-subscriber", 401), ("token-abc", "another-subscriber", 403)],
+)
+def test_the_sandbox_refuses_a_wrong_token_or_a_subscriber_it_was_not_made_for(
+    sandbox, token, subscriber, status
+):
+    sandbox.set_access_token("token-abc", "sandbox-subscriber")
+    sandbox.set_access_token("token-xyz", "another-subscriber")
+    sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
+
+    answer = requests.get(
+        f"{sandbox.mspecs_url}/api/marketing/deals/deal-1",
+        headers={"Authorization": f"Bearer {token}", "subscriber-id": subscriber},
+        timeout=5,
+    )
+
+    assert answer.status_code == status
+
+
+def test_vitec_accepts_no_bearer_token(sandbox):
+    sandbox.set_access_token("token-abc", "sandbox-subscriber")
+
+    answer = requests.get(
+        f"{sandbox.vitec_url}/Viewing/sandbox-customer/estate-1",
+        headers={"Authorization": "Bearer token-abc"},
+        timeout=5,
+    )
+
+    assert answer.status_code == 401
+
+
+def test_a_vitec_estate_reads_as_viewings_with_slots_deadline_and_capacity(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.VITEC)
+    deadline = SUMMER - timedelta(hours=5)
+    sandbox.set_vitec_estate(
+        "estate-1",
+        [
+            vitec_viewing("vv-1", SUMMER, ["t-1", "t-2"], NoLaterThen=deadline.isoformat()),
+            vitec_viewing("vv-2", WINTER, [], BookableFromInternet=False),
+        ],
+    )
+
+    timed, untimed = client_for(agency.credential).fetch_viewings("estate-1")
+
+    assert timed.viewing_type == Viewing.Type.TIME_SLOTS
+    assert timed.booking_closes_at == deadline
+    assert [(s.slot_id, s.starts_at, s.capacity) for s in timed.slots] == [
+        ("t-1", SUMMER, 3),
+        ("t-2", SUMMER + timedelta(minutes=30), 3),
+    ]
+    assert timed.bookable_from_internet is True
+    # Without time slots: one slot under the viewing's own id (docs/vitec.md).
+    assert [(s.slot_id, s.starts_at, s.ends_at) for s in untimed.slots] == [
+        ("vv-2", WINTER, WINTER + timedelta(minutes=30))
+    ]
+    assert untimed.bookable_from_internet is False
+
+
+def test_vitec_estates_are_read_page_by_page(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.VITEC)
+    for n in range(150):
+        sandbox.set_vitec_estate(f"e-{n}", [], street_address=f"Gatan {n}", city="Umeå")
+
+    estates = client_for(agency.credential).estates()
+
+    assert len(estates) == 150
+    assert estates[7].estate_id == "e-7" and estates[7].title == "Gatan 7, Umeå"
+    assert sandbox.requests_to("/vitec/Advertising/Estate/sandbox-customer") == 2
+
+
+@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+def test_an_unknown_deal_or_estate_says_it_is_not_known(make_agency, system):
+    agency = make_agency(system)
+
+    assert read_error(client_for(agency.credential), "nope-1") == (
+        "nope-1 is not known to the broker system (HTTP 404). Check the id and try again."
+    )
+
+
+@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+def test_a_refused_credential_says_so(make_agency, system):
+    agency = make_agency(system, secret="wrong")
+
+    assert "refused the agency's credential (HTTP 401)" in read_error(
+        client_for(agency.credential), "deal-1"
+    )
+
+
+WRONG_MSPECS_SHAPES = {
+    "not an object": ["a list"],
+    "no viewings": {"id": "deal-1"},
+    "viewing without a start": {
+        "viewings": [{"id": "v", "type": "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"}]
+    },
+    "a time that is not a time": {
+        "viewings": [mspecs_ordinary_viewing("v", SUMMER, startTime="tomorrow at five")]
+    },
+    "an id with a slash": {"viewings": [mspecs_ordinary_viewing("../v", SUMMER)]},
+    "an id with a NUL": {"viewings": [mspecs_ordinary_viewing("v\x00", SUMMER)]},
+    "a very long id": {"viewings": [mspecs_ordinary_viewing("v" * 201, SUMMER)]},
+    "freeSpots not a number": {
+        "viewings": [mspecs_slot_viewing("v", SUMMER, ["s"], free_spots="many")]
+    },
+    "slots not a list": {"viewings": [{**mspecs_slot_viewing("v", SUMMER, []), "slots": 5}]},
+}
+
+
+@pytest.mark.parametrize("document", WRONG_MSPECS_SHAPES.values(), ids=WRONG_MSPECS_SHAPES)
+def test_an_mspecs_answer_of_the_wrong_shape_is_an_unexpected_shape(make_agency, sandbox, document):
+    agency = make_agency(BrokerSystem.MSPECS)
+    sandbox.set_mspecs_deal("deal-1", document)
+
+    assert "has an unexpected shape" in read_error(client_for(agency.credential), "deal-1")
+
+
+WRONG_VITEC_SHAPES = {
+    "not a list": {"Id": "x"},
+    "a viewing that is not an object": ["x"],
+    "no StartsAt": [{"Id": "v", "EndsAt": "2031-06-10T17:00:00"}],
+    "ends before it starts": [vitec_viewing("v", SUMMER, [], EndsAt="2031-06-10T16:00:00")],
+    "a slot id with a slash": [vitec_viewing("v", SUMMER, ["a/b"])],
+    "TimeSlots of numbers": [vitec_viewing("v", SUMMER, [], TimeSlots=[1, 2])],
+}
+
+
+@pytest.mark.parametrize("document", WRONG_VITEC_SHAPES.values(), ids=WRONG_VITEC_SHAPES)
+def test_a_vitec_answer_of_the_wrong_shape_is_an_unexpected_shape(make_agency, sandbox, document):
+    agency = make_agency(BrokerSystem.VITEC)
+    sandbox.set_vitec_estate("estate-1", document)
+
+    assert "has an unexpected shape" in read_error(client_for(agency.credential), "estate-1")
+
+
+def test_a_busy_broker_system_says_when_to_ask_again(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS)
+    sandbox.set_fault(status=429, retry_after=7, count=1)
+
+    with pytest.raises(SourceReadError) as error:
+        client_for(agency.credential).fetch_viewings("deal-1")
+
+    assert error.value.retry_after == 7
+
+
+def test_the_sandbox_control_api_takes_deals_estates_and_tokens_over_http(sandbox):
+    def control(command, body):
+        return requests.post(f"{sandbox.url}/_sandbox/{command}", json=body, timeout=5)
+
+    control("mspecs-deals/deal-9", mspecs_deal("deal-9", []))
+    control("vitec-estates/e-9", {"viewings": [], "street_address": "Ågatan 1", "city": "Umeå"})
+    control("access-tokens", {"token": "t-9", "subscriber_id": "sub-9"})
+
+    deal = requests.get(
+        f"{sandbox.mspecs_url}/api/marketing/deals/deal-9",
+        headers={"Authorization": "Bearer t-9", "subscriber-id": "sub-9"},
+        timeout=5,
+    )
+    estates = requests.get(
+        f"{sandbox.vitec_url}/Advertising/Estate/sandbox-customer",
+        auth=("sandbox", "sandbox-secret"),
+        timeout=5,
+    )
+    assert deal.status_code == 200 and deal.json()["id"] == "deal-9"
+    assert estates.json() == {
+        "Estates": [{"Id": "e-9", "StreetAddress": "Ågatan 1", "City": "Umeå"}],
+        "TotalCount": 1,
+    }
