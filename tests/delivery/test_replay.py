@@ -73,7 +73,7 @@ def replay(client, agency, hours_ago=2, **extra):
 def test_replay_resends_failed_and_held_bookings_of_the_agency_since_the_time(outage, agencies):
     result = engine.replay(agencies[0], timezone.now() - timedelta(hours=2))
 
-    assert result.message == "2 queued"
+    assert result.message == "2 bookings queued to be sent again."
     assert statuses(outage) == {
         "failed": Status.QUEUED,
         "held": Status.QUEUED,
@@ -112,7 +112,7 @@ def test_every_member_of_the_agency_may_replay_after_confirming_the_count(
 
     response = replay(client, alfa, confirm="yes")
 
-    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Alfa: 2 queued"]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Alfa: 2 bookings queued to be sent again."]
     assert statuses(outage)["failed"] == statuses(outage)["held"] == Status.QUEUED
     assert statuses(outage)["beta_failed"] == Status.FAILED
 

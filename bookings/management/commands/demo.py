@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,12 +36,16 @@ def deliver_once(booking: Booking) -> None:
 
 
 def deliver_all_attempts(booking: Booking) -> None:
-    """Every attempt of the retry schedule, without waiting for the delays."""
-    engine.deliver(booking.pk)
-    while Booking.objects.filter(pk=booking.pk, status=Booking.Status.RETRYING).update(
-        next_attempt_at=timezone.now()
-    ):
+    """Every attempt of the retry schedule, without waiting for the delays. So many failures
+    in a row would open the credential's circuit breaker and hold the booking; the demo lets
+    this one run its whole schedule, to show a booking that failed."""
+    attempts = len(settings.DELIVERY_RETRY_SCHEDULE) + 1
+    with override_settings(CIRCUIT_BREAKER_THRESHOLD=attempts + 1):
         engine.deliver(booking.pk)
+        while Booking.objects.filter(pk=booking.pk, status=Booking.Status.RETRYING).update(
+            next_attempt_at=timezone.now()
+        ):
+            engine.deliver(booking.pk)
 
 
 # (first, last, email, phone as typed, the sandbox's behaviour for its delivery, how it is
