@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
 from agencies.problems import problem_text
 from bookings import polling
+from bookings.consent import record_staff_entry
 from bookings.delivery import admin as credential_admin  # noqa: F401 (registers it)
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
@@ -168,8 +169,16 @@ BUYER_FIELDS = [
     "email",
     "phone",
     "message",
-    "consent_given_at",
 ]
+# The consent record: written once by intake (bookings/consent.py), shown, never edited.
+CONSENT_RECORD = [
+    "consent_given_at",
+    "consent_text_version",
+    "consent_api_key",
+    "entered_by",
+]
+# Chosen by staff entering a booking; what the buyer agreed to stays as entered.
+CHOSEN_AT_ENTRY = ["language", "lawful_basis"]
 
 
 @admin.register(Booking)
@@ -189,6 +198,7 @@ class BookingAdmin(AgencyScopedAdmin):
     ]
     list_filter = [
         "status",
+        "cancellation_requested_at",
         "source",
         "viewing__agency",
         "viewing",
@@ -198,6 +208,9 @@ class BookingAdmin(AgencyScopedAdmin):
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
     autocomplete_fields = ["viewing"]
     readonly_fields = [
+        *CONSENT_RECORD,
+        "cancellation_requested_at",
+        "buyer_notified_at",
         "status",
         "attempt_count",
         "next_attempt_at",
@@ -218,8 +231,17 @@ class BookingAdmin(AgencyScopedAdmin):
                     ("first_name", "last_name"),
                     ("email", "phone"),
                     "message",
-                    "source",
-                    "consent_given_at",
+                ]
+            },
+        ),
+        (
+            _("Consent"),
+            {
+                "fields": [
+                    ("source", "language"),
+                    "lawful_basis",
+                    ("consent_given_at", "consent_text_version"),
+                    ("consent_api_key", "entered_by"),
                 ]
             },
         ),
@@ -228,6 +250,7 @@ class BookingAdmin(AgencyScopedAdmin):
             {
                 "fields": [
                     ("status", "attempt_count", "next_attempt_at"),
+                    ("cancellation_requested_at", "buyer_notified_at"),
                     "last_error",
                     "provider_errors",
                     "provider_reference",
@@ -271,8 +294,17 @@ class BookingAdmin(AgencyScopedAdmin):
             kwargs["form_class"] = SlotChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "lawful_basis":
+            # Staff enter a booking because the buyer asked; they say how.
+            kwargs["choices"] = [("", "---------"), *Booking.LawfulBasis.staff_choices()]
+            kwargs["required"] = True
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = [*super().get_readonly_fields(request, obj), "source"]
+        if obj is not None:
+            readonly += CHOSEN_AT_ENTRY
         if obj is not None and obj.status in (Booking.Status.SENDING, Booking.Status.DELIVERED):
             # What the broker system has (or is getting) must stay what we show.
             readonly += BUYER_FIELDS
@@ -295,6 +327,7 @@ class BookingAdmin(AgencyScopedAdmin):
             # Only what staff changed: a worker may have moved the delivery state meanwhile.
             obj.save(update_fields=[*form.changed_data, "updated_at"])
         else:
+            record_staff_entry(obj, request.user, obj.lawful_basis)
             accept_booking(obj)  # new bookings go through intake: saved queued, then delivered
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus
 from agencies.problems import Problem
+from bookings.buyer.emails import notify_buyer
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Booking, Viewing, ViewingSlot
@@ -285,6 +286,9 @@ class _Results:
                 )
             if self.unbookable_slot_ids:
                 waiting = Booking.objects.filter(slot__in=self.unbookable_slot_ids)
-                self.summary.bookings_set_aside += waiting.set_aside_for_unbookable_slots()
+                set_aside = waiting.set_aside_for_unbookable_slots()
+                for booking_id in set_aside:
+                    notify_buyer(booking_id, Booking.Status.REJECTED)
+                self.summary.bookings_set_aside += len(set_aside)
         self.summary.slots_changed += len(self.changed_slots)
         self._clear()

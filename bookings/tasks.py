@@ -8,6 +8,7 @@ from django.conf import settings
 from django.tasks import task
 
 from bookings import polling
+from bookings.buyer.emails import send_buyer_email
 from bookings.delivery import engine, task_rows
 
 
@@ -35,3 +36,9 @@ def close_abandoned_tasks() -> int:
 def poll_due_slots() -> str:
     """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
     return str(polling.poll_slots(polling.due_viewings()))
+
+
+@task()
+def email_buyer(booking_id: int, status: str) -> bool:
+    """The buyer's one email when their booking ended in `status` (bookings/buyer/emails.py)."""
+    return send_buyer_email(booking_id, status)

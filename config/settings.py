@@ -177,6 +177,9 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewing Bridge <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where buyers reach this site: the links in emails sent from the worker, which has no
+# request to take the address from (bookings/buyer/links.py).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Background work: Django's Tasks API on the database backend, so a worker
 # (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.

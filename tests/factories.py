@@ -221,6 +221,8 @@ def admin_booking_data(viewing, slot=None, **fields) -> dict:
         "slot": slot.pk if slot else "",
         **BUYER,
         "source": "admin",
+        "language": "sv",
+        "lawful_basis": "asked_by_phone",
         "attempts-TOTAL_FORMS": "0",
         "attempts-INITIAL_FORMS": "0",
         **fields,

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agencies.models import CredentialStatus, ProviderCredential
+from bookings.buyer.emails import notify_buyer
 from bookings.delivery import problems
 from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
@@ -192,6 +194,8 @@ def release(booking: Booking, **changes) -> bool:
     ).update(**changes)
     if not released:
         logger.warning("Booking %s: claim lost before its result was saved", booking.pk)
+    elif changes.get("status") in (Status.REJECTED, Status.FAILED):
+        notify_buyer(booking.pk, changes["status"])
     for name, value in changes.items():
         setattr(booking, name, value)
     return bool(released)
@@ -309,6 +313,8 @@ def recover_interrupted() -> int:
                 )
             if changes["status"] == Status.QUEUED:
                 wake_delivery(booking_id)
+            elif changes["status"] == Status.FAILED:
+                notify_buyer(booking_id, Status.FAILED)
         recovered += 1
     return recovered
 
@@ -389,13 +395,21 @@ def resend(bookings) -> ActionResult:
     )
 
 
-def cancel(bookings) -> ActionResult:
-    return _act(
-        bookings,
-        "cancelled",
-        [*Status.waiting(), *Status.stopped()],
-        {"status": Status.CANCELLED, "next_attempt_at": None},
-    )
+CANCELLED = {"status": Status.CANCELLED, "next_attempt_at": None}
+
+
+def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
+    """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
+    (bookings/buyer/emails.py) unless `tell_buyer` is false."""
+    then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
+    return _act(bookings, "cancelled", [*Status.waiting(), *Status.stopped()], CANCELLED, then)
+
+
+def cancel_unsent(bookings) -> ActionResult:
+    """The buyer's own cancel (bookings/buyer/status.py): only bookings that have not
+    reached the broker system. One that needs review may have, so it is left to staff."""
+    unsent = [*Status.waiting(), Status.HELD, Status.REJECTED, Status.FAILED]
+    return _act(bookings, "cancelled", unsent, CANCELLED)
 
 
 def mark_delivered(bookings) -> ActionResult:

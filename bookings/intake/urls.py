@@ -5,11 +5,6 @@ from bookings.intake import api, views
 
 urlpatterns = [
     path("book/<uuid:public_id>/", views.booking_page, name="booking-page"),
-    path(
-        "book/<uuid:public_id>/confirmed/<str:token>/",
-        views.booking_confirmed,
-        name="booking-confirmed",
-    ),
     path("api/v1/openapi.json", api.openapi, name="api-openapi"),
     path("api/v1/", include(api.intake_api.urls[0])),
     path("api/v1/<path:path>", csrf_exempt(api.unknown_route)),
