@@ -82,3 +82,7 @@ def viewing_unavailable(request, viewing: Viewing | None):
         {"viewing": viewing, "agency": viewing and viewing.agency},
         status=404 if viewing is None else 410,
     )
+
+
+def unknown_viewing_link(request):
+    return viewing_unavailable(request, None)
