@@ -69,8 +69,8 @@ def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, san
     page.get_by_label("Mobilnummer").fill("070-111 11 11")
     page.get_by_label("Jag samtycker").check()
     page.get_by_role("button", name="Boka").click()
-    page.wait_for_url("**/confirmed/**")
-    assert "Kolla din e-post" in page.content()
+    page.wait_for_url("**/booking/**")
+    assert "Din bokning är mottagen" in page.content()
     page.screenshot(path=SCREENSHOTS / "public-booking-confirmed.png", full_page=True)
 
     call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
