@@ -9,7 +9,12 @@ from icalendar import Calendar
 
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency, make_three_slot_viewing
-from tests.test_browser_booking import CHROMIUM, SCREENSHOTS, browser  # noqa: F401 (fixture)
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
+    CHROMIUM,
+    SCREENSHOTS,
+    book_the_open_slot,
+    browser,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
@@ -41,16 +46,9 @@ def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(
     assert page.get_by_role("link", name="integritetspolicy").get_attribute("href") == (
         "https://maklarhuset.example.se/integritet"
     )
-    page.locator('input[value="slot-open"]').check()
-    page.get_by_label("Förnamn").fill("Anna")
-    page.get_by_label("Efternamn").fill("Andersson")
-    page.get_by_label("E-post").fill("anna@example.se")
-    page.get_by_label("Mobilnummer").fill("070-111 11 11")
-    page.get_by_label("Jag samtycker").check()
-    page.get_by_role("button", name="Boka").click()
+    book_the_open_slot(page)
 
     # The confirmation is the private status page: its address is the buyer's link.
-    page.wait_for_url("**/booking/**")
     status_link = page.url
     assert page.get_by_role("heading", name="Din bokning är mottagen").is_visible()
     assert "Till dess är inget bekräftat." in page.content()

@@ -1,0 +1,57 @@
+"""Bookings taken before the consent record keep what is known of their consent."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from bookings.models import Booking
+
+BEFORE_THE_RECORD = [("bookings", "0008_problem_codes"), ("agencies", "0004_problem_codes")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_records_consent_as_the_basis_of_page_and_api_bookings_only():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_THE_RECORD)
+    old = executor.loader.project_state(BEFORE_THE_RECORD).apps
+    agency = old.get_model("agencies", "Agency").objects.create(
+        name="A", slug="a", broker_system="mspecs"
+    )
+    viewing = old.get_model("bookings", "Viewing").objects.create(
+        agency=agency,
+        provider_viewing_id="v1",
+        title="Storgatan 1",
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+
+    def booking(source, consent_given_at, email):
+        return (
+            old.get_model("bookings", "Booking")
+            .objects.create(
+                viewing=viewing,
+                first_name="A",
+                last_name="B",
+                email=email,
+                source=source,
+                consent_given_at=consent_given_at,
+            )
+            .pk
+        )
+
+    page = booking("public", timezone.now(), "page@example.se")
+    api = booking("api", timezone.now(), "api@example.se")
+    staff = booking("admin", None, "staff@example.se")
+    staff_with_a_typed_date = booking("admin", timezone.now(), "typed@example.se")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    basis = dict(Booking.objects.values_list("pk", "lawful_basis"))
+    assert basis == {page: "consent", api: "consent", staff: "", staff_with_a_typed_date: ""}
+    assert set(Booking.objects.values_list("language", "consent_text_version")) == {("sv", "")}
+    agency = Booking.objects.get(pk=page).viewing.agency
+    assert (agency.buyer_emails_enabled, agency.privacy_policy_url) == (True, "")
