@@ -215,6 +215,20 @@ def test_staff_entering_a_booking_record_the_lawful_basis_and_themselves(
     assert (booking.consent_given_at, booking.consent_text_version) == (None, "")
 
 
+def test_the_add_form_offers_only_the_ways_a_buyer_asks_staff(client, signed_in):
+    signed_in("staff")
+
+    form = client.get(reverse("admin:bookings_booking_add")).context["adminform"].form
+
+    assert [value for value, label in form.fields["lawful_basis"].choices] == [
+        "",
+        "asked_by_phone",
+        "asked_in_person",
+        "asked_by_email",
+    ]
+    assert "consent_given_at" not in form.fields
+
+
 @pytest.mark.parametrize("lawful_basis", ["", "consent", "asked_by_fax", "x" * 500, "a\x00b"])
 def test_staff_must_choose_how_the_buyer_asked(client, signed_in, viewing, lawful_basis):
     signed_in("staff")

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.consent import record_consent
 from bookings.delivery import problems
 from bookings.delivery.credentials import save_credential
 from bookings.intake.service import accept_booking
@@ -164,9 +165,9 @@ class Command(BaseCommand):
             last_name=last,
             email=email,
             phone=phone,
-            consent_given_at=timezone.now(),
             source=Booking.Source.PUBLIC_PAGE,  # as buyers book, consent given
         )
+        record_consent(booking)
         booking.status = status
         booking.full_clean()
         if status == Booking.Status.QUEUED:
