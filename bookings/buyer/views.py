@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from agencies.models import BrokerSystem
@@ -23,6 +24,7 @@ def unknown_link(request):
     return render(request, "bookings/status_link_unknown.html", status=404)
 
 
+@never_cache  # private: no shared cache keeps it, and the state shown is current
 @require_safe
 def status_page(request, token):
     booking = booking_for_token(token)
@@ -54,6 +56,7 @@ def status_page(request, token):
     return response
 
 
+@never_cache
 @require_safe
 def calendar_file(request, token):
     booking = booking_for_token(token)
@@ -66,7 +69,6 @@ def calendar_file(request, token):
         content_type="text/calendar; charset=utf-8",
         headers={
             "Content-Disposition": content_disposition_header(True, "viewing.ics"),
-            "Cache-Control": "no-store",
         },
     )
 

@@ -333,3 +333,12 @@ def test_the_api_answers_the_buyers_status_link_in_their_language(client, api_ke
     booking = Booking.objects.get()
     assert booking.language == "en"
     assert "Your booking is received" in client.get(link).content.decode()
+
+
+def test_the_private_page_is_never_cached_nor_named_to_other_sites(agency, client):
+    response = client.get(status_path(make_booking(agency)))
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    # The privacy policy link leads elsewhere: the page's address must not go with it.
+    assert response["Referrer-Policy"] == "same-origin"
