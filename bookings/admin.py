@@ -265,6 +265,10 @@ class BookingAdmin(AgencyScopedAdmin):
         delivery_action(engine.resend, _("Re-send")),
         delivery_action(engine.cancel, _("Cancel")),
         delivery_action(
+            engine.cancel_as_the_buyer_asked,
+            _("Cancel as the buyer asked (removed in the broker system)"),
+        ),
+        delivery_action(
             engine.mark_delivered, _("Mark as delivered (checked in the broker system)")
         ),
     ]

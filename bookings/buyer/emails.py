@@ -62,14 +62,14 @@ def send_buyer_email(booking_id: int, status: str) -> bool:
 
 def buyer_email(booking: Booking) -> EmailMessage:
     starts_at, ends_at = booking.booked_time
+    booking_page = booking_page_path(booking.viewing)
     context = {
         "booking": booking,
         "agency_name": booking.agency.name_for_buyers,
         "viewing": booking.viewing,
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "booking_page_link": booking_page_path(booking.viewing)
-        and (settings.SITE_URL + booking_page_path(booking.viewing)),
+        "booking_page_link": booking_page and settings.SITE_URL + booking_page,
         "status_link": status_link(booking),
     }
     with translation.override(booking.language):

@@ -412,6 +412,19 @@ def cancel_unsent(bookings) -> ActionResult:
     return _act(bookings, "cancelled", unsent, CANCELLED)
 
 
+def cancel_as_the_buyer_asked(bookings) -> ActionResult:
+    """Staff removed the buyer from the broker system, as the buyer asked on their status
+    page after delivery (`cancellation_requested_at`): the booking is cancelled, with no
+    email (the buyer asked for it)."""
+    asked = [booking for booking in bookings if booking.cancellation_requested_at]
+    result = _act(
+        asked, "cancelled", [*Status.waiting(), *Status.stopped(), Status.DELIVERED], CANCELLED
+    )
+    if len(bookings) > len(asked):
+        result.skipped["the buyer did not ask to cancel"] += len(bookings) - len(asked)
+    return result
+
+
 def mark_delivered(bookings) -> ActionResult:
     """For a needs-review booking that staff found in the broker system."""
     return _act(

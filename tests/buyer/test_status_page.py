@@ -342,3 +342,47 @@ def test_the_private_page_is_never_cached_nor_named_to_other_sites(agency, clien
     assert "private" in response["Cache-Control"]
     # The privacy policy link leads elsewhere: the page's address must not go with it.
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_staff_close_a_requested_cancellation_once_done_in_the_broker_system(
+    agency, client, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    asked = delivered_booking(agency, email="asked@example.se")
+    quiet = delivered_booking(agency, email="quiet@example.se")
+    cancel(client, asked)
+    client.force_login(make_staff_user(agency))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:bookings_booking_changelist"),
+            {
+                "action": "cancel_as_the_buyer_asked",
+                "_selected_action": [asked.pk, quiet.pk],
+                "post": "yes",
+            },
+            follow=True,
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+
+    assert "1 cancelled, 1 skipped: the buyer did not ask to cancel" in response.content.decode()
+    asked.refresh_from_db()
+    quiet.refresh_from_db()
+    assert (asked.status, quiet.status) == (Status.CANCELLED, Status.DELIVERED)
+    assert mail.outbox == []
+
+
+def test_staff_of_another_agency_cannot_close_a_requested_cancellation(agency, make_agency, client):
+    booking = delivered_booking(agency)
+    cancel(client, booking)
+    client.force_login(make_staff_user(make_agency()))
+
+    client.post(
+        reverse("admin:bookings_booking_changelist"),
+        {"action": "cancel_as_the_buyer_asked", "_selected_action": [booking.pk]},
+    )
+
+    booking.refresh_from_db()
+    assert booking.status == Status.DELIVERED
