@@ -42,26 +42,15 @@ def can_cancel(booking: Booking) -> bool:
     )
 
 
-class Cancellation(StrEnum):
-    CANCELLED = "cancelled"
-    REQUESTED = "requested"
-    NOT_POSSIBLE = "not_possible"
-
-
-def cancel_by_buyer(booking: Booking) -> Cancellation:
+def cancel_by_buyer(booking: Booking) -> None:
     """The buyer's "cancel my booking". One that cannot be in the broker system yet is
     cancelled outright, through the staff action's conditional update (a worker claiming
     it at the same moment wins or loses cleanly). One that is there, or may be (being sent,
     or set aside for review), gets `cancellation_requested_at` for staff to act on: the
     vendor documents offer no cancellation call we can rely on (docs/mspecs.md,
     docs/vitec.md)."""
-    if not can_cancel(booking):
-        return Cancellation.NOT_POSSIBLE
-    if engine.cancel_unsent([booking]).done:
-        return Cancellation.CANCELLED
-    requested = (
-        Booking.objects.filter(pk=booking.pk, cancellation_requested_at__isnull=True)
-        .exclude(status=Status.CANCELLED)
-        .update(cancellation_requested_at=timezone.now(), updated_at=timezone.now())
-    )
-    return Cancellation.REQUESTED if requested else Cancellation.NOT_POSSIBLE
+    if not can_cancel(booking) or engine.cancel_unsent([booking]).done:
+        return
+    Booking.objects.filter(pk=booking.pk, cancellation_requested_at__isnull=True).exclude(
+        status=Status.CANCELLED
+    ).update(cancellation_requested_at=timezone.now(), updated_at=timezone.now())
