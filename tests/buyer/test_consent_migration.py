@@ -1,13 +1,12 @@
 """Bookings taken before the consent record keep what is known of their consent."""
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from bookings.models import Booking
+from tests.factories import historical_viewing
 
 BEFORE_THE_RECORD = [("bookings", "0008_problem_codes"), ("agencies", "0004_problem_codes")]
 
@@ -27,16 +26,7 @@ def migrated_back():
 def test_migration_records_consent_as_the_basis_of_page_and_api_bookings_only(migrated_back):
     executor = migrated_back
     old = executor.loader.project_state(BEFORE_THE_RECORD).apps
-    agency = old.get_model("agencies", "Agency").objects.create(
-        name="A", slug="a", broker_system="mspecs"
-    )
-    viewing = old.get_model("bookings", "Viewing").objects.create(
-        agency=agency,
-        provider_viewing_id="v1",
-        title="Storgatan 1",
-        starts_at=timezone.now(),
-        ends_at=timezone.now() + timedelta(hours=1),
-    )
+    viewing = historical_viewing(old)
 
     def booking(source, consent_given_at, email):
         return (
