@@ -28,6 +28,12 @@ def validate_phone_region(value: str) -> None:
         )
 
 
+def validate_https_url(value: str) -> None:
+    """A page buyers are sent to (the privacy policy): https only."""
+    if urlsplit(value).scheme != "https":
+        raise ValidationError(_("Use an https:// address."), code="scheme")
+
+
 class AgencyScopedQuerySet(models.QuerySet):
     """Rows of the agencies a signed-in user may work on (all of them for a superuser).
 
@@ -59,6 +65,31 @@ class Agency(models.Model):
         verbose_name=_("phone region"),
     )
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    # What buyers see: the consent sentence names the agency (as controller) and links to
+    # its privacy policy.
+    consent_name = models.CharField(
+        _("name in the consent sentence"),
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text=_("The legal name buyers consent to; the agency's name when empty."),
+    )
+    privacy_policy_url = models.URLField(
+        _("privacy policy URL"),
+        max_length=500,
+        blank=True,
+        db_default="",
+        validators=[validate_https_url],
+        help_text=_("Linked from the booking page, beside the consent sentence."),
+    )
+    buyer_emails_enabled = models.BooleanField(
+        _("email buyers when a booking cannot go ahead"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "One email to the buyer when their booking is rejected, fails or is cancelled by staff."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = AgencyQuerySet.as_manager()
@@ -73,6 +104,11 @@ class Agency(models.Model):
 
     def clean(self):
         self.phone_region = (self.phone_region or "").upper()
+
+    @property
+    def name_for_buyers(self) -> str:
+        """The name the consent sentence and buyer emails use."""
+        return self.consent_name or self.name
 
 
 # The API hosts each broker system really uses; an operator adds others (a proxy, the

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
 from agencies.problems import problem_text
 from bookings import polling
+from bookings.consent import record_staff_entry
 from bookings.delivery import admin as credential_admin  # noqa: F401 (registers it)
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
@@ -289,10 +290,17 @@ class BookingAction:
     allowed: list[str]  # the statuses it applies to (engine.*_FROM)
     confirm: bool  # ask on a booking's page too (bulk actions always ask for several)
     destructive: bool = False
+    # Only for a booking whose buyer asked to cancel it (on their status page).
+    when_buyer_asked: bool = False
 
     @property
     def name(self) -> str:
         return self.run.__name__
+
+    def fits(self, booking: Booking) -> bool:
+        return booking.status in self.allowed and (
+            not self.when_buyer_asked or booking.cancellation_requested_at is not None
+        )
 
 
 BOOKING_ACTIONS = {
@@ -306,6 +314,14 @@ BOOKING_ACTIONS = {
             engine.CANCEL_FROM,
             confirm=True,
             destructive=True,
+        ),
+        BookingAction(
+            engine.cancel_as_the_buyer_asked,
+            _("Cancel as the buyer asked (removed in the broker system)"),
+            engine.CANCEL_AS_ASKED_FROM,
+            confirm=True,
+            destructive=True,
+            when_buyer_asked=True,
         ),
         BookingAction(
             engine.mark_delivered,
@@ -385,6 +401,15 @@ BUYER_FIELDS = [
     "phone",
     "message",
 ]
+# The consent record: written once by intake (bookings/consent.py), shown, never edited.
+CONSENT_RECORD = [
+    "consent_given_at",
+    "consent_text_version",
+    "consent_api_key",
+    "entered_by",
+]
+# Chosen by staff entering a booking; what the buyer agreed to stays as entered.
+CHOSEN_AT_ENTRY = ["language", "lawful_basis"]
 
 
 class BookingForm(forms.ModelForm):
@@ -430,6 +455,7 @@ class BookingAdmin(AgencyScopedAdmin):
     ]
     list_filter = [
         "status",
+        "cancellation_requested_at",
         "source",
         "viewing__agency",
         "viewing",
@@ -439,11 +465,13 @@ class BookingAdmin(AgencyScopedAdmin):
     search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
     readonly_fields = [
         "coloured_status",
+        *CONSENT_RECORD,
+        "cancellation_requested_at",
+        "buyer_notified_at",
         "attempt_count",
         "next_attempt_at",
         "last_error",
         "provider_reference",
-        "consent_given_at",  # what the buyer agreed to is theirs: never edited by staff
         "created_at",
         "updated_at",
         "delivered_at",
@@ -454,6 +482,7 @@ class BookingAdmin(AgencyScopedAdmin):
             {
                 "fields": [
                     ("coloured_status", "attempt_count", "next_attempt_at"),
+                    ("cancellation_requested_at", "buyer_notified_at"),
                     "last_error",
                     "provider_reference",
                     ("created_at", "updated_at", "delivered_at"),
@@ -469,8 +498,17 @@ class BookingAdmin(AgencyScopedAdmin):
                     ("first_name", "last_name"),
                     ("email", "phone"),
                     "message",
-                    "source",
-                    "consent_given_at",
+                ]
+            },
+        ),
+        (
+            _("Consent"),
+            {
+                "fields": [
+                    ("source", "language"),
+                    "lawful_basis",
+                    ("consent_given_at", "consent_text_version"),
+                    ("consent_api_key", "entered_by"),
                 ]
             },
         ),
@@ -515,7 +553,7 @@ class BookingAdmin(AgencyScopedAdmin):
     def actions_fitting(self, request, booking) -> list[BookingAction]:
         if booking is None or not self.has_change_permission(request, booking):
             return []
-        return [action for action in BOOKING_ACTIONS.values() if booking.status in action.allowed]
+        return [action for action in BOOKING_ACTIONS.values() if action.fits(booking)]
 
     def booking_action_view(self, request, object_id, action_name):
         """One staff action on one booking, from the button on its page: a confirmation
@@ -576,6 +614,12 @@ class BookingAdmin(AgencyScopedAdmin):
         return super().response_change(request, obj)
 
     # --- adding: choose the viewing first, then the form offers its slots ---------------
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "lawful_basis":
+            # Staff enter a booking because the buyer asked; they say how.
+            kwargs["choices"] = [("", "---------"), *Booking.LawfulBasis.staff_choices()]
+            kwargs["required"] = True
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def add_view(self, request, form_url="", extra_context=None):
         viewings = Viewing.objects.for_user(request.user)
@@ -630,6 +674,8 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = [*super().get_readonly_fields(request, obj), "source"]
+        if obj is not None:
+            readonly += CHOSEN_AT_ENTRY
         if obj is not None and obj.status in (Booking.Status.SENDING, Booking.Status.DELIVERED):
             # What the broker system has (or is getting) must stay what we show.
             readonly += BUYER_FIELDS
@@ -698,6 +744,7 @@ class BookingAdmin(AgencyScopedAdmin):
             # Only what staff changed: a worker may have moved the delivery state meanwhile.
             obj.save(update_fields=[*form.changed_data, "updated_at"])
         else:
+            record_staff_entry(obj, request.user, obj.lawful_basis)
             accept_booking(obj)  # new bookings go through intake: saved queued, then delivered
 
 

@@ -4,6 +4,7 @@ import unicodedata
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
@@ -271,15 +272,16 @@ class BookingQuerySet(ViewingPartQuerySet):
     def in_unbookable_slot(self):
         return self.filter(Q(slot__fully_booked=True) | Q(slot__missing_from_provider=True))
 
-    def set_aside_for_unbookable_slots(self) -> int:
+    def set_aside_for_unbookable_slots(self) -> list[int]:
         """Bookings still to be sent into a slot that has filled up (or vanished) would
-        only be rejected: put them before staff now. (A booking being sent is left to its
-        worker, which checks `Booking.slot_is_unbookable` itself.)"""
-        return (
-            self.awaiting_delivery()
-            .in_unbookable_slot()
-            .update(**unbookable_slot_changes(), updated_at=timezone.now())
-        )
+        only be rejected: put them before staff now, and return their ids. (A booking being
+        sent is left to its worker, which checks `Booking.slot_is_unbookable` itself.)"""
+        unbookable = self.awaiting_delivery().in_unbookable_slot()
+        ids = list(unbookable.values_list("pk", flat=True))
+        # Those still waiting by the time of the update; a buyer email is only ever sent for
+        # a booking that is rejected when it goes (bookings/buyer/emails.py).
+        unbookable.filter(pk__in=ids).update(**unbookable_slot_changes(), updated_at=timezone.now())
+        return ids
 
 
 class BookingStatus(models.TextChoices):
@@ -387,10 +389,25 @@ def normalise_name(name: str) -> str:
     return name
 
 
+class LawfulBasis(models.TextChoices):
+    """Why the agency may process the buyer's data for this booking."""
+
+    CONSENT = "consent", _("Consent on the booking page or the agency's website")
+    ASKED_BY_PHONE = "asked_by_phone", _("The buyer asked by phone")
+    ASKED_IN_PERSON = "asked_in_person", _("The buyer asked in person")
+    ASKED_BY_EMAIL = "asked_by_email", _("The buyer asked by email or text message")
+
+    @classmethod
+    def staff_choices(cls) -> list[tuple[str, str]]:
+        """What staff entering a booking choose from: the buyer's own request."""
+        return [(value, label) for value, label in cls.choices if value != cls.CONSENT]
+
+
 class Booking(models.Model):
     """A prospective buyer who asked to attend a viewing, and their delivery state."""
 
     Status = BookingStatus
+    LawfulBasis = LawfulBasis
 
     class Source(models.TextChoices):
         ADMIN = "admin", _("Admin")
@@ -421,14 +438,64 @@ class Booking(models.Model):
         max_length=MESSAGE_MAX_LENGTH,
         validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH)],
     )
+    # The door the booking came in through is also the consent's channel.
     source = models.CharField(
         max_length=10, choices=Source.choices, default=Source.ADMIN, verbose_name=_("source")
     )
+    # The buyer's language: the consent sentence was shown in it, and the status page and
+    # emails use it.
+    language = models.CharField(
+        _("buyer's language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        db_default=settings.LANGUAGE_CODE,
+    )
+    # The consent record: set once by intake (bookings/consent.py), never by a form.
     consent_given_at = models.DateTimeField(
+        _("consent given at"),
         null=True,
         blank=True,
+        editable=False,
         help_text=_("When the buyer consented to data processing."),
-        verbose_name=_("consent given at"),
+    )
+    consent_text_version = models.CharField(
+        _("consent text version"),
+        max_length=64,
+        blank=True,
+        db_default="",
+        editable=False,
+        help_text=_("SHA-256 of the exact consent sentence shown, in the buyer's language."),
+    )
+    consent_api_key = models.ForeignKey(
+        "agencies.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("consent given through API key"),
+    )
+    lawful_basis = models.CharField(
+        _("lawful basis"), max_length=20, choices=LawfulBasis.choices, blank=True, db_default=""
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    # The buyer asked to cancel (status page) after the booking may have reached the broker
+    # system: staff remove them there.
+    cancellation_requested_at = models.DateTimeField(
+        _("buyer asked to cancel at"), null=True, blank=True, editable=False
+    )
+    # The one email telling the buyer the booking ended (bookings/buyer/emails.py).
+    buyer_notified_at = models.DateTimeField(
+        _("buyer emailed at"), null=True, blank=True, editable=False
     )
 
     status = models.CharField(
@@ -510,6 +577,11 @@ class Booking(models.Model):
         return (
             closes_at is not None and self.created_at is not None and self.created_at >= closes_at
         )
+
+    def booked_time(self) -> tuple:
+        """(start, end) of what the buyer booked: the slot, or the whole viewing."""
+        booked = self.slot if self.slot_id else self.viewing
+        return booked.starts_at, booked.ends_at
 
     @property
     def slot_is_unbookable(self) -> bool:

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from agencies.alerts import record_alert
 from agencies.models import Agency, AlertKind, BrokerSystem, CredentialStatus
 from agencies.problems import Problem
+from bookings.buyer.emails import notify_buyer
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
@@ -271,6 +272,9 @@ class _Results:
                 failing.update(slots_polled_at=now, slot_poll_problem=problem)
             if self.unbookable_slot_ids:
                 waiting = Booking.objects.filter(slot__in=self.unbookable_slot_ids)
-                self.summary.bookings_set_aside += waiting.set_aside_for_unbookable_slots()
+                set_aside = waiting.set_aside_for_unbookable_slots()
+                for booking_id in set_aside:
+                    notify_buyer(booking_id, Booking.Status.REJECTED)
+                self.summary.bookings_set_aside += len(set_aside)
         self.summary.slots_changed += len(self.changed_slots)
         self._clear()

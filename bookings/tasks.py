@@ -11,6 +11,7 @@ from django.tasks import task
 
 from agencies import alerts
 from bookings import polling
+from bookings.buyer.emails import send_buyer_email
 from bookings.delivery import engine, task_rows
 from bookings.models import Heartbeat
 from bookings.viewing_import import sync, webhooks
@@ -77,3 +78,9 @@ def sync_imported_viewings() -> str:
 def process_webhook_event(event_pk: int) -> str:
     """Act on a stored MSPECS webhook event (see bookings/viewing_import/webhooks.py)."""
     return webhooks.process_event(event_pk)
+
+
+@task()
+def email_buyer(booking_id: int, status: str) -> bool:
+    """The buyer's one email when their booking ended in `status` (bookings/buyer/emails.py)."""
+    return send_buyer_email(booking_id, status)

@@ -196,8 +196,9 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewing Bridge <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Where staff reach the admin, for links in emails.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# This site's public address, for the links in emails (buyers' status links, staff alerts):
+# they are sent from the worker, which has no request to take the address from.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Alerts to agency administrators: at most one email per agency and kind this often
 # (a digest of what happened meanwhile; agencies/alerts.py).
 ALERT_DIGEST_MINUTES = env.float("ALERT_DIGEST_MINUTES", default=60)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("metrics", monitoring.metrics, name="metrics"),
     path("webhooks/mspecs/<slug:agency_slug>/", mspecs_webhook, name="mspecs-webhook"),
     path("", include("bookings.intake.urls")),
+    path("", include("bookings.buyer.urls")),
 ]

@@ -107,6 +107,20 @@ def make_slot_viewing(agency, deal_id, slot_ids, *, starts_in=timedelta(days=3),
     return viewing
 
 
+def historical_viewing(apps):
+    """A viewing and its agency made with a migration test's historical models (`apps`)."""
+    agency = apps.get_model("agencies", "Agency").objects.create(
+        name="A", slug="a", broker_system="mspecs"
+    )
+    return apps.get_model("bookings", "Viewing").objects.create(
+        agency=agency,
+        provider_viewing_id="v1",
+        title="Storgatan 1",
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+
+
 def unsaved_booking(viewing=None, slot=None, **fields):
     """A booking as intake receives it, before validation and saving."""
     return Booking(
@@ -223,6 +237,8 @@ def admin_booking_data(viewing, slot=None, **fields) -> dict:
         "slot": slot.pk if slot else "",
         **BUYER,
         "source": "admin",
+        "language": "sv",
+        "lawful_basis": "asked_by_phone",
         "attempts-TOTAL_FORMS": "0",
         "attempts-INITIAL_FORMS": "0",
         **fields,

@@ -261,7 +261,7 @@ def test_responses_carry_the_properties_the_openapi_document_names(client, api, 
     assert set(viewing["slots"][0]) == set(schemas["Slot"]["properties"])
     assert schemas["Error"]["properties"]["error"] == {"$ref": "#/components/schemas/ErrorDetail"}
     assert set(error) == set(schemas["ErrorDetail"]["properties"])
-    assert set(schemas["BookingRequest"]["properties"]) == {*BUYER, "slot", "consent"}
+    assert set(schemas["BookingRequest"]["properties"]) == {*BUYER, "slot", "consent", "language"}
 
 
 @pytest.mark.parametrize("viewing_id", ["%00", "view%00-1", "x" * 201])

@@ -2,7 +2,6 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from threading import Barrier
 
 import pytest
@@ -10,13 +9,13 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from agencies.models import ApiKey, Membership
 from bookings.models import Booking
 from tests.factories import (
     BUYER,
     admin_booking_data,
+    historical_viewing,
     in_english,
     make_agency,
     make_booking,
@@ -318,16 +317,7 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
     executor = MigrationExecutor(connection)
     executor.migrate([BEFORE_THE_RULE])
     old = executor.loader.project_state([BEFORE_THE_RULE]).apps
-    agency = old.get_model("agencies", "Agency").objects.create(
-        name="A", slug="a", broker_system="mspecs"
-    )
-    viewing = old.get_model("bookings", "Viewing").objects.create(
-        agency=agency,
-        provider_viewing_id="v1",
-        title="Storgatan 1",
-        starts_at=timezone.now(),
-        ends_at=timezone.now() + timedelta(hours=1),
-    )
+    viewing = historical_viewing(old)
     OldBooking = old.get_model("bookings", "Booking")
 
     def booking(status, email="anna@example.se"):

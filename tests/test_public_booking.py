@@ -52,19 +52,19 @@ def test_language_switch_sets_english(client, slot_viewing):
     assert "First name" in client.get(page_url(slot_viewing)).content.decode()
 
 
-def test_closed_or_unknown_viewing_is_not_found(client, slot_viewing):
+def test_closed_viewing_is_gone_and_unknown_viewing_is_not_found(client, slot_viewing):
     Viewing.objects.filter(pk=slot_viewing.pk).update(is_open=False)
 
-    assert client.get(page_url(slot_viewing)).status_code == 404
+    assert client.get(page_url(slot_viewing)).status_code == 410
     assert client.get("/book/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 
-def test_ended_viewing_is_not_found(client, slot_viewing):
+def test_ended_viewing_is_gone(client, slot_viewing):
     Viewing.objects.filter(pk=slot_viewing.pk).update(
         starts_at=timezone.now() - timedelta(hours=2), ends_at=timezone.now() - timedelta(hours=1)
     )
 
-    assert client.get(page_url(slot_viewing)).status_code == 404
+    assert client.get(page_url(slot_viewing)).status_code == 410
 
 
 def test_booking_is_queued_normalised_and_confirmed(client, slot_viewing):
@@ -80,7 +80,7 @@ def test_booking_is_queued_normalised_and_confirmed(client, slot_viewing):
     assert booking.status == Booking.Status.QUEUED
     assert booking.source == Booking.Source.PUBLIC_PAGE
     assert booking.consent_given_at is not None
-    assert "Kolla din e-post" in response.content.decode()
+    assert "Din bokning är mottagen" in response.content.decode()
 
 
 def test_vitec_confirmation_follows_the_configured_channels(client):
@@ -92,7 +92,9 @@ def test_vitec_confirmation_follows_the_configured_channels(client):
 
     response = client.post(page_url(viewing), form_data(), follow=True)
 
-    assert "Du får en bekräftelse via sms." in response.content.decode()
+    assert "bekräftar mäklarsystemet den till dig via sms. Till dess är inget bekräftat." in (
+        response.content.decode()
+    )
 
 
 def test_booking_without_consent_is_refused_and_keeps_the_values(client, slot_viewing):
@@ -261,7 +263,7 @@ def test_rate_limit_per_viewing_spans_addresses(client, slot_viewing, settings):
 
 
 def test_confirmation_with_a_forged_token_is_not_found(client, slot_viewing):
-    url = reverse("booking-confirmed", args=[slot_viewing.public_id, "1:forged"])
+    url = reverse("buyer-status", args=["1:forged"])
 
     assert client.get(url).status_code == 404
 
@@ -284,4 +286,4 @@ def test_confirmation_page_does_not_decrypt_the_provider_secret(client, settings
     response = client.get(confirmation_url)
 
     assert response.status_code == 200
-    assert "Du får en bekräftelse via e-post och sms." in response.content.decode()
+    assert "bekräftar mäklarsystemet den till dig via e-post och sms." in response.content.decode()

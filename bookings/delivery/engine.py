@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from django.utils.translation import ngettext_lazy
 from agencies.alerts import record_alert
 from agencies.models import AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
+from bookings.buyer.emails import notify_buyer
 from bookings.delivery import circuit, problems
 from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
@@ -288,6 +290,8 @@ def release(booking: Booking, **changes) -> bool:
             booking.pk,
             extra={"booking_id": booking.pk},
         )
+    elif changes.get("status") in BUYER_TOLD_STATUSES:
+        notify_buyer(booking.pk, changes["status"])
     for name, value in changes.items():
         setattr(booking, name, value)
     if released and changes.get("status") in ALERTED_STATUSES:
@@ -297,6 +301,9 @@ def release(booking: Booking, **changes) -> bool:
 
 # Where delivery stopped for a person to look: the agency's administrators are told.
 ALERTED_STATUSES = [Status.FAILED, *Status.in_doubt()]
+# Where the booking ended without reaching the broker system: its buyer gets the one email
+# (bookings/buyer/emails.py); staff's Cancel tells them too.
+BUYER_TOLD_STATUSES = [Status.REJECTED, Status.FAILED, Status.TOO_LATE]
 
 
 def alert_stopped(booking_id: int, problem) -> None:
@@ -412,6 +419,8 @@ def recover_interrupted() -> int:
                 wake_delivery(booking.pk)
             elif changes["status"] in ALERTED_STATUSES:
                 alert_stopped(booking.pk, changes["last_problem"])
+            if changes["status"] in BUYER_TOLD_STATUSES:
+                notify_buyer(booking.pk, changes["status"])
         recovered += 1
     return recovered
 
@@ -506,6 +515,12 @@ def _act(bookings, done_message, allowed: list[str], changes: dict, then=None) -
 SEND_NOW_FROM = Status.waiting()
 RESEND_FROM = Status.stopped()
 CANCEL_FROM = [*Status.waiting(), *Status.stopped()]
+# The buyer's own cancel: what cannot have reached the broker system.
+CANCEL_UNSENT_FROM = [
+    *Status.waiting(),
+    *(status for status in Status.stopped() if status not in Status.in_doubt()),
+]
+CANCEL_AS_ASKED_FROM = [*CANCEL_FROM, Status.DELIVERED]
 MARK_DELIVERED_FROM = Status.in_doubt()
 
 
@@ -564,13 +579,34 @@ def replay(agency, since) -> ActionResult:
     return resend(replayable(agency, since))
 
 
-def cancel(bookings) -> ActionResult:
-    return _act(
-        bookings,
-        ngettext_lazy("%(count)d booking cancelled.", "%(count)d bookings cancelled.", "count"),
-        CANCEL_FROM,
-        {"status": Status.CANCELLED, "next_attempt_at": None},
-    )
+CANCELLED = {"status": Status.CANCELLED, "next_attempt_at": None}
+CANCELLED_MESSAGE = ngettext_lazy(
+    "%(count)d booking cancelled.", "%(count)d bookings cancelled.", "count"
+)
+
+
+def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
+    """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
+    (bookings/buyer/emails.py) unless `tell_buyer` is false."""
+    then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
+    return _act(bookings, CANCELLED_MESSAGE, CANCEL_FROM, CANCELLED, then)
+
+
+def cancel_unsent(bookings) -> ActionResult:
+    """The buyer's own cancel (bookings/buyer/status.py): only bookings that have not
+    reached the broker system. One in doubt may have, so it is left to staff."""
+    return _act(bookings, CANCELLED_MESSAGE, CANCEL_UNSENT_FROM, CANCELLED)
+
+
+def cancel_as_the_buyer_asked(bookings) -> ActionResult:
+    """Staff removed the buyer from the broker system, as the buyer asked on their status
+    page after delivery (`cancellation_requested_at`): the booking is cancelled, with no
+    email (the buyer asked for it)."""
+    asked = [booking for booking in bookings if booking.cancellation_requested_at]
+    result = _act(asked, CANCELLED_MESSAGE, CANCEL_AS_ASKED_FROM, CANCELLED)
+    if len(bookings) > len(asked):
+        result.skipped[_("the buyer did not ask to cancel")] += len(bookings) - len(asked)
+    return result
 
 
 def mark_delivered(bookings) -> ActionResult:

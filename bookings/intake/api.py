@@ -16,7 +16,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.urls import register_converter, reverse
 from django.urls.converters import StringConverter
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from ninja import Header, NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -25,6 +25,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from agencies.models import ApiKey
+from bookings.buyer.links import status_path
 from bookings.intake import schemas
 from bookings.intake.forms import BookingRequestForm
 from bookings.intake.ratelimit import over_limit
@@ -57,6 +58,7 @@ TYPE_ERRORS = {
     "extra_forbidden": _("Unknown field."),
     "string_type": _("Must be a string."),
     "bool_type": _("Must be true or false."),
+    "literal_error": _("Must be one of the listed values."),
     "unicode_text": _("Must be valid Unicode text."),
 }
 
@@ -293,11 +295,14 @@ def booking_create(
     if viewing is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "No open viewing with this id for your agency.")
     form = BookingRequestForm(
-        payload.model_dump(exclude_none=True), viewing=viewing, source=Booking.Source.API
+        payload.model_dump(exclude_none=True, exclude={"language"}),
+        viewing=viewing,
+        source=Booking.Source.API,
+        language=payload.language or translation.get_language(),
     )
     if not form.is_valid():
         raise validation_error(request, form)
-    booking = form.consented_booking()
+    booking = form.consented_booking(api_key)
     try:
         with transaction.atomic():
             accept_booking(booking)
@@ -346,6 +351,7 @@ def booking_json(request, booking: Booking) -> dict:
         "id": booking.pk,
         "status": booking.status,
         "status_url": status_url(request, booking),
+        "buyer_status_url": request.build_absolute_uri(status_path(booking)),
         "viewing_id": booking.viewing.provider_viewing_id,
         "slot_id": booking.slot.provider_slot_id if booking.slot_id else None,
         "created_at": booking.created_at.isoformat(),

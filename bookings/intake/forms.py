@@ -1,7 +1,8 @@
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from agencies.models import ApiKey
+from bookings.consent import consent_sentence, record_consent
 from bookings.models import Booking, Viewing
 
 
@@ -11,7 +12,6 @@ class BookingRequestForm(forms.ModelForm):
     shows on their fields."""
 
     consent = forms.BooleanField(
-        label=_("I consent to the agency processing my personal data to handle this booking."),
         error_messages={"required": _("You must consent before you can book.")},
     )
 
@@ -34,8 +34,10 @@ class BookingRequestForm(forms.ModelForm):
             "message": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, viewing: Viewing, source: str, **kwargs):
-        super().__init__(*args, instance=Booking(viewing=viewing, source=source), **kwargs)
+    def __init__(self, *args, viewing: Viewing, source: str, language: str, **kwargs):
+        booking = Booking(viewing=viewing, source=source, language=language)
+        super().__init__(*args, instance=booking, **kwargs)
+        self.fields["consent"].label = consent_sentence(viewing.agency)
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
         # Slots are named by the broker system's id, among the viewing's own: whether one can
@@ -46,10 +48,9 @@ class BookingRequestForm(forms.ModelForm):
             "That time is not available; choose another."
         )
 
-    def consented_booking(self) -> Booking:
-        """The validated, unsaved booking for accept_booking, with the time of consent."""
-        self.instance.consent_given_at = timezone.now()
-        return self.instance
+    def consented_booking(self, api_key: ApiKey | None = None) -> Booking:
+        """The validated, unsaved booking for accept_booking, with its consent record."""
+        return record_consent(self.instance, api_key)
 
 
 class PublicBookingForm(BookingRequestForm):

@@ -7,8 +7,9 @@ reached through the same form as the public page. The document states the model'
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, StrictBool, StrictStr
 from pydantic_core import PydanticCustomError
@@ -97,9 +98,17 @@ class BookingRequest(Schema):
         json_schema_extra=model_max_length("message"),
     )
     consent: StrictBool = Field(
-        description="The buyer consented to the agency processing their personal data; the "
-        "time of the request is stored as the time of consent.",
+        description="Must be true: the buyer ticked the consent sentence on your site, "
+        "worded as on the agency's booking page (\"I consent to <agency> processing my "
+        "personal data to handle this booking.\", linking to the agency's privacy policy). "
+        "The time of the request is stored as the time of consent, with your API key as "
+        "its channel and `language` as the language it was shown in.",
         json_schema_extra={"const": True},
+    )
+    language: Literal[tuple(dict(settings.LANGUAGES))] | None = Field(
+        None,
+        description="The buyer's language, for the consent record, their status page and "
+        "emails; by default the request's Accept-Language (Swedish without one).",
     )
 
 
@@ -107,6 +116,12 @@ class Booking(Schema):
     id: int
     status: models.Booking.Status
     status_url: str = Field(json_schema_extra={"format": "uri"})
+    buyer_status_url: str = Field(
+        json_schema_extra={"format": "uri"},
+        description="The buyer's private status page (a signed link: give it only to the "
+        "buyer): the booking's state in their language, a calendar file, and a button to "
+        "cancel.",
+    )
     viewing_id: str
     slot_id: str | None
     created_at: datetime

@@ -1,21 +1,17 @@
 """The public booking page buyers reach from an agency's website or a portal ad."""
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from agencies.models import BrokerSystem
+from bookings.buyer.links import status_path
 from bookings.intake.forms import PublicBookingForm
 from bookings.intake.ratelimit import over_limit
 from bookings.intake.service import accept_booking
 from bookings.models import DUPLICATE_BOOKING, Booking, Viewing
-
-CONFIRMATION_SALT = "bookings.confirmation"
 
 
 def client_ip(request) -> str:
@@ -25,13 +21,14 @@ def client_ip(request) -> str:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def booking_page(request, public_id):
-    viewing = get_object_or_404(
-        Viewing.objects.offered_online().select_related("agency"), public_id=public_id
-    )
+    viewing = Viewing.objects.select_related("agency").filter(public_id=public_id).first()
+    if viewing is None or not Viewing.objects.offered_online().filter(pk=viewing.pk).exists():
+        return viewing_unavailable(request, viewing)
     form = PublicBookingForm(
         request.POST if request.method == "POST" else None,
         viewing=viewing,
         source=Booking.Source.PUBLIC_PAGE,
+        language=translation.get_language(),
     )
     status = 200
     if request.method == "POST":
@@ -59,7 +56,7 @@ def booking_page(request, public_id):
             except ValidationError as error:  # the same booking was saved since the form checked
                 form.add_error(None, error)
             else:
-                return redirect_to_confirmation(booking)
+                return redirect(status_path(booking))
         if form.has_error(NON_FIELD_ERRORS, DUPLICATE_BOOKING):
             # Says nothing of the earlier booking: whoever typed the email may not have made it.
             return render(request, "bookings/booking_duplicate.html", {"viewing": viewing})
@@ -84,37 +81,16 @@ def booking_page(request, public_id):
     return response
 
 
-def redirect_to_confirmation(booking: Booking):
-    token = signing.dumps(booking.pk, salt=CONFIRMATION_SALT)
-    return redirect(
-        reverse("booking-confirmed", args=[booking.viewing.public_id, token]), permanent=False
-    )
-
-
-def booking_confirmed(request, public_id, token):
-    try:
-        booking_id = signing.loads(token, salt=CONFIRMATION_SALT)
-    except signing.BadSignature:
-        raise Http404 from None
-    booking = get_object_or_404(
-        # The page shows only the credential's confirmation flags: the broker-system secret is
-        # left encrypted in the database.
-        Booking.objects.select_related("viewing__agency__credential", "slot").defer(
-            "viewing__agency__credential__secret"
-        ),
-        pk=booking_id,
-        viewing__public_id=public_id,
-    )
-    agency = booking.viewing.agency
-    credential = getattr(agency, "credential", None)
+def viewing_unavailable(request, viewing: Viewing | None):
+    """A friendly page for a viewing link that cannot be booked: 410 for a viewing that is
+    closed or over (with the agency's name), 404 for one we do not know."""
     return render(
         request,
-        "bookings/booking_confirmed.html",
-        {
-            "booking": booking,
-            "viewing": booking.viewing,
-            "is_mspecs": agency.broker_system == BrokerSystem.MSPECS,
-            "confirmation_by_email": credential is None or credential.vitec_mail_confirmation,
-            "confirmation_by_sms": credential is not None and credential.vitec_sms_confirmation,
-        },
+        "bookings/viewing_unavailable.html",
+        {"viewing": viewing, "agency": viewing and viewing.agency},
+        status=404 if viewing is None else 410,
     )
+
+
+def unknown_viewing_link(request):
+    return viewing_unavailable(request, None)

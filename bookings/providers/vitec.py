@@ -115,6 +115,7 @@ class VitecClient(ProviderClient):
             "email": {"emailAddress": booking.email},
             "cellPhone": booking.phone,
         }
+        # The consent time intake stored (docs/vitec.md); staff-entered bookings have none.
         if booking.consent_given_at:
             person["gdprApprovalDate"] = booking.consent_given_at.isoformat()
         body = {

@@ -112,7 +112,9 @@ def test_every_member_of_the_agency_may_replay_after_confirming_the_count(
 
     response = replay(client, alfa, confirm="yes")
 
-    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Alfa: 2 bookings queued to be sent again."]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Alfa: 2 bookings queued to be sent again."
+    ]
     assert statuses(outage)["failed"] == statuses(outage)["held"] == Status.QUEUED
     assert statuses(outage)["beta_failed"] == Status.FAILED
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from bookings.consent import record_consent
 from bookings.delivery import engine
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.intake.service import accept_booking
@@ -180,12 +181,10 @@ class Command(BaseCommand):
             user=agency_admin, agency=broken, defaults={"role": Membership.Role.ADMIN}
         )
 
-        public_link = settings.SITE_URL.rstrip("/") + reverse(
-            "booking-page", args=[ordinary.public_id]
-        )
+        public_link = settings.SITE_URL + reverse("booking-page", args=[ordinary.public_id])
         self.stdout.write(
             self.style.SUCCESS("Demo data ready: a booking in every state (see README.md).")
-            + f"\n  Admin:           {settings.SITE_URL.rstrip('/')}/admin/"
+            + f"\n  Admin:           {settings.SITE_URL}/admin/"
             + f"\n  Superuser:       {admin.username} / {password}"
             + f"\n  Agency staff:    mspecs-staff, vitec-staff, broken-staff / {password}"
             + f"\n  Agency admin:    {agency_admin.username} / {password} (gets the alert emails)"
@@ -260,9 +259,9 @@ class Command(BaseCommand):
             last_name=last,
             email=email,
             phone=phone,
-            consent_given_at=timezone.now(),
             source=Booking.Source.PUBLIC_PAGE,  # as buyers book, consent given
         )
+        record_consent(booking)
         booking.full_clean()
         accept_booking(booking)
         if drive is not None:

@@ -1,0 +1,47 @@
+"""The buyer's private links: the status page, signed with SECRET_KEY (a link cannot be
+guessed or forged, and needs nothing stored), and the viewing's booking page."""
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from bookings.models import Booking, Viewing
+
+STATUS_SALT = "bookings.buyer-status"
+
+
+def status_token(booking: Booking) -> str:
+    """The same for a booking every time (no timestamp): the link in the email is the one
+    the page showed."""
+    return signing.Signer(salt=STATUS_SALT).sign_object(booking.pk)
+
+
+def status_path(booking: Booking) -> str:
+    """The buyer's private status page (relative: a request makes it absolute)."""
+    return reverse("buyer-status", args=[status_token(booking)])
+
+
+def status_link(booking: Booking) -> str:
+    """The status page's full address, for an email (no request to take the host from)."""
+    return settings.SITE_URL + status_path(booking)
+
+
+def booking_page_path(viewing: Viewing) -> str | None:
+    """The viewing's public booking page while it can still be booked, else None."""
+    if not Viewing.objects.bookable().filter(pk=viewing.pk).exists():
+        return None
+    return reverse("booking-page", args=[viewing.public_id])
+
+
+def booking_for_token(token: str) -> Booking | None:
+    try:
+        booking_id = signing.Signer(salt=STATUS_SALT).unsign_object(token)
+    except signing.BadSignature:
+        return None
+    return (
+        # Only the credential's confirmation flags are read: its secret stays encrypted.
+        Booking.objects.select_related("viewing__agency__credential", "slot")
+        .defer("viewing__agency__credential__secret")
+        .filter(pk=booking_id)
+        .first()
+    )

@@ -1,0 +1,83 @@
+"""The buyer's private status page, its calendar file and the cancel button."""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from agencies.models import BrokerSystem
+from bookings.buyer.calendar import booking_calendar
+from bookings.buyer.links import booking_for_token, booking_page_path, status_path
+from bookings.buyer.status import buyer_state, can_cancel, cancel_by_buyer
+
+
+def buyer_language(request, booking) -> str:
+    """The language the buyer booked in, unless this browser chose one with the switch."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    return chosen if chosen in dict(settings.LANGUAGES) else booking.language
+
+
+def unknown_link(request):
+    return render(request, "bookings/status_link_unknown.html", status=404)
+
+
+@never_cache  # private: no shared cache keeps it, and the state shown is current
+@require_safe
+def status_page(request, token):
+    booking = booking_for_token(token)
+    if booking is None:
+        return unknown_link(request)
+    agency = booking.agency
+    credential = getattr(agency, "credential", None)
+    starts_at, ends_at = booking.booked_time
+    with translation.override(buyer_language(request, booking)):
+        response = render(
+            request,
+            "bookings/booking_status.html",
+            {
+                "booking": booking,
+                "token": token,
+                "viewing": booking.viewing,
+                "agency": agency,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "state": buyer_state(booking),
+                "is_mspecs": agency.broker_system == BrokerSystem.MSPECS,
+                "confirmation_by_email": credential is None or credential.vitec_mail_confirmation,
+                "confirmation_by_sms": credential is not None and credential.vitec_sms_confirmation,
+                "can_cancel": can_cancel(booking),
+                "booking_page_path": booking_page_path(booking.viewing),
+            },
+        )
+        response["Content-Language"] = translation.get_language()
+    return response
+
+
+@never_cache
+@require_safe
+def calendar_file(request, token):
+    booking = booking_for_token(token)
+    if booking is None:
+        return unknown_link(request)
+    with translation.override(buyer_language(request, booking)):
+        body = booking_calendar(booking, request.build_absolute_uri(status_path(booking)))
+    return HttpResponse(
+        body,
+        content_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": content_disposition_header(True, "viewing.ics"),
+        },
+    )
+
+
+@require_POST
+def cancel(request, token):
+    booking = booking_for_token(token)
+    if booking is None:
+        return unknown_link(request)
+    cancel_by_buyer(booking)
+    # The page says what happened: cancelled, or asked for.
+    return redirect("buyer-status", token)

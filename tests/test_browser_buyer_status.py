@@ -1,0 +1,96 @@
+"""The buyer's side in a real browser (Debian's Chromium, headless, through Playwright, as
+in tests/test_browser_booking.py): book, open the private status link, download the .ics,
+cancel; and a closed viewing's page. Screenshots go to var/screenshots/."""
+
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from bookings.models import Booking, Viewing
+from tests.factories import make_agency, make_three_slot_viewing
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
+    CHROMIUM,
+    SCREENSHOTS,
+    book_the_open_slot,
+    browser,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def phone_page(browser, locale="sv-SE"):  # noqa: F811 (the fixture)
+    # A phone-sized screen without JavaScript: the buyer's pages must work without it.
+    return browser.new_context(
+        locale=locale, viewport={"width": 390, "height": 844}, java_script_enabled=False
+    ).new_page()
+
+
+def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(
+    browser,  # noqa: F811 (the fixture)
+    live_server,
+):
+    agency = make_agency(
+        name="Mäklarhuset Uppsala", privacy_policy_url="https://maklarhuset.example.se/integritet"
+    )
+    viewing = make_three_slot_viewing(agency)
+    page = phone_page(browser)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(f"{live_server.url}/book/{viewing.public_id}/")
+    assert page.get_by_text("Jag samtycker till att Mäklarhuset Uppsala behandlar").is_visible()
+    assert page.get_by_role("link", name="integritetspolicy").get_attribute("href") == (
+        "https://maklarhuset.example.se/integritet"
+    )
+    book_the_open_slot(page)
+
+    # The confirmation is the private status page: its address is the buyer's link.
+    status_link = page.url
+    assert page.get_by_role("heading", name="Din bokning är mottagen").is_visible()
+    assert "Till dess är inget bekräftat." in page.content()
+    page.screenshot(path=SCREENSHOTS / "buyer-status-received.png", full_page=True)
+
+    # Opened again later, e.g. from another tab, in the language the buyer booked in.
+    page = phone_page(browser, locale="en-GB")
+    page.goto(status_link)
+    assert page.get_by_role("heading", name="Din bokning är mottagen").is_visible()
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Lägg till i min kalender (.ics)").click()
+    download = download_info.value
+    assert download.suggested_filename == "viewing.ics"
+    [event] = Calendar.from_ical(Path(download.path()).read_bytes()).walk("VEVENT")
+    booking = Booking.objects.get()
+    assert event.decoded("dtstart") == booking.slot.starts_at.replace(microsecond=0)
+    assert str(event["summary"]) == f"Visning: {viewing.title}"
+
+    page.get_by_role("button", name="Avboka").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Din bokning är avbokad").is_visible()
+    assert page.get_by_role("button", name="Avboka").count() == 0
+    page.screenshot(path=SCREENSHOTS / "buyer-status-cancelled.png", full_page=True)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+
+
+def test_a_closed_viewings_link_shows_a_friendly_page(
+    browser,  # noqa: F811 (the fixture)
+    live_server,
+):
+    viewing = make_three_slot_viewing(make_agency(name="Mäklarhuset Uppsala"))
+    Viewing.objects.filter(pk=viewing.pk).update(is_open=False)
+    page = phone_page(browser, locale="en-GB")
+
+    response = page.goto(f"{live_server.url}/book/{viewing.public_id}/")
+
+    assert response.status == 410
+    assert page.get_by_role("heading", name="This viewing is no longer bookable").is_visible()
+    assert "Contact Mäklarhuset Uppsala" in page.content()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "viewing-closed.png", full_page=True)
+    page.get_by_role("button", name="Svenska").click()
+    assert page.get_by_role("heading", name="Visningen går inte längre att boka").is_visible()
