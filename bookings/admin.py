@@ -28,6 +28,7 @@ from bookings.models import (
     Viewing,
     ViewingSlot,
 )
+from bookings.privacy import admin as privacy_admin  # noqa: F401 (registers it)
 
 
 class ViewingSlotInline(AgencyScopedInline):

@@ -9,6 +9,7 @@ from django.tasks import task
 
 from bookings import polling
 from bookings.delivery import engine, task_rows
+from bookings.privacy import retention
 
 
 @task()
@@ -35,3 +36,11 @@ def close_abandoned_tasks() -> int:
 def poll_due_slots() -> str:
     """Slot status of every upcoming MSPECS deal that is due a poll (see polling.due_viewings)."""
     return str(polling.poll_slots(polling.due_viewings()))
+
+
+@cron(settings.RETENTION_SCHEDULE)
+@task()
+def apply_retention() -> str:
+    """Nightly: anonymise and prune what is past its retention (bookings/privacy/retention.py)."""
+    report = retention.apply_retention()
+    return f"{report.total('bookings_anonymised')} bookings anonymised in {report.batches} batches"

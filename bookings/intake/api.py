@@ -30,7 +30,14 @@ from bookings.intake.forms import BookingRequestForm
 from bookings.intake.ratelimit import over_limit
 from bookings.intake.schemas import ErrorCode
 from bookings.intake.service import accept_booking
-from bookings.models import DUPLICATE_BOOKING, Booking, IdempotentRequest, Viewing, ViewingSlot
+from bookings.models import (
+    DUPLICATE_BOOKING,
+    ERASED_FINGERPRINT,
+    Booking,
+    IdempotentRequest,
+    Viewing,
+    ViewingSlot,
+)
 
 BOOKING_FIELDS = tuple(schemas.BookingRequest.model_fields)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -386,7 +393,9 @@ def first_response(response, api_key, idempotency_key, fingerprint) -> Status | 
     stored = IdempotentRequest.objects.filter(api_key=api_key, key=idempotency_key).first()
     if stored is None:
         return None
-    if stored.request_fingerprint != fingerprint:
+    # An erased buyer's record keeps its answer but not the hash of their request
+    # (bookings/privacy/): the integrator's retry still gets the booking it made.
+    if stored.request_fingerprint not in (fingerprint, ERASED_FINGERPRINT):
         raise ApiError(
             422,
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
