@@ -120,7 +120,7 @@ class DataRequestAdmin(ReadOnlyRecordAdmin):
         for agency, agency_counts in counts.items():
             self.message_user(
                 request,
-                _("%(agency)s: erased %(bookings)d bookings (%(cancelled)d cancelled first).")
+                _("%(agency)s: bookings erased: %(bookings)d (cancelled first: %(cancelled)d).")
                 % {
                     "agency": agency,
                     "bookings": agency_counts["bookings"] - agency_counts["being_sent"],
@@ -132,8 +132,8 @@ class DataRequestAdmin(ReadOnlyRecordAdmin):
                 self.message_user(
                     request,
                     _(
-                        "%(agency)s: %(count)d booking is being sent right now and was left as "
-                        "it is; erase again in a minute."
+                        "%(agency)s: bookings being sent right now, left as they are: "
+                        "%(count)d. Erase again in a minute."
                     )
                     % {"agency": agency, "count": agency_counts["being_sent"]},
                     messages.WARNING,
