@@ -139,8 +139,11 @@ def test_erasing_rewrites_the_admin_log_entries_of_the_bookings(bookings, agency
     assert entry.action_flag == CHANGE
 
 
-def test_a_booking_waiting_for_delivery_is_cancelled_before_it_is_erased(agency_a):
-    booking = make_booking(make_viewing(agency_a), email=EMAIL)
+@pytest.mark.parametrize("status", [*Booking.Status.waiting(), *Booking.Status.stopped()], ids=str)
+def test_a_booking_not_delivered_is_cancelled_before_it_is_erased(agency_a, status):
+    """Nothing may send it once its data is gone: a held one resumes by itself, a stopped
+    one on Re-send."""
+    booking = make_booking(make_viewing(agency_a), email=EMAIL, status=status)
 
     counts = erase(BuyerData(EMAIL, type(agency_a).objects.all()))
 

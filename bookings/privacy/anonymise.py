@@ -28,10 +28,13 @@ def erased_email(prefix: str):
     return Concat(Value(f"{prefix}-"), Cast("pk", CharField()), Value(f"@{ERASED_DOMAIN}"))
 
 
-def cancel_waiting(bookings) -> int:
-    """Bookings still waiting to be sent are cancelled first, through the staff action's
-    conditional update (so a worker claiming one meanwhile is not overtaken)."""
-    return engine.cancel(bookings.filter(status__in=Booking.Status.waiting())).done
+def cancel_undelivered(bookings) -> int:
+    """Bookings not delivered (waiting, held, stopped) are cancelled first: once their data
+    is gone nothing may send them (a held booking resumes by itself, a stopped one on
+    Re-send). Through the staff action's conditional update, so a worker claiming one
+    meanwhile is not overtaken."""
+    undelivered = [*Booking.Status.waiting(), *Booking.Status.stopped()]
+    return engine.cancel(bookings.filter(status__in=undelivered)).done
 
 
 def anonymise_bookings(bookings) -> int:

@@ -27,7 +27,7 @@ from bookings.privacy.anonymise import (
     ERASED_DOMAIN,
     anonymise_bookings,
     anonymise_decisions,
-    cancel_waiting,
+    cancel_undelivered,
 )
 
 # What is counted per agency, in the order printed.
@@ -94,7 +94,7 @@ def in_batches(work: Work, report: RetentionReport, on_progress: Callable[[int],
 
 
 def anonymise(bookings: QuerySet) -> Counter:
-    cancelled = cancel_waiting(bookings)
+    cancelled = cancel_undelivered(bookings)
     return Counter(bookings_cancelled=cancelled, bookings_anonymised=anonymise_bookings(bookings))
 
 

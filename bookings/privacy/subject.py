@@ -25,7 +25,7 @@ from bookings.models import (
     IdempotentRequest,
     QuarantineDecision,
 )
-from bookings.privacy.anonymise import anonymise_bookings, anonymise_decisions, cancel_waiting
+from bookings.privacy.anonymise import anonymise_bookings, anonymise_decisions, cancel_undelivered
 from bookings.quarantine.queries import spreadsheet_text
 
 # The kinds of rows a buyer's email reaches, in the order shown and exported.
@@ -158,7 +158,7 @@ def audit(kind: str, data: BuyerData, counts: dict[Agency, Counter], *, user, ch
 
 def erase(data: BuyerData, *, user=None, channel=DataRequest.Channel.ADMIN, dry_run=False):
     """Anonymise every row under the email in one transaction and record it per agency:
-    bookings still waiting to be sent are cancelled first; one being sent right now is
+    bookings not delivered are cancelled first (cancel_undelivered); one being sent right now is
     left out (counted as `being_sent`), to be erased once its call ends. Returns the
     counts per agency (what would be done, on a dry run)."""
     with transaction.atomic():
@@ -167,7 +167,7 @@ def erase(data: BuyerData, *, user=None, channel=DataRequest.Channel.ADMIN, dry_
             return counts
         for agency, agency_counts in counts.items():
             bookings = data.bookings().filter(viewing__agency=agency)
-            agency_counts["cancelled"] = cancel_waiting(bookings)
+            agency_counts["cancelled"] = cancel_undelivered(bookings)
             agency_counts["being_sent"] = bookings.filter(status=Booking.Status.SENDING).count()
             # Attempts and log entries first: they are found through the bookings' email.
             anonymise_bookings(bookings)
