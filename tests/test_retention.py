@@ -270,3 +270,12 @@ def test_a_small_run_shows_no_progress_bar(capsys):
     call_command("apply_retention")
 
     assert "rows" not in capsys.readouterr().out.split("per agency")[0]
+
+
+def test_the_dry_run_counts_the_bookings_it_would_cancel(capsys):
+    make_booking(viewing_ended(make_agency(slug="old-agency"), 100), status=Booking.Status.HELD)
+
+    call_command("apply_retention", "--dry-run")
+
+    assert "old-agency: bookings_anonymised=1, bookings_cancelled=1" in capsys.readouterr().out
+    assert Booking.objects.get().status == Booking.Status.HELD

@@ -28,13 +28,15 @@ def erased_email(prefix: str):
     return Concat(Value(f"{prefix}-"), Cast("pk", CharField()), Value(f"@{ERASED_DOMAIN}"))
 
 
+UNDELIVERED = [*Booking.Status.waiting(), *Booking.Status.stopped()]
+
+
 def cancel_undelivered(bookings) -> int:
     """Bookings not delivered (waiting, held, stopped) are cancelled first: once their data
     is gone nothing may send them (a held booking resumes by itself, a stopped one on
     Re-send). Through the staff action's conditional update, so a worker claiming one
     meanwhile is not overtaken."""
-    undelivered = [*Booking.Status.waiting(), *Booking.Status.stopped()]
-    return engine.cancel(bookings.filter(status__in=undelivered)).done
+    return engine.cancel(bookings.filter(status__in=UNDELIVERED)).done
 
 
 def anonymise_bookings(bookings) -> int:

@@ -25,6 +25,7 @@ from bookings.delivery.task_rows import uses_database_backend
 from bookings.models import Booking, DeliveryAttempt, IdempotentRequest, QuarantineDecision
 from bookings.privacy.anonymise import (
     ERASED_DOMAIN,
+    UNDELIVERED,
     anonymise_bookings,
     anonymise_decisions,
     cancel_undelivered,
@@ -174,6 +175,8 @@ def apply_retention(
     for item in work:
         if dry_run:
             done = Counter({item.kind: due[id(item)]})
+            if item.handle is anonymise:
+                done["bookings_cancelled"] = item.rows.filter(status__in=UNDELIVERED).count()
         else:
             done = in_batches(item, report, on_progress) if due[id(item)] else Counter()
         if item.agency is None:
