@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from support import (
+    INTAKE_SERVER,
     Phase,
     bench_environment,
     load,
@@ -48,12 +49,7 @@ def main() -> None:
     up, down = Phase(), Phase()
 
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
-        env = bench_environment(
-            Path(tmp),
-            SECURE_SSL_REDIRECT="false",
-            ALLOWED_HOSTS="127.0.0.1",
-            API_RATE_LIMIT_PER_KEY="0",
-        )
+        env = bench_environment(Path(tmp), **INTAKE_SERVER)
         setup_django(env)
         from agencies.models import ApiKey
         from bookings.models import Booking

@@ -29,6 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from support import (
+    INTAKE_SERVER,
     ROOT,
     Phase,
     bench_environment,
@@ -147,12 +148,7 @@ def main() -> None:
         sys.exit("bench/retention.py measures PostgreSQL: set BENCH_DATABASE_URL=postgres://…")
     create_database(os.environ["BENCH_DATABASE_URL"])
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
-        env = bench_environment(
-            Path(tmp),
-            SECURE_SSL_REDIRECT="false",
-            ALLOWED_HOSTS="127.0.0.1",
-            API_RATE_LIMIT_PER_KEY="0",
-        )
+        env = bench_environment(Path(tmp), **INTAKE_SERVER)
         setup_django(env)
         from agencies.models import ApiKey
         from bookings.models import Booking

@@ -17,6 +17,12 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# Settings for serving the intake to a bench's load: plain http on loopback, no rate limit.
+INTAKE_SERVER = {
+    "SECURE_SSL_REDIRECT": "false",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "API_RATE_LIMIT_PER_KEY": "0",
+}
 
 
 def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:

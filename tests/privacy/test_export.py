@@ -12,20 +12,10 @@ from django.contrib.contenttypes.models import ContentType
 from agencies.models import Agency, ApiKey, Membership
 from bookings.models import Booking, DataRequest, DeliveryAttempt, IdempotentRequest
 from bookings.privacy.subject import KINDS, BuyerData, export_records
-from tests.factories import delivered_booking, make_agency, make_staff_user, make_viewing
+from tests.factories import delivered_booking, make_staff_user, make_viewing
 
 EMAIL = "anna@example.se"
 LOOKUP_URL = "/admin/bookings/datarequest/buyer/"
-
-
-@pytest.fixture
-def agency_a(db):
-    return make_agency(name="Agency A", slug="agency-a")
-
-
-@pytest.fixture
-def agency_b(db):
-    return make_agency(name="Agency B", slug="agency-b")
 
 
 @pytest.fixture

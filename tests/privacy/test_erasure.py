@@ -21,7 +21,6 @@ from bookings.models import (
 from bookings.privacy.subject import BuyerData, email_digest, erase
 from tests.factories import (
     delivered_booking,
-    make_agency,
     make_booking,
     make_staff_user,
     make_viewing,
@@ -29,16 +28,6 @@ from tests.factories import (
 
 EMAIL = "anna@example.se"
 LOOKUP_URL = "/admin/bookings/datarequest/buyer/"
-
-
-@pytest.fixture
-def agency_a(db):
-    return make_agency(name="Agency A", slug="agency-a")
-
-
-@pytest.fixture
-def agency_b(db):
-    return make_agency(name="Agency B", slug="agency-b")
 
 
 @pytest.fixture
