@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency
-from bookings.delivery.task_rows import uses_database_backend
+from bookings.delivery.task_rows import finished_task_results
 from bookings.models import Booking, DeliveryAttempt, IdempotentRequest, QuarantineDecision
 from bookings.privacy.anonymise import (
     ERASED_DOMAIN,
@@ -184,14 +184,11 @@ def retention_work(now) -> list[Work]:
             deleted("idempotency_records_deleted"),
         ),
     ]
-    if uses_database_backend():
-        # django-tasks-db's own model and queryset; another backend expires its results.
-        from django_tasks_db.models import DBTaskResult
-
-        finished = DBTaskResult.objects.finished().filter(
-            finished_at__lt=days_before(now, "TASK_RESULT_RETENTION_DAYS")
+    finished_tasks = finished_task_results(days_before(now, "TASK_RESULT_RETENTION_DAYS"))
+    if finished_tasks is not None:
+        work.append(
+            Work("task_results_deleted", finished_tasks, None, deleted("task_results_deleted"))
         )
-        work.append(Work("task_results_deleted", finished, None, deleted("task_results_deleted")))
     return work
 
 
