@@ -1,10 +1,12 @@
 import hashlib
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -90,6 +92,17 @@ class Agency(models.Model):
             "One email to the buyer when their booking is rejected, fails or is cancelled by staff."
         ),
     )
+    # Shorter than the operator's BOOKING_RETENTION_DAYS only (see clean); empty: theirs.
+    booking_retention_days = models.PositiveIntegerField(
+        _("booking retention (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Days after a viewing ends before its bookings are anonymised. Empty: the "
+            "operator's period, which is also the longest allowed."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = AgencyQuerySet.as_manager()
@@ -104,6 +117,26 @@ class Agency(models.Model):
 
     def clean(self):
         self.phone_region = (self.phone_region or "").upper()
+        longest = settings.BOOKING_RETENTION_DAYS
+        if self.booking_retention_days is not None and self.booking_retention_days > longest:
+            raise ValidationError(
+                {
+                    "booking_retention_days": ValidationError(
+                        _("At most %(days)d days: the operator's retention period."),
+                        params={"days": longest},
+                        code="retention_too_long",
+                    )
+                }
+            )
+
+    @property
+    def booking_retention(self) -> timedelta:
+        """How long after a viewing ends its bookings keep their personal data: the
+        agency's own period, never longer than the operator's."""
+        days = settings.BOOKING_RETENTION_DAYS
+        if self.booking_retention_days is not None:
+            days = min(days, self.booking_retention_days)
+        return timedelta(days=days)
 
     @property
     def name_for_buyers(self) -> str:

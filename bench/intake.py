@@ -11,132 +11,25 @@ scheduler, gunicorn) and stops it all; ends with one key=value line.
 """
 
 import argparse
-import signal
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from support import (
-    ROOT,
+    INTAKE_SERVER,
+    Phase,
     bench_environment,
+    load,
     make_mspecs_viewing,
     manage,
     setup_django,
-    start_sandbox,
+    start,
+    start_gunicorn,
+    start_sandbox_until_done,
+    stop,
 )
 
 TARGET_RATIO = 0.95
-
-
-def start(stack: ExitStack, process: subprocess.Popen) -> subprocess.Popen:
-    stack.callback(stop, process)
-    return process
-
-
-def start_sandbox_until_done(stack: ExitStack, env: dict, port: int = 0):
-    process, url = start_sandbox(env, port=port)
-    start(stack, process)
-    return process, url
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
-    # Bind here and hand gunicorn the socket: an ephemeral port with no race.
-    listener = socket.create_server(("127.0.0.1", 0), backlog=256)
-    stack.callback(listener.close)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi",
-        "--bind",
-        f"fd://{listener.fileno()}",
-    ]
-    command += ["--workers", str(workers), "--log-level", "warning"]
-    start(stack, subprocess.Popen(command, cwd=ROOT, env=env, pass_fds=[listener.fileno()]))
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/v1/openapi.json", timeout=5)
-            return url
-        except requests.RequestException:
-            time.sleep(0.1)
-    sys.exit("gunicorn did not start")
-
-
-@dataclass
-class Phase:
-    latencies: list[float] = field(default_factory=list)
-    wall: float = 0.0
-
-    def figures(self) -> dict:
-        latencies = sorted(self.latencies)
-        return {
-            "rps": len(latencies) / self.wall,
-            "requests": len(latencies),
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        }
-
-
-def load(url: str, raw_key: str, seconds: float, concurrency: int, label: str, phase: Phase):
-    """POST bookings from `concurrency` threads for `seconds`, adding to `phase`; every
-    answer must be 202."""
-    latencies = phase.latencies
-    failures: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def client(number: int) -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {raw_key}"
-        sent = 0
-        while time.monotonic() < stop_at:
-            sent += 1
-            payload = {
-                "first_name": "Bench",
-                "last_name": f"Buyer {number}",
-                "email": f"{label}-{number}-{sent}@example.se",
-                "phone": "070-111 11 11",
-                "consent": True,
-            }
-            began = time.perf_counter()
-            response = session.post(url, json=payload, timeout=30)
-            elapsed = time.perf_counter() - began
-            with lock:
-                if response.status_code == 202:
-                    latencies.append(elapsed)
-                else:
-                    failures.append(f"{response.status_code} {response.text[:200]}")
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - began
-    if failures:
-        sys.exit(f"{label}: {len(failures)} requests failed, first: {failures[0]}")
-    phase.wall += wall
 
 
 def main() -> None:
@@ -156,12 +49,7 @@ def main() -> None:
     up, down = Phase(), Phase()
 
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
-        env = bench_environment(
-            Path(tmp),
-            SECURE_SSL_REDIRECT="false",
-            ALLOWED_HOSTS="127.0.0.1",
-            API_RATE_LIMIT_PER_KEY="0",
-        )
+        env = bench_environment(Path(tmp), **INTAKE_SERVER)
         setup_django(env)
         from agencies.models import ApiKey
         from bookings.models import Booking

@@ -41,6 +41,7 @@ from bookings.models import (
     ViewingSlot,
     WebhookEvent,
 )
+from bookings.privacy import admin as privacy_admin  # noqa: F401 (registers it)
 from bookings.providers import CLIENT_CLASSES
 from bookings.viewing_import import sync
 from bookings.viewing_import.admin import import_view

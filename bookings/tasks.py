@@ -14,6 +14,7 @@ from bookings import polling
 from bookings.buyer.emails import send_buyer_email
 from bookings.delivery import engine, task_rows
 from bookings.models import Heartbeat
+from bookings.privacy import retention
 from bookings.viewing_import import sync, webhooks
 
 
@@ -84,3 +85,11 @@ def process_webhook_event(event_pk: int) -> str:
 def email_buyer(booking_id: int, status: str) -> bool:
     """The buyer's one email when their booking ended in `status` (bookings/buyer/emails.py)."""
     return send_buyer_email(booking_id, status)
+
+
+@cron(settings.RETENTION_SCHEDULE)
+@task()
+def apply_retention() -> str:
+    """Nightly: anonymise and prune what is past its retention (bookings/privacy/retention.py)."""
+    report = retention.apply_retention()
+    return f"{report.total('bookings_anonymised')} bookings anonymised in {report.batches} batches"

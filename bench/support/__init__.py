@@ -3,11 +3,26 @@ sandbox broker systems in a subprocess, and an MSPECS agency with one open viewi
 
 import os
 import secrets
+import signal
+import socket
+import statistics
 import subprocess
 import sys
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[2]
+# Settings for serving the intake to a bench's load: plain http on loopback, no rate limit.
+INTAKE_SERVER = {
+    "SECURE_SSL_REDIRECT": "false",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "API_RATE_LIMIT_PER_KEY": "0",
+}
 
 
 def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:
@@ -95,3 +110,117 @@ def make_mspecs_viewing(sandbox_url: str):
         starts_at=starts,
         ends_at=starts + timedelta(hours=1),
     )
+
+
+def start(stack: ExitStack, process: subprocess.Popen) -> subprocess.Popen:
+    stack.callback(stop, process)
+    return process
+
+
+def start_sandbox_until_done(stack: ExitStack, env: dict, port: int = 0):
+    process, url = start_sandbox(env, port=port)
+    start(stack, process)
+    return process, url
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_gunicorn(stack: ExitStack, env: dict, workers: int) -> str:
+    # Bind here and hand gunicorn the socket: an ephemeral port with no race.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+    stack.callback(listener.close)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"fd://{listener.fileno()}",
+    ]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    start(stack, subprocess.Popen(command, cwd=ROOT, env=env, pass_fds=[listener.fileno()]))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/api/v1/openapi.json", timeout=5)
+            return url
+        except requests.RequestException:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not start")
+
+
+@dataclass
+class Phase:
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+
+    def figures(self) -> dict:
+        latencies = sorted(self.latencies)
+        return {
+            "rps": len(latencies) / self.wall,
+            "requests": len(latencies),
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        }
+
+
+def load(
+    url: str,
+    raw_key: str,
+    seconds: float,
+    concurrency: int,
+    label: str,
+    phase: Phase,
+    until: threading.Event | None = None,
+):
+    """POST bookings to the JSON intake from `concurrency` threads for `seconds` (or until
+    `until` is set), adding to `phase`; every answer must be 202."""
+    latencies = phase.latencies
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def keep_going() -> bool:
+        return time.monotonic() < stop_at and not (until and until.is_set())
+
+    def client(number: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {raw_key}"
+        sent = 0
+        while keep_going():
+            sent += 1
+            payload = {
+                "first_name": "Bench",
+                "last_name": f"Buyer {number}",
+                "email": f"{label}-{number}-{sent}@example.se",
+                "phone": "070-111 11 11",
+                "consent": True,
+            }
+            began = time.perf_counter()
+            response = session.post(url, json=payload, timeout=30)
+            elapsed = time.perf_counter() - began
+            with lock:
+                if response.status_code == 202:
+                    latencies.append(elapsed)
+                else:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - began
+    if failures:
+        sys.exit(f"{label}: {len(failures)} requests failed, first: {failures[0]}")
+    phase.wall += wall

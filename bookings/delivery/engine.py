@@ -311,7 +311,9 @@ def alert_stopped(booking_id: int, problem) -> None:
     record_alert(
         booking.viewing.agency_id,
         AlertKind.BOOKINGS_STOPPED,
-        f"{booking} ({booking.get_status_display()})",
+        # The booking's number and viewing, never the buyer: an alert is kept and mailed on,
+        # out of reach of erasure and retention (bookings/privacy/); the link shows the rest.
+        f"#{booking.pk} {booking.viewing} ({booking.get_status_display()})",
         problem,
         reverse("admin:bookings_booking_change", args=[booking_id]),
     )

@@ -53,3 +53,14 @@ def close_abandoned_tasks() -> int:
             return_value=None,
         )
     )
+
+
+def finished_task_results(finished_before):
+    """The task rows that finished before then, for retention (bookings/privacy/) to delete
+    in batches: django-tasks-db's own queryset; None under another backend, which keeps or
+    expires its results itself."""
+    if not uses_database_backend():
+        return None
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.finished().filter(finished_at__lt=finished_before)

@@ -34,6 +34,7 @@ from bookings.intake.service import accept_booking
 from bookings.models import (
     BOOKING_CLOSED,
     DUPLICATE_BOOKING,
+    ERASED_FINGERPRINT,
     Booking,
     IdempotentRequest,
     Viewing,
@@ -408,7 +409,9 @@ def first_response(response, api_key, idempotency_key, fingerprint) -> Status | 
     stored = IdempotentRequest.objects.filter(api_key=api_key, key=idempotency_key).first()
     if stored is None:
         return None
-    if stored.request_fingerprint != fingerprint:
+    # An erased buyer's record keeps its answer but not the hash of their request
+    # (bookings/privacy/): the integrator's retry still gets the booking it made.
+    if stored.request_fingerprint not in (fingerprint, ERASED_FINGERPRINT):
         raise ApiError(
             422,
             ErrorCode.IDEMPOTENCY_KEY_REUSED,

@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from bookings import polling
-
-BAR_WIDTH = 30
+from bookings.management.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -17,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, due, **options):
         viewings = polling.due_viewings() if due else polling.upcoming_viewings()
-        summary = polling.poll_slots(viewings, on_progress=self.show_progress)
+        summary = polling.poll_slots(viewings, on_progress=ProgressBar(self.stdout, "deals").show)
         self.stdout.write("")
         for deal, message in summary.errors.items():
             self.stderr.write(f"{deal}: {message}")
@@ -29,9 +28,3 @@ class Command(BaseCommand):
                 f"errors: {len(summary.errors)}"
             )
         )
-
-    def show_progress(self, done: int, total: int) -> None:
-        filled = BAR_WIDTH * done // total
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stdout.write(f"\r[{bar}] {done}/{total} deals", ending="")
-        self.stdout.flush()
