@@ -1,18 +1,27 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin import AgencyScopedAdmin, AgencyScopedInline, ReadOnlyRecordAdmin
+from agencies.admin import (
+    AgencyScopedAdmin,
+    AgencyScopedInline,
+    ReadOnlyRecordAdmin,
+    ScopedRelatedFieldListFilter,
+)
 from agencies.problems import problem_text
 from bookings import polling
 from bookings.delivery import admin as credential_admin  # noqa: F401 (registers it)
@@ -28,6 +37,8 @@ from bookings.models import (
     Viewing,
     ViewingSlot,
 )
+from bookings.pagination import BoundedCountPaginator
+from bookings.search import without_accents
 
 
 class ViewingSlotInline(AgencyScopedInline):
@@ -155,6 +166,49 @@ def delivery_action(function, description):
     return action
 
 
+class RecentViewingFilter(ScopedRelatedFieldListFilter):
+    """The user's viewings that have not ended or ended in the last 30 days (every viewing
+    is still reachable through the viewing list's link or the search)."""
+
+    def choices_queryset(self, queryset):
+        return queryset.filter(ends_at__gte=timezone.now() - timedelta(days=30))
+
+
+class ViewingTimeFilter(admin.SimpleListFilter):
+    """When the booked time (the slot's, or the viewing's without slots) is."""
+
+    title = _("viewing time")
+    parameter_name = "viewing_time"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("Today")),
+            ("next_7_days", _("Next 7 days")),
+            ("upcoming", _("Upcoming")),
+            ("past", _("Past")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.localtime()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        ranges = {
+            "today": (midnight, midnight + timedelta(days=1)),
+            "next_7_days": (now, now + timedelta(days=7)),
+            "upcoming": (now, None),
+            "past": (None, now),
+        }
+        if self.value() not in ranges:
+            return queryset
+        start, end = ranges[self.value()]
+        booked_time = Coalesce("slot__starts_at", "viewing__starts_at")
+        queryset = queryset.alias(booked_time=booked_time)
+        if start is not None:
+            queryset = queryset.filter(booked_time__gte=start)
+        if end is not None:
+            queryset = queryset.filter(booked_time__lt=end)
+        return queryset
+
+
 class SlotChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, slot):
         return f"{slot.viewing.title}: {slot}"
@@ -177,25 +231,39 @@ class BookingAdmin(AgencyScopedAdmin):
     class Media:
         css = {"all": ["bookings/admin.css"]}
 
+    # Status first; six columns beside the filters fit a 1280 px wide window.
     list_display = [
-        "__str__",
-        "viewing",
-        "slot",
         "coloured_status",
+        "buyer",
+        "viewing_and_time",
         "last_error_in_brief",
         "attempt_count",
-        "next_attempt_at",
         "created_at",
     ]
+    list_display_links = ["buyer"]
     list_filter = [
         "status",
+        ("created_at", admin.DateFieldListFilter),
+        ViewingTimeFilter,
         "source",
         "viewing__agency",
-        "viewing",
+        ("viewing", RecentViewingFilter),
         "viewing__agency__broker_system",
     ]
     list_select_related = ["viewing", "slot"]
-    search_fields = ["first_name", "last_name", "email", "phone", "provider_reference"]
+    # At a million bookings an exact count is a pass over the table on every page view:
+    # count up to a bound (bookings/pagination.py), and not a second time for the
+    # unfiltered total.
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    # Names match without their accents ("bjorn" finds "Björn"): see search_text_without_accents.
+    search_fields = [
+        "first_name__unaccent",
+        "last_name__unaccent",
+        "email",
+        "phone",
+        "provider_reference",
+    ]
     autocomplete_fields = ["viewing"]
     readonly_fields = [
         "status",
@@ -249,10 +317,36 @@ class BookingAdmin(AgencyScopedAdmin):
     @admin.display(description=_("status"), ordering="status")
     def coloured_status(self, booking):
         # The colours are in bookings/admin.css: the Content-Security-Policy refuses inline style.
-        return format_html(
+        status = format_html(
             '<strong class="booking-status {}">{}</strong>',
             booking.status,
             booking.get_status_display(),
+        )
+        if booking.status == Booking.Status.RETRYING and booking.next_attempt_at:
+            next_attempt = _("next %(time)s") % {
+                "time": date_format(
+                    timezone.localtime(booking.next_attempt_at), "SHORT_DATETIME_FORMAT"
+                )
+            }
+            return format_html('{}<br><span class="quiet">{}</span>', status, next_attempt)
+        return status
+
+    @admin.display(description=_("buyer"), ordering="last_name")
+    def buyer(self, booking):
+        return format_html(
+            '{} {}<br><span class="quiet">{}</span>',
+            booking.first_name,
+            booking.last_name,
+            booking.email,
+        )
+
+    @admin.display(description=_("viewing"), ordering="viewing__starts_at")
+    def viewing_and_time(self, booking):
+        starts_at = booking.slot.starts_at if booking.slot_id else booking.viewing.starts_at
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            booking.viewing.title,
+            date_format(timezone.localtime(starts_at), "SHORT_DATETIME_FORMAT"),
         )
 
     @admin.display(description=_("last error"))
@@ -261,7 +355,11 @@ class BookingAdmin(AgencyScopedAdmin):
 
     @admin.display(description=_("last error"))
     def last_error_in_brief(self, booking):
-        return Truncator(self.last_error(booking)).chars(90)
+        return Truncator(self.last_error(booking)).chars(60)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The names are compared without accents (UNACCENT in SQL), so the term is too.
+        return super().get_search_results(request, queryset, without_accents(search_term))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "slot":

@@ -328,7 +328,7 @@ def test_mirror_is_swedish_by_default(client, member, viewing):
     index = client.get(reverse("admin:index")).content.decode()
 
     assert "Karantänspegel (MSPECS)" in index
-    assert "1 väntande post" in index
+    assert "1 väntar i karantän" in index
     assert "Exportera CSV" in client.get(MIRROR).content.decode()
 
 
@@ -342,7 +342,7 @@ def test_admin_index_shows_pending_count_per_agency(member_client, viewing):
 
     assert MIRROR in page
     assert "Mäklarna" in page
-    assert "1 pending entry" in page
+    assert "1 waiting in quarantine" in page
 
 
 def bulk_delivered(viewings, count):

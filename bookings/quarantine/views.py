@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from agencies.models import Agency, BrokerSystem
 from bookings.models import QuarantineDecision, Viewing
+from bookings.pagination import BoundedCountPaginator
 from bookings.quarantine import queries as quarantine
 
 PAGE_SIZE = 50
@@ -73,9 +73,9 @@ def mirror(request):
     export = EXPORTS.get(request.GET.get("format"))
     if export:
         return _csv_response(request, filters, export)
-    page = Paginator(quarantine.pending_entries(request.user, filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = BoundedCountPaginator(
+        quarantine.pending_entries(request.user, filters), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     agencies = list(Agency.objects.for_user(request.user).order_by("name"))
     context = {
         **admin.site.each_context(request),
