@@ -14,11 +14,7 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     listed rows for the values they use, which costs a pass over a large table."""
 
     def field_choices(self, field, request, model_admin):
-        related = self.choices_queryset(field.related_model.objects.for_user(request.user))
-        return [(obj.pk, str(obj)) for obj in related]
-
-    def choices_queryset(self, queryset):
-        return queryset
+        return [(obj.pk, str(obj)) for obj in field.related_model.objects.for_user(request.user)]
 
 
 class AgencyScopedAdmin(admin.ModelAdmin):

@@ -20,7 +20,6 @@ from agencies.admin import (
     AgencyScopedAdmin,
     AgencyScopedInline,
     ReadOnlyRecordAdmin,
-    ScopedRelatedFieldListFilter,
 )
 from agencies.problems import problem_text
 from bookings import polling
@@ -166,14 +165,6 @@ def delivery_action(function, description):
     return action
 
 
-class RecentViewingFilter(ScopedRelatedFieldListFilter):
-    """The user's viewings that have not ended or ended in the last 30 days (every viewing
-    is still reachable through the viewing list's link or the search)."""
-
-    def choices_queryset(self, queryset):
-        return queryset.filter(ends_at__gte=timezone.now() - timedelta(days=30))
-
-
 class ViewingTimeFilter(admin.SimpleListFilter):
     """When the booked time (the slot's, or the viewing's without slots) is."""
 
@@ -247,9 +238,10 @@ class BookingAdmin(AgencyScopedAdmin):
         ViewingTimeFilter,
         "source",
         "viewing__agency",
-        ("viewing", RecentViewingFilter),
         "viewing__agency__broker_system",
     ]
+    # No list of viewings beside the list: an agency has hundreds. A viewing's bookings are
+    # ?viewing__id__exact=<id>, or a search for its title.
     list_select_related = ["viewing", "slot"]
     # At a million bookings an exact count is a pass over the table on every page view:
     # count up to a bound (bookings/pagination.py), and not a second time for the
@@ -263,6 +255,7 @@ class BookingAdmin(AgencyScopedAdmin):
         "email",
         "phone",
         "provider_reference",
+        "viewing__title__unaccent",
     ]
     autocomplete_fields = ["viewing"]
     readonly_fields = [

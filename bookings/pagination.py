@@ -13,10 +13,12 @@ COUNT_LIMIT = 10_000
 
 
 class BoundedCountPaginator(Paginator):
-    """A Paginator whose `count` stops at COUNT_LIMIT + 1; `count_is_bounded` says the
-    true number is larger than COUNT_LIMIT."""
+    """A Paginator whose `count` stops at `count_limit` + 1; `count_is_bounded` says the
+    true number is larger than `count_limit`."""
 
-    count_limit = COUNT_LIMIT
+    def __init__(self, *args, count_limit: int = COUNT_LIMIT, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_limit = count_limit
 
     @cached_property
     def count(self) -> int:

@@ -237,3 +237,9 @@ def test_a_user_with_no_agency_is_told_so(client, db):
     page = start_page(client, make_staff_user())
 
     assert "You work on no agency yet" in page
+
+
+def test_the_counted_statuses_are_the_ones_the_partial_index_covers():
+    counted = {count.status for count in cockpit.BOOKING_COUNTS if count.status}
+
+    assert counted == set(Booking.Status.watched())
