@@ -16,9 +16,9 @@ class BoundedCountPaginator(Paginator):
     """A Paginator whose `count` stops at `count_limit` + 1; `count_is_bounded` says the
     true number is larger than `count_limit`."""
 
-    def __init__(self, *args, count_limit: int = COUNT_LIMIT, **kwargs):
+    def __init__(self, *args, count_limit: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.count_limit = count_limit
+        self.count_limit = count_limit or COUNT_LIMIT
 
     @cached_property
     def count(self) -> int:
