@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from agencies.admin import (
     AgencyScopedAdmin,
@@ -200,6 +201,10 @@ class ViewingTimeFilter(admin.SimpleListFilter):
         return queryset
 
 
+def short_time(moment) -> str:
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
 class SlotChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, slot):
         return f"{slot.viewing.title}: {slot}"
@@ -222,14 +227,13 @@ class BookingAdmin(AgencyScopedAdmin):
     class Media:
         css = {"all": ["bookings/admin.css"]}
 
-    # Status first; six columns beside the filters fit a 1280 px wide window.
+    # Status first, with why (attempts, last error); four columns beside the admin's
+    # navigation and the filters fit a window 1280 px wide (tests/test_browser_cockpit.py).
     list_display = [
         "coloured_status",
         "buyer",
         "viewing_and_time",
-        "last_error_in_brief",
-        "attempt_count",
-        "created_at",
+        "received",
     ]
     list_display_links = ["buyer"]
     list_filter = [
@@ -309,20 +313,22 @@ class BookingAdmin(AgencyScopedAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def coloured_status(self, booking):
-        # The colours are in bookings/admin.css: the Content-Security-Policy refuses inline style.
-        status = format_html(
-            '<strong class="booking-status {}">{}</strong>',
+        """The status, coloured (in bookings/admin.css: the Content-Security-Policy refuses
+        inline style), over the attempts so far, when retrying the next one's time, and the
+        last error in brief."""
+        details = ngettext("%(count)s attempt", "%(count)s attempts", booking.attempt_count) % {
+            "count": booking.attempt_count
+        }
+        if booking.status == Booking.Status.RETRYING and booking.next_attempt_at:
+            details += ", " + _("next %(time)s") % {"time": short_time(booking.next_attempt_at)}
+        return format_html(
+            '<strong class="booking-status {}">{}</strong><br><span class="quiet">{}</span>'
+            '<br><span class="booking-error">{}</span>',
             booking.status,
             booking.get_status_display(),
+            details,
+            Truncator(self.last_error(booking)).chars(90),
         )
-        if booking.status == Booking.Status.RETRYING and booking.next_attempt_at:
-            next_attempt = _("next %(time)s") % {
-                "time": date_format(
-                    timezone.localtime(booking.next_attempt_at), "SHORT_DATETIME_FORMAT"
-                )
-            }
-            return format_html('{}<br><span class="quiet">{}</span>', status, next_attempt)
-        return status
 
     @admin.display(description=_("buyer"), ordering="last_name")
     def buyer(self, booking):
@@ -339,16 +345,21 @@ class BookingAdmin(AgencyScopedAdmin):
         return format_html(
             '{}<br><span class="quiet">{}</span>',
             booking.viewing.title,
-            date_format(timezone.localtime(starts_at), "SHORT_DATETIME_FORMAT"),
+            short_time(starts_at),
         )
 
     @admin.display(description=_("last error"))
     def last_error(self, booking):
         return problem_text(booking.last_problem)
 
-    @admin.display(description=_("last error"))
-    def last_error_in_brief(self, booking):
-        return Truncator(self.last_error(booking)).chars(60)
+    @admin.display(description=_("received"), ordering="created_at")
+    def received(self, booking):
+        created = timezone.localtime(booking.created_at)
+        return format_html(
+            "{}<br>{}",
+            date_format(created, "SHORT_DATE_FORMAT"),
+            date_format(created, "TIME_FORMAT"),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         # The names are compared without accents (UNACCENT in SQL), so the term is too.

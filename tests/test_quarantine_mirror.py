@@ -512,3 +512,41 @@ def test_the_admin_site_registers_the_mirror_pages_at_their_old_paths():
     assert (MIRROR, DECIDE) == ("/admin/quarantine/", "/admin/quarantine/decide/")
     names = {getattr(pattern, "name", None) for pattern in admin.site.get_urls()}
     assert {"quarantine_mirror", "quarantine_decide"} <= names
+
+
+def test_newest_first_sorts_entries_by_their_oldest_booking_not_their_newest(
+    member_client, viewing
+):
+    now = timezone.now()
+    delivered_booking(viewing, email="long@example.se", delivered_at=now - timedelta(days=5))
+    delivered_in_another_slot(viewing, email="long@example.se", delivered_at=now)
+    delivered_booking(viewing, email="recent@example.se", delivered_at=now - timedelta(days=1))
+
+    newest_first = member_client.get(MIRROR, {"sort": "newest"}).context["entries"]
+    oldest_first = member_client.get(MIRROR).context["entries"]
+
+    assert [e.email for e in newest_first] == ["recent@example.se", "long@example.se"]
+    assert [e.email for e in oldest_first] == ["long@example.se", "recent@example.se"]
+    assert newest_first[1].merged == 2
+
+
+def test_an_entry_decided_or_no_longer_delivered_leaves_the_mirror(member_client, viewing):
+    first = delivered_booking(viewing, email="a@example.se")
+    delivered_booking(viewing, email="b@example.se")
+    QuarantineDecision.objects.create(viewing=viewing, email="b@example.se", decision="approved")
+    Booking.objects.filter(pk=first.pk).update(status=Booking.Status.CANCELLED)
+
+    assert member_client.get(MIRROR).context["entries"] == []
+
+
+def test_more_entries_than_the_count_limit_say_more_than(member_client, viewing, monkeypatch):
+    from bookings.quarantine import views
+
+    monkeypatch.setattr(views, "COUNT_LIMIT", 2)
+    for n in range(3):
+        delivered_booking(viewing, email=f"buyer{n}@example.se")
+
+    response = member_client.get(MIRROR)
+
+    assert "more than 2 pending entries" in response.content.decode()
+    assert len(response.context["entries"]) == 3
