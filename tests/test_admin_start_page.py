@@ -18,8 +18,8 @@ from bookings.delivery.problems import POLL_FAILED
 from bookings.models import Booking
 from tests.factories import (
     delivered_booking,
-    make_agency,
     make_booking,
+    make_mixed_user,
     make_slot,
     make_staff_user,
     make_viewing,
@@ -28,21 +28,6 @@ from tests.factories import (
 INDEX = reverse("admin:index")
 BOOKINGS = reverse("admin:bookings_booking_changelist")
 Status = Booking.Status
-
-
-@pytest.fixture
-def own(db):
-    return make_agency(name="Own Agency")
-
-
-@pytest.fixture
-def second(db):
-    return make_agency(name="Second Agency")
-
-
-@pytest.fixture
-def other(db):
-    return make_agency(name="Other Agency")
 
 
 def bookings_in(agency, *statuses, **fields):
@@ -75,14 +60,8 @@ def count_of(page: str, agency_name: str, label: str) -> int:
 ROLES = {
     "staff": lambda own, second: make_staff_user(own),
     "administrator": lambda own, second: make_staff_user(own, role=Membership.Role.ADMIN),
-    "staff here, administrator there": lambda own, second: mixed_user(own, second),
+    "staff here, administrator there": make_mixed_user,
 }
-
-
-def mixed_user(staff_agency, admin_agency):
-    user = make_staff_user(staff_agency)
-    Membership.objects.create(user=user, agency=admin_agency, role=Membership.Role.ADMIN)
-    return user
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -180,7 +159,7 @@ def test_quarantine_entries_waiting_count_emails_per_viewing_and_link_to_the_mir
 def test_the_start_page_costs_the_same_queries_with_more_agencies_and_bookings(
     client, own, second, other
 ):
-    user = mixed_user(own, second)
+    user = make_mixed_user(own, second)
     bookings_in(own, Status.FAILED)
     client.force_login(user)
     with CaptureQueriesContext(connection) as few:
