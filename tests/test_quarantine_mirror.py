@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import BrokerSystem
+from agencies.models import BrokerSystem, Membership
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, QuarantineDecision
@@ -19,6 +19,7 @@ from bookings.quarantine import queries as quarantine
 from tests.factories import (
     delivered_booking,
     make_agency,
+    make_mixed_user,
     make_slot,
     make_slot_viewing,
     make_staff_user,
@@ -550,3 +551,28 @@ def test_more_entries_than_the_count_limit_say_more_than(member_client, viewing,
 
     assert "more than 2 pending entries" in response.content.decode()
     assert len(response.context["entries"]) == 3
+
+
+@pytest.mark.parametrize("role", ["superuser", "administrator", "staff", "mixed"])
+def test_every_role_sees_the_entries_of_its_own_agencies_only(
+    client, own, second, other, django_user_model, role
+):
+    users = {
+        "superuser": lambda: django_user_model.objects.create_superuser("root", password="pw"),
+        "administrator": lambda: make_staff_user(own, role=Membership.Role.ADMIN),
+        "staff": lambda: make_staff_user(own),
+        "mixed": lambda: make_mixed_user(own, second),
+    }
+    for agency in (own, second, other):
+        delivered_booking(make_viewing(agency), email=f"{agency.slug}@example.se")
+    client.force_login(users[role]())
+
+    entries = client.get(MIRROR).context["entries"]
+
+    expected = {
+        "superuser": {own, second, other},
+        "administrator": {own},
+        "staff": {own},
+        "mixed": {own, second},
+    }[role]
+    assert {e.email for e in entries} == {f"{agency.slug}@example.se" for agency in expected}
