@@ -10,10 +10,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -202,7 +200,14 @@ class ViewingTimeFilter(admin.SimpleListFilter):
 
 
 def short_time(moment) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    """A date and time as the booking list shows them, ISO 8601 in the current time zone
+    (read alike in Swedish and English; strftime, as a hundred rows of localised
+    date_format cost more than the rest of the row)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def in_brief(text: str, length: int = 90) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 class SlotChoiceField(forms.ModelChoiceField):
@@ -327,7 +332,7 @@ class BookingAdmin(AgencyScopedAdmin):
             booking.status,
             booking.get_status_display(),
             details,
-            Truncator(self.last_error(booking)).chars(90),
+            in_brief(self.last_error(booking)),
         )
 
     @admin.display(description=_("buyer"), ordering="last_name")
@@ -354,12 +359,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     @admin.display(description=_("received"), ordering="created_at")
     def received(self, booking):
-        created = timezone.localtime(booking.created_at)
-        return format_html(
-            "{}<br>{}",
-            date_format(created, "SHORT_DATE_FORMAT"),
-            date_format(created, "TIME_FORMAT"),
-        )
+        return format_html("{}<br>{}", *short_time(booking.created_at).split(" "))
 
     def get_search_results(self, request, queryset, search_term):
         # The names are compared without accents (UNACCENT in SQL), so the term is too.
