@@ -11,13 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import CredentialStatus, Membership
+from agencies.models import BrokerSystem, CredentialStatus, Membership
 from agencies.problems import Problem
 from bookings import cockpit
 from bookings.delivery.problems import POLL_FAILED
 from bookings.models import Booking
 from tests.factories import (
     delivered_booking,
+    make_agency,
     make_booking,
     make_mixed_user,
     make_slot,
@@ -222,3 +223,22 @@ def test_the_counted_statuses_are_the_ones_the_partial_index_covers():
     counted = {count.status for count in cockpit.BOOKING_COUNTS if count.status}
 
     assert counted == set(Booking.Status.watched())
+
+
+def test_quarantine_entries_beyond_the_limit_say_more_than(client, own, monkeypatch):
+    monkeypatch.setattr(cockpit, "QUARANTINE_COUNT_LIMIT", 2)
+    viewing = make_viewing(own)
+    for n in range(3):
+        delivered_booking(viewing, make_slot(viewing), email=f"buyer{n}@example.se")
+
+    page = start_page(client, make_staff_user(own))
+
+    assert "more than 2 waiting in quarantine" in section(page, "Own Agency")
+
+
+def test_a_vitec_agency_has_no_quarantine_count(client, db):
+    vitec = make_agency(BrokerSystem.VITEC, name="Vitec Agency")
+
+    part = section(start_page(client, make_staff_user(vitec)), "Vitec Agency")
+
+    assert "quarantine" not in part
