@@ -203,3 +203,19 @@ def test_the_list_counts_exactly_up_to_the_limit_then_says_more_than(
 
     assert said in response.text
     assert len(response.context["cl"].result_list) == bookings
+
+
+def test_select_all_across_pages_says_more_than_a_bounded_count(role_client, own, monkeypatch):
+    from bookings.admin import BookingAdmin
+
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(BookingAdmin, "list_per_page", 2)
+    viewing = make_viewing(own)
+    for _ in range(5):
+        make_booking(viewing)
+
+    page = role_client.get(BOOKINGS).text
+
+    assert "Select all bookings (more than 3)" in page
+    assert "All selected (more than 3)" in page
+    assert "Select all 4" not in page
