@@ -1,15 +1,24 @@
-"""Admin page cost at 1,000 and 100,000 bookings: SQL queries and median render time of
-the booking changelist and the quarantine mirror, beside a bare changelist of the same
-model (a plain ModelAdmin on a separate admin site).
+"""Admin page cost from 1,000 to 1,000,000 bookings: SQL queries and median render time of
+the admin start page, the booking list and the quarantine mirror, each beside a bare
+changelist of the same model (a plain ModelAdmin on a separate admin site) at the same size.
 
-Starts everything itself: a throwaway SQLite database under a temp dir, DEBUG off, pages
-rendered in-process through Django's test client by a member of the agencies (the bare
-changelist by a superuser, as a plain ModelAdmin needs model permissions). Ends with one
-key=value line; queries_constant=yes when no page needs more queries at 100,000.
+Runs on PostgreSQL by default: BENCH_DATABASE_URL, or
+postgres://postgres@127.0.0.1:5432/vb_bench_admin (created when missing, and wiped). An
+empty BENCH_DATABASE_URL runs on a throwaway SQLite file (sizes up to 100,000). Bookings are
+seeded in SQL (INSERT ... SELECT over a series of numbers), then the tables are vacuumed and
+analysed as autovacuum would have. Pages are rendered in-process through Django's test
+client, DEBUG off, by a user who is staff in one agency and administrator in another (the
+bare changelist by a superuser, as a plain ModelAdmin needs model permissions); a third
+agency's bookings are not theirs.
 
-    .venv/bin/python bench/admin_pages.py
+Prints one line per size, and ends with one key=value line: queries_constant=yes when every
+page runs the same number of queries at every size; each ratio is the page's median render
+time over the bare changelist's at the largest size.
+
+    .venv/bin/python bench/admin_pages.py [--sizes 1000,10000,100000,1000000]
 """
 
+import argparse
 import contextlib
 import os
 import statistics
@@ -17,64 +26,113 @@ import sys
 import tempfile
 import time
 import types
-from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SIZES = [1_000, 100_000]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import bench_environment, setup_django
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vb_bench_admin"
+POSTGRES_SIZES = "1000,10000,100000,1000000"
+SQLITE_SIZES = "1000,10000,100000"
 RUNS = 7
-VIEWINGS = 50
+# Booking n is on viewing n // BOOKINGS_PER_VIEWING, in its slot n % 3; bookings 3k, 3k+1
+# and 3k+2 share one email (so one quarantine entry of three, under different names).
+BOOKINGS_PER_VIEWING = 48
 SLOTS_PER_VIEWING = 3
+AGENCIES = 3  # the user works on the first two
+# Viewing k and slot j of viewing k have the k-th and (3k + j)-th ids: each is inserted in
+# order into an empty table (seed_bookings checks it).
+VIEWING_IDS = "(SELECT MIN(id) FROM bookings_viewing)"
+SLOT_IDS = "(SELECT MIN(id) FROM bookings_viewingslot)"
+FIRST_NAMES = ["Björn", "Anna", "Åsa", "Erik", "Zoë"]
+# Per 100 bookings, by n % 100: what a long-running agency's history looks like.
+STATUS_BY_REMAINDER = [
+    (2, "failed"),
+    (4, "rejected"),
+    (5, "retrying"),
+    (6, "held"),
+    (7, "needs_review"),
+    (8, "queued"),
+    (11, "cancelled"),
+    (100, "delivered"),
+]
 
 
 def main() -> None:
-    workdir = tempfile.TemporaryDirectory(prefix="bench-admin-")
-    os.environ.update(
-        DATABASE_URL=f"sqlite:///{workdir.name}/bench.sqlite3",
-        DEBUG="false",
-        SECRET_KEY="bench-only-secret-key-" + "x" * 40,
-        FIELD_ENCRYPTION_KEYS="YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
+    os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    on_sqlite = not os.environ["BENCH_DATABASE_URL"]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=SQLITE_SIZES if on_sqlite else POSTGRES_SIZES)
+    sizes = [int(size) for size in parser.parse_args().sizes.split(",")]
+    if not on_sqlite:
+        create_postgres_database(os.environ["BENCH_DATABASE_URL"])
+    scratch = tempfile.TemporaryDirectory(prefix="bench-admin-")
+    env = bench_environment(
+        Path(scratch.name),
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="config.settings",
     )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     settings.ROOT_URLCONF = bench_urlconf()
-    member, superuser, slots = seed_people_and_viewings()
+    member, superuser = seed_agencies_and_people()
     pages = {
-        "changelist": (member, "/admin/bookings/booking/"),
+        "start": (member, "/admin/"),
+        "list": (member, "/admin/bookings/booking/"),
         "mirror": (member, "/admin/quarantine/"),
         "bare": (superuser, "/bare-admin/bookings/booking/"),
     }
-    figures = {}
+    queries, medians = {}, {}
     created = 0
     try:
-        for size in SIZES:
-            add_bookings(slots, start=created, count=size - created)
+        for size in sizes:
+            seed_bookings(start=created, end=size)
             created = size
-            label = f"{size // 1000}k"
             for name, (user, url) in pages.items():
-                queries, median_ms = measure(user, url)
-                figures[f"{name}_queries_{label}"] = queries
-                figures[f"{name}_ms_{label}"] = f"{median_ms:.0f}"
+                queries[name, size], medians[name, size] = measure(user, url)
+            print(
+                f"bookings={size} "
+                + " ".join(f"{name}_queries={queries[name, size]}" for name in pages)
+                + " "
+                + " ".join(f"{name}_ms={medians[name, size]:.0f}" for name in pages),
+                flush=True,
+            )
     finally:
-        workdir.cleanup()
-    small, large = (f"{s // 1000}k" for s in SIZES)
+        scratch.cleanup()
+    largest = sizes[-1]
     constant = all(
-        figures[f"{name}_queries_{large}"] <= figures[f"{name}_queries_{small}"] for name in pages
+        queries[name, size] == queries[name, sizes[0]] for name in pages for size in sizes
     )
-    figures["queries_constant"] = "yes" if constant else "no"
-    print(" ".join(f"{key}={value}" for key, value in figures.items()))
+    ratios = {name: medians[name, largest] / medians["bare", largest] for name in pages}
+    ratios.pop("bare")
+    print(
+        f"bookings={largest} queries_constant={'yes' if constant else 'no'} "
+        + " ".join(f"{name}_ratio={ratio:.2f}" for name, ratio in ratios.items())
+        + f" ratio_max={max(ratios.values()):.2f}"
+        + f" bare_ms={medians['bare', largest]:.0f}"
+        + f" database={settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+    )
+
+
+def create_postgres_database(url: str) -> None:
+    """The bench database, created on the server when it does not exist yet."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def bench_urlconf() -> str:
@@ -93,75 +151,169 @@ def bench_urlconf() -> str:
     return "bench_urls"
 
 
-def seed_people_and_viewings():
+def seed_agencies_and_people():
+    """Three agencies (two MSPECS, one Vitec; the Vitec one's credential failing), a user
+    who is staff in the first and administrator in the second, and a superuser."""
     from django.contrib.auth.models import User
-    from django.utils import timezone
 
-    from agencies.models import Agency, BrokerSystem, Membership
-    from bookings.models import Viewing, ViewingSlot
+    from agencies.models import (
+        Agency,
+        BrokerSystem,
+        CredentialStatus,
+        Membership,
+        ProviderCredential,
+    )
 
+    systems = [BrokerSystem.MSPECS, BrokerSystem.VITEC, BrokerSystem.MSPECS]
     agencies = [
-        Agency.objects.create(
-            name=f"Bench {n}", slug=f"bench-{n}", broker_system=BrokerSystem.MSPECS
-        )
-        for n in range(2)
+        Agency.objects.create(name=f"Bench {n}", slug=f"bench-{n}", broker_system=systems[n])
+        for n in range(AGENCIES)
     ]
-    member = User.objects.create(username="member", is_staff=True)
     for agency in agencies:
-        Membership.objects.create(user=member, agency=agency)
+        ProviderCredential.objects.create(
+            agency=agency,
+            base_url="http://127.0.0.1:9/api",
+            username="bench",
+            secret="bench-secret",
+            vitec_customer_id="bench" if agency.broker_system == BrokerSystem.VITEC else "",
+            status=CredentialStatus.FAILING
+            if agency.broker_system == BrokerSystem.VITEC
+            else CredentialStatus.OK,
+        )
+    member = User.objects.create(username="member", is_staff=True)
+    Membership.objects.create(user=member, agency=agencies[0], role=Membership.Role.STAFF)
+    Membership.objects.create(user=member, agency=agencies[1], role=Membership.Role.ADMIN)
     superuser = User.objects.create(username="root", is_staff=True, is_superuser=True)
-    starts_at = timezone.now() + timedelta(days=3)
-    viewings = Viewing.objects.bulk_create(
-        Viewing(
-            agency=agencies[n % len(agencies)],
-            provider_viewing_id=f"viewing-{n}",
-            title=f"Viewing {n}",
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=1),
-            viewing_type=Viewing.Type.TIME_SLOTS,
-            mspecs_deal_id=f"deal-{n}",
-        )
-        for n in range(VIEWINGS)
-    )
-    # A buyer has one live booking per slot, so repeat bookings go to the other slots.
-    slots = ViewingSlot.objects.bulk_create(
-        ViewingSlot(
-            viewing=viewing,
-            provider_slot_id=f"slot-{n}",
-            starts_at=starts_at + timedelta(minutes=20 * n),
-            ends_at=starts_at + timedelta(minutes=20 * (n + 1)),
-        )
-        for viewing in viewings
-        for n in range(SLOTS_PER_VIEWING)
-    )
-    return member, superuser, slots
+    return member, superuser
 
 
-def add_bookings(slots, start: int, count: int) -> None:
-    """Bookings as after a while of real use: most delivered, each email booked in the
-    three slots of one viewing under different names."""
+def seed_bookings(start: int, end: int) -> None:
+    """Bookings start..end-1, booking n made n minutes ago, with the viewings and slots
+    they need, in a few INSERT ... SELECT statements."""
+    from django.db import connection, transaction
     from django.utils import timezone
 
-    from bookings.models import Booking
+    from agencies.models import Agency
+    from bookings.delivery.problems import POLL_FAILED
+    from bookings.models import Viewing
 
     now = timezone.now()
-    statuses = [Booking.Status.DELIVERED] * 8 + [Booking.Status.QUEUED, Booking.Status.FAILED]
-    Booking.objects.bulk_create(
-        (
-            Booking(
-                viewing_id=slots[n % len(slots)].viewing_id,
-                slot=slots[n % len(slots)],
-                first_name=f"Buyer{n % 7}",
-                last_name="Berg",
-                email=f"buyer{n // 3}@example.se",
-                phone="+46701111111",
-                status=statuses[n % len(statuses)],
-                delivered_at=now - timedelta(minutes=n),
-            )
-            for n in range(start, start + count)
-        ),
-        batch_size=5000,
+    first_viewing, last_viewing = (
+        -(-start // BOOKINGS_PER_VIEWING),
+        (end - 1) // BOOKINGS_PER_VIEWING,
     )
+    agency_ids = list(Agency.objects.order_by("pk").values_list("pk", flat=True))
+    sql = SeedSql(connection.vendor, now.timestamp())
+    with transaction.atomic(), connection.cursor() as cursor:
+        if first_viewing <= last_viewing:
+            cursor.execute(sql.viewings(first_viewing, last_viewing, agency_ids))
+            cursor.execute(sql.slots(first_viewing, last_viewing))
+        cursor.execute(sql.bookings(start, end))
+        cursor.execute(
+            "SELECT (SELECT MAX(id) - MIN(id) + 1 - COUNT(*) FROM bookings_viewing),"
+            " (SELECT MAX(id) - MIN(id) + 1 - COUNT(*) FROM bookings_viewingslot),"
+            " (SELECT COUNT(*) FROM bookings_booking)"
+        )
+        check = cursor.fetchone()
+        assert check == (0, 0, end), f"viewing and slot ids are not consecutive: {check}"
+    # Every 97th viewing's last slot poll failed.
+    Viewing.objects.filter(
+        provider_viewing_id__in=[f"viewing-{n}" for n in range(first_viewing, last_viewing + 1, 97)]
+    ).update(slot_poll_problem=POLL_FAILED(deal="bench", answer="HTTP 503"))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE")
+        else:
+            cursor.execute("ANALYZE")
+
+
+class SeedSql:
+    """The seeding statements for PostgreSQL or SQLite: a series of numbers n, and times
+    `minutes` before or after the bench's start."""
+
+    def __init__(self, vendor: str, now_epoch: float):
+        self.postgres = vendor == "postgresql"
+        self.now = now_epoch
+
+    def series(self, first: int, last: int, alias: str = "series") -> str:
+        """Rows n = first..last."""
+        if self.postgres:
+            return f"generate_series({first}, {last}) AS {alias}(n)"
+        return (
+            f"(WITH RECURSIVE numbers(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM numbers"
+            f" WHERE n < {last}) SELECT n FROM numbers) AS {alias}"
+        )
+
+    def time(self, minutes: str) -> str:
+        if self.postgres:
+            return f"to_timestamp({self.now} + 60 * ({minutes}))"
+        return f"strftime('%Y-%m-%d %H:%M:%f', {self.now} + 60 * ({minutes}), 'unixepoch')"
+
+    def uuid(self) -> str:
+        return "gen_random_uuid()" if self.postgres else "lower(hex(randomblob(16)))"
+
+    def json_null(self) -> str:
+        return "'{}'::jsonb" if self.postgres else "'{}'"
+
+    def viewings(self, first: int, last: int, agency_ids: list[int]) -> str:
+        agency = (
+            f"CASE n % {len(agency_ids)} "
+            + " ".join(f"WHEN {i} THEN {pk}" for i, pk in enumerate(agency_ids))
+            + " END"
+        )
+        starts = f"2 * 24 * 60 - n * {BOOKINGS_PER_VIEWING}"
+        return f"""
+            INSERT INTO bookings_viewing (agency_id, provider_viewing_id, mspecs_deal_id,
+                viewing_type, title, address, starts_at, ends_at, is_open, public_id,
+                slots_polled_at, slot_poll_problem)
+            SELECT {agency}, 'viewing-' || n, 'deal-' || n, 'ENUMS_VIEWINGS_TYPE_TIME_SLOTS',
+                'Storgatan ' || n, '', {self.time(starts)}, {self.time(f"{starts} + 60")},
+                TRUE, {self.uuid()}, NULL,
+                NULL
+            FROM {self.series(first, last)}
+            ORDER BY n"""
+
+    def slots(self, first: int, last: int) -> str:
+        starts = f"2 * 24 * 60 - v.n * {BOOKINGS_PER_VIEWING} + 20 * k.n"
+        return f"""
+            INSERT INTO bookings_viewingslot (viewing_id, provider_slot_id, starts_at, ends_at,
+                number_booked, fully_booked, status_checked_at, missing_from_provider)
+            SELECT viewing.id, 'slot-' || k.n, {self.time(starts)},
+                {self.time(f"{starts} + 20")}, 0, FALSE, NULL, FALSE
+            FROM {self.series(first, last, "v")}
+            JOIN bookings_viewing viewing ON viewing.id = {VIEWING_IDS} + v.n
+            CROSS JOIN {self.series(0, SLOTS_PER_VIEWING - 1, "k")}
+            ORDER BY v.n, k.n"""
+
+    def bookings(self, start: int, end: int) -> str:
+        status = (
+            "CASE "
+            + " ".join(
+                f"WHEN n % 100 < {below} THEN '{name}'" for below, name in STATUS_BY_REMAINDER
+            )
+            + " END"
+        )
+        first_name = (
+            "CASE n % 5 "
+            + " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(FIRST_NAMES))
+            + " END"
+        )
+        created = self.time("-n")
+        viewing = f"(n / {BOOKINGS_PER_VIEWING})"
+        return f"""
+            INSERT INTO bookings_booking (viewing_id, slot_id, first_name, last_name, email,
+                phone, message, source, consent_given_at, status, attempt_count,
+                next_attempt_at, claimed_until, send_started_at, last_problem,
+                provider_errors, provider_reference, created_at, updated_at, delivered_at)
+            SELECT viewing.id, slot.id, {first_name}, 'Berg', 'buyer' || (n / 3) || '@example.se',
+                '+46701111111', '', 'public', {created}, {status}, 1,
+                CASE WHEN n % 100 IN (4, 7) THEN {self.time("10")} END, NULL, NULL, NULL,
+                {self.json_null()}, '', {created}, {created},
+                CASE WHEN n % 100 >= 11 THEN {self.time("1 - n")} END
+            FROM {self.series(start, end - 1)}
+            JOIN bookings_viewing viewing ON viewing.id = {VIEWING_IDS} + {viewing}
+            JOIN bookings_viewingslot slot
+                ON slot.id = {SLOT_IDS} + {SLOTS_PER_VIEWING} * {viewing} + n % 3"""
 
 
 def measure(user, url: str) -> tuple[int, float]:

@@ -328,6 +328,18 @@ class BookingStatus(models.TextChoices):
         return [cls.NEEDS_REVIEW, cls.PROBABLY_DELIVERED]
 
     @classmethod
+    def mirrored(cls) -> list["BookingStatus"]:
+        """Bookings in an MSPECS quarantine (bookings/quarantine/): delivered, or most likely
+        there although their answers were lost (shown flagged, for staff to check)."""
+        return [cls.DELIVERED, cls.PROBABLY_DELIVERED]
+
+    @classmethod
+    def watched(cls) -> list["BookingStatus"]:
+        """Bookings the admin start page counts for staff (bookings/cockpit.py): stopped
+        ones, and retrying ones that may yet fail."""
+        return [*cls.stopped(), cls.RETRYING]
+
+    @classmethod
     def final(cls) -> list["BookingStatus"]:
         """Bookings whose delivery is over for good: neither the system nor a staff action
         sends them again. Rejected and failed ones are not final: Re-send restarts them."""
@@ -541,7 +553,29 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="booking_due_idx"),
             models.Index(fields=["viewing", "email"], name="booking_viewing_email_idx"),
-            models.Index(fields=["-created_at"], name="booking_newest_first_idx"),
+            # Newest first for the booking list; status and viewing too, so the start page's
+            # 14-day chart counts from the index alone (bookings/cockpit.py).
+            models.Index(
+                fields=["-created_at", "status", "viewing"], name="booking_newest_first_idx"
+            ),
+            # The start page counts these per agency from the index alone (bookings/cockpit.py).
+            models.Index(
+                fields=["status", "viewing", "created_at"],
+                condition=Q(status__in=BookingStatus.watched()),
+                name="booking_watched_idx",
+            ),
+            # The start page's count of buyers' cancellation requests (bookings/cockpit.py).
+            models.Index(
+                fields=["viewing"],
+                condition=Q(cancellation_requested_at__isnull=False),
+                name="booking_cancel_requested_idx",
+            ),
+            # The quarantine mirror walks delivered bookings by age (bookings/quarantine/).
+            models.Index(
+                fields=["delivered_at", "id"],
+                condition=Q(status__in=BookingStatus.mirrored()),
+                name="booking_delivered_idx",
+            ),
         ]
         # One live booking per buyer (email), viewing and slot, also against two identical
         # submissions at once. Two constraints because a NULL slot (a viewing without

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # the unaccent lookup of the booking search (bookings/search.py)
     "django_tasks_db",
     "crontask",
     "axes",

@@ -183,3 +183,24 @@ def woken(settings):
         for result in task_backends["default"].results
         if result.task.name == "deliver_booking"
     )
+
+
+# --- agencies for the admin pages' role tests ---------------------------------------------
+
+
+@pytest.fixture
+def own(db):
+    """The agency every role under test works on."""
+    return factories.make_agency(name="Own Agency")
+
+
+@pytest.fixture
+def second(db):
+    """The agency the mixed-role user administers."""
+    return factories.make_agency(name="Second Agency")
+
+
+@pytest.fixture
+def other(db):
+    """An agency nobody under test works on (but a superuser)."""
+    return factories.make_agency(name="Other Agency")

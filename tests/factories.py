@@ -189,6 +189,13 @@ def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
     return user
 
 
+def make_mixed_user(staff_agency, admin_agency):
+    """A user who is staff in one agency and administrator in another."""
+    user = make_staff_user(staff_agency)
+    Membership.objects.create(user=user, agency=admin_agency, role=Membership.Role.ADMIN)
+    return user
+
+
 def in_english(problem) -> str:
     """A stored problem as staff reading the admin in English see it."""
     with translation.override("en"):

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import BrokerSystem
+from agencies.models import BrokerSystem, Membership
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, QuarantineDecision
@@ -19,6 +19,7 @@ from bookings.quarantine import queries as quarantine
 from tests.factories import (
     delivered_booking,
     make_agency,
+    make_mixed_user,
     make_slot,
     make_slot_viewing,
     make_staff_user,
@@ -328,7 +329,7 @@ def test_mirror_is_swedish_by_default(client, member, viewing):
     index = client.get(reverse("admin:index")).content.decode()
 
     assert "Karantänspegel (MSPECS)" in index
-    assert "1 väntande post" in index
+    assert "1 väntar i karantän" in index
     assert "Exportera CSV" in client.get(MIRROR).content.decode()
 
 
@@ -342,7 +343,7 @@ def test_admin_index_shows_pending_count_per_agency(member_client, viewing):
 
     assert MIRROR in page
     assert "Mäklarna" in page
-    assert "1 pending entry" in page
+    assert "1 waiting in quarantine" in page
 
 
 def bulk_delivered(viewings, count):
@@ -512,3 +513,66 @@ def test_the_admin_site_registers_the_mirror_pages_at_their_old_paths():
     assert (MIRROR, DECIDE) == ("/admin/quarantine/", "/admin/quarantine/decide/")
     names = {getattr(pattern, "name", None) for pattern in admin.site.get_urls()}
     assert {"quarantine_mirror", "quarantine_decide"} <= names
+
+
+def test_newest_first_sorts_entries_by_their_oldest_booking_not_their_newest(
+    member_client, viewing
+):
+    now = timezone.now()
+    delivered_booking(viewing, email="long@example.se", delivered_at=now - timedelta(days=5))
+    delivered_in_another_slot(viewing, email="long@example.se", delivered_at=now)
+    delivered_booking(viewing, email="recent@example.se", delivered_at=now - timedelta(days=1))
+
+    newest_first = member_client.get(MIRROR, {"sort": "newest"}).context["entries"]
+    oldest_first = member_client.get(MIRROR).context["entries"]
+
+    assert [e.email for e in newest_first] == ["recent@example.se", "long@example.se"]
+    assert [e.email for e in oldest_first] == ["long@example.se", "recent@example.se"]
+    assert newest_first[1].merged == 2
+
+
+def test_an_entry_decided_or_no_longer_delivered_leaves_the_mirror(member_client, viewing):
+    first = delivered_booking(viewing, email="a@example.se")
+    delivered_booking(viewing, email="b@example.se")
+    QuarantineDecision.objects.create(viewing=viewing, email="b@example.se", decision="approved")
+    Booking.objects.filter(pk=first.pk).update(status=Booking.Status.CANCELLED)
+
+    assert member_client.get(MIRROR).context["entries"] == []
+
+
+def test_more_entries_than_the_count_limit_say_more_than(member_client, viewing, monkeypatch):
+    from bookings.quarantine import views
+
+    monkeypatch.setattr(views, "COUNT_LIMIT", 2)
+    for n in range(3):
+        delivered_booking(viewing, email=f"buyer{n}@example.se")
+
+    response = member_client.get(MIRROR)
+
+    assert "more than 2 pending entries" in response.content.decode()
+    assert len(response.context["entries"]) == 3
+
+
+@pytest.mark.parametrize("role", ["superuser", "administrator", "staff", "mixed"])
+def test_every_role_sees_the_entries_of_its_own_agencies_only(
+    client, own, second, other, django_user_model, role
+):
+    users = {
+        "superuser": lambda: django_user_model.objects.create_superuser("root", password="pw"),
+        "administrator": lambda: make_staff_user(own, role=Membership.Role.ADMIN),
+        "staff": lambda: make_staff_user(own),
+        "mixed": lambda: make_mixed_user(own, second),
+    }
+    for agency in (own, second, other):
+        delivered_booking(make_viewing(agency), email=f"{agency.slug}@example.se")
+    client.force_login(users[role]())
+
+    entries = client.get(MIRROR).context["entries"]
+
+    expected = {
+        "superuser": {own, second, other},
+        "administrator": {own},
+        "staff": {own},
+        "mixed": {own, second},
+    }[role]
+    assert {e.email for e in entries} == {f"{agency.slug}@example.se" for agency in expected}

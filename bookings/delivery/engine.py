@@ -271,6 +271,9 @@ def given_up_changes(booking: Booking, status: str, problem: Problem) -> dict:
             "status": Status.PROBABLY_DELIVERED,
             "next_attempt_at": None,
             "last_problem": problems.ANSWERS_LOST(posts=lost),
+            # When it most likely landed, as far as we can tell: the quarantine mirror
+            # dates its entry from it, like a delivered booking's.
+            "delivered_at": timezone.now(),
         }
     return {"status": status, "next_attempt_at": None, "last_problem": problem}
 

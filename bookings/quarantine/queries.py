@@ -6,29 +6,33 @@ one name. We mirror that from our own delivered bookings, because the MSPECS API
 way to read the quarantine (docs/mspecs.md); staff record what the broker decided instead
 (QuarantineDecision), and decided entries leave the mirror.
 
-Entries are aggregated in SQL (GROUP BY viewing, email) and paginated as groups; the
-bookings of one page are then fetched in one query, so the page costs the same number of
-queries at 10 bookings as at 100,000.
+An entry is found through its oldest booking: the delivered booking of its (viewing, email)
+with no older one (`first_bookings`). Walking delivered bookings in delivery order on an
+index, that query stops after the entries of one page, where grouping every delivered booking
+to sort the groups by age costs a pass over all of them: at a million bookings, seconds. The
+page's bookings are then fetched in one query, and the total is counted up to
+COUNTED_ENTRIES (bookings.pagination), so the page costs the same at 10 bookings as at
+1,000,000.
 """
 
 import csv
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import batched
 from typing import TextIO
 
-from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Value
-from django.db.models.functions import Cast, Coalesce, Concat, Lower
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, QuarantineDecision, Viewing
+from bookings.search import without_accents
 
-# Bookings in an MSPECS quarantine: delivered, or most likely there although their answers
-# were lost (shown flagged, so staff check them in MSPECS).
-MIRRORED_STATUSES = [Booking.Status.DELIVERED, Booking.Status.PROBABLY_DELIVERED]
+MIRRORED_STATUSES = Booking.Status.mirrored()
 
 
 def delivered_mspecs_bookings(user):
@@ -39,11 +43,17 @@ def delivered_mspecs_bookings(user):
     )
 
 
-def undecided_bookings(user):
+def undecided(bookings):
+    """The (probably) delivered ones of `bookings` whose entry no broker decision covers
+    yet."""
     decided = QuarantineDecision.objects.filter(
         viewing=OuterRef("viewing"), email=OuterRef("email")
     )
-    return delivered_mspecs_bookings(user).exclude(Exists(decided))
+    return bookings.filter(status__in=MIRRORED_STATUSES).exclude(Exists(decided))
+
+
+def undecided_bookings(user):
+    return undecided(delivered_mspecs_bookings(user))
 
 
 @dataclass(frozen=True)
@@ -56,39 +66,61 @@ class MirrorFilters:
     newest_first: bool = False
 
 
+def same_entry():
+    """The (probably) delivered bookings of the outer query's booking's entry."""
+    return Booking.objects.filter(
+        viewing=OuterRef("viewing"), email=OuterRef("email"), status__in=MIRRORED_STATUSES
+    )
+
+
+def first_bookings(bookings):
+    """Of `bookings` (delivered, undecided), the oldest of each (viewing, email): one per
+    entry, its delivery time the entry's age."""
+    older = same_entry().filter(
+        Q(delivered_at__lt=OuterRef("delivered_at"))
+        | Q(delivered_at=OuterRef("delivered_at"), pk__lt=OuterRef("pk"))
+    )
+    return bookings.exclude(Exists(older))
+
+
 def pending_entries(user, filters: MirrorFilters | None = None):
-    """One row per (viewing, email) still waiting for a broker: {viewing, email, merged,
-    oldest, names}, oldest first unless `newest_first`."""
+    """One row per (viewing, email) still waiting for a broker: {viewing, email, oldest},
+    oldest first unless `newest_first`."""
     filters = filters or MirrorFilters()
     bookings = undecided_bookings(user)
     if filters.agency:
         bookings = bookings.filter(viewing__agency=filters.agency)
     if filters.viewing:
         bookings = bookings.filter(viewing=filters.viewing)
-    entries = bookings.values("viewing", "email").annotate(
-        merged=Count("pk"),
-        # A booking probably delivered has no delivery time: its arrival stands in.
-        oldest=Min(Coalesce("delivered_at", "created_at")),
-        names=Count(Lower(Concat("first_name", Value(" "), "last_name")), distinct=True),
-    )
+    if filters.min_age_days:
+        # The entry's age is its oldest booking's: filtering the bookings filters the entries.
+        bookings = bookings.filter(
+            delivered_at__lte=timezone.now() - timedelta(days=filters.min_age_days)
+        )
+    entries = first_bookings(bookings)
     if filters.search:
         # An entry matches when any of its bookings does; it is still shown whole.
-        entries = entries.annotate(
-            matches=Count("pk", filter=_search_condition(filters.search))
-        ).filter(matches__gt=0)
-    if filters.min_age_days:
-        entries = entries.filter(oldest__lte=timezone.now() - timedelta(days=filters.min_age_days))
+        entries = entries.filter(Exists(same_entry().filter(_search_condition(filters.search))))
     if filters.conflicts_only:
-        entries = entries.filter(names__gt=1)
-    age_order = "-oldest" if filters.newest_first else "oldest"
-    return entries.order_by(age_order, "viewing", "email")
+        entries = entries.alias(name=NAME).filter(
+            Exists(same_entry().alias(name=NAME).exclude(name=OuterRef("name")))
+        )
+    order = ["-delivered_at", "-pk"] if filters.newest_first else ["delivered_at", "pk"]
+    return entries.values("viewing", "email", oldest=F("delivered_at")).order_by(*order)
+
+
+# A buyer's name as MSPECS would compare it (entries whose names differ are flagged).
+NAME = Lower(Concat("first_name", Value(" "), "last_name"))
 
 
 def _search_condition(search: str) -> Q:
+    """Every word in a name (accents aside, as in the booking list) or the email."""
     condition = Q()
-    for term in search.split():
+    for term in without_accents(search).split():
         condition &= (
-            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
+            Q(first_name__unaccent__icontains=term)
+            | Q(last_name__unaccent__icontains=term)
+            | Q(email__icontains=term)
         )
     return condition
 
@@ -101,7 +133,6 @@ class MirrorEntry:
     viewing: Viewing
     email: str
     oldest: datetime
-    has_name_conflict: bool
     bookings: list[Booking] = field(default_factory=list)  # newest first
 
     @property
@@ -113,6 +144,11 @@ class MirrorEntry:
         """Some of its bookings' answers were lost: the broker should find them in MSPECS,
         but staff check."""
         return any(b.status == Booking.Status.PROBABLY_DELIVERED for b in self.bookings)
+
+    @property
+    def has_name_conflict(self) -> bool:
+        names = {f"{b.first_name} {b.last_name}".lower() for b in self.bookings}
+        return len(names) > 1
 
     @property
     def current(self) -> Booking:
@@ -141,10 +177,7 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
     )
     entries = {
         (row["viewing"], row["email"]): MirrorEntry(
-            viewing=None,
-            email=row["email"],
-            oldest=row["oldest"],
-            has_name_conflict=row["names"] > 1,
+            viewing=None, email=row["email"], oldest=row["oldest"]
         )
         for row in rows
     }
@@ -157,19 +190,6 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
     # An entry whose bookings stopped being delivered since `pending_entries` ran has left
     # the mirror.
     return [entry for entry in entries.values() if entry.bookings]
-
-
-def pending_counts_by_agency(user) -> list[dict]:
-    """[{agency, name, pending}] for each of the user's MSPECS agencies with pending entries."""
-    entry_key = Concat(
-        Cast("viewing_id", CharField()), Value(" "), "email", output_field=CharField()
-    )
-    return list(
-        undecided_bookings(user)
-        .values(agency=F("viewing__agency"), name=F("viewing__agency__name"))
-        .annotate(pending=Count(entry_key, distinct=True))
-        .order_by("name")
-    )
 
 
 def record_decision(user, viewing: Viewing, email: str, decision: str) -> QuarantineDecision:
@@ -220,10 +240,11 @@ def write_csv(out: TextIO, user, filters: MirrorFilters, delimiter: str = ",") -
 
 
 def csv_rows(user, filters: MirrorFilters, chunk_size: int = 500):
-    """Every pending entry as a CSV row, fetched a chunk of entries at a time."""
-    entries = pending_entries(user, filters)
-    for start in range(0, entries.count(), chunk_size):
-        for entry in with_bookings(entries[start : start + chunk_size]):
+    """Every pending entry as a CSV row, the entries read in one query, their bookings a
+    chunk of entries at a time."""
+    entries = pending_entries(user, filters).iterator(chunk_size=chunk_size)
+    for chunk in batched(entries, chunk_size):
+        for entry in with_bookings(chunk):
             yield [spreadsheet_text(cell) for cell in _csv_cells(entry)]
 
 

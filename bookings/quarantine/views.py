@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,9 +16,13 @@ from django.views.decorators.http import require_POST
 
 from agencies.models import Agency, BrokerSystem
 from bookings.models import QuarantineDecision, Viewing
+from bookings.pagination import BoundedCountPaginator
 from bookings.quarantine import queries as quarantine
 
 PAGE_SIZE = 50
+# Entries are counted up to this many (then "more than"): each one counted is an index probe
+# for an older booking of its entry (queries.first_bookings).
+COUNT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,9 @@ def mirror(request):
     export = EXPORTS.get(request.GET.get("format"))
     if export:
         return _csv_response(request, filters, export)
-    page = Paginator(quarantine.pending_entries(request.user, filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    entries = quarantine.pending_entries(request.user, filters)
+    paginator = BoundedCountPaginator(entries, PAGE_SIZE, count_limit=COUNT_LIMIT)
+    page = paginator.get_page(request.GET.get("page"))
     agencies = list(Agency.objects.for_user(request.user).order_by("name"))
     context = {
         **admin.site.each_context(request),
