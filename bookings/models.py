@@ -615,6 +615,7 @@ class Booking(models.Model):
             closes_at is not None and self.created_at is not None and self.created_at >= closes_at
         )
 
+    @property
     def booked_time(self) -> tuple:
         """(start, end) of what the buyer booked: the slot, or the whole viewing."""
         booked = self.slot if self.slot_id else self.viewing

@@ -9,7 +9,7 @@ from bookings.quarantine.urls import admin_urls as quarantine_urls
 class ViewingBridgeAdminSite(admin.AdminSite):
     site_header = "Viewing Bridge"
     site_title = "Viewing Bridge"
-    index_title = _("What needs you")
+    index_title = _("Overview")
 
     def get_urls(self):
         return [*quarantine_urls(self), *super().get_urls()]

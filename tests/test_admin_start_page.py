@@ -242,3 +242,47 @@ def test_a_vitec_agency_has_no_quarantine_count(client, db):
     part = section(start_page(client, make_staff_user(vitec)), "Vitec Agency")
 
     assert "quarantine" not in part
+
+
+def test_bookings_in_doubt_or_too_late_are_counted_for_staff(client, own):
+    bookings_in(own, Status.PROBABLY_DELIVERED, Status.TOO_LATE, Status.TOO_LATE)
+
+    page = start_page(client, make_staff_user(own))
+
+    assert count_of(page, "Own Agency", "probably delivered") == 1
+    assert count_of(page, "Own Agency", "too late") == 2
+
+
+def test_buyers_cancellation_requests_are_counted_until_staff_cancel_them(client, own):
+    asked = timezone.now()
+    bookings_in(own, Status.DELIVERED, Status.DELIVERED, cancellation_requested_at=asked)
+    bookings_in(own, Status.CANCELLED, cancellation_requested_at=asked)  # done by staff
+    bookings_in(own, Status.DELIVERED)  # nobody asked
+
+    page = start_page(client, make_staff_user(own))
+
+    assert count_of(page, "Own Agency", "buyers? asked to cancel") == 2
+
+
+def test_the_cancellation_requests_link_lists_exactly_those_bookings(client, own):
+    asked = timezone.now()
+    requested = bookings_in(own, Status.DELIVERED, cancellation_requested_at=asked)
+    bookings_in(own, Status.CANCELLED, Status.DELIVERED, cancellation_requested_at=None)
+    bookings_in(own, Status.CANCELLED, cancellation_requested_at=asked)
+    staff = make_staff_user(own)
+    link = re.search(r'href="([^"]+)"><strong>1 buyer asked to cancel', start_page(client, staff))
+
+    listed = client.get(unescape(link.group(1)))
+
+    assert [booking.pk for booking in listed.context["cl"].result_list] == [requested[0].pk]
+
+
+def test_an_open_circuit_is_named_with_why_the_deliveries_are_held(client, own):
+    own.credential.circuit_opened_at = timezone.now()
+    own.credential.circuit_problem = Problem("legacy", {"text": "HTTP 503 five times in a row"})
+    own.credential.save()
+
+    page = start_page(client, make_staff_user(own))
+
+    assert "circuit open" in section(page, "Own Agency")
+    assert "HTTP 503 five times in a row" in section(page, "Own Agency")

@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus
 from agencies.problems import Problem
+from bookings.buyer.emails import notify_buyer
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
@@ -295,13 +296,15 @@ def flush(appliers: list[_SourceApplier]) -> None:
     changes = [change for applier in appliers for change in applier.changes]
     ViewingChange.objects.bulk_create(changes)
     unbookable = [pk for applier in appliers for pk in applier.unbookable_slot_ids]
-    set_aside = 0
+    set_aside = []
     if unbookable:
         set_aside = Booking.objects.filter(slot__in=unbookable).set_aside_for_unbookable_slots()
+        for booking_id in set_aside:  # their time is gone: the buyer may book another
+            notify_buyer(booking_id, Booking.Status.REJECTED)
     for applier in appliers:
         applier.rows_written += len(applier.new_slots) + len(applier.changes)
     if appliers:
-        appliers[0].rows_written += set_aside
+        appliers[0].rows_written += len(set_aside)
 
 
 def load_viewings(sources: list["Source"]) -> tuple[dict[tuple[int, str], list[Viewing]], set]:

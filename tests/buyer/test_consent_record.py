@@ -215,10 +215,11 @@ def test_staff_entering_a_booking_record_the_lawful_basis_and_themselves(
     assert (booking.consent_given_at, booking.consent_text_version) == (None, "")
 
 
-def test_the_add_form_offers_only_the_ways_a_buyer_asks_staff(client, signed_in):
+def test_the_add_form_offers_only_the_ways_a_buyer_asks_staff(client, signed_in, viewing):
     signed_in("staff")
+    add_page = f"{reverse('admin:bookings_booking_add')}?viewing={viewing.pk}"
 
-    form = client.get(reverse("admin:bookings_booking_add")).context["adminform"].form
+    form = client.get(add_page).context["adminform"].form
 
     assert [value for value, label in form.fields["lawful_basis"].choices] == [
         "",

@@ -367,7 +367,10 @@ def test_staff_close_a_requested_cancellation_once_done_in_the_broker_system(
             HTTP_ACCEPT_LANGUAGE="en",
         )
 
-    assert "1 cancelled, 1 skipped: the buyer did not ask to cancel" in response.content.decode()
+    assert (
+        "1 booking cancelled. 1 booking skipped: the buyer did not ask to cancel."
+        in response.content.decode()
+    )
     asked.refresh_from_db()
     quiet.refresh_from_db()
     assert (asked.status, quiet.status) == (Status.CANCELLED, Status.DELIVERED)

@@ -203,12 +203,15 @@ def test_a_booking_taken_after_a_deadline_moved_earlier_is_not_sent(viewing, san
 # --- bookable from the internet ----------------------------------------------------------
 
 
-def test_a_viewing_not_bookable_from_the_internet_has_no_public_page(client, viewing):
+def test_a_viewing_not_bookable_from_the_internet_has_no_booking_form(client, viewing):
     Viewing.objects.filter(pk=viewing.pk).update(bookable_from_internet=False)
 
     page = client.get(reverse("booking-page", args=[viewing.public_id]))
 
-    assert page.status_code == 404
+    # The friendly page for a viewing that cannot be booked here, naming whom to ask.
+    assert page.status_code == 410
+    assert viewing.agency.name in page.content.decode()
+    assert b'name="first_name"' not in page.content
 
 
 def test_a_viewing_not_bookable_from_the_internet_is_not_in_the_api(client, viewing, api_key):
