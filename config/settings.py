@@ -190,11 +190,32 @@ STORAGES = {
     },
 }
 
-# Mail to buyers and staff through Django's email framework. `make run` points EMAIL_URL at
-# the local mail catcher (maildump, http://127.0.0.1:1080); the tests use the in-memory backend.
-# Without EMAIL_URL, mail is written to the console so nothing leaves a development machine.
-# (django-environ's documented way: EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST, ...)
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Mail to buyers and staff through Django's email framework (MAILERS, Django 6.1). `make run`
+# points EMAIL_URL at the local mail catcher (maildump, http://127.0.0.1:1080); the tests use
+# the in-memory backend. Without EMAIL_URL, mail is written to the console so nothing leaves
+# a development machine. The URL is django-environ's email URL, read into the backend's
+# options (only those it sets: each backend takes its own).
+EMAIL_OPTION_NAMES = {
+    "EMAIL_HOST": "host",
+    "EMAIL_PORT": "port",
+    "EMAIL_HOST_USER": "username",
+    "EMAIL_HOST_PASSWORD": "password",
+    "EMAIL_USE_TLS": "use_tls",
+    "EMAIL_USE_SSL": "use_ssl",
+    "EMAIL_TIMEOUT": "timeout",
+    "EMAIL_FILE_PATH": "file_path",
+}
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {
+            option: _email[name]
+            for name, option in EMAIL_OPTION_NAMES.items()
+            if _email.get(name) not in (None, "", False)
+        },
+    }
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewing Bridge <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # This site's public address, for the links in emails (buyers' status links, staff alerts):

@@ -147,15 +147,19 @@ def test_no_email_when_the_booking_was_re_sent_before_the_email_went(agency):
 
 def test_an_email_that_could_not_be_sent_can_be_sent_again(agency, settings):
     booking = make_booking(agency, status=Status.REJECTED)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9},  # nothing listens
+        }
+    }
 
     with pytest.raises(OSError):
         send_buyer_email(booking.pk, Status.REJECTED)
     booking.refresh_from_db()
     assert booking.buyer_notified_at is None
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     assert send_buyer_email(booking.pk, Status.REJECTED) is True
 
 
