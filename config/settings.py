@@ -134,6 +134,8 @@ DATABASES = {
 # task spent more time connecting (and, on SQLite, checkpointing the WAL) than working.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The threads of one process take turns to write (config/sqlite_one_writer/base.py).
+    DATABASES["default"]["ENGINE"] = "config.sqlite_one_writer"
     # WAL lets the web process read while the worker writes; IMMEDIATE avoids
     # lock-upgrade deadlocks between them.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -192,9 +194,10 @@ STORAGES = {
 
 # Mail to buyers and staff through Django's email framework (MAILERS, Django 6.1). `make run`
 # points EMAIL_URL at the local mail catcher (maildump, http://127.0.0.1:1080); the tests use
-# the in-memory backend. Without EMAIL_URL, mail is written to the console so nothing leaves
-# a development machine. The URL is django-environ's email URL, read into the backend's
-# options (only those it sets: each backend takes its own).
+# the in-memory backend. Without EMAIL_URL, development mode writes mail to the console (so
+# nothing leaves a development machine) and production sends it to the SMTP server on
+# localhost, Django's own default. The URL is django-environ's email URL, read into the
+# backend's options (only those it sets: each backend takes its own).
 EMAIL_OPTION_NAMES = {
     "EMAIL_HOST": "host",
     "EMAIL_PORT": "port",
@@ -205,7 +208,9 @@ EMAIL_OPTION_NAMES = {
     "EMAIL_TIMEOUT": "timeout",
     "EMAIL_FILE_PATH": "file_path",
 }
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+_email = env.email_url(
+    "EMAIL_URL", default="consolemail://" if DEV_MODE else "smtp://localhost:25"
+)
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],

@@ -74,7 +74,13 @@ def note_failure(
 
 def note_answer(credential: ProviderCredential) -> int:
     """The broker system answered (anything but a failure): the failures are no longer in a
-    row, and an open circuit closes, sending the held bookings again. Returns how many."""
+    row, and an open circuit closes, sending the held bookings again. Returns how many.
+    Nothing to reset as the credential was loaded with the booking is the common case: then
+    no write at all, rather than one per delivery queueing behind every other writer. (A
+    failure counted by another worker since then is reset by the next answer; a circuit it
+    opened meanwhile closes at its next probe.)"""
+    if not (credential.consecutive_failures or credential.circuit_is_open):
+        return 0
     if credential.close_circuit():
         return resume_held(credential.agency_id)
     return 0
