@@ -208,9 +208,7 @@ EMAIL_OPTION_NAMES = {
     "EMAIL_TIMEOUT": "timeout",
     "EMAIL_FILE_PATH": "file_path",
 }
-_email = env.email_url(
-    "EMAIL_URL", default="consolemail://" if DEV_MODE else "smtp://localhost:25"
-)
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEV_MODE else "smtp://localhost:25")
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
