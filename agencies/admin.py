@@ -166,6 +166,21 @@ class ReadOnlyRecordAdmin(AgencyScopedAdmin):
         return False
 
 
+class ReadOnlyRecordInline(AgencyScopedInline):
+    """A record of what happened, shown on its parent's page: never added, edited or deleted."""
+
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Agency)
 class AgencyAdmin(AgencyScopedAdmin):
     admin_only = True

@@ -26,6 +26,7 @@ from agencies.admin import (
     AgencyScopedAdmin,
     AgencyScopedInline,
     ReadOnlyRecordAdmin,
+    ReadOnlyRecordInline,
 )
 from agencies.problems import problem_text
 from bookings import polling
@@ -99,11 +100,10 @@ class ViewingSlotInline(AgencyScopedInline):
         return not (obj and obj.is_imported) and super().has_delete_permission(request, obj)
 
 
-class ViewingChangeInline(AgencyScopedInline):
+class ViewingChangeInline(ReadOnlyRecordInline):
     """What syncs with the broker system changed, newest first, with the bookings on it."""
 
     model = ViewingChange
-    extra = 0
     verbose_name = _("change from the broker system")
     verbose_name_plural = _("changes from the broker system")
     fields = ["recorded_at", "kind", "slot", "what_changed", "bookings_concerned"]
@@ -131,15 +131,6 @@ class ViewingChangeInline(AgencyScopedInline):
             ngettext("%(count)d booking", "%(count)d bookings", len(change.booking_ids))
             % {"count": len(change.booking_ids)},
         )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def describe_value(value) -> str:
@@ -268,23 +259,13 @@ class ViewingSlotAdmin(AgencyScopedAdmin):
     search_fields = ["viewing__title", "provider_slot_id"]
 
 
-class DeliveryAttemptInline(AgencyScopedInline):
+class DeliveryAttemptInline(ReadOnlyRecordInline):
     model = DeliveryAttempt
-    extra = 0
     fields = [
         *("started_at", "endpoint", "url", "http_status", "duration_ms", "outcome"),
         "response_excerpt",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @dataclass(frozen=True)

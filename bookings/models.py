@@ -71,12 +71,14 @@ class Viewing(models.Model):
         _("deal or estate id in the broker system"),
         max_length=200,
         blank=True,
+        db_default="",
         validators=[validate_provider_id],
         editable=False,
     )
     bookable_from_internet = models.BooleanField(
         _("bookable from the internet"),
         default=True,
+        db_default=True,
         help_text=_("As the broker system says; only these are on the public page and the API."),
     )
     # MSPECS externalBookingLatestHourBefore / Vitec NoLaterThen: no booking is accepted
@@ -527,7 +529,7 @@ class Booking(models.Model):
     # Posts of this booking whose answer was lost (they may have landed), since staff last
     # re-sent it: what limits repeats (lost_answer_repeats) however often it is held and resumed.
     lost_answer_count = models.PositiveSmallIntegerField(
-        _("lost answers"), default=0, editable=False
+        _("lost answers"), default=0, db_default=0, editable=False
     )
     last_problem = ProblemField(_("last problem"))
     provider_errors = models.JSONField(

@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='booking',
             name='lost_answer_count',
-            field=models.PositiveSmallIntegerField(default=0, editable=False, verbose_name='lost answers'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, editable=False, verbose_name='lost answers'),
         ),
         migrations.AlterField(
             model_name='booking',

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='viewing',
             name='bookable_from_internet',
-            field=models.BooleanField(default=True, help_text='As the broker system says; only these are on the public page and the API.', verbose_name='bookable from the internet'),
+            field=models.BooleanField(db_default=True, default=True, help_text='As the broker system says; only these are on the public page and the API.', verbose_name='bookable from the internet'),
         ),
         migrations.AddField(
             model_name='viewing',
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='viewing',
             name='source_id',
-            field=models.CharField(blank=True, editable=False, max_length=200, validators=[agencies.validators.validate_provider_id], verbose_name='deal or estate id in the broker system'),
+            field=models.CharField(blank=True, db_default='', editable=False, max_length=200, validators=[agencies.validators.validate_provider_id], verbose_name='deal or estate id in the broker system'),
         ),
         migrations.AddField(
             model_name='viewing',
