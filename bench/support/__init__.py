@@ -38,6 +38,7 @@ def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(40),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": str(scratch / "static"),
         # The sandbox broker systems serve plain http on loopback: allowed explicitly.
         "BROKER_ALLOWED_HOSTS": "http://127.0.0.1",
         "PYTHONPATH": str(ROOT),
@@ -47,14 +48,13 @@ def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:
 
 
 def setup_django(env: dict[str, str]) -> None:
-    """Migrate the bench database, set Django up on it in this process, and empty it
-    (a reused BENCH_DATABASE_URL)."""
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    """Migrate the bench database and collect the static files (DEBUG is off: pages name
+    them by their hashed names), set Django up on it in this process, and empty it (a
+    reused BENCH_DATABASE_URL)."""
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "-v", "0"], cwd=ROOT, env=env, check=True
+        )
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     sys.path.insert(0, str(ROOT))
