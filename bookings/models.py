@@ -521,8 +521,8 @@ class Booking(models.Model):
     claimed_until = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("claimed until")
     )
-    # When the claiming worker's call to the broker system started; None while it waits for
-    # a call slot. A claim that ran out before this was set was never sent.
+    # When the claiming worker set out to call the broker system (just before it waits for
+    # a call slot); None until then. A claim that ran out before this was set was never sent.
     send_started_at = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("sending started at")
     )

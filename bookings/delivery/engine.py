@@ -115,7 +115,7 @@ def deliver(booking_id: int) -> Outcome | None:
         result = client_for(credential).deliver(booking, in_flight=sending(booking))
     except ClaimLost:
         # Nothing was sent: the claim ran out while waiting for a call slot.
-        if release(booking, status=Status.QUEUED, next_attempt_at=None):
+        if release(booking, status=Status.QUEUED, next_attempt_at=None, send_started_at=None):
             wake_delivery(booking.pk)
         logger.info(
             "Booking %s: the claim ran out before sending; queued again",
@@ -142,20 +142,25 @@ class ClaimLost(Exception):
 
 @contextmanager
 def sending(booking: Booking) -> Iterator[None]:
-    """Wait for a delivery call slot, then mark the booking's call as started: from then on
-    the broker system may receive it, so a worker that dies leaves it for review (Vitec)
-    rather than for the queue. Raises ClaimLost, sending nothing, if the claim ran out."""
+    """Mark the booking's call as started, then wait for a delivery call slot: from the mark
+    on the broker system may receive it, so a worker that dies leaves it for review (Vitec)
+    rather than for the queue. The mark is written before the wait, not in the slot, so a
+    slot is held only while a call is on its way (a write there would keep the other threads'
+    calls waiting on it). Raises ClaimLost, sending nothing, if the claim ran out first."""
+    now = timezone.now()
+    started = Booking.objects.filter(
+        pk=booking.pk,
+        status=Status.SENDING,
+        claimed_until=booking.claimed_until,
+        claimed_until__gt=now,
+    ).update(send_started_at=now)
+    if not started:
+        raise ClaimLost
+    booking.send_started_at = now
     with delivery_calls_in_flight():
-        now = timezone.now()
-        started = Booking.objects.filter(
-            pk=booking.pk,
-            status=Status.SENDING,
-            claimed_until=booking.claimed_until,
-            claimed_until__gt=now,
-        ).update(send_started_at=now)
-        if not started:
+        # Past its claim the sweep may have handed the booking on: not sent from here.
+        if timezone.now() >= booking.claimed_until:
             raise ClaimLost
-        booking.send_started_at = now
         yield
 
 

@@ -6,6 +6,7 @@ worker thread waiting for another thread's millisecond-long write often sleeps o
 after the lock is free, holding its delivery call slot meanwhile. Here the threads of one
 process queue on a Python lock instead, which hands over the moment a write ends; only
 writers in other processes (the web process, a second worker) still meet the busy handler.
+It also converts each statement's placeholders once rather than on every execution.
 config/settings.py uses it for every SQLite database.
 """
 
@@ -21,10 +22,23 @@ WRITE_LOCKS: dict[str, threading.Lock] = {}
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
+@functools.lru_cache(maxsize=1024)
+def format_to_qmark(query: str) -> str:
+    """The statement with "qmark" placeholders, as SQLiteCursorWrapper.convert_query makes it."""
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
 class OneWriterCursor(base.SQLiteCursorWrapper):
     def __init__(self, connection, *, wrapper):
         super().__init__(connection)
         self.wrapper = wrapper
+
+    def convert_query(self, query, *, param_names=None):
+        # The ORM sends the same few statements over and over: convert each once, not on
+        # every execution (a regular expression over the whole statement).
+        if param_names is None:
+            return format_to_qmark(query)
+        return super().convert_query(query, param_names=param_names)
 
     def execute(self, query, params=None):
         if self.connection.in_transaction or not query.lstrip()[:7].upper().startswith(

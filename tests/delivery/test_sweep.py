@@ -2,6 +2,7 @@
 what is due (the booking row is the only schedule)."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -206,7 +207,7 @@ def test_sweep_queues_a_claimed_booking_whose_call_never_started(
     system, make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
     booking = engine.claim(make_booking(make_agency(system)).pk)
-    expire_claim(booking)  # the worker died before a call slot came free
+    expire_claim(booking)  # the worker died before it began sending
 
     with django_capture_on_commit_callbacks(execute=True):
         assert engine.sweep()["interrupted"] == 1
@@ -233,13 +234,9 @@ def test_sweep_sends_a_vitec_booking_whose_call_started_to_review(make_agency):
     assert booking.attempts.get().outcome == Outcome.INTERRUPTED
 
 
-@pytest.mark.django_db(transaction=True)
-@override_settings(DELIVERY_CONCURRENCY=1)
-def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
-    make_agency, sandbox
-):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
-    call_slot = delivery_calls_in_flight()
+def deliver_while_every_call_slot_is_busy(booking, meanwhile) -> list:
+    """Run engine.deliver(booking) on a thread while this thread holds the only call slot;
+    `meanwhile()` runs once the booking waits for the slot. Returns deliver's outcome."""
     outcome = []
 
     def worker():
@@ -248,20 +245,67 @@ def test_a_booking_waiting_for_a_call_slot_is_not_sent_once_the_sweep_queued_it(
         finally:
             connection.close()
 
-    with call_slot:  # every call slot is busy
+    with delivery_calls_in_flight():
         thread = threading.Thread(target=worker)
         thread.start()
-        wait_until(lambda: Booking.objects.get(pk=booking.pk).status == Status.SENDING)
-        waiting = Booking.objects.get(pk=booking.pk)
-        assert waiting.send_started_at is None
-        expire_claim(booking)
-        engine.sweep()
+        wait_until(lambda: Booking.objects.get(pk=booking.pk).send_started_at is not None)
+        meanwhile()
     thread.join(timeout=10)
+    return outcome
+
+
+def let_the_claim_run_out(booking) -> None:
+    claimed_until = Booking.objects.get(pk=booking.pk).claimed_until
+    time.sleep((claimed_until - timezone.now()).total_seconds() + 0.01)
+
+
+# One call slot, and claims of 0.4 s (a call of 0.2 s at most, after one wait).
+SHORT_CLAIMS = override_settings(
+    DELIVERY_CONCURRENCY=1,
+    DELIVERY_WORKER_THREADS=1,
+    BROKER_CONNECT_TIMEOUT=0.1,
+    BROKER_READ_TIMEOUT=0.1,
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@SHORT_CLAIMS
+def test_a_booking_whose_claim_ran_out_while_waiting_for_a_call_slot_is_queued_unsent(
+    make_agency, sandbox
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+
+    outcome = deliver_while_every_call_slot_is_busy(booking, lambda: let_the_claim_run_out(booking))
 
     assert outcome == [None]
     assert sandbox.received() == []
     booking.refresh_from_db()
-    assert (booking.status, booking.attempt_count) == (Status.QUEUED, 0)
+    assert (booking.status, booking.attempt_count, booking.send_started_at) == (
+        Status.QUEUED,
+        0,
+        None,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@SHORT_CLAIMS
+def test_a_booking_the_sweep_took_while_it_waited_for_a_call_slot_is_not_sent(make_agency, sandbox):
+    booking = make_booking(make_agency(BrokerSystem.VITEC))
+
+    def worker_dies_as_far_as_the_sweep_can_tell():
+        let_the_claim_run_out(booking)
+        engine.sweep()
+
+    outcome = deliver_while_every_call_slot_is_busy(
+        booking, worker_dies_as_far_as_the_sweep_can_tell
+    )
+
+    assert outcome == [None]
+    assert sandbox.received() == []
+    booking.refresh_from_db()
+    # Marked as sending before it waited for the slot, it may have gone out as far as the
+    # sweep can tell: staff check rather than risk a second post to Vitec.
+    assert booking.status == Status.NEEDS_REVIEW
 
 
 def task_row(booking, status, started_ago):
