@@ -51,6 +51,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as tmp, ExitStack() as stack:
         env = bench_environment(Path(tmp), **INTAKE_SERVER)
         setup_django(env)
+        from django.db.models import Count
+
         from agencies.models import ApiKey
         from bookings.models import Booking
 
@@ -78,8 +80,10 @@ def main() -> None:
             load(intake_url, raw_key, seconds, args.concurrency, f"up{round_number}", up)
             stop(sandbox)
             load(intake_url, raw_key, seconds, args.concurrency, f"down{round_number}", down)
-        delivered = Booking.objects.filter(status=Booking.Status.DELIVERED).count()
-        waiting = Booking.objects.filter(status=Booking.Status.RETRYING).count()
+        counts = dict(Booking.objects.values_list("status").annotate(n=Count("pk")))
+        delivered, waiting, held = (
+            counts.get(status, 0) for status in ("delivered", "retrying", "held")
+        )
 
     up_figures, down_figures = up.figures(), down.figures()
     ratio = down_figures["rps"] / up_figures["rps"]
@@ -90,13 +94,14 @@ def main() -> None:
         )
     print(
         f"down/up ratio {ratio:.3f} (target >= {TARGET_RATIO}); meanwhile the worker "
-        f"delivered {delivered} and put {waiting} to retry"
+        f"delivered {delivered}, put {waiting} to retry and held {held} behind the open "
+        "circuit (bookings/delivery/circuit.py)"
     )
     print(
         f"rps_up={up_figures['rps']:.1f} rps_down={down_figures['rps']:.1f} ratio={ratio:.3f} "
         f"p50_up_ms={up_figures['p50_ms']:.1f} p99_up_ms={up_figures['p99_ms']:.1f} "
         f"p50_down_ms={down_figures['p50_ms']:.1f} p99_down_ms={down_figures['p99_ms']:.1f} "
-        f"delivered={delivered} retrying={waiting} concurrency={args.concurrency} "
+        f"delivered={delivered} retrying={waiting} held={held} concurrency={args.concurrency} "
         f"web_workers={args.web_workers} seconds_per_state={args.seconds:g} rounds={args.rounds} "
         f"database={env['DATABASE_URL'].split(':', 1)[0]}"
     )
