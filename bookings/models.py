@@ -521,8 +521,8 @@ class Booking(models.Model):
     claimed_until = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("claimed until")
     )
-    # When the claiming worker set out to call the broker system (just before it waits for
-    # a call slot); None until then. A claim that ran out before this was set was never sent.
+    # When the worker holding the claim set out to send (the claim: bookings/delivery/engine.py);
+    # from then on the broker system may receive it. None before the first claim.
     send_started_at = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("sending started at")
     )

@@ -61,12 +61,18 @@ def claim_seconds() -> float:
 
 def claim(booking_id: int) -> Booking | None:
     """Take a due booking for sending, or None when it is not due or another worker has
-    it. One conditional UPDATE: atomic on SQLite and PostgreSQL alike."""
+    it. One conditional UPDATE: atomic on SQLite and PostgreSQL alike.
+
+    The claim also marks the call as started (`send_started_at`): unless a rule below stops
+    it, the worker sends at once or, when every call slot is busy, as soon as one is free.
+    So a worker that dies holding the claim leaves the booking for review (Vitec) rather
+    than for the queue (docs/design.md). A mark of its own, later, inside the call slot,
+    would keep the slot, and the calls waiting for it, on a database write."""
     now = timezone.now()
     claimed = Booking.objects.filter(due_filter(now), pk=booking_id).update(
         status=Status.SENDING,
         claimed_until=now + timedelta(seconds=claim_seconds()),
-        send_started_at=None,
+        send_started_at=now,
         updated_at=now,
     )
     if not claimed:
@@ -115,7 +121,7 @@ def deliver(booking_id: int) -> Outcome | None:
         result = client_for(credential).deliver(booking, in_flight=sending(booking))
     except ClaimLost:
         # Nothing was sent: the claim ran out while waiting for a call slot.
-        if release(booking, status=Status.QUEUED, next_attempt_at=None, send_started_at=None):
+        if release(booking, status=Status.QUEUED, next_attempt_at=None):
             wake_delivery(booking.pk)
         logger.info(
             "Booking %s: the claim ran out before sending; queued again",
@@ -142,23 +148,9 @@ class ClaimLost(Exception):
 
 @contextmanager
 def sending(booking: Booking) -> Iterator[None]:
-    """Mark the booking's call as started, then wait for a delivery call slot: from the mark
-    on the broker system may receive it, so a worker that dies leaves it for review (Vitec)
-    rather than for the queue. The mark is written before the wait, not in the slot, so a
-    slot is held only while a call is on its way (a write there would keep the other threads'
-    calls waiting on it). Raises ClaimLost, sending nothing, if the claim ran out first."""
-    now = timezone.now()
-    started = Booking.objects.filter(
-        pk=booking.pk,
-        status=Status.SENDING,
-        claimed_until=booking.claimed_until,
-        claimed_until__gt=now,
-    ).update(send_started_at=now)
-    if not started:
-        raise ClaimLost
-    booking.send_started_at = now
+    """Wait for a delivery call slot for the claimed booking. Raises ClaimLost, sending
+    nothing, if the claim ran out meanwhile: the sweep may have handed the booking on."""
     with delivery_calls_in_flight():
-        # Past its claim the sweep may have handed the booking on: not sent from here.
         if timezone.now() >= booking.claimed_until:
             raise ClaimLost
         yield
@@ -381,10 +373,9 @@ def sweep() -> dict[str, int]:
 
 
 def recover_interrupted() -> int:
-    """A booking still `sending` after its claim ran out was claimed by a worker that died.
-    If its call never started it goes back to the queue. If the call started, a broker
-    system that merges repeats gets it again; otherwise it may have landed and staff must
-    look."""
+    """A booking still `sending` after its claim ran out was claimed by a worker that died,
+    and may have been sent (see claim): a broker system that merges repeats gets it again;
+    otherwise it may have landed and staff must look."""
     now = timezone.now()
     stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).select_related(
         "viewing__agency__credential", "slot"
@@ -393,23 +384,19 @@ def recover_interrupted() -> int:
     # Each booking below is taken with a conditional UPDATE on the state read here, so a
     # worker that answers meanwhile (or a second sweep) wins and this one skips it.
     for booking in stale:
-        started = booking.send_started_at is not None
+        booking.attempt_count += 1
+        booking.lost_answer_count += 1
+        changes = interrupted_changes(booking)
         with transaction.atomic():
-            if started:
-                # Undone with the transaction if another worker or sweep has the booking
-                # meanwhile.
-                attempt = DeliveryAttempt.objects.create(
-                    booking=booking,
-                    started_at=booking.send_started_at,
-                    endpoint="(no answer recorded)",
-                    outcome=Outcome.INTERRUPTED,
-                )
-                booking.attempt_count += 1
-                booking.lost_answer_count += 1
-            changes = interrupted_changes(booking, started)
-            if started:
-                attempt.response_excerpt = str(changes["last_problem"])
-                attempt.save(update_fields=["response_excerpt"])
+            # Undone with the transaction if another worker or sweep has the booking meanwhile.
+            DeliveryAttempt.objects.create(
+                booking=booking,
+                # (Claims made before a claim marked the send have no mark: their claim time.)
+                started_at=booking.send_started_at or booking.updated_at,
+                endpoint="(no answer recorded)",
+                outcome=Outcome.INTERRUPTED,
+                response_excerpt=str(changes["last_problem"]),
+            )
             still_stale = Booking.objects.filter(
                 pk=booking.pk,
                 status=Status.SENDING,
@@ -425,9 +412,7 @@ def recover_interrupted() -> int:
             if not still_stale:
                 transaction.set_rollback(True)
                 continue
-            if changes["status"] == Status.QUEUED:
-                wake_delivery(booking.pk)
-            elif changes["status"] in ALERTED_STATUSES:
+            if changes["status"] in ALERTED_STATUSES:
                 alert_stopped(booking.pk, changes["last_problem"])
             if changes["status"] in BUYER_TOLD_STATUSES:
                 notify_buyer(booking.pk, changes["status"])
@@ -435,16 +420,9 @@ def recover_interrupted() -> int:
     return recovered
 
 
-def interrupted_changes(booking: Booking, started: bool) -> dict:
-    """What becomes of a booking whose worker stopped: queued again if its call never
-    started; otherwise a lost answer, as in apply_result (review where a repeat is unsafe)."""
-    if not started:
-        # Not an attempt: nothing reached the broker system.
-        return {
-            "status": Status.QUEUED,
-            "next_attempt_at": None,
-            "last_problem": problems.STOPPED_BEFORE_SENDING(),
-        }
+def interrupted_changes(booking: Booking) -> dict:
+    """What becomes of a booking whose worker stopped while sending: a lost answer, as in
+    apply_result (review where a repeat is unsafe)."""
     agency = booking.viewing.agency
     if not CLIENT_CLASSES[agency.broker_system].lost_answer_repeats:
         return {"status": Status.NEEDS_REVIEW, "last_problem": problems.STOPPED_MAY_HAVE_SAVED()}
