@@ -1,11 +1,12 @@
 """Keep imported viewings as the broker system has them (docs/design.md, "Viewings from the
 broker systems").
 
-`apply_source` is the one place an answer becomes viewings and slots: import (a source seen
-for the first time) and every sync go through it, one transaction per deal or estate. What
-it changes is recorded as ViewingChange rows, shown on the viewing; unchanged data writes
-nothing. Nothing is deleted: a viewing or slot the broker system no longer lists is closed
-for booking, with the bookings on it listed in the change for staff.
+`_SourceApplier` is the one place an answer becomes viewings and slots: import
+(`apply_source`, a source seen for the first time, in one transaction) and every sync (a
+transaction per batch of deals or estates) go through it. What it changes is recorded as
+ViewingChange rows, shown on the viewing; unchanged data writes nothing. Nothing is
+deleted: a viewing or slot the broker system no longer lists is closed for booking, with
+the bookings on it listed in the change for staff.
 
 `sync_sources` re-reads deals and estates, one request each, through bookings/fanout.py
 (bounded concurrency, back-off on 429): from the worker's schedule (`tasks.sync_imported_
@@ -17,7 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -85,18 +87,20 @@ class _SourceApplier:
         self.rows_written = 0
         self.viewings_created: list[Viewing] = []
         # Written by `flush`, for many sources at once.
+        self.updates: list[tuple[Viewing | ViewingSlot, tuple[str, ...]]] = []  # (row, fields)
         self.new_slots: list[ViewingSlot] = []
         self.changes: list[ViewingChange] = []
         self.unbookable_slot_ids: list[int] = []
 
-    def change(self, viewing, kind, *, slot=None, before=None, after=None, bookings=None):
+    def change(self, viewing, kind, *, slot=None, before=None, after=None, bookings_on=None):
+        """Record a change; `bookings_on`: the viewing or slot whose live bookings it lists."""
         detail = {} if before is None and after is None else {"before": before, "after": after}
         booking_ids = []
-        if bookings is not None and (
+        if bookings_on is not None and (
             self.viewings_with_bookings is None or viewing.pk in self.viewings_with_bookings
         ):
             booking_ids = list(
-                bookings.filter(status__in=Booking.Status.live())
+                bookings_on.bookings.filter(status__in=Booking.Status.live())
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
@@ -111,19 +115,19 @@ class _SourceApplier:
             )
         )
 
-    def save(self, obj, fields: list[str]) -> None:
-        obj.save(update_fields=fields)
-        self.rows_written += 1
+    def update_later(self, obj, fields: list[str]) -> None:
+        """These fields of the viewing or slot changed; `flush` writes them."""
+        self.updates.append((obj, tuple(fields)))
 
     def apply(self, imported: list[ImportedViewing], known: list[Viewing]) -> None:
-        """`known`: this source's viewings as stored, their slots prefetched."""
+        """`known`: this source's viewings as stored, `with_slots`."""
         existing = {viewing.provider_viewing_id: viewing for viewing in known}
         new_ids = [v.viewing_id for v in imported if v.viewing_id not in existing]
         if new_ids:
             # A viewing entered by hand under an id the answer names is adopted, not doubled.
-            for viewing in Viewing.objects.filter(
-                agency=self.agency, provider_viewing_id__in=new_ids
-            ).prefetch_related("slots"):
+            for viewing in with_slots(
+                Viewing.objects.filter(agency=self.agency, provider_viewing_id__in=new_ids)
+            ):
                 existing[viewing.provider_viewing_id] = viewing
         for source_viewing in imported:
             viewing = existing.pop(source_viewing.viewing_id, None)
@@ -190,7 +194,7 @@ class _SourceApplier:
                 Kind.MOVED,
                 before=[iso(viewing.starts_at), iso(viewing.ends_at)],
                 after=[iso(t) for t in times],
-                bookings=viewing.bookings.all(),
+                bookings_on=viewing,
             )
             viewing.starts_at, viewing.ends_at = times
             fields += ["starts_at", "ends_at"]
@@ -213,11 +217,11 @@ class _SourceApplier:
             viewing.bookable_from_internet = source.bookable_from_internet
             fields.append("bookable_from_internet")
         if fields:
-            self.save(viewing, fields)
+            self.update_later(viewing, fields)
         self.update_slots(viewing, source.slots)
 
     def update_slots(self, viewing: Viewing, source_slots: list[ImportedSlot]) -> None:
-        slots = {slot.provider_slot_id: slot for slot in viewing.slots.all()}
+        slots = {slot.provider_slot_id: slot for slot in viewing.stored_slots}
         new_slots = []
         for source in source_slots:
             slot = slots.pop(source.slot_id, None)
@@ -237,7 +241,7 @@ class _SourceApplier:
                     slot=slot,
                     before=[iso(slot.starts_at), iso(slot.ends_at)],
                     after=[iso(source.starts_at), iso(source.ends_at)],
-                    bookings=slot.bookings.all(),
+                    bookings_on=slot,
                 )
                 slot.starts_at, slot.ends_at = source.starts_at, source.ends_at
                 fields += ["starts_at", "ends_at"]
@@ -248,7 +252,7 @@ class _SourceApplier:
                     slot.fully_booked = source.free_spots == 0
                     fields.append("fully_booked")
             if fields:
-                self.save(slot, fields)
+                self.update_later(slot, fields)
                 if not slot.is_bookable:  # it just filled up (or came back full)
                     self.unbookable_slot_ids.append(slot.pk)
         self.new_slots += new_slots
@@ -260,19 +264,19 @@ class _SourceApplier:
 
     def close_slot(self, viewing: Viewing, slot: ViewingSlot) -> None:
         slot.missing_from_provider = True
-        self.save(slot, ["missing_from_provider"])
-        self.change(viewing, Kind.SLOT_REMOVED, slot=slot, bookings=slot.bookings.all())
+        self.update_later(slot, ["missing_from_provider"])
+        self.change(viewing, Kind.SLOT_REMOVED, slot=slot, bookings_on=slot)
         self.unbookable_slot_ids.append(slot.pk)
 
     def remove(self, viewing: Viewing) -> None:
         viewing.is_open = False
         viewing.removed_from_source_at = self.now
-        self.save(viewing, ["is_open", "removed_from_source_at"])
-        self.change(viewing, Kind.REMOVED, bookings=viewing.bookings.all())
-        for slot in viewing.slots.all():
+        self.update_later(viewing, ["is_open", "removed_from_source_at"])
+        self.change(viewing, Kind.REMOVED, bookings_on=viewing)
+        for slot in viewing.stored_slots:
             if not slot.missing_from_provider:
                 slot.missing_from_provider = True
-                self.save(slot, ["missing_from_provider"])
+                self.update_later(slot, ["missing_from_provider"])
                 self.unbookable_slot_ids.append(slot.pk)
 
 
@@ -282,15 +286,21 @@ def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]
     applier = _SourceApplier(agency, source_id, timezone.now())
     with transaction.atomic():
         known = Viewing.objects.filter(agency=agency, source_id=source_id)
-        applier.apply(imported, list(known.prefetch_related("slots")))
+        applier.apply(imported, list(with_slots(known)))
         flush([applier])
     return applier
 
 
 def flush(appliers: list[_SourceApplier]) -> None:
-    """Write what the appliers gathered: new slots, then the changes (which may name
-    them), then set aside the waiting bookings of slots that closed; a few statements for
-    any number of sources."""
+    """Write what the appliers gathered: changed viewings and slots, new slots, then the
+    changes (which may name them), then set aside the waiting bookings of slots that
+    closed; a few statements for any number of sources."""
+    updates = defaultdict(list)  # (model, fields) -> its rows with those fields changed
+    for applier in appliers:
+        for obj, fields in applier.updates:
+            updates[type(obj), fields].append(obj)
+    for (model, fields), objs in updates.items():
+        update_rows(model, objs, fields)
     new_slots = [slot for applier in appliers for slot in applier.new_slots]
     ViewingSlot.objects.bulk_create(new_slots)
     changes = [change for applier in appliers for change in applier.changes]
@@ -302,21 +312,43 @@ def flush(appliers: list[_SourceApplier]) -> None:
         for booking_id in set_aside:  # their time is gone: the buyer may book another
             notify_buyer(booking_id, Booking.Status.REJECTED)
     for applier in appliers:
-        applier.rows_written += len(applier.new_slots) + len(applier.changes)
+        applier.rows_written += len(applier.updates) + len(applier.new_slots) + len(applier.changes)
     if appliers:
         appliers[0].rows_written += len(set_aside)
 
 
+def update_rows(model, objs: list, fields: tuple[str, ...]) -> None:
+    """Save these fields of each object, as save(update_fields=...) would: one UPDATE
+    statement, sent once with every row's values. A first sync may move a thousand
+    viewings; save() per row or bulk_update (a CASE per row) costs the calling thread ten
+    times as long, while the fan-out's calls wait for it (bench/sync.py)."""
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(meta.db_table),
+        ", ".join(f"{quote(column.column)} = %s" for column in columns),
+        quote(meta.pk.column),
+    )
+    rows = [
+        [column.get_db_prep_save(column.pre_save(obj, add=False), connection) for column in columns]
+        + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def load_viewings(sources: list["Source"]) -> tuple[dict[tuple[int, str], list[Viewing]], set]:
-    """The stored viewings of every source, their slots prefetched, and the ids of those
-    with live bookings, in a few queries."""
+    """The stored viewings of every source, `with_slots`, and the ids of those with live
+    bookings, in a few queries."""
     wanted = {(source.agency_id, source.source_id) for source in sources}
     stored = Viewing.objects.filter(
         agency_id__in={agency_id for agency_id, _ in wanted},
         source_id__in={source_id for _, source_id in wanted},
     )
     viewings = defaultdict(list)
-    for viewing in stored.prefetch_related("slots"):
+    for viewing in with_slots(stored):
         key = (viewing.agency_id, viewing.source_id)
         if key in wanted:  # not another agency's deal of the same id
             viewings[key].append(viewing)
@@ -326,6 +358,13 @@ def load_viewings(sources: list["Source"]) -> tuple[dict[tuple[int, str], list[V
         .distinct()
     )
     return viewings, with_bookings
+
+
+def with_slots(viewings):
+    """The viewings, each with `stored_slots`: its slots as stored, read in one more query
+    for all of them (a plain list: a sync compares thousands, and a queryset per viewing
+    cost more than the comparing)."""
+    return viewings.prefetch_related(Prefetch("slots", to_attr="stored_slots"))
 
 
 def sources_of(viewings) -> list[Source]:
@@ -359,15 +398,14 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
     clients = {
         a.pk: client_for(a.credential) for a in agencies.values() if hasattr(a, "credential")
     }
+    concurrency = settings.VIEWING_SYNC_CONCURRENCY
     outcomes = call_each(
         callable_sources,
         lambda source: clients[source.agency_id].fetch_viewings(source.source_id),
-        concurrency=settings.VIEWING_SYNC_CONCURRENCY,
+        concurrency=concurrency,
         per_agency=settings.VIEWING_SYNC_CONCURRENCY_PER_AGENCY,
     )
-    # Read what is stored while the first calls are under way.
-    known, with_bookings = load_viewings(callable_sources)
-    batch = _Batch(summary, with_bookings)
+    batch = _Batch(summary)
     for source, outcome in outcomes:
         agency = agencies[source.agency_id]
         summary.sources_read += 1
@@ -377,8 +415,11 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
             problem = problems.SOURCE_UNREACHABLE(source=source.source_id, answer=repr(outcome))
             record_problem(summary, agency, source, problem)
         else:
-            batch.add(agency, source, outcome, known.get((source.agency_id, source.source_id), []))
-        if batch.due():
+            batch.add(agency, source, outcome)
+        # The last round's answers are written as they come, so that the sync ends with its
+        # last answer rather than a whole batch's write later.
+        in_last_round = len(callable_sources) - summary.sources_read < concurrency
+        if batch.due() or in_last_round:
             batch.write()
     batch.write()
     return summary
@@ -388,19 +429,21 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
 # comes first), as slot polling writes: a commit per source would make a large sync bound
 # by the database's commits rather than by the broker system's latency. Every answer was
 # read whole before it is applied, so a source is never half applied for a bad answer.
+# A batch reads its sources' stored viewings in its own transaction: an answer is compared
+# with what it overwrites, and the reads are spread over the sync (read all at once at the
+# start, they held up the first calls).
 WRITE_BATCH = 100
 WRITE_EVERY_SECONDS = 1.0
 
 
 class _Batch:
-    def __init__(self, summary: SyncSummary, viewings_with_bookings: set[int]):
+    def __init__(self, summary: SyncSummary):
         self.summary = summary
-        self.viewings_with_bookings = viewings_with_bookings
-        self.pending: list[tuple[Agency, Source, list[ImportedViewing], list[Viewing]]] = []
+        self.pending: list[tuple[Agency, Source, list[ImportedViewing]]] = []
         self.written_at = time.monotonic()
 
-    def add(self, agency, source, imported, known) -> None:
-        self.pending.append((agency, source, imported, known))
+    def add(self, agency, source, imported) -> None:
+        self.pending.append((agency, source, imported))
 
     def due(self) -> bool:
         return len(self.pending) >= WRITE_BATCH or (
@@ -412,10 +455,11 @@ class _Batch:
             return
         now = timezone.now()
         with transaction.atomic():
+            known, with_bookings = load_viewings([source for _, source, _ in self.pending])
             appliers = []
-            for agency, source, imported, known in self.pending:
-                applier = _SourceApplier(agency, source.source_id, now, self.viewings_with_bookings)
-                applier.apply(imported, known)
+            for agency, source, imported in self.pending:
+                applier = _SourceApplier(agency, source.source_id, now, with_bookings)
+                applier.apply(imported, known.get((source.agency_id, source.source_id), []))
                 appliers.append(applier)
             flush(appliers)
         for applier in appliers:

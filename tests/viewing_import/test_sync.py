@@ -221,6 +221,27 @@ def test_a_sync_reads_each_deal_or_estate_once(agency, make_agency, sandbox):
     assert sandbox.requests_to("/vitec/Viewing/sandbox-customer/e-1") == 2
 
 
+def test_deals_written_in_one_batch_each_meet_their_own_viewings(agency, sandbox, settings):
+    settings.VIEWING_SYNC_CONCURRENCY = 1  # one call at a time: the answers form one batch
+    for n in range(3):
+        set_deal(sandbox, mspecs_slot_viewing(f"v{n}", START, ["s"]), deal_id=f"deal-{n}")
+        import_source(agency, f"deal-{n}")
+    booked = Viewing.objects.get(provider_viewing_id="v1")
+    booking = make_booking(booked, booked.slots.get())
+    for n in range(3):
+        later = mspecs_slot_viewing(f"v{n}", START + timedelta(hours=1), ["s"])
+        set_deal(sandbox, later, deal_id=f"deal-{n}")
+
+    summary = sync_all()
+
+    assert (summary.sources_read, summary.changes, summary.rows_written) == (3, 6, 12)
+    for viewing in Viewing.objects.all():
+        assert kinds(viewing) == [Kind.MOVED, Kind.MOVED]  # the viewing and its slot
+        assert viewing.starts_at == viewing.slots.get().starts_at == START + timedelta(hours=1)
+    assert [c.booking_ids for c in booked.changes.filter(kind=Kind.MOVED)] == [[booking.pk]] * 2
+    assert sync_all().rows_written == 0
+
+
 def test_a_vitec_slot_moves_and_closes_like_an_mspecs_one(make_agency, sandbox):
     agency = make_agency(BrokerSystem.VITEC)
     sandbox.set_vitec_estate("e-1", [vitec_viewing("w", START, ["t1", "t2"])])
