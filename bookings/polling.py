@@ -30,7 +30,7 @@ from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingSlot
-from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
+from bookings.providers.mspecs.client import MspecsClient, SlotStatus, SlotStatusError
 
 logger = logging.getLogger(__name__)
 

@@ -225,7 +225,7 @@ def test_field_errors_appear_beside_the_fields_they_concern(staff_client, agency
 
 @pytest.mark.django_db
 def test_vitec_field_errors_are_matched_on_the_last_part_of_their_path(make_agency):
-    from bookings.providers.vitec import VitecClient
+    from bookings.providers.vitec.client import VitecClient
 
     errors = VitecClient.errors_by_booking_field(
         {"request.updatePerson.CellPhone": ["Bad."], "BookingLimit": ["Full."]}

@@ -1,7 +1,7 @@
 import pytest
 
 from agencies.models import Agency, BrokerSystem, ProviderCredential
-from bookings.providers.mspecs import MspecsClient, SlotStatus, SlotStatusError
+from bookings.providers.mspecs.client import MspecsClient, SlotStatus, SlotStatusError
 
 
 @pytest.fixture

@@ -1,16 +1,28 @@
-"""One client class per broker system, all the same shape (see base.ProviderClient)."""
+"""The broker systems, one plug-in each (a folder beside this file, registered on one line
+below): its client, contract, sandbox routes and what it can do (base.BrokerSystemPlugin)."""
 
 import threading
 
-from agencies.models import BrokerSystem, ProviderCredential
-from bookings.providers.base import ProviderClient
-from bookings.providers.mspecs import MspecsClient
-from bookings.providers.vitec import VitecClient
+from agencies.models import ProviderCredential
+from bookings.providers import mspecs, vitec
+from bookings.providers.base import BrokerSystemPlugin, ProviderClient
 
-CLIENT_CLASSES: dict[str, type[ProviderClient]] = {
-    BrokerSystem.MSPECS: MspecsClient,
-    BrokerSystem.VITEC: VitecClient,
+PLUGINS: dict[str, BrokerSystemPlugin] = {
+    plugin.system: plugin
+    for plugin in (
+        mspecs.PLUGIN,
+        vitec.PLUGIN,
+    )
 }
+CLIENT_CLASSES: dict[str, type[ProviderClient]] = {
+    system: plugin.client_class for system, plugin in PLUGINS.items()
+}
+
+
+def plugin_for(broker_system: str) -> BrokerSystemPlugin:
+    """The plug-in of a broker system (an Agency's `broker_system`)."""
+    return PLUGINS[broker_system]
+
 
 # One client (and so one HTTP session with its open connections) per credential and
 # process, replaced when the credential is saved again.

@@ -31,6 +31,7 @@ from agencies.problems import Problem
 from agencies.validators import validate_provider_id
 from bookings.delivery import problems
 from bookings.models import Outcome
+from bookings.providers.contracts import Contract
 from bookings.viewing_import import problems as import_problems
 
 if TYPE_CHECKING:
@@ -579,3 +580,17 @@ class ProviderClient:
         if 200 <= status < 300:
             return ConnectionCheck(True, credential_problems.CHECK_ACCEPTED(status=status), record)
         return ConnectionCheck(None, credential_problems.CHECK_UNVERIFIED(status=status), record)
+
+
+@dataclass(frozen=True)
+class BrokerSystemPlugin:
+    """What one broker system is and can do. The rest of the code asks its plug-in
+    (`bookings.providers.plugin_for`), never which system an agency uses."""
+
+    system: str  # an agencies.models.BrokerSystem value
+    client_class: type[ProviderClient]
+    contract: Contract
+    # Places are polled per deal from the broker system (MSPECS's slot status).
+    polls_slot_status: bool = False
+    # Delivered buyers wait in a quarantine until a broker approves them (MSPECS).
+    has_quarantine: bool = False

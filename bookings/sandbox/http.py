@@ -1,12 +1,6 @@
-"""The sandbox's HTTP plumbing: the vendor contracts (paths, auth, status codes, bodies)
-over the state in `state.py`. One server serves both systems:
-
-    {url}/mspecs/v3/viewings/externalViewer/{viewingId}[/slot/{slotId}]   POST
-    {url}/mspecs/v3/viewings/slot/status/{dealId}                         GET
-    {url}/mspecs/api/marketing/deals/{dealId}                             GET
-    {url}/vitec/Viewing/{customerId}/{viewingId}/{timeSlotId}/Participant  POST
-    {url}/vitec/Viewing/{customerId}/{estateId}                           GET
-    {url}/vitec/Advertising/Estate/{customerId}?page=1&pageSize=100        GET
+"""The sandbox's HTTP plumbing over the state in `state.py`. One server serves every broker
+system, each under its prefix by its plug-in's sandbox routes
+(`bookings/providers/<system>/sandbox.py`): {url}/mspecs/..., {url}/vitec/...
 
 It speaks the vendor contracts (docs/mspecs.md, docs/vitec.md) as far as those go, and
 invents the rest in the shape a real API would (noted where invented, and in those docs'
@@ -37,24 +31,17 @@ each a method of the control API (`ProviderState`):
 
 import base64
 import json
-import re
 import sys
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote
 
-from bookings.sandbox.state import (
-    Fault,
-    ProviderState,
-    SlotFull,
-    UnknownDeal,
-    UnknownSlot,
-    ViewingGone,
-)
+from bookings.providers.mspecs import sandbox as mspecs_sandbox
+from bookings.providers.vitec import sandbox as vitec_sandbox
+from bookings.sandbox.state import Fault, ProviderState
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Each broker system's routes under its own prefix: {url}/mspecs/..., {url}/vitec/...
+SANDBOX_ROUTES = {routes.PREFIX: routes for routes in (mspecs_sandbox, vitec_sandbox)}
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -138,10 +125,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _authenticated(self) -> bool:
+    def _authenticated(self, bearer: bool) -> bool:
         header = self.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
-        if scheme.lower() == "bearer" and self.path.startswith("/mspecs/"):
+        if scheme.lower() == "bearer" and bearer:
             return self.providers.access_token_subscriber(encoded) is not None
         if scheme.lower() != "basic":
             return False
@@ -152,152 +139,19 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return False
         return self.providers.authenticates(username, password)
 
-    # --- the two broker-system APIs -----------------------------------------------------
-
-    def _subscriber_refusal(self, parts: list[str]) -> tuple[int, object] | None:
-        """MSPECS's subscriber-id header: required on the provider API, and wherever sent
-        it must name a subscriber the login may act for."""
-        subscriber = self.headers.get("subscriber-id")
-        if subscriber is None:
-            if parts[1:2] == ["api"]:
-                return HTTPStatus.BAD_REQUEST, {"message": "The subscriber-id header is required."}
-            return None
-        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-        token_subscriber = (
-            self.providers.access_token_subscriber(token) if scheme.lower() == "bearer" else None
-        )
-        if not self.providers.knows_mspecs_subscriber(subscriber) or token_subscriber not in (
-            None,
-            subscriber,
-        ):
-            return HTTPStatus.FORBIDDEN, {"message": "No access to this subscriber."}
-        return None
+    # --- the broker-system APIs: each plug-in's sandbox routes -------------------------
 
     def _route(self, method: str, body) -> tuple[int, object]:
-        if not self._authenticated():
-            return HTTPStatus.UNAUTHORIZED, {"message": "Authorization has been denied."}
         path, _, query = self.path.partition("?")
-        parts = path.strip("/").split("/")
-        if parts[0] == "mspecs" and (refusal := self._subscriber_refusal(parts)):
-            return refusal
-        match method, parts:
-            case "POST", ["mspecs", "v3", "viewings", "externalViewer", viewing_id]:
-                return self._mspecs_add_viewer(viewing_id, None, body)
-            case "POST", ["mspecs", "v3", "viewings", "externalViewer", viewing_id, "slot", slot]:
-                return self._mspecs_add_viewer(viewing_id, slot, body)
-            case "GET", ["mspecs", "v3", "viewings", "slot", "status", deal_id]:
-                return self._mspecs_slot_status(deal_id)
-            case "GET", ["mspecs", "api", "marketing", "deals", deal_id]:
-                try:
-                    return HTTPStatus.OK, self.providers.mspecs_deal(unquote(deal_id))
-                except UnknownDeal:
-                    return HTTPStatus.NOT_FOUND, {"message": "Deal not found."}
-            case _, ["vitec", ("Viewing" | "Advertising"), *_rest] if not (
-                self.providers.knows_vitec_customer(
-                    unquote(parts[2] if parts[1] == "Viewing" else parts[-1])
-                )
-            ):
-                return HTTPStatus.FORBIDDEN, {"Message": "No access to this customer."}
-            case "GET", ["vitec", "Viewing", _customer_id, estate_id]:
-                try:
-                    return HTTPStatus.OK, self.providers.vitec_estate_viewings(unquote(estate_id))
-                except UnknownDeal:
-                    return HTTPStatus.NOT_FOUND, {"Message": "Estate not found."}
-            case "GET", ["vitec", "Advertising", "Estate", _customer_id]:
-                return self._vitec_estates(parse_qs(query))
-            case "POST", ["vitec", "Viewing", customer_id, viewing_id, slot_id, "Participant"]:
-                return self._vitec_add_participant(customer_id, viewing_id, slot_id, body)
-        return HTTPStatus.NOT_FOUND, {"message": "Not found."}
-
-    def _vitec_estates(self, query: dict[str, list[str]]):
-        # Paging assumed (docs/vitec.md): `page` from 1, `pageSize` up to 100.
-        try:
-            page = int(query.get("page", ["1"])[0])
-            page_size = int(query.get("pageSize", ["100"])[0])
-        except ValueError:
-            page = page_size = 0
-        if page < 1 or not 1 <= page_size <= 100:
-            return HTTPStatus.BAD_REQUEST, {"Message": "The request is invalid."}
-        estates, total = self.providers.vitec_estates(page, page_size)
-        return HTTPStatus.OK, {"Estates": estates, "TotalCount": total}
-
-    def _mspecs_add_viewer(self, viewing_id: str, slot_id: str | None, body):
-        errors = {}
-        if not isinstance(body, dict):
-            return HTTPStatus.BAD_REQUEST, {"errors": {"body": ["A JSON object is required."]}}
-        for name in ("firstName", "lastName"):
-            if not str(body.get(name) or "").strip():
-                errors[name] = ["Required."]
-        if not EMAIL.match(str(body.get("email") or "")):
-            errors["email"] = ["A valid email address is required."]
-        phone = str(body.get("phoneNumber") or "")
-        if not E164.match(phone):
-            # Echoes the value, as real APIs often do (the engine must redact it).
-            errors["phoneNumber"] = [f"'{phone}' must be in international format."]
-        if errors:
-            return HTTPStatus.BAD_REQUEST, {"errors": errors}
-        try:
-            record_id = self.providers.add_mspecs_viewer(viewing_id, slot_id, body, self.path)
-        except ViewingGone:
-            return HTTPStatus.NOT_FOUND, {"message": f"Viewing {viewing_id} not found."}
-        except UnknownSlot:
-            return HTTPStatus.NOT_FOUND, {"message": f"Slot {slot_id} not found."}
-        except SlotFull:
-            return HTTPStatus.BAD_REQUEST, {"errors": {"slot": ["The slot is fully booked."]}}
-        return HTTPStatus.OK, {"id": record_id}
-
-    def _mspecs_slot_status(self, deal_id: str):
-        try:
-            slots = self.providers.mspecs_slot_status(deal_id)
-        except UnknownDeal:
-            return HTTPStatus.NOT_FOUND, {"message": f"Deal {deal_id} not found."}
-        return HTTPStatus.OK, {
-            slot_id: {"numberOfBooked": booked, "fullyBooked": full}
-            for slot_id, (booked, full) in slots.items()
-        }
-
-    def _vitec_add_participant(self, customer_id, viewing_id, slot_id, body):
-        if not self.providers.knows_vitec_customer(customer_id):
-            return HTTPStatus.FORBIDDEN, {"Message": "No access to this customer."}
-        # Invented in the shape of an ASP.NET Web API validation error (docs/vitec.md).
-        model_state = {}
-        person = body.get("updatePerson") if isinstance(body, dict) else None
-        if not isinstance(person, dict):
-            model_state["participant.UpdatePerson"] = ["UpdatePerson is required."]
-            person = {}
-        for name in ("firstName", "lastName"):
-            if not str(person.get(name) or "").strip():
-                model_state[f"participant.UpdatePerson.{name[0].upper()}{name[1:]}"] = ["Required."]
-        email = (person.get("email") or {}).get("emailAddress") or ""
-        if email and not EMAIL.match(email):
-            model_state["participant.UpdatePerson.Email.EmailAddress"] = ["Invalid email."]
-        phone = person.get("cellPhone") or ""
-        if phone and not E164.match(phone):
-            model_state["participant.UpdatePerson.CellPhone"] = ["Invalid phone number."]
-        if not email and not phone:
-            model_state["participant.UpdatePerson"] = ["Email or cell phone is required."]
-        if model_state:
-            return HTTPStatus.BAD_REQUEST, {
-                "Message": "The request is invalid.",
-                "ModelState": model_state,
-            }
-        options = body.get("options") or {}
-        try:
-            booking_id = self.providers.add_vitec_participant(
-                viewing_id,
-                slot_id,
-                body,
-                self.path,
-                limit=bool(options.get("enableBookingLimitValidation")),
-            )
-        except ViewingGone:
-            return HTTPStatus.NOT_FOUND, {"Message": f"Viewing {viewing_id} not found."}
-        except SlotFull:
-            return HTTPStatus.BAD_REQUEST, {
-                "Message": "The request is invalid.",
-                "ModelState": {"BookingLimit": ["Visningstillfället är fullbokat."]},
-            }
-        return HTTPStatus.OK, booking_id if body.get("returnBookingId") else ""
+        prefix, _, rest = path.strip("/").partition("/")
+        routes = SANDBOX_ROUTES.get(prefix)
+        if routes is None:
+            return HTTPStatus.NOT_FOUND, {"message": "Not found."}
+        if not self._authenticated(bearer=routes.BEARER):
+            return HTTPStatus.UNAUTHORIZED, {"message": "Authorization has been denied."}
+        return routes.route(
+            self.providers, method, rest.split("/"), query, self.headers, body, self.path
+        )
 
     # --- control ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""MSPECS External viewing API and provider API (docs/mspecs.md)."""
+"""MSPECS's client: the External viewing API and the provider API (docs/mspecs.md)."""
 
 from dataclasses import dataclass
 from datetime import timedelta

@@ -1,0 +1,86 @@
+"""A broker system's contract as data: one JSON Schema per request we send and answer we
+read, written from the vendor's published documentation (each schema's `$comment` and
+`x-source` name the page), and the vendor's own examples beside them (docs/contracts.md).
+
+Readers check an answer against its schema before using it, so an answer of another shape
+is refused with the field and the reason named; tests hold the clients' requests and the
+sandbox's answers to the same schemas.
+"""
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+
+class ContractViolation(ValueError):
+    """Data that does not match a schema of the contract; `field` is its path
+    ("viewings[0].startDate"), `reason` what is wrong there."""
+
+    def __init__(self, schema: str, field: str, reason: str):
+        super().__init__(f"{field or 'the answer'}: {reason}")
+        self.schema = schema
+        self.field = field
+        self.reason = reason
+
+
+def field_path(parts) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+class Contract:
+    """The schemas in `folder` (`<name>.schema.json`) and the vendor's examples in
+    `folder/examples` (`<name>.json`)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    @cached_property
+    def _registry(self) -> Registry:
+        resources = [
+            (path.name, Resource.from_contents(json.loads(path.read_text())))
+            for path in sorted(self.folder.glob("*.schema.json"))
+        ]
+        return Registry().with_resources(resources)
+
+    @cached_property
+    def names(self) -> list[str]:
+        return sorted(
+            p.name.removesuffix(".schema.json") for p in self.folder.glob("*.schema.json")
+        )
+
+    def schema(self, name: str) -> dict:
+        return self._registry.contents(f"{name}.schema.json")
+
+    def _validator(self, name: str) -> Draft202012Validator:
+        validators = self.__dict__.setdefault("_validators", {})
+        if name not in validators:
+            validators[name] = Draft202012Validator(
+                self.schema(name), registry=self._registry, format_checker=FormatChecker()
+            )
+        return validators[name]
+
+    def violations(self, name: str, data: Any) -> list[ContractViolation]:
+        """Every way `data` breaks schema `name`, shallowest first."""
+        errors = sorted(self._validator(name).iter_errors(data), key=lambda e: len(e.path))
+        return [ContractViolation(name, field_path(e.absolute_path), e.message) for e in errors]
+
+    def check(self, name: str, data: Any) -> Any:
+        """`data`, if it matches schema `name`; raises the first ContractViolation otherwise."""
+        violations = self.violations(name, data)
+        if violations:
+            raise violations[0]
+        return data
+
+    def example(self, name: str) -> Any:
+        """A vendor example kept as a fixture (`examples/<name>.json`)."""
+        return json.loads((self.folder / "examples" / f"{name}.json").read_text())
+
+    def examples(self) -> list[str]:
+        return sorted(p.stem for p in (self.folder / "examples").glob("*.json"))
