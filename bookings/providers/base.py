@@ -317,6 +317,14 @@ class ImportedViewing:
     address: str = ""
 
 
+@dataclass(frozen=True)
+class SourceListing:
+    """One deal or estate a broker system offers to import (`ProviderClient.list_sources`)."""
+
+    source_id: str
+    title: str
+
+
 def check_unique_ids(viewings: list[ImportedViewing]) -> list[ImportedViewing]:
     """The viewings, if no two share an id and no viewing has two slots with one id;
     raises ValueError otherwise (an answer of the wrong shape)."""
@@ -475,6 +483,11 @@ class ProviderClient:
     def fetch_viewings(self, source_id: str) -> list[ImportedViewing]:
         """The viewings of a deal (MSPECS) or estate (Vitec), read with one request.
         Raises SourceReadError."""
+        raise NotImplementedError
+
+    def list_sources(self) -> list[SourceListing]:
+        """The deals or estates the agency can import, for the import page and
+        `manage.py import_viewings --list`. Raises SourceReadError."""
         raise NotImplementedError
 
     # --- shared ------------------------------------------------------------------------

@@ -30,7 +30,7 @@ class ImportViewingsForm(forms.Form):
     def __init__(self, *args, agencies, estates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].queryset = agencies
-        self.fields["estate"].choices = [("", "—"), *((e.estate_id, e.title) for e in estates)]
+        self.fields["estate"].choices = [("", "—"), *((e.source_id, e.title) for e in estates)]
         if not estates:
             del self.fields["estate"]
 
@@ -99,7 +99,7 @@ def list_estates(form: ImportViewingsForm, agency) -> list:
         form.add_error("agency", gettext("The agency has no broker-system credential."))
         return []
     try:
-        return client_for(credential).estates()
+        return client_for(credential).list_sources()
     except SourceReadError as error:
         form.add_error(None, problem_text(redact_answer(error.problem, credential)))
         return []

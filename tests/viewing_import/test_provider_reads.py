@@ -162,10 +162,10 @@ def test_vitec_estates_are_read_page_by_page(make_agency, sandbox):
     for n in range(150):
         sandbox.set_vitec_estate(f"e-{n}", [], street_address=f"Gatan {n}", city="Umeå")
 
-    estates = client_for(agency.credential).estates()
+    estates = client_for(agency.credential).list_sources()
 
     assert len(estates) == 150
-    assert estates[7].estate_id == "e-7" and estates[7].title == "Gatan 7, Umeå"
+    assert estates[7].source_id == "e-7" and estates[7].title == "Gatan 7, Umeå"
     assert sandbox.requests_to("/vitec/Advertising/Estate/sandbox-customer") == 2
 
 

@@ -1,7 +1,6 @@
 """Vitec Express Connect API: add a viewing participant, read an estate's viewings and
 list the estates (docs/vitec.md)."""
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
@@ -14,6 +13,7 @@ from bookings.providers.base import (
     ImportedSlot,
     ImportedViewing,
     ProviderClient,
+    SourceListing,
     check_unique_ids,
     normalise_errors,
     optional_count,
@@ -28,12 +28,6 @@ if TYPE_CHECKING:
 # the most pages the estate picker reads.
 ESTATE_PAGE_SIZE = 100
 ESTATE_MAX_PAGES = 20
-
-
-@dataclass(frozen=True)
-class Estate:
-    estate_id: str
-    title: str
 
 
 # The ModelState key Vitec uses when booking-limit validation finds the slot full (in
@@ -80,10 +74,10 @@ class VitecClient(ProviderClient):
         except SHAPE_ERRORS as error:
             raise self.unexpected(source_id, error) from None
 
-    def estates(self) -> list[Estate]:
+    def list_sources(self) -> list[SourceListing]:
         """The customer's estates, page by page (assumed paging, docs/vitec.md), for the
         import page to pick from. Raises SourceReadError."""
-        estates: list[Estate] = []
+        estates: list[SourceListing] = []
         for page in range(1, ESTATE_MAX_PAGES + 1):
             body = self.read_source(self.estates_endpoint(page), "Advertising/Estate")
             try:
@@ -151,12 +145,12 @@ class VitecClient(ProviderClient):
         return any(name.lower() == BOOKING_LIMIT_ERROR for name in errors)
 
 
-def read_estate(item: CaseInsensitiveDict) -> Estate:
+def read_estate(item: CaseInsensitiveDict) -> SourceListing:
     """Assumed (docs/vitec.md): an estate has `Id`, `StreetAddress` and `City`."""
     street = str(item.get("StreetAddress") or "").strip()
     city = str(item.get("City") or "").strip()
     estate_id = read_id(item["Id"])
-    return Estate(estate_id, ", ".join(p for p in (street, city) if p) or estate_id)
+    return SourceListing(estate_id, ", ".join(p for p in (street, city) if p) or estate_id)
 
 
 def read_viewing(viewing: CaseInsensitiveDict) -> ImportedViewing:
