@@ -255,10 +255,10 @@ class IdempotentRequestQuerySet(AgencyScopedQuerySet):
     agency_lookup = "api_key__agency__"
 
 
-def unbookable_slot_changes() -> dict:
-    """How a booking for a slot that filled up (or vanished) is left for staff instead of
-    being sent: rejected, as the broker system would have, saying what to do."""
-    problem = problems.SLOT_UNBOOKABLE()
+def unbookable_changes(problem: Problem) -> dict:
+    """How a booking for a slot that filled up (or vanished), or a viewing the broker
+    system no longer lists, is left for staff instead of being sent: rejected, as the
+    broker system would have, saying what to do."""
     return {
         "status": Booking.Status.REJECTED,
         "last_problem": problem,
@@ -271,18 +271,29 @@ class BookingQuerySet(ViewingPartQuerySet):
     def awaiting_delivery(self):
         return self.filter(status__in=Booking.Status.waiting())
 
-    def in_unbookable_slot(self):
-        return self.filter(Q(slot__fully_booked=True) | Q(slot__missing_from_provider=True))
-
     def set_aside_for_unbookable_slots(self) -> list[int]:
-        """Bookings still to be sent into a slot that has filled up (or vanished) would
-        only be rejected: put them before staff now, and return their ids. (A booking being
-        sent is left to its worker, which checks `Booking.slot_is_unbookable` itself.)"""
-        unbookable = self.awaiting_delivery().in_unbookable_slot()
-        ids = list(unbookable.values_list("pk", flat=True))
-        # Those still waiting by the time of the update; a buyer email is only ever sent for
-        # a booking that is rejected when it goes (bookings/buyer/emails.py).
-        unbookable.filter(pk__in=ids).update(**unbookable_slot_changes(), updated_at=timezone.now())
+        """Bookings still to be sent into a slot that has filled up (or vanished), or into
+        a viewing the broker system no longer lists, would only be rejected: put them
+        before staff now, and return their ids. (A booking being sent is left to its
+        worker, which checks `Booking.unbookable_problem` itself.)"""
+        waiting = self.awaiting_delivery()
+        ids = []
+        for place, problem in (
+            (Q(viewing__removed_from_source_at__isnull=False), problems.VIEWING_REMOVED()),
+            (
+                Q(slot__fully_booked=True) | Q(slot__missing_from_provider=True),
+                problems.SLOT_UNBOOKABLE(),
+            ),
+        ):
+            unbookable = waiting.filter(place).exclude(pk__in=ids)
+            found = list(unbookable.values_list("pk", flat=True))
+            # Those still waiting by the time of the update; a buyer email is only ever sent
+            # for a booking that is rejected when it goes (bookings/buyer/emails.py).
+            if found:
+                unbookable.filter(pk__in=found).update(
+                    **unbookable_changes(problem), updated_at=timezone.now()
+                )
+            ids += found
         return ids
 
 
@@ -624,9 +635,14 @@ class Booking(models.Model):
         return booked.starts_at, booked.ends_at
 
     @property
-    def slot_is_unbookable(self) -> bool:
-        """The last slot status says sending this booking would be refused."""
-        return self.slot_id is not None and not self.slot.is_bookable
+    def unbookable_problem(self) -> Problem | None:
+        """Why sending this booking would be refused, as far as the last sync and slot
+        status know: its viewing was removed, or its slot is full or gone; else None."""
+        if self.viewing.removed_from_source_at is not None:
+            return problems.VIEWING_REMOVED()
+        if self.slot_id is not None and not self.slot.is_bookable:
+            return problems.SLOT_UNBOOKABLE()
+        return None
 
     def delivery_deadline(self) -> tuple[datetime, Problem]:
         """When sending this booking stops making sense, and why: its slot's start, or its

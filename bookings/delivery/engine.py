@@ -34,7 +34,7 @@ from bookings.delivery import circuit, problems
 from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
-from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_slot_changes
+from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_changes
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
 
@@ -105,9 +105,10 @@ def deliver(booking_id: int) -> Outcome | None:
     if not circuit.may_send(credential):
         release(booking, status=Status.HELD, last_problem=circuit.circuit_problem(credential))
         return Outcome.RETRY
-    if booking.slot_is_unbookable:
-        # Polling found the slot full (or gone): sending would only be refused.
-        release(booking, **unbookable_slot_changes())
+    if unbookable := booking.unbookable_problem:
+        # A sync removed the viewing, or polling found the slot full (or gone): sending
+        # would only be refused.
+        release(booking, **unbookable_changes(unbookable))
         return Outcome.REJECTED
     if booking.accepted_after_deadline:
         # A booking taken in time is delivered even after the deadline (its retries may

@@ -84,6 +84,13 @@ CIRCUIT_OPEN = define(
         "at a time tests it; the rest go as soon as one gets through."
     ),
 )
+VIEWING_REMOVED = define(
+    "viewing_removed",
+    _(
+        "Not sent: the viewing is no longer listed in the broker system. "
+        "Move the booking to another viewing, or cancel it."
+    ),
+)
 SLOT_UNBOOKABLE = define(
     "slot_unbookable",
     _(

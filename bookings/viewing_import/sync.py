@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -91,6 +91,7 @@ class _SourceApplier:
         self.new_slots: list[ViewingSlot] = []
         self.changes: list[ViewingChange] = []
         self.unbookable_slot_ids: list[int] = []
+        self.removed_viewing_ids: list[int] = []
 
     def change(self, viewing, kind, *, slot=None, before=None, after=None, bookings_on=None):
         """Record a change; `bookings_on`: the viewing or slot whose live bookings it lists."""
@@ -273,6 +274,7 @@ class _SourceApplier:
         viewing.removed_from_source_at = self.now
         self.update_later(viewing, ["is_open", "removed_from_source_at"])
         self.change(viewing, Kind.REMOVED, bookings_on=viewing)
+        self.removed_viewing_ids.append(viewing.pk)
         for slot in viewing.stored_slots:
             if not slot.missing_from_provider:
                 slot.missing_from_provider = True
@@ -306,9 +308,12 @@ def flush(appliers: list[_SourceApplier]) -> None:
     changes = [change for applier in appliers for change in applier.changes]
     ViewingChange.objects.bulk_create(changes)
     unbookable = [pk for applier in appliers for pk in applier.unbookable_slot_ids]
+    removed = [pk for applier in appliers for pk in applier.removed_viewing_ids]
     set_aside = []
-    if unbookable:
-        set_aside = Booking.objects.filter(slot__in=unbookable).set_aside_for_unbookable_slots()
+    if unbookable or removed:
+        set_aside = Booking.objects.filter(
+            Q(slot__in=unbookable) | Q(viewing__in=removed)
+        ).set_aside_for_unbookable_slots()
         for booking_id in set_aside:  # their time is gone: the buyer may book another
             notify_buyer(booking_id, Booking.Status.REJECTED)
     for applier in appliers:

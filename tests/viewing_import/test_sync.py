@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus, Membership
 from bookings import tasks
+from bookings.delivery import engine
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
 from bookings.viewing_import.service import import_source
 from bookings.viewing_import.sync import Source, sources_of, sync_sources, syncable_viewings
@@ -132,6 +133,34 @@ def test_a_removed_viewing_closes_for_booking_and_keeps_its_bookings(imported, s
     [change] = ordinary.changes.filter(kind=Kind.REMOVED)
     assert change.booking_ids == [booking.pk]
     assert Booking.objects.filter(pk=booking.pk).exists()
+
+
+def test_a_waiting_booking_on_a_removed_viewing_without_slots_is_set_aside_not_sent(
+    imported, sandbox
+):
+    booking = make_booking(Viewing.objects.get(provider_viewing_id="o"))
+    set_deal(sandbox, mspecs_slot_viewing("v", START, ["s-1", "s-2"]))
+
+    sync_all()
+    engine.deliver(booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.REJECTED
+    assert booking.last_problem.code == "viewing_removed"
+    assert sandbox.received("mspecs") == []
+
+
+def test_a_booking_queued_after_its_viewing_was_removed_is_not_sent(imported, sandbox):
+    ordinary = Viewing.objects.get(provider_viewing_id="o")
+    set_deal(sandbox, mspecs_slot_viewing("v", START, ["s-1", "s-2"]))
+    sync_all()
+    booking = make_booking(ordinary)  # e.g. entered by staff after the sync
+
+    engine.deliver(booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.REJECTED
+    assert sandbox.received("mspecs") == []
 
 
 def test_a_viewing_back_in_the_broker_system_opens_again(imported, sandbox):
