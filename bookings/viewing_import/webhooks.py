@@ -7,7 +7,8 @@ MAX_BODY_BYTES (413, told by Content-Length before anything is read); the signat
 `x-mspecs-signature: t=<unix>,s=<hex>` (HMAC-SHA256 over "t.rawBody") is missing, wrong
 or more than WEBHOOK_MAX_AGE_SECONDS from now (401, before the body is looked at, so the
 answer is the same whatever subscriber it names); the body is not JSON, nested deeper than
-MAX_DEPTH, or not an event of the contract (400, naming the field); no agency has its
+MAX_DEPTH, not an event of the contract (400, naming the field) or its dealId could not
+name one deal in a URL (agencies/validators.py); no agency has its
 `subscriberId` (404). An event is then stored with only what we act on (never the
 `accessToken` MSPECS still sends) before the 200; the same delivery again (same signed
 timestamp and body) is answered 200 and not stored twice. The worker acts on it
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
@@ -30,6 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from agencies.models import Agency
+from agencies.validators import validate_provider_id
 from bookings.models import Viewing, WebhookEvent
 from bookings.providers import PLUGINS
 from bookings.providers.mspecs.client import CONTRACT
@@ -118,6 +121,10 @@ def mspecs_webhook(request):
         return refuse(400, f"The body nests deeper than {MAX_DEPTH} levels.")
     if violations := CONTRACT.violations("webhook_event", event):
         return refuse(400, f"Not an MSPECS event: {violations[0]}")
+    try:
+        validate_provider_id(event.get("dealId", ""))
+    except ValidationError:
+        return refuse(400, "Not an MSPECS event: dealId is not a deal id.")
     agencies = list(agencies_subscribed(event["subscriberId"]))
     if not agencies:
         return refuse(404, "No agency has this subscriberId.")
