@@ -63,9 +63,7 @@ def test_the_list_request_and_answer_match_the_contract(agency, sandbox):
     assert CONTRACT.violations("published_deals_request", request) == []
 
 
-def test_an_imported_deal_no_longer_listed_is_closed_and_its_bookings_set_aside(
-    agency, sandbox
-):
+def test_an_imported_deal_no_longer_listed_is_closed_and_its_bookings_set_aside(agency, sandbox):
     viewing = Viewing.objects.get(provider_viewing_id="v-deal-2")
     booking = make_booking(viewing, viewing.slots.get())
     sandbox.remove_mspecs_deal("deal-2")
