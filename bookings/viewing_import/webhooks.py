@@ -7,9 +7,9 @@ MAX_BODY_BYTES (413, told by Content-Length before anything is read); the signat
 `x-mspecs-signature: t=<unix>,s=<hex>` (HMAC-SHA256 over "t.rawBody") is missing, wrong
 or more than WEBHOOK_MAX_AGE_SECONDS from now (401, before the body is looked at, so the
 answer is the same whatever subscriber it names); the body is not JSON, nested deeper than
-MAX_DEPTH, not an event of the contract (400, naming the field) or its dealId could not
-name one deal in a URL (agencies/validators.py); no agency has its
-`subscriberId` (404). An event is then stored with only what we act on (never the
+MAX_DEPTH, not an event of the contract (400, naming the field) or its dealId cannot name
+one deal in a URL (agencies/validators.py); no agency has its `subscriberId` (404).
+An event is then stored with only what we act on (never the
 `accessToken` MSPECS still sends) before the 200; the same delivery again (same signed
 timestamp and body) is answered 200 and not stored twice. The worker acts on it
 (`tasks.process_webhook_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH closes its
