@@ -292,14 +292,11 @@ class ProviderCredential(models.Model):
     )
 
     # MSPECS only (ignored for Vitec): the agency as MSPECS's subscriber, sent as the
-    # `subscriber-id` header on every call, and the secret MSPECS signs webhooks with.
+    # `subscriber-id` header on every call; MSPECS's webhook events name it too, which is
+    # how they find their agency (the webhook secret is the provider account's, in the
+    # environment: docs/mspecs.md, "Webhooks").
     mspecs_subscriber_id = models.CharField(
         _("MSPECS subscriber id"), max_length=100, blank=True, validators=[validate_provider_id]
-    )
-    mspecs_webhook_secret = EncryptedTextField(
-        _("MSPECS webhook secret"),
-        blank=True,
-        help_text=_("Signs the VIEWING webhooks MSPECS sends; stored encrypted."),
     )
 
     status = models.CharField(

@@ -896,7 +896,7 @@ class IdempotentRequestAdmin(ReadOnlyRecordAdmin):
 class WebhookEventAdmin(ReadOnlyRecordAdmin):
     """What MSPECS pushed, as stored before it was answered, and when the worker acted."""
 
-    list_display = ["event_id", "agency", "event_type", "source_id", "received_at", "processed_at"]
+    list_display = ["agency", "event_type", "source_id", "signed_at", "received_at", "processed_at"]
     list_filter = ["event_type", "agency"]
     list_select_related = ["agency"]
-    search_fields = ["event_id", "source_id"]
+    search_fields = ["source_id"]

@@ -913,14 +913,16 @@ class WebhookEventQuerySet(AgencyScopedQuerySet):
 
 
 class WebhookEvent(models.Model):
-    """An event a broker system pushed (MSPECS webhooks), stored before it is answered;
-    the worker acts on it (bookings/viewing_import/webhooks.py)."""
+    """An event a broker system pushed (MSPECS webhooks), stored before it is answered and
+    acted on by the worker (bookings/viewing_import/webhooks.py). Only what we act on is
+    kept; MSPECS's events carry no id, so one delivery is known by its signed timestamp and
+    the hash of its body."""
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="webhook_events")
-    event_id = models.CharField(max_length=200)
     event_type = models.CharField(max_length=40)
-    source_id = models.CharField(max_length=200, blank=True)
-    payload = models.JSONField()
+    source_id = models.CharField(max_length=200, blank=True)  # the deal the event is about
+    signed_at = models.DateTimeField()  # the signature's timestamp
+    body_sha256 = models.CharField(max_length=64)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     problem = ProblemField(_("problem"))
@@ -930,11 +932,20 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["agency", "event_id"], name="one_event_per_agency"),
+            models.UniqueConstraint(
+                fields=["agency", "signed_at", "body_sha256"], name="one_event_per_delivery"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["agency", "source_id"],
+                condition=Q(processed_at__isnull=True),
+                name="webhook_event_pending",
+            )
         ]
 
     def __str__(self):
-        return f"{self.event_type} {self.event_id}"
+        return f"{self.event_type} {self.source_id}".strip()
 
 
 class DataRequest(models.Model):

@@ -15,7 +15,7 @@ from bookings.buyer.emails import send_buyer_email
 from bookings.delivery import engine, task_rows
 from bookings.models import Heartbeat
 from bookings.privacy import retention
-from bookings.viewing_import import sync, webhooks
+from bookings.viewing_import import nightly, sync, webhooks
 
 
 @task()
@@ -70,9 +70,17 @@ def send_alert_digests() -> int:
 @cron(IntervalTrigger(seconds=settings.VIEWING_SYNC_INTERVAL))
 @task()
 def sync_imported_viewings() -> str:
-    """Re-read every deal and estate behind an upcoming imported viewing (see
-    bookings/viewing_import/sync.py)."""
-    return str(sync.sync_sources(sync.sources_of(sync.syncable_viewings())))
+    """Re-read every deal and estate behind an upcoming imported viewing, of the broker
+    systems that allow scheduled reads (see bookings/viewing_import/sync.py)."""
+    return str(sync.sync_sources(sync.sources_of(sync.scheduled_viewings())))
+
+
+@cron(settings.SOURCE_CATCH_UP_SCHEDULE)
+@task()
+def catch_up_source_events() -> str:
+    """Nightly: the events a broker system's webhook may have missed, from its list of
+    sources (see bookings/viewing_import/nightly.py)."""
+    return str(nightly.catch_up())
 
 
 @task()

@@ -320,12 +320,20 @@ SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", d
 
 # Imported viewings (bookings/viewing_import/): every VIEWING_SYNC_INTERVAL seconds the
 # scheduler re-reads each deal and estate behind an upcoming imported viewing, one request
-# each, so many at once overall and per agency.
+# each, so many at once overall and per agency; only of the broker systems that allow
+# scheduled reads (Vitec; MSPECS's deals are read on webhooks and the nightly catch-up).
 VIEWING_SYNC_INTERVAL = env.int("VIEWING_SYNC_INTERVAL", default=900)
 VIEWING_SYNC_CONCURRENCY = env.int("VIEWING_SYNC_CONCURRENCY", default=10)
 VIEWING_SYNC_CONCURRENCY_PER_AGENCY = env.int("VIEWING_SYNC_CONCURRENCY_PER_AGENCY", default=4)
-# MSPECS webhooks older than this (their signed timestamp) are refused as replays.
+# MSPECS webhooks (bookings/viewing_import/webhooks.py): the secret MSPECS signs them with,
+# one per provider account (PUT /api/provider/webhookSecret makes a new one and replaces the
+# old; docs/mspecs.md, "Webhooks"). Empty: every webhook is refused. Signed longer ago (or
+# further ahead) than WEBHOOK_MAX_AGE_SECONDS: refused as a replay.
+MSPECS_WEBHOOK_SECRET = env.str("MSPECS_WEBHOOK_SECRET", default="")
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=300)
+# When the nightly catch-up reads each webhook-pushing agency's list of deals (cron syntax,
+# TIME_ZONE): the events its webhook missed (bookings/viewing_import/nightly.py).
+SOURCE_CATCH_UP_SCHEDULE = env.str("SOURCE_CATCH_UP_SCHEDULE", default="15 2 * * *")
 
 # The built-in sandbox broker-system servers (`manage.py sandbox`) that the demo agencies use.
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")

@@ -12,7 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", monitoring.healthz, name="healthz"),
     path("metrics", monitoring.metrics, name="metrics"),
-    path("webhooks/mspecs/<slug:agency_slug>/", mspecs_webhook, name="mspecs-webhook"),
+    path("webhooks/mspecs/", mspecs_webhook, name="mspecs-webhook"),
     path("", include("bookings.intake.urls")),
     path("", include("bookings.buyer.urls")),
 ]

@@ -34,7 +34,6 @@ def form_data(credential, **changes):
         "username": credential.username,
         "secret": "",
         "mspecs_subscriber_id": credential.mspecs_subscriber_id,
-        "mspecs_webhook_secret": "",
         "vitec_customer_id": credential.vitec_customer_id,
         "vitec_lead_source_id": credential.vitec_lead_source_id,
         "vitec_reminder_minutes": credential.vitec_reminder_minutes,

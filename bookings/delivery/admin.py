@@ -11,7 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
@@ -19,7 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
-from agencies.models import BrokerSystem, ProviderCredential
+from agencies.models import ProviderCredential
 from agencies.problems import problem_text
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.delivery.redaction import redact_answer
@@ -39,7 +39,7 @@ VITEC_FIELDS = [
 
 
 # Write-only fields: never sent back to the browser; left empty, the stored value stays.
-WRITE_ONLY_FIELDS = ["secret", "mspecs_webhook_secret"]
+WRITE_ONLY_FIELDS = ["secret"]
 
 
 def write_only_field(label, help_text) -> forms.CharField:
@@ -61,10 +61,6 @@ class ProviderCredentialForm(forms.ModelForm):
             "subscriber id changes."
         ),
     )
-    mspecs_webhook_secret = write_only_field(
-        _("MSPECS webhook secret"),
-        _("Stored encrypted and never shown. Leave empty to keep the current one."),
-    )
 
     class Meta:
         model = ProviderCredential
@@ -75,7 +71,6 @@ class ProviderCredentialForm(forms.ModelForm):
             "username",
             "secret",
             "mspecs_subscriber_id",
-            "mspecs_webhook_secret",
             *VITEC_FIELDS,
         ]
 
@@ -118,7 +113,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     search_fields = ["agency__name", "username", "base_url"]
     readonly_fields = [
         *("secret_state", "coloured_status", "status_detail", "status_changed_at"),
-        *("tested_at", "updated_at", "circuit", "webhook_secret_state", "webhook_url"),
+        *("tested_at", "updated_at", "circuit"),
     ]
     # Its state first: what staff come to this page to learn.
     fieldsets = [
@@ -140,16 +135,11 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
         (
             _("MSPECS"),
             {
-                "fields": [
-                    "mspecs_subscriber_id",
-                    "mspecs_webhook_secret",
-                    "webhook_secret_state",
-                    "webhook_url",
-                ],
+                "fields": ["mspecs_subscriber_id"],
                 "description": _(
-                    "The subscriber id is sent as the subscriber-id header on every call. "
-                    "Give MSPECS the webhook address and secret to have viewings synced as "
-                    "soon as they change."
+                    "The subscriber id is sent as the subscriber-id header on every call, and "
+                    "MSPECS's events about the agency's deals name it: that is how they reach "
+                    "this agency."
                 ),
             },
         ),
@@ -211,17 +201,6 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
             credential.status,
             credential.get_status_display(),
         )
-
-    @admin.display(description=_("Stored webhook secret"))
-    def webhook_secret_state(self, credential):
-        return gettext("Set") if credential.mspecs_webhook_secret else gettext("Not set")
-
-    @admin.display(description=_("Webhook address for MSPECS"))
-    def webhook_url(self, credential):
-        """The path under this site's own address (the one in the browser's address bar)."""
-        if credential.pk is None or credential.agency.broker_system != BrokerSystem.MSPECS:
-            return "—"
-        return reverse("mspecs-webhook", args=[credential.agency.slug])
 
     def save_model(self, request, obj, form, change):
         resumed = save_credential(obj)

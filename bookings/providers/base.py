@@ -607,3 +607,11 @@ class BrokerSystemPlugin:
     polls_slot_status: bool = False
     # Delivered buyers wait in a quarantine until a broker approves them (MSPECS).
     has_quarantine: bool = False
+    # The broker system lets its deals or estates be re-read on a schedule (the periodic
+    # sync, bookings/viewing_import/sync.py). MSPECS forbids it (docs/mspecs.md, "When we
+    # read deal data"): its deals are read on import, on staff's request, on a webhook and
+    # by the nightly catch-up below.
+    scheduled_source_reads: bool = False
+    # The broker system tells our webhook when a deal changes (MSPECS); the events missed
+    # are caught up once a night from `list_sources` (bookings/viewing_import/nightly.py).
+    pushes_source_events: bool = False

@@ -26,7 +26,7 @@ class SandboxProviders(ProviderState):
     """Both fake broker systems on one loopback HTTP server: the state's control API
     (set_fault, clear_fault, set_latency, set_credential, set_deal, set_vitec_capacity,
     remove_viewing, reset, received, quarantine, requests_served, max_in_flight,
-    snapshot) plus the server's address and lifecycle."""
+    published_deals_requests, snapshot) plus the server's address and lifecycle."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **state):
         super().__init__(**state)

@@ -10,9 +10,16 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 # How many buyers an MSPECS slot takes when nobody said otherwise.
 DEFAULT_SLOT_CAPACITY = 10
+# What MSPECS's published-deals list shows of a deal (marketing_publishedDealListData,
+# docs/mspecs.md "Published deals"); the deal's viewings are read from the deal itself.
+PUBLISHED_LIST_FIELDS = (
+    *("id", "projectDealId", "shortId", "displayName", "objectType", "isInternational"),
+    *("isNewDevelopment", "currency", "publishingInformation", "location"),
+)
 
 
 class Refused(Exception):
@@ -101,6 +108,10 @@ class ProviderState:
         # Broker-system requests being answered right now, and the most there ever were at once.
         self._in_flight = 0
         self._max_in_flight = 0
+        # MSPECS's published-deals list: every request for it, as {"query", "headers"}; and
+        # when the deals count as published, for a document that does not say.
+        self._published_deals_requests: list[dict] = []
+        self._published_since = datetime.now(UTC).isoformat(timespec="seconds")
 
     # --- control API: how tests, benches and `manage.py sandbox` steer the sandbox --------
 
@@ -265,6 +276,33 @@ class ProviderState:
             if deal_id not in self._deal_documents:
                 raise UnknownDeal(deal_id)
             return self._deal_documents[deal_id]
+
+    def mspecs_published_deals(self, request: dict) -> list[dict]:
+        """`GET /api/marketing/deals`: every deal the sandbox holds (as if all were
+        published to us), each as the list shows it: the list's fields of the deal document,
+        the required ones filled in when the document lacks them. `request` ({"query",
+        "headers"}) is kept for `published_deals_requests`."""
+        with self._lock:
+            self._published_deals_requests.append(request)
+            documents = list(self._deal_documents.items())
+        return [
+            {
+                "id": deal_id,
+                "objectType": {"constant": "OBJECT_TYPE_HOUSE", "translation": "Småhus"},
+                "isNewDevelopment": False,
+                "publishingInformation": {
+                    "status": "ENUM_DEAL_MARKETING_PLACES_STATUS_PUBLISHED",
+                    "updated": self._published_since,
+                },
+                **{name: document[name] for name in PUBLISHED_LIST_FIELDS if name in document},
+            }
+            for deal_id, document in documents
+        ]
+
+    def published_deals_requests(self) -> list[dict]:
+        """Every request for MSPECS's published-deals list so far: {"query", "headers"}."""
+        with self._lock:
+            return [dict(request) for request in self._published_deals_requests]
 
     def vitec_estate_viewings(self, estate_id: str) -> list:
         """The estate's viewings; raises UnknownDeal (an unknown estate)."""

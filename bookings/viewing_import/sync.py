@@ -10,7 +10,9 @@ the bookings on it listed in the change for staff.
 
 `sync_sources` re-reads deals and estates, one request each, through bookings/fanout.py
 (bounded concurrency, back-off on 429): from the worker's schedule (`tasks.sync_imported_
-viewings`), the admin's "Sync from broker system" and the MSPECS webhook worker.
+viewings`, only for broker systems that allow scheduled reads), the admin's "Sync from
+broker system", `manage.py sync_viewings`, the MSPECS webhook worker and the nightly
+catch-up (nightly.py).
 """
 
 import time
@@ -29,7 +31,7 @@ from bookings.buyer.emails import notify_buyer
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
-from bookings.providers import client_for
+from bookings.providers import PLUGINS, client_for
 from bookings.providers.base import ImportedSlot, ImportedViewing, SourceReadError
 from bookings.viewing_import import problems
 
@@ -381,6 +383,13 @@ def sources_of(viewings) -> list[Source]:
 def syncable_viewings(now=None):
     """Imported viewings that have not ended: the ones a sync keeps up to date."""
     return Viewing.objects.imported().filter(ends_at__gt=now or timezone.now())
+
+
+def scheduled_viewings(now=None):
+    """The syncable viewings of the broker systems that allow their sources to be read on a
+    schedule (MSPECS does not: docs/mspecs.md, "When we read deal data")."""
+    systems = [system for system, plugin in PLUGINS.items() if plugin.scheduled_source_reads]
+    return syncable_viewings(now).filter(agency__broker_system__in=systems)
 
 
 def sync_sources(sources: list[Source]) -> SyncSummary:

@@ -1,13 +1,13 @@
 """MSPECS credentials as the vendor documents them: the subscriber id sent as the
-`subscriber-id` header on every call, and Bearer access tokens instead of Basic; both
-secrets (and the webhook secret) encrypted and write-only."""
+`subscriber-id` header on every call, and Bearer access tokens instead of Basic; the
+secret encrypted and write-only. The webhook secret is the provider account's, not the
+agency's: no credential page asks for it."""
 
 import pytest
 import requests
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from agencies.models import AuthScheme, BrokerSystem, CredentialStatus, ProviderCredential
+from agencies.models import AuthScheme, BrokerSystem, CredentialStatus
 from bookings import polling
 from bookings.delivery.engine import deliver
 from bookings.models import Booking
@@ -17,7 +17,6 @@ from tests.factories import make_booking, make_slot_viewing, mspecs_deal
 from tests.test_credential_admin import ROLES, change_url, form_data, sign_in
 
 pytestmark = pytest.mark.django_db
-WEBHOOK_SECRET = "whsec-Plaintext-1234"
 
 
 @pytest.fixture
@@ -135,45 +134,22 @@ def test_changing_the_scheme_or_subscriber_needs_the_secret_again(
     assert credential.mspecs_subscriber_id == "sandbox-subscriber"
 
 
-def test_the_webhook_secret_is_kept_when_left_empty_and_encrypted_at_rest(
-    admin_client, make_agency
-):
-    credential = make_agency(BrokerSystem.MSPECS).credential
-    post_credential(admin_client, credential, mspecs_webhook_secret=WEBHOOK_SECRET)
-
-    post_credential(admin_client, credential)  # left empty
-
-    credential = ProviderCredential.objects.get(pk=credential.pk)
-    assert credential.mspecs_webhook_secret == WEBHOOK_SECRET
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT mspecs_webhook_secret FROM agencies_providercredential WHERE id = %s",
-            [credential.pk],
-        )
-        [stored] = cursor.fetchone()
-    assert WEBHOOK_SECRET not in stored
-
-
 @pytest.mark.parametrize("role", ROLES)
-def test_no_page_shows_the_webhook_secret_or_the_access_token(
-    client, make_agency, role, bearer_agency
-):
-    own = bearer_agency
-    own.credential.mspecs_webhook_secret = WEBHOOK_SECRET
-    own.credential.save()
-    sign_in(client, role, own, make_agency())
+def test_no_page_shows_the_access_token(client, make_agency, role, bearer_agency):
+    sign_in(client, role, bearer_agency, make_agency())
 
-    page = client.get(change_url(own.credential)).content.decode()
+    page = client.get(change_url(bearer_agency.credential)).content.decode()
 
-    assert WEBHOOK_SECRET not in page and "token-abc" not in page
+    assert "token-abc" not in page
 
 
-def test_the_credential_page_shows_the_webhook_address(admin_client, make_agency):
+def test_the_credential_page_asks_for_no_webhook_secret_or_address(admin_client, make_agency):
     agency = make_agency(BrokerSystem.MSPECS, slug="maklarhuset")
 
     page = admin_client.get(change_url(agency.credential)).content.decode()
 
-    assert "/webhooks/mspecs/maklarhuset/" in page
+    assert 'name="mspecs_subscriber_id"' in page
+    assert "webhook_secret" not in page and "/webhooks/mspecs/" not in page
 
 
 def test_a_failing_credential_changed_to_a_token_becomes_untested(admin_client, make_agency):

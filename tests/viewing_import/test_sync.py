@@ -1,7 +1,8 @@
 """Sync of imported viewings with the broker systems over real HTTP: slots added, moved and
 closed (with their bookings listed, never deleted or moved silently), each change
 recorded; one request per deal or estate, back-off on 429, nothing written when nothing
-changed; the three ways in (schedule, admin action, command)."""
+changed; the three ways in (schedule, for the broker systems that allow it; admin action;
+command)."""
 
 import time
 import zoneinfo
@@ -17,7 +18,13 @@ from bookings import tasks
 from bookings.delivery import engine
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
 from bookings.viewing_import.service import import_source
-from bookings.viewing_import.sync import Source, sources_of, sync_sources, syncable_viewings
+from bookings.viewing_import.sync import (
+    Source,
+    scheduled_viewings,
+    sources_of,
+    sync_sources,
+    syncable_viewings,
+)
 from tests.factories import (
     make_booking,
     make_staff_user,
@@ -353,13 +360,24 @@ def test_sources_are_per_agency(agency, make_agency, sandbox):
     assert isinstance(sources_of(Viewing.objects.all())[0], Source)
 
 
-def test_the_schedule_syncs_upcoming_imported_viewings(imported, sandbox):
+def test_the_schedule_reads_no_mspecs_deal(imported, sandbox):
+    # MSPECS forbids scheduled deal reads (docs/mspecs.md, "When we read deal data").
     set_deal(sandbox, mspecs_slot_viewing("v", START, ["s-1", "s-2", "s-3"]))
+    before = sandbox.requests_served
 
     result = tasks.sync_imported_viewings.call()
 
-    assert "1 deals or estates read" in result
-    assert imported.slots.count() == 3
+    assert "0 deals or estates read" in result
+    assert sandbox.requests_served == before
+    assert imported.slots.count() == 2
+
+
+def test_the_schedule_keeps_vitec_estates_up_to_date(imported, make_agency, sandbox):
+    vitec = make_agency(BrokerSystem.VITEC)
+    sandbox.set_vitec_estate("e-1", [vitec_viewing("w", START, ["t1"])])
+    import_source(vitec, "e-1")
+
+    assert sources_of(scheduled_viewings()) == [Source(vitec.pk, "e-1")]
 
 
 def test_the_command_syncs(imported, sandbox, capsys):

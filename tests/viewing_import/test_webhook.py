@@ -1,9 +1,13 @@
-"""The MSPECS webhook receiver: signature (constant-time HMAC over "t.rawBody"), replay
-window, duplicates processed once, 2xx only once stored, the sync on the worker."""
+"""The MSPECS webhook receiver, held to MSPECS's published contract (docs/mspecs.md,
+"Webhooks"): its own signed example is taken; the provider account's secret signs every
+agency's events, matched by subscriberId; each refusal stores nothing; a delivery is stored
+once before the 2xx; the worker re-reads (PUBLISH, VIEWING) or closes (UN_PUBLISH) deals
+the agency imported, one read for a burst of events."""
 
 import hashlib
 import hmac
 import json
+import logging
 import time
 import zoneinfo
 from datetime import datetime
@@ -11,14 +15,25 @@ from datetime import datetime
 import pytest
 
 from agencies.models import BrokerSystem
-from bookings.models import Viewing, WebhookEvent
+from bookings.models import Booking, Viewing, ViewingSlot, WebhookEvent
+from bookings.providers.mspecs.client import CONTRACT
+from bookings.sandbox import SandboxProviders
 from bookings.viewing_import.service import import_source
-from bookings.viewing_import.webhooks import process_event
-from tests.factories import mspecs_deal, mspecs_slot_viewing
+from bookings.viewing_import.webhooks import MAX_BODY_BYTES, process_event
+from tests import factories
+from tests.factories import make_booking, mspecs_deal, mspecs_slot_viewing
 
 pytestmark = pytest.mark.django_db
-SECRET = "whsec-test"
+URL = "/webhooks/mspecs/"
+SECRET = "provider-webhook-secret"
+SUBSCRIBER = "sandbox-subscriber"
 START = datetime(2031, 6, 10, 17, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Stockholm"))
+DEAL_PATH = "/mspecs/api/marketing/deals/deal-1"
+
+
+@pytest.fixture(autouse=True)
+def provider_secret(settings):
+    settings.MSPECS_WEBHOOK_SECRET = SECRET
 
 
 @pytest.fixture
@@ -37,7 +52,9 @@ def queued(settings):
 
 @pytest.fixture
 def agency(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, slug="maklarhuset", mspecs_webhook_secret=SECRET)
+    """An MSPECS agency (subscriber "sandbox-subscriber") that imported deal-1: viewing "v"
+    with slot s-1."""
+    agency = make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id=SUBSCRIBER)
     sandbox.set_mspecs_deal(
         "deal-1", mspecs_deal("deal-1", [mspecs_slot_viewing("v", START, ["s-1"])])
     )
@@ -45,30 +62,105 @@ def agency(make_agency, sandbox):
     return agency
 
 
-def event(event_id="evt-1", deal_id="deal-1", event_type="VIEWING", **fields):
-    return {
-        "id": event_id,
+def event(event_type="VIEWING", deal_id="deal-1", subscriber=SUBSCRIBER, **fields):
+    """An event as MSPECS sends it (marketing_marketingPublishHook), checked against the
+    contract unless told not to (`valid=False`)."""
+    valid = fields.pop("valid", True)
+    body = {
         "eventType": event_type,
+        "accessToken": "secret-access-token",
+        "subscriberId": subscriber,
         "dealId": deal_id,
-        "eventData": {"viewings": []},
+        "saleStatus": "ENUMS_SALE_STATUS_FOR_SALE",
+        "isPreview": False,
         **fields,
     }
+    body = {name: value for name, value in body.items() if value is not None}
+    if valid:
+        CONTRACT.check("webhook_event", body)
+    return body
 
 
-def signature(body: bytes, secret=SECRET, age=0) -> str:
-    """Signed `age` seconds ago (negative: in the future)."""
-    timestamp = int(time.time()) - age
+def signature(body: bytes, secret=SECRET, age=0, timestamp=None) -> str:
+    """Signed as MSPECS does, `age` seconds ago (negative: in the future)."""
+    timestamp = int(time.time()) - age if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},s={digest.hexdigest()}"
 
 
-def post(client, payload, slug="maklarhuset", sign=True, **signing):
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    headers = {"HTTP_X_MSPECS_SIGNATURE": signature(body, **signing)} if sign else {}
-    return client.post(f"/webhooks/mspecs/{slug}/", body, "application/json", **headers)
+def raw(payload) -> bytes:
+    return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
 
 
-def test_a_signed_viewing_event_is_stored_and_left_to_the_worker(
+def post(client, payload, *, header=None, **signing):
+    body = raw(payload)
+    header = signature(body, **signing) if header is None else header
+    return client.post(URL, body, "application/json", HTTP_X_MSPECS_SIGNATURE=header)
+
+
+def refused_and_nothing_stored(response, status):
+    return response.status_code == status and not WebhookEvent.objects.exists()
+
+
+# --- MSPECS's own example --------------------------------------------------------------------
+
+
+def vendor_example():
+    """The body, header and secret of the OpenAPI's 'Webhook validation' example."""
+    example = CONTRACT.schema("webhook_event")["x-signature"]["example"]
+    body = (CONTRACT.folder / example["body"]).read_bytes()
+    return body, example["header"], example["secret"]
+
+
+def test_mspecs_example_event_matches_the_contract():
+    body, _, _ = vendor_example()
+
+    assert CONTRACT.violations("webhook_event", json.loads(body)) == []
+
+
+def test_mspecs_signed_example_is_taken_and_its_deal_read_again(client, settings, queued):
+    body, header, secret = vendor_example()
+    published = json.loads(body)
+    settings.MSPECS_WEBHOOK_SECRET = secret
+    signed_at = int(header.split(",")[0].removeprefix("t="))
+    settings.WEBHOOK_MAX_AGE_SECONDS = int(time.time()) - signed_at + 60  # a 2022 example
+    deal_id, subscriber = published["dealId"], published["subscriberId"]
+    with SandboxProviders(mspecs_subscriber_ids={subscriber}) as sandbox:
+        agency = factories.make_agency(
+            BrokerSystem.MSPECS, sandbox=sandbox, mspecs_subscriber_id=subscriber
+        )
+        sandbox.set_mspecs_deal(
+            deal_id, mspecs_deal(deal_id, [mspecs_slot_viewing("v", START, ["s-1"])])
+        )
+        import_source(agency, deal_id)
+        sandbox.set_mspecs_deal(
+            deal_id, mspecs_deal(deal_id, [mspecs_slot_viewing("v", START, ["s-1", "s-2"])])
+        )
+
+        response = client.post(URL, body, "application/json", HTTP_X_MSPECS_SIGNATURE=header)
+        process_event(WebhookEvent.objects.get().pk)
+
+        assert response.status_code == 200
+        assert sandbox.requests_to(f"/mspecs/api/marketing/deals/{deal_id}") == 2
+    stored = WebhookEvent.objects.get()
+    assert (stored.agency, stored.event_type, stored.source_id) == (agency, "PUBLISH", deal_id)
+    assert ViewingSlot.objects.filter(viewing__agency=agency).count() == 2
+
+
+def test_the_access_token_is_neither_stored_nor_logged(client, agency, queued, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    post(client, event())
+
+    stored = WebhookEvent.objects.values().get()
+    assert not any("secret-access-token" in str(value) for value in stored.values())
+    assert "secret-access-token" not in caplog.text
+
+
+# --- taken ------------------------------------------------------------------------------------
+
+
+def test_a_signed_event_is_stored_and_left_to_the_worker(
     client, agency, sandbox, queued, django_capture_on_commit_callbacks
 ):
     before = sandbox.requests_served
@@ -79,188 +171,281 @@ def test_a_signed_viewing_event_is_stored_and_left_to_the_worker(
     assert response.status_code == 200
     assert response.json() == {"received": True, "duplicate": False}
     stored = WebhookEvent.objects.get()
-    assert (stored.agency, stored.event_id, stored.source_id) == (agency, "evt-1", "deal-1")
+    assert (stored.agency, stored.event_type, stored.source_id) == (agency, "VIEWING", "deal-1")
     assert queued() == [stored.pk]
     assert sandbox.requests_served == before  # the request itself read nothing
 
 
-def test_the_worker_syncs_the_deal_the_event_names(client, agency, sandbox, queued):
-    post(client, event())
-    sandbox.set_mspecs_deal(
-        "deal-1", mspecs_deal("deal-1", [mspecs_slot_viewing("v", START, ["s-1", "s-2"])])
-    )
-
-    process_event(WebhookEvent.objects.get().pk)
-
-    viewing = Viewing.objects.get(provider_viewing_id="v")
-    assert viewing.slots.count() == 2
-    assert WebhookEvent.objects.get().processed_at is not None
-
-
-def test_the_same_event_twice_is_processed_once(
+def test_the_same_delivery_twice_is_stored_and_processed_once(
     client, agency, sandbox, queued, django_capture_on_commit_callbacks
 ):
+    body = raw(event())
+    header = signature(body)
+
     with django_capture_on_commit_callbacks(execute=True):
-        first = post(client, event())
-        second = post(client, event())
+        first = post(client, body, header=header)
+        second = post(client, body, header=header)
+    for pk in queued():
+        process_event(pk)
 
-    assert second.status_code == 200 and second.json()["duplicate"] is True
-    assert WebhookEvent.objects.count() == 1
-    assert queued() == [WebhookEvent.objects.get().pk]
     assert first.json()["duplicate"] is False
+    assert second.status_code == 200 and second.json()["duplicate"] is True
+    assert WebhookEvent.objects.count() == 1 and len(queued()) == 1
+    assert sandbox.requests_to(DEAL_PATH) == 2  # the import, and one read for the event
 
 
-def test_an_event_processed_before_is_not_processed_again(client, agency, sandbox, queued):
-    post(client, event())
-    pk = WebhookEvent.objects.get().pk
-    process_event(pk)
-    before = sandbox.requests_served
+def test_the_same_body_signed_again_later_is_a_new_event(client, agency, queued):
+    body = raw(event())
 
-    assert process_event(pk) == "already processed"
-    assert sandbox.requests_served == before
+    post(client, body, age=10)
+    response = post(client, body)
 
-
-@pytest.mark.parametrize(
-    "signing",
-    [
-        {"secret": "wrong-secret"},
-        {"age": 301},  # older than 5 minutes: a replay
-        {"age": -301},
-    ],
-    ids=["wrong-secret", "too-old", "in-the-future"],
-)
-def test_a_bad_or_stale_signature_is_refused(client, agency, queued, signing):
-    response = post(client, event(), **signing)
-
-    assert response.status_code == 401
-    assert not WebhookEvent.objects.exists()
+    assert response.json()["duplicate"] is False
+    assert WebhookEvent.objects.count() == 2
 
 
 def test_a_signature_just_inside_five_minutes_is_taken(client, agency, queued):
     assert post(client, event(), age=290).status_code == 200
 
 
+@pytest.mark.parametrize("event_type", ["BIDDING", "REFERRAL"])
+def test_events_about_nothing_we_keep_are_answered_and_not_stored(
+    client, agency, queued, event_type
+):
+    response = post(client, event(event_type))
+
+    assert response.status_code == 200
+    assert not WebhookEvent.objects.exists() and queued() == []
+
+
+# --- refused, nothing stored -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "signing",
+    [{"secret": "wrong-secret"}, {"age": 301}, {"age": -301}],
+    ids=["wrong-secret", "too-old", "in-the-future"],
+)
+def test_a_bad_or_stale_signature_is_refused(client, agency, queued, signing):
+    assert refused_and_nothing_stored(post(client, event(), **signing), 401)
+
+
 @pytest.mark.parametrize(
     "header",
-    ["", "t=,s=", "s=abc", "t=abc,s=def", "t=1,t=2", "garbage", "t=99999999999999,s=00"],
+    [
+        "",
+        "t=,s=",
+        "s=abc",
+        "t=abc,s=def",
+        "t=1,t=2",
+        "garbage",
+        "t=99999999999999,s=00",
+        "t=1654088142,s=4c4049d554262c390b059a5b20b204d66bdde7b03d7b12b1ef56d44541e3e26b,x=1",
+    ],
 )
-def test_a_missing_or_malformed_signature_is_refused(client, agency, header):
-    body = json.dumps(event()).encode()
-
-    response = client.post(
-        "/webhooks/mspecs/maklarhuset/", body, "application/json", HTTP_X_MSPECS_SIGNATURE=header
-    )
-
-    assert response.status_code == 401
-    assert not WebhookEvent.objects.exists()
-
-
-def test_no_signature_header_is_refused(client, agency):
-    assert post(client, event(), sign=False).status_code == 401
+def test_a_malformed_signature_is_refused(client, agency, header):
+    assert refused_and_nothing_stored(post(client, event(), header=header), 401)
 
 
 def test_a_signature_of_another_body_is_refused(client, agency):
-    body = json.dumps(event()).encode()
-    other = json.dumps(event(deal_id="deal-2")).encode()
+    header = signature(raw(event(deal_id="deal-2")))
+
+    assert refused_and_nothing_stored(post(client, event(), header=header), 401)
+
+
+def test_unsigned_requests_are_answered_alike_whatever_the_subscriber(client, agency):
+    known = post(client, event(), header="")
+    unknown = post(client, event(subscriber="nobody-we-know"), header="")
+
+    assert (known.status_code, known.content) == (unknown.status_code, unknown.content)
+    assert known.status_code == 401
+
+
+def test_nothing_is_taken_while_no_secret_is_set(client, agency, settings):
+    settings.MSPECS_WEBHOOK_SECRET = ""
+
+    assert refused_and_nothing_stored(post(client, event(), secret=""), 404)
+
+
+def test_an_event_no_agency_subscribes_to_is_refused(client, agency, queued):
+    response = post(client, event(subscriber="somebody-else"))
+
+    assert refused_and_nothing_stored(response, 404)
+
+
+@pytest.mark.parametrize("other", ["vitec", "inactive"])
+def test_an_event_is_not_matched_to_a_vitec_or_inactive_agency(client, make_agency, other):
+    if other == "vitec":
+        make_agency(BrokerSystem.VITEC, mspecs_subscriber_id="shared")
+    else:
+        make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id="shared", is_active=False)
+
+    assert refused_and_nothing_stored(post(client, event(subscriber="shared")), 404)
+
+
+def test_a_body_over_the_cap_is_refused(client, agency):
+    body = raw(event(padding="x" * MAX_BODY_BYTES))
+
+    assert refused_and_nothing_stored(post(client, body), 413)
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(client, agency):
+    body = raw(event())
 
     response = client.post(
-        "/webhooks/mspecs/maklarhuset/",
-        other,
+        URL,
+        body,
         "application/json",
+        CONTENT_LENGTH=str(10 * MAX_BODY_BYTES),
         HTTP_X_MSPECS_SIGNATURE=signature(body),
     )
 
-    assert response.status_code == 401
+    assert refused_and_nothing_stored(response, 413)
+
+
+def nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
 
 
 @pytest.mark.parametrize(
     "payload",
     [
         b"not json",
-        b"[1, 2]",
-        event(event_id=None),
-        event(event_id="x" * 201),
-        event(event_id="evt\x00"),
-        event(event_type=["VIEWING"]),
-        event(deal_id=None),
-        event(deal_id="deal/1"),
-        event(deal_id="../x"),
+        b"\xff\xfe",
+        b"[" * 20000 + b"]" * 20000,
+        raw(event(eventData=nested(40))),
+        b'{"eventType": "VIEWING", "subscriberId": "sandbox-subscriber", "dealId": NaN}',
+        b'{"eventType": "VIEWING", "subscriberId": "sandbox-subscriber", "n": '
+        + b"9" * 5000
+        + b"}",
+    ],
+    ids=["not-json", "not-utf8", "deep-arrays", "deep-objects", "nan", "huge-number"],
+)
+def test_a_body_that_is_not_plain_json_is_refused(client, agency, payload):
+    assert refused_and_nothing_stored(post(client, payload), 400)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (event(event_type="UN-PUBLISH", valid=False), "eventType"),
+        (event(event_type="SOLD", valid=False), "eventType"),
+        (event(event_type=["VIEWING"], valid=False), "eventType"),
+        (event(subscriber=None, valid=False), "subscriberId"),
+        (event(deal_id=None, valid=False), "dealId"),
+        (event(deal_id="x" * 201, valid=False), "dealId"),
+        (event(isPreview="no", valid=False), "isPreview"),
+        (event(saleStatus="ENUMS_SALE_STATUS_PREVIEW", valid=False), "saleStatus"),
+        ([event()], "the answer"),
     ],
     ids=[
-        "not-json",
-        "not-object",
-        "no-id",
-        "long-id",
-        "nul-id",
+        "un-dash-publish",
+        "sold-is-no-event-type",
         "type-not-text",
+        "no-subscriber",
         "no-deal",
-        "deal-slash",
-        "deal-dotdot",
+        "long-deal",
+        "preview-not-boolean",
+        "preview-is-no-sale-status",
+        "not-an-object",
     ],
 )
-def test_a_signed_body_of_the_wrong_shape_is_a_400(client, agency, queued, payload):
+def test_a_body_of_another_shape_is_refused_naming_the_field(client, agency, payload, field):
     response = post(client, payload)
 
-    assert response.status_code == 400
-    assert not WebhookEvent.objects.exists()
+    assert refused_and_nothing_stored(response, 400)
+    assert field in response.json()["error"] or "required" in response.json()["error"]
 
 
-def test_other_event_types_are_stored_and_not_synced(
-    client, agency, queued, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("deal_id", ["deal/1", "..", "deal 1", "deal\x00"])
+def test_a_deal_id_that_cannot_name_one_deal_is_refused(client, agency, deal_id):
+    assert refused_and_nothing_stored(post(client, event(deal_id=deal_id)), 400)
+
+
+def test_only_post_is_answered(client):
+    assert client.get(URL).status_code == 405
+
+
+# --- the worker --------------------------------------------------------------------------------
+
+
+def stored_event(client, *args, **fields) -> int:
+    assert post(client, event(*args, **fields)).status_code == 200
+    return WebhookEvent.objects.latest("pk").pk
+
+
+@pytest.mark.parametrize("event_type", ["PUBLISH", "VIEWING"])
+def test_publish_and_viewing_events_read_the_deal_again(
+    client, agency, sandbox, queued, event_type
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post(client, event(event_type="BIDDING"))
+    pk = stored_event(client, event_type)
+    sandbox.set_mspecs_deal(
+        "deal-1", mspecs_deal("deal-1", [mspecs_slot_viewing("v", START, ["s-1", "s-2"])])
+    )
 
-    assert response.status_code == 200
-    assert WebhookEvent.objects.get().event_type == "BIDDING"
-    assert queued() == []
+    process_event(pk)
 
-
-@pytest.mark.parametrize("slug", ["nobody", "vitec-agency", "no-secret"])
-def test_an_address_without_an_mspecs_webhook_is_a_404(client, make_agency, agency, slug):
-    make_agency(BrokerSystem.VITEC, slug="vitec-agency", mspecs_webhook_secret=SECRET)
-    make_agency(BrokerSystem.MSPECS, slug="no-secret")
-
-    assert post(client, event(), slug=slug).status_code == 404
+    assert Viewing.objects.get(provider_viewing_id="v").slots.count() == 2
+    assert WebhookEvent.objects.get().processed_at is not None
 
 
-def test_one_agencys_secret_does_not_open_anothers_address(client, make_agency, agency):
-    make_agency(BrokerSystem.MSPECS, slug="other", mspecs_webhook_secret="other-secret")
-
-    assert post(client, event(), slug="other").status_code == 401
-
-
-def test_an_event_for_a_deal_only_another_agency_imported_syncs_nothing(
-    client, make_agency, agency, sandbox, queued
+def test_un_publish_closes_the_deals_viewings_and_sets_their_waiting_bookings_aside(
+    client, agency, sandbox, queued
 ):
-    other = make_agency(BrokerSystem.MSPECS, slug="other", mspecs_webhook_secret="s2")
-    post(client, event(), slug="other", secret="s2")
+    viewing = Viewing.objects.get(provider_viewing_id="v")
+    booking = make_booking(viewing, viewing.slots.get())
+    pk = stored_event(client, "UN_PUBLISH")
     before = sandbox.requests_served
 
-    result = process_event(WebhookEvent.objects.get(agency=other).pk)
+    process_event(pk)
 
-    assert result == "nothing to sync" and sandbox.requests_served == before
+    viewing.refresh_from_db()
+    booking.refresh_from_db()
+    assert not viewing.is_open and viewing.removed_from_source_at is not None
+    assert booking.status == Booking.Status.REJECTED
+    assert sandbox.requests_served == before  # closing reads nothing
 
 
-def test_only_post_is_answered(client, agency):
-    assert client.get("/webhooks/mspecs/maklarhuset/").status_code == 405
+def test_a_burst_of_events_for_one_deal_is_one_read(client, agency, sandbox, queued):
+    pks = [stored_event(client, "VIEWING", padding=str(n)) for n in range(3)]
+    before = sandbox.requests_to(DEAL_PATH)
+
+    results = [process_event(pk) for pk in pks]
+
+    assert sandbox.requests_to(DEAL_PATH) == before + 1
+    assert results[1:] == ["already processed", "already processed"]
+    assert not WebhookEvent.objects.unprocessed().exists()
 
 
-def test_a_failed_sync_is_kept_on_the_event(client, agency, sandbox, queued):
-    post(client, event())
+def test_the_latest_of_the_waiting_events_decides(client, agency, sandbox, queued):
+    first = stored_event(client, "VIEWING")
+    stored_event(client, "UN_PUBLISH")
+    before = sandbox.requests_served
+
+    process_event(first)
+
+    assert sandbox.requests_served == before
+    assert not Viewing.objects.get(provider_viewing_id="v").is_open
+
+
+def test_an_event_for_a_deal_the_agency_did_not_import_reads_nothing(
+    client, agency, sandbox, queued
+):
+    pk = stored_event(client, "PUBLISH", deal_id="deal-new")
+    before = sandbox.requests_served
+
+    assert process_event(pk) == "not imported"
+    assert sandbox.requests_served == before
+
+
+def test_a_failed_read_is_kept_on_the_event(client, agency, sandbox, queued):
+    pk = stored_event(client)
     sandbox.remove_mspecs_deal("deal-1")
 
-    process_event(WebhookEvent.objects.get().pk)
+    process_event(pk)
 
     assert WebhookEvent.objects.get().problem.code == "source_not_found"
     assert Viewing.objects.get().sync_problem.code == "source_not_found"
-
-
-def test_the_event_id_may_come_back_for_another_agency(client, make_agency, agency, queued):
-    make_agency(BrokerSystem.MSPECS, slug="other", mspecs_webhook_secret="s2")
-
-    post(client, event())
-    response = post(client, event(), slug="other", secret="s2")
-
-    assert response.json()["duplicate"] is False
-    assert WebhookEvent.objects.count() == 2

@@ -12,8 +12,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, **options):
-        encrypted = ["secret", "mspecs_webhook_secret"]
-        credentials = ProviderCredential.objects.select_for_update().only("pk", *encrypted)
+        credentials = ProviderCredential.objects.select_for_update().only("pk", "secret")
         for credential in credentials:
-            credential.save(update_fields=encrypted)  # saving always encrypts with the newest
+            credential.save(update_fields=["secret"])  # saving always encrypts with the newest
         self.stdout.write(f"Re-encrypted {len(credentials)} secret(s) with the newest key.")

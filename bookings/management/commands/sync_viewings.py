@@ -6,7 +6,8 @@ from bookings.viewing_import import sync
 class Command(BaseCommand):
     help = (
         "Re-read every MSPECS deal and Vitec estate behind an upcoming imported viewing, one "
-        "request each, and apply what changed (as the worker's schedule does)."
+        "request each, and apply what changed. Run it by hand only: MSPECS forbids scheduled "
+        "deal reads (docs/mspecs.md), which the worker's schedule leaves out."
     )
 
     def handle(self, **options):

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 from agencies.models import ProviderCredential
@@ -14,12 +15,17 @@ from bookings.providers.base import (
     ImportedSlot,
     ImportedViewing,
     ProviderClient,
+    SourceListing,
     check_unique_ids,
     normalise_errors,
     optional_count,
     parse_broker_time,
     read_id,
 )
+from bookings.providers.contracts import Contract
+
+# MSPECS's contract (docs/mspecs.md): answers are checked against it before they are read.
+CONTRACT = Contract(Path(__file__).parent / "contract")
 
 # Viewing types (docs/mspecs.md, "Deals and their viewings"): a time-slot viewing is booked
 # into a slot; one with a date and time is an ordinary viewing. The others name no time a
@@ -28,6 +34,8 @@ TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS"
 DATE_AND_TIME = "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"
 # Assumed (docs/mspecs.md): an ordinary viewing without an endTime lasts an hour.
 DEFAULT_VIEWING_LENGTH = timedelta(hours=1)
+# The subscriber's published deals, all in one answer (docs/mspecs.md, "Published deals").
+PUBLISHED_DEALS_ENDPOINT = "/api/marketing/deals"
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,20 @@ class MspecsClient(ProviderClient):
         except (KeyError, TypeError, ValueError):
             raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id)) from None
 
+    def list_sources(self) -> list[SourceListing]:
+        """The subscriber's published deals, titled with their addresses, from one
+        `GET /api/marketing/deals` (documented without paging). Raises SourceReadError."""
+        source = PUBLISHED_DEALS_ENDPOINT.lstrip("/")
+        body = self.read_source(PUBLISHED_DEALS_ENDPOINT, source)
+        try:
+            deals = CONTRACT.check("published_deals", body)
+            listed = {}
+            for deal in deals:
+                listed.setdefault(read_id(deal["id"]), published_deal_title(deal))
+        except SHAPE_ERRORS as error:
+            raise self.unexpected(source, error) from None
+        return [SourceListing(deal_id, title) for deal_id, title in listed.items()]
+
     def fetch_viewings(self, source_id: str) -> list[ImportedViewing]:
         """The deal's bookable viewings from `GET /api/marketing/deals/{dealId}`, one call
         (docs/mspecs.md, "Deals and their viewings")."""
@@ -205,3 +227,21 @@ def read_viewing(viewing: dict, title: str, address: str) -> ImportedViewing:
         title=title,
         address=address,
     )
+
+
+def published_deal_title(deal: dict) -> str:
+    """How staff pick a deal from the published list: its name (when it is more than the
+    street), its address and MSPECS's short id, e.g. "Råsundavägen 4, 169 67 Solna
+    (DF4 HG9)"; a deal without any of them by its id."""
+    location = deal.get("location") or {}
+    street = (location.get("streetAddress") or "").strip()
+    place = " ".join(
+        part for part in ((location.get(k) or "").strip() for k in ("postalCode", "city")) if part
+    )
+    address = ", ".join(part for part in (street, place) if part)
+    name = (deal.get("displayName") or "").strip()
+    title = " – ".join(part for part in (name if name != street else "", address) if part)
+    short_id = (deal.get("shortId") or "").strip()
+    if short_id:
+        title = f"{title} ({short_id})" if title else short_id
+    return title or deal["id"]

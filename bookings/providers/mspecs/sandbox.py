@@ -3,6 +3,7 @@
     POST {url}/mspecs/v3/viewings/externalViewer/{viewingId}[/slot/{slotId}]
     GET  {url}/mspecs/v3/viewings/slot/status/{dealId}
     GET  {url}/mspecs/api/marketing/deals/{dealId}
+    GET  {url}/mspecs/api/marketing/deals            (the published deals)
 
 `route` answers one authenticated request over the sandbox's state (bookings/sandbox/).
 HTTP Basic and `Authorization: Bearer <access token>` are both taken; the `subscriber-id`
@@ -10,8 +11,9 @@ header is required on the provider API (`/api/...`) and checked wherever it is s
 """
 
 from http import HTTPStatus
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from bookings.providers.mspecs.client import CONTRACT
 from bookings.sandbox.state import ProviderState, SlotFull, UnknownDeal, UnknownSlot, ViewingGone
 from bookings.sandbox.validation import E164, EMAIL
 
@@ -51,6 +53,8 @@ def route(providers: ProviderState, method: str, parts: list[str], query, header
             return add_viewer(providers, viewing_id, slot, body, path)
         case "GET", ["v3", "viewings", "slot", "status", deal_id]:
             return slot_status(providers, deal_id)
+        case "GET", ["api", "marketing", "deals"]:
+            return published_deals(providers, query, headers)
         case "GET", ["api", "marketing", "deals", deal_id]:
             try:
                 return HTTPStatus.OK, providers.mspecs_deal(unquote(deal_id))
@@ -94,3 +98,12 @@ def slot_status(providers: ProviderState, deal_id: str):
         slot_id: {"numberOfBooked": booked, "fullyBooked": full}
         for slot_id, (booked, full) in slots.items()
     }
+
+
+def published_deals(providers: ProviderState, query: str, headers):
+    """`GET /api/marketing/deals`: the request as documented (no query, the subscriber-id
+    header), else 400 as MSPECS's BadRequestError."""
+    request = {"query": parse_qs(query), "headers": {"subscriber-id": headers.get("subscriber-id")}}
+    if violations := CONTRACT.violations("published_deals_request", request):
+        return HTTPStatus.BAD_REQUEST, {"message": str(violations[0])}
+    return HTTPStatus.OK, providers.mspecs_published_deals(request)

@@ -12,4 +12,5 @@ PLUGIN = BrokerSystemPlugin(
     system=BrokerSystem.VITEC,
     client_class=VitecClient,
     contract=Contract(Path(__file__).parent / "contract"),
+    scheduled_source_reads=True,
 )

@@ -1,0 +1,88 @@
+"""The nightly catch-up for broker systems that push their changes to our webhook (MSPECS,
+docs/mspecs.md "When we read deal data"): a missed event must not leave a deal stale,
+and MSPECS forbids reading deals on a schedule except to "sync missing events" from its
+published-deals list once a night.
+
+For each such agency with upcoming imported viewings: one read of its list of sources
+(`list_sources`); the imported deals it lists are read again (`sync_sources`), and those it
+no longer lists are closed as an UN_PUBLISH event would (MSPECS: "If a deal is not in the
+published deal query then it should be removed"). An agency whose list cannot be read is
+left as it is.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from agencies.models import Agency, CredentialStatus
+from bookings.delivery.redaction import redact_answer
+from bookings.providers import PLUGINS, client_for
+from bookings.providers.base import SourceReadError
+from bookings.viewing_import import problems
+from bookings.viewing_import.sync import (
+    Source,
+    SyncSummary,
+    apply_source,
+    sources_of,
+    sync_sources,
+    syncable_viewings,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CatchUpSummary:
+    lists_read: int = 0
+    closed: int = 0  # deals the list no longer has
+    synced: SyncSummary = field(default_factory=SyncSummary)
+    errors: dict[str, str] = field(default_factory=dict)  # agency -> why its list was not read
+
+    def __str__(self) -> str:
+        return (
+            f"{self.lists_read} lists read, {self.closed} deals closed, {self.synced}; "
+            f"{len(self.errors)} lists not read"
+        )
+
+
+def catch_up(now=None) -> CatchUpSummary:
+    summary = CatchUpSummary()
+    systems = [system for system, plugin in PLUGINS.items() if plugin.pushes_source_events]
+    imported = defaultdict(list)  # agency id -> its imported deals with upcoming viewings
+    viewings = syncable_viewings(now).filter(agency__broker_system__in=systems)
+    for source in sources_of(viewings.filter(agency__is_active=True)):
+        imported[source.agency_id].append(source.source_id)
+    agencies = Agency.objects.select_related("credential").in_bulk(list(imported))
+    to_sync = []
+    for agency_id, deal_ids in imported.items():
+        agency = agencies[agency_id]
+        listed = listed_sources(agency, summary)
+        if listed is None:
+            continue
+        to_sync += [Source(agency_id, deal_id) for deal_id in deal_ids if deal_id in listed]
+        for deal_id in deal_ids:
+            if deal_id not in listed:
+                apply_source(agency, deal_id, [])
+                summary.closed += 1
+    summary.synced = sync_sources(to_sync)
+    return summary
+
+
+def listed_sources(agency: Agency, summary: CatchUpSummary) -> set[str] | None:
+    """The ids the agency's list of sources has now, or None (the reason in `summary`)."""
+    credential = getattr(agency, "credential", None)
+    if credential is None:
+        problem = problems.SOURCE_NO_CREDENTIAL()
+    elif credential.status == CredentialStatus.FAILING:
+        problem = problems.SOURCE_WAITS_FOR_CREDENTIAL()
+    else:
+        try:
+            listed = {listing.source_id for listing in client_for(credential).list_sources()}
+        except SourceReadError as error:
+            problem = redact_answer(error.problem, credential)
+        else:
+            summary.lists_read += 1
+            return listed
+    summary.errors[str(agency)] = str(problem)
+    logger.warning("Nightly catch-up: the list of %s was not read: %s", agency, problem)
+    return None
