@@ -249,14 +249,16 @@ class CredentialStatus(models.TextChoices):
 
 
 # Where the secret is sent and which login it opens (Vitec's customer id and MSPECS's
-# subscriber id scope the login; the scheme says what the secret is).
-# Changing any of them needs the secret entered again: see ProviderCredential.clean.
+# subscriber id scope the login; the scheme says what the secret is; MSPECS's two APIs
+# take different logins). Changing any of them needs the secret entered again: see
+# ProviderCredential.clean.
 SECRET_SCOPE_FIELDS = [
     "base_url",
     "username",
     "auth_scheme",
     "vitec_customer_id",
     "mspecs_subscriber_id",
+    "mspecs_api",
 ]
 
 

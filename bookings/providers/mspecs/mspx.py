@@ -124,6 +124,7 @@ class MspxReads:
     def list_sources(self) -> list[SourceListing]:
         """The deals with viewings still to come that buyers could book, read from the
         viewings table newest first until the first that has passed."""
+        self.check_fields(VIEWINGS, VIEWINGS)
         now = timezone.now()
         upcoming: dict[str, list[datetime]] = {}
         for page in self.pages(
