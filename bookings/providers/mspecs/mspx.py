@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import ngettext
 
 from bookings.models import Viewing
 from bookings.providers.base import (
@@ -209,7 +209,7 @@ def deal_title_and_address(deal: dict) -> tuple[str, str]:
     address, "street, postal code city"."""
     street = (deal.get("streetAddress") or "").strip()
     place = " ".join((deal.get(k) or "").strip() for k in ("postalCode", "city")).strip()
-    title = street or gettext("Deal %(deal)s") % {"deal": deal["id"]}
+    title = street or f"Deal {deal['id']}"  # stored, so in no one reader's language
     return title[:200], ", ".join(part for part in (street, place) if part)[:300]
 
 
