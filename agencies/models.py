@@ -144,12 +144,40 @@ class Agency(models.Model):
         return self.consent_name or self.name
 
 
+class MspecsApi(models.TextChoices):
+    """Which of MSPECS's two public APIs a credential speaks (docs/mspecs.md, "Two APIs")."""
+
+    PROVIDER = "provider", _("Provider API (integration.mspecs.se; needs a provider agreement)")
+    EXTERNAL_VIEWING = (
+        "external_viewing",
+        _("External viewing API and MSPX API (login.mspecs.se; the agency's own API user)"),
+    )
+
+
+# The production and test hosts of each MSPECS API (docs/mspecs.md, "Two APIs"): the
+# provider API's integration endpoints, and the client endpoints that serve the External
+# viewing API and the MSPX API.
+MSPECS_API_HOSTS = {
+    MspecsApi.PROVIDER: frozenset({"integration.mspecs.se", "test-integration.mspecs.se"}),
+    MspecsApi.EXTERNAL_VIEWING: frozenset({"login.mspecs.se", "stage.mspecs.se", "demo.mspecs.se"}),
+}
+
 # The API hosts each broker system really uses; an operator adds others (a proxy, the
 # sandbox) in settings.BROKER_ALLOWED_HOSTS.
 VENDOR_HOSTS = {
-    BrokerSystem.MSPECS: frozenset({"integration.mspecs.se", "test-integration.mspecs.se"}),
+    BrokerSystem.MSPECS: frozenset().union(*MSPECS_API_HOSTS.values()),
     BrokerSystem.VITEC: frozenset({"connect.maklare.vitec.net"}),
 }
+
+
+def vendor_hosts(broker_system: str | None = None, mspecs_api: str = "") -> frozenset[str]:
+    """The hosts a base URL may name: those of the MSPECS API `mspecs_api` when given for
+    MSPECS, else those of the broker system, else those of every broker system."""
+    if broker_system is None:
+        return frozenset().union(*VENDOR_HOSTS.values())
+    if broker_system == BrokerSystem.MSPECS and mspecs_api in MSPECS_API_HOSTS:
+        return MSPECS_API_HOSTS[mspecs_api]
+    return VENDOR_HOSTS[broker_system]
 
 
 def operator_allowed_hosts() -> dict[str, bool]:
@@ -163,10 +191,11 @@ def operator_allowed_hosts() -> dict[str, bool]:
     return allowed
 
 
-def validate_provider_url(url: str, broker_system: str | None = None) -> None:
+def validate_provider_url(url: str, broker_system: str | None = None, mspecs_api: str = "") -> None:
     """The rules for a broker system's base URL (and every URL called under it): https
     (or plain http where the operator allowed it), no user info, query or fragment, and a
-    host the broker system uses or the operator added."""
+    host the broker system (for MSPECS: the API the credential speaks) uses or the operator
+    added."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
@@ -190,18 +219,23 @@ def validate_provider_url(url: str, broker_system: str | None = None) -> None:
         errors.append(
             ValidationError(_("The address may not have a query (?) or fragment (#)."), "query")
         )
-    vendor_hosts = (
-        VENDOR_HOSTS[broker_system] if broker_system else frozenset().union(*VENDOR_HOSTS.values())
-    )
-    if host not in vendor_hosts and host not in operator_hosts:
+    hosts = vendor_hosts(broker_system, mspecs_api)
+    if host not in hosts and host not in operator_hosts:
+        if broker_system and host in vendor_hosts(broker_system):
+            # A host of the broker system's other API: the API chosen is the mistake.
+            message = _(
+                "%(host)s is an address of the other MSPECS API; choose that API, or use %(hosts)s."
+            )
+        else:
+            message = _(
+                "%(host)s is not an address of this broker system; use %(hosts)s, or ask "
+                "the operator to add the host to BROKER_ALLOWED_HOSTS."
+            )
         errors.append(
             ValidationError(
-                _(
-                    "%(host)s is not an address of this broker system; use %(hosts)s, or ask "
-                    "the operator to add the host to BROKER_ALLOWED_HOSTS."
-                ),
+                message,
                 code="host",
-                params={"host": host or "?", "hosts": ", ".join(sorted(vendor_hosts))},
+                params={"host": host or "?", "hosts": ", ".join(sorted(hosts))},
             )
         )
     if errors:
@@ -215,14 +249,16 @@ class CredentialStatus(models.TextChoices):
 
 
 # Where the secret is sent and which login it opens (Vitec's customer id and MSPECS's
-# subscriber id scope the login; the scheme says what the secret is).
-# Changing any of them needs the secret entered again: see ProviderCredential.clean.
+# subscriber id scope the login; the scheme says what the secret is; MSPECS's two APIs
+# take different logins). Changing any of them needs the secret entered again: see
+# ProviderCredential.clean.
 SECRET_SCOPE_FIELDS = [
     "base_url",
     "username",
     "auth_scheme",
     "vitec_customer_id",
     "mspecs_subscriber_id",
+    "mspecs_api",
 ]
 
 
@@ -291,10 +327,23 @@ class ProviderCredential(models.Model):
         default=True, verbose_name=_("Vitec booking limit validation")
     )
 
-    # MSPECS only (ignored for Vitec): the agency as MSPECS's subscriber, sent as the
-    # `subscriber-id` header on every call; MSPECS's webhook events name it too, which is
-    # how they find their agency (the webhook secret is the provider account's, in the
-    # environment: docs/mspecs.md, "Webhooks").
+    # MSPECS only (ignored for Vitec): the API the credential speaks (the provider API, as
+    # every credential did before the choice existed), and the agency as MSPECS's
+    # subscriber, sent as the `subscriber-id` header on every call; MSPECS's webhook events
+    # name it too, which is how they find their agency (the webhook secret is the provider
+    # account's, in the environment: docs/mspecs.md, "Webhooks").
+    mspecs_api = models.CharField(
+        _("MSPECS API"),
+        max_length=20,
+        choices=MspecsApi.choices,
+        default=MspecsApi.PROVIDER,
+        help_text=_(
+            "Provider API: for a provider with an agreement with MSPECS (a provider account "
+            "and the agency's subscriber id); reads the agency's published deals. External "
+            "viewing API: the agency's own MSPECS API user; reads viewings and slots "
+            "through the MSPX API. The base URL must be a host of the API chosen."
+        ),
+    )
     mspecs_subscriber_id = models.CharField(
         _("MSPECS subscriber id"), max_length=100, blank=True, validators=[validate_provider_id]
     )
@@ -403,7 +452,7 @@ class ProviderCredential(models.Model):
         broker_system = self.agency.broker_system if self.agency_id else None
         if self.base_url:
             try:
-                validate_provider_url(self.base_url, broker_system)
+                validate_provider_url(self.base_url, broker_system, self.mspecs_api)
             except ValidationError as error:
                 errors["base_url"] = error
         if broker_system == BrokerSystem.VITEC and not self.vitec_customer_id:

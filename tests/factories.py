@@ -3,7 +3,7 @@ about), and what buyers and staff submit. Fixtures are in tests/conftest.py."""
 
 import json
 import socket
-from datetime import timedelta
+from datetime import UTC, timedelta
 from itertools import count
 
 from django.contrib.auth import get_user_model
@@ -356,3 +356,49 @@ def vitec_viewing(viewing_id, starts_at, slot_ids, **fields):
         ],
         **fields,
     }
+
+
+# --- MSPECS's MSPX tables (the External viewing API's reads, docs/mspecs.md "Two APIs") ----
+
+
+def mspx_time(moment) -> str:
+    """A datetime as MSPX sends every one: ISO 8601 in UTC, e.g. 2017-06-25T11:00:00.000Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def mspx_viewing_row(viewing_id, deal_id, starts_at, *, slot_length=20, **fields):
+    """A row of MSPX's viewings table: a time-slot viewing unless `type` says otherwise."""
+    return {
+        "id": viewing_id,
+        "dealId": deal_id,
+        "type": "ENUMS_VIEWINGS_TYPE_TIME_SLOTS",
+        "startDate": mspx_time(starts_at),
+        "endDate": None,
+        "allowExternalBooking": True,
+        "externalBookingLatestHourBefore": None,
+        "slotLength": slot_length,
+        "slotCapacity": 5,
+        **fields,
+    }
+
+
+def mspx_slot_rows(viewing_id, starts_at, slot_ids, *, slot_length=20):
+    """Rows of MSPX's viewingSlots table: one slot after the other."""
+    return [
+        {
+            "id": slot_id,
+            "viewingId": viewing_id,
+            "startTime": mspx_time(starts_at + timedelta(minutes=slot_length * index)),
+        }
+        for index, slot_id in enumerate(slot_ids)
+    ]
+
+
+def put_mspx_deal(sandbox, deal_id, viewing_rows=(), slot_rows=(), **deal_fields):
+    """Put a deal, its viewings and their slots in the sandbox's MSPX tables."""
+    deal = {"id": deal_id, "streetAddress": "Storgatan 1", "postalCode": "753 20"}
+    sandbox.set_mspx_row("deals", {**deal, "city": "Uppsala", **deal_fields})
+    for row in viewing_rows:
+        sandbox.set_mspx_row("viewings", row)
+    for row in slot_rows:
+        sandbox.set_mspx_row("viewingSlots", row)

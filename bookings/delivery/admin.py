@@ -40,6 +40,9 @@ VITEC_FIELDS = [
 
 # Write-only fields: never sent back to the browser; left empty, the stored value stays.
 WRITE_ONLY_FIELDS = ["secret"]
+# Choices a post may leave out (a form from before the choice existed, a script): the
+# stored choice stays.
+CHOICES_KEPT_WHEN_NOT_SENT = ["auth_scheme", "mspecs_api"]
 
 
 def write_only_field(label, help_text) -> forms.CharField:
@@ -70,6 +73,7 @@ class ProviderCredentialForm(forms.ModelForm):
             "auth_scheme",
             "username",
             "secret",
+            "mspecs_api",
             "mspecs_subscriber_id",
             *VITEC_FIELDS,
         ]
@@ -80,12 +84,15 @@ class ProviderCredentialForm(forms.ModelForm):
         # only when one is entered.
         for name in WRITE_ONLY_FIELDS:
             self.initial.pop(name, None)
-        if "auth_scheme" in self.fields:  # not on a read-only page
-            # Not sent (a form from before the choice existed, a script): the scheme stays.
-            self.fields["auth_scheme"].required = False
+        for name in CHOICES_KEPT_WHEN_NOT_SENT:
+            if name in self.fields:  # not on a read-only page
+                self.fields[name].required = False
 
     def clean_auth_scheme(self):
         return self.cleaned_data["auth_scheme"] or self.instance.auth_scheme
+
+    def clean_mspecs_api(self):
+        return self.cleaned_data["mspecs_api"] or self.instance.mspecs_api
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"]
@@ -135,7 +142,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
         (
             _("MSPECS"),
             {
-                "fields": ["mspecs_subscriber_id"],
+                "fields": ["mspecs_api", "mspecs_subscriber_id"],
                 "description": _(
                     "The subscriber id is sent as the subscriber-id header on every call, and "
                     "MSPECS's events about the agency's deals name it: that is how they reach "

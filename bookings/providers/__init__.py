@@ -38,5 +38,5 @@ def client_for(credential: ProviderCredential) -> ProviderClient:
             for stale in [k for k in _clients if k[0] == credential.pk]:
                 _clients.pop(stale).session.close()
             client_class = CLIENT_CLASSES[credential.agency.broker_system]
-            client = _clients[key] = client_class(credential)
+            client = _clients[key] = client_class.for_credential(credential)
         return client

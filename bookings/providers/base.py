@@ -77,13 +77,13 @@ def url_without_userinfo(url: str) -> str:
     return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def check_provider_address(url: str, broker_system: str) -> None:
+def check_provider_address(url: str, broker_system: str, mspecs_api: str = "") -> None:
     """Raise ProviderAddressRefused unless `url` may be called. Every address the host
     resolves to is checked, so a name answering one public and one internal address is
     refused too. (The connection resolves the name again: a rebinding DNS server could
     still switch addresses in between; the host allow-list is the main defence.)"""
     try:
-        validate_provider_url(url, broker_system)
+        validate_provider_url(url, broker_system, mspecs_api)
     except ValidationError as error:
         raise ProviderAddressRefused(
             problems.ADDRESS_NOT_ALLOWED(
@@ -111,13 +111,14 @@ def check_provider_address(url: str, broker_system: str) -> None:
 class CheckedAddressAdapter(requests.adapters.HTTPAdapter):
     """Checks every request's address (check_provider_address) before it is sent."""
 
-    def __init__(self, broker_system: str, **kwargs):
+    def __init__(self, broker_system: str, mspecs_api: str = "", **kwargs):
         self.broker_system = broker_system
+        self.mspecs_api = mspecs_api
         super().__init__(**kwargs)
 
     def send(self, request, *args, **kwargs):
         # The base URL may have no query; a read under it may (e.g. Vitec's paged estates).
-        check_provider_address(request.url.partition("?")[0], self.broker_system)
+        check_provider_address(request.url.partition("?")[0], self.broker_system, self.mspecs_api)
         return super().send(request, *args, **kwargs)
 
 
@@ -379,6 +380,12 @@ class ProviderClient:
     # system's field errors beside the field they concern.
     booking_fields: dict[str, str] = {}
 
+    @classmethod
+    def for_credential(cls, credential: ProviderCredential) -> "ProviderClient":
+        """The client for this credential (a broker system with several APIs picks the
+        one the credential speaks)."""
+        return cls(credential)
+
     def __init__(self, credential: ProviderCredential, session: requests.Session | None = None):
         self.credential = credential
         self.base_url = credential.base_url.rstrip("/")
@@ -393,6 +400,7 @@ class ProviderClient:
         # every delivery call this process may have in flight).
         adapter = CheckedAddressAdapter(
             credential.agency.broker_system,
+            credential.mspecs_api,
             pool_maxsize=pool_size
             or max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY),
         )
@@ -495,10 +503,15 @@ class ProviderClient:
     def read_source(self, endpoint: str, source_id: str) -> Any:
         """GET one deal or estate and return its parsed JSON body, or raise
         SourceReadError saying why not."""
+        return self.read_source_record(endpoint, source_id).body
+
+    def read_source_record(self, endpoint: str, source_id: str) -> CallRecord:
+        """GET (part of) a deal or estate: the call, if it answered 200 with JSON (its
+        headers may matter, e.g. a page's limit); else raise SourceReadError saying why."""
         record = self.call("GET", endpoint)
         status = record.status
         if status == 200 and not isinstance(record.body, str):
-            return record.body
+            return record
         if status == 200:
             problem = import_problems.SOURCE_UNEXPECTED(source=source_id, detail="not JSON")
         elif status in (401, 403):

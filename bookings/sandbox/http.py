@@ -26,6 +26,9 @@ each a method of the control API (`ProviderState`):
                                       "street_address": "...", "city": "..."}
     POST {url}/_sandbox/access-tokens       set_access_token(): {"token": "...",
                                       "subscriber_id": "..."}
+    POST {url}/_sandbox/mspx/{table}        set_mspx_row(): the row, with its "id"
+    POST {url}/_sandbox/mspx-schema/{table} set_mspx_description(): the discovery answer
+    POST {url}/_sandbox/mspx-row-limit      set_mspx_row_limit(): {"limit": 2}
     POST {url}/_sandbox/reset        reset()
 """
 
@@ -93,11 +96,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
             body = {"message": "Sandbox fault"} if fault.body is None else fault.body
             self._send(fault.status, body, headers)
             return
-        status, payload = self._route(method, body)
+        # (status, payload), or with the headers the vendor's answer carries.
+        status, payload, *headers = self._route(method, body)
         self._wait_until(answer_at)
         if fault and fault.mode == "hang":
             time.sleep(fault.hang_seconds)  # the request was handled; the answer is late
-        self._send(status, payload)
+        self._send(status, payload, *headers)
 
     @staticmethod
     def _wait_until(moment: float) -> None:
@@ -141,7 +145,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # --- the broker-system APIs: each plug-in's sandbox routes -------------------------
 
-    def _route(self, method: str, body) -> tuple[int, object]:
+    def _route(self, method: str, body) -> tuple:
         path, _, query = self.path.partition("?")
         prefix, _, rest = path.strip("/").partition("/")
         routes = SANDBOX_ROUTES.get(prefix)
@@ -174,6 +178,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 providers.set_vitec_estate(estate_id, **body)
             case "POST", ["access-tokens"]:
                 providers.set_access_token(str(body.get("token")), str(body.get("subscriber_id")))
+            case "POST", ["mspx", table]:
+                providers.set_mspx_row(table, body)
+            case "POST", ["mspx-schema", table]:
+                providers.set_mspx_description(table, body)
+            case "POST", ["mspx-row-limit"]:
+                providers.set_mspx_row_limit(int(body.get("limit", 0)))
             case "POST", ["reset"]:
                 providers.reset()
             case _:

@@ -20,6 +20,8 @@ PUBLISHED_LIST_FIELDS = (
     *("id", "projectDealId", "shortId", "displayName", "objectType", "isInternational"),
     *("isNewDevelopment", "currency", "publishingInformation", "location"),
 )
+# The most rows one MSPX answer holds unless steered lower (get_api.txt, docs/mspecs.md).
+MSPX_ROW_LIMIT = 1000
 
 
 class Refused(Exception):
@@ -102,6 +104,7 @@ class ProviderState:
         self._deal_documents: dict[str, dict] = {}
         # Vitec estates: estateId -> {"estate": list entry, "viewings": [viewing, ...]}.
         self._estates: dict[str, dict] = {}
+        self._clear_mspx()
         self._requests_served = 0
         # Broker-system requests per path, to check "one request per deal or estate".
         self._requests_by_path: dict[str, int] = {}
@@ -112,6 +115,15 @@ class ProviderState:
         # when the deals count as published, for a document that does not say.
         self._published_deals_requests: list[dict] = []
         self._published_since = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def _clear_mspx(self) -> None:
+        # MSPECS's MSPX tables: table -> row id -> row (kept as given); a table's discovery
+        # answer when a test set one; the most rows one answer holds; and the query of
+        # every list read, in order.
+        self._mspx_rows: dict[str, dict[str, dict]] = {}
+        self._mspx_descriptions: dict[str, dict] = {}
+        self._mspx_row_limit = MSPX_ROW_LIMIT
+        self._mspx_queries: list[dict] = []
 
     # --- control API: how tests, benches and `manage.py sandbox` steer the sandbox --------
 
@@ -192,6 +204,31 @@ class ProviderState:
         """Give a Vitec time slot a booking limit (others are unlimited)."""
         with self._lock:
             self._vitec_capacity[slot_id] = capacity
+
+    def set_mspx_row(self, table: str, row: dict) -> None:
+        """Put a row (kept as given) in an MSPX table, under its `id`."""
+        with self._lock:
+            self._mspx_rows.setdefault(table, {})[str(row.get("id"))] = row
+
+    def remove_mspx_row(self, table: str, row_id: str) -> None:
+        with self._lock:
+            self._mspx_rows.get(table, {}).pop(row_id, None)
+
+    def set_mspx_description(self, table: str, description: dict) -> None:
+        """What `GET /schema/{table}` answers (kept as given), instead of the usual."""
+        with self._lock:
+            self._mspx_descriptions[table] = description
+
+    def set_mspx_row_limit(self, limit: int) -> None:
+        """Answer MSPX lists with at most `limit` rows (MSPX may enforce limits below 1000)."""
+        with self._lock:
+            self._mspx_row_limit = limit
+
+    def mspx_queries(self) -> list[dict]:
+        """The query of every MSPX list read so far, in order: {"table", "query"}, the
+        query as {name: [values]}."""
+        with self._lock:
+            return [dict(entry) for entry in self._mspx_queries]
 
     def remove_viewing(self, viewing_id: str) -> None:
         """Make the broker systems answer 404 for this viewing, as if it was deleted."""
@@ -317,6 +354,22 @@ class ProviderState:
             entries = [estate["estate"] for estate in self._estates.values()]
         start = (page - 1) * page_size
         return entries[start : start + page_size], len(entries)
+
+    def mspx_table(self, table: str) -> dict[str, dict] | None:
+        """An MSPX table's rows by id; None for a table the sandbox does not hold."""
+        with self._lock:
+            rows = self._mspx_rows.get(table)
+            return None if rows is None else dict(rows)
+
+    def mspx_description(self, table: str) -> dict | None:
+        with self._lock:
+            return self._mspx_descriptions.get(table)
+
+    def mspx_list_read(self, table: str, query: dict[str, list[str]]) -> int:
+        """Note a list read's query; returns the most rows its answer may hold."""
+        with self._lock:
+            self._mspx_queries.append({"table": table, "query": query})
+            return self._mspx_row_limit
 
     def begin_request(self, path: str = "") -> tuple[float, Fault | None]:
         """Count a broker-system request in; returns the latency and the fault (if any) it gets."""

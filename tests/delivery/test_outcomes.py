@@ -52,7 +52,8 @@ def test_mspecs_time_slot_viewing_is_posted_to_the_slot(make_agency, sandbox):
     assert deliver(booking.pk) == "delivered"
 
     [received] = sandbox.received("mspecs")
-    assert received["path"] == "/mspecs/v3/viewings/externalViewer/v-7/slot/slot-9"
+    deal = booking.viewing.mspecs_deal_id  # the provider API's route is the deal's
+    assert received["path"] == f"/mspecs/api/marketing/deals/{deal}/externalViewer/v-7/slot/slot-9"
     assert sandbox.quarantine("v-7", "slot-9")[booking.email]["firstName"] == "Anna"
 
 

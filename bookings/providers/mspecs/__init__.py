@@ -3,7 +3,8 @@
 
 from agencies.models import BrokerSystem
 from bookings.providers.base import BrokerSystemPlugin
-from bookings.providers.mspecs.client import CONTRACT, MspecsClient
+from bookings.providers.mspecs.client import MspecsClient
+from bookings.providers.mspecs.schemas import CONTRACT
 
 PLUGIN = BrokerSystemPlugin(
     system=BrokerSystem.MSPECS,

@@ -1,11 +1,11 @@
-"""MSPECS's client: the External viewing API and the provider API (docs/mspecs.md)."""
+"""MSPECS's clients, one per public API (docs/mspecs.md, "Two APIs"): MspecsClient speaks
+the provider API, ExternalViewingClient the External viewing API with the MSPX API."""
 
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import quote
 
-from agencies.models import ProviderCredential
+from agencies.models import MspecsApi, ProviderCredential
 from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.models import Booking, Viewing
@@ -22,10 +22,8 @@ from bookings.providers.base import (
     parse_broker_time,
     read_id,
 )
-from bookings.providers.contracts import Contract
-
-# MSPECS's contract (docs/mspecs.md): answers are checked against it before they are read.
-CONTRACT = Contract(Path(__file__).parent / "contract")
+from bookings.providers.mspecs.mspx import MspxReads
+from bookings.providers.mspecs.schemas import CONTRACT
 
 # Viewing types (docs/mspecs.md, "Deals and their viewings"): a time-slot viewing is booked
 # into a slot; one with a date and time is an ordinary viewing. The others name no time a
@@ -69,6 +67,13 @@ class MspecsClient(ProviderClient):
     }
 
     @classmethod
+    def for_credential(cls, credential: ProviderCredential) -> "MspecsClient":
+        """The client of the API the credential speaks."""
+        if credential.mspecs_api == MspecsApi.EXTERNAL_VIEWING:
+            return ExternalViewingClient(credential)
+        return MspecsClient(credential)
+
+    @classmethod
     def credential_headers(cls, credential: ProviderCredential) -> dict[str, str]:
         # The agency as MSPECS's subscriber, on every call (docs/mspecs.md).
         if credential.mspecs_subscriber_id:
@@ -97,17 +102,11 @@ class MspecsClient(ProviderClient):
         return f"/api/marketing/deals/{quote(deal_id, safe='')}"
 
     def delivery_request(self, booking: Booking) -> tuple[str, dict]:
-        viewing = booking.viewing
-        endpoint = f"/v3/viewings/externalViewer/{quote(viewing.provider_viewing_id, safe='')}"
-        if viewing.viewing_type == Viewing.Type.TIME_SLOTS:
-            endpoint += f"/slot/{quote(booking.slot.provider_slot_id, safe='')}"
-        body = {
-            "firstName": booking.first_name,
-            "lastName": booking.last_name,
-            "email": booking.email,
-            "phoneNumber": booking.phone,
-        }
-        return endpoint, body
+        # The provider API's route is deal-scoped; a viewing entered by hand without its
+        # deal goes to the External viewing API's route, as before (docs/mspecs.md).
+        deal_id = booking.viewing.mspecs_deal_id
+        prefix = self.deal_endpoint(deal_id) if deal_id else "/v3/viewings"
+        return f"{prefix}/{external_viewer_path(booking)}", external_viewer_body(booking)
 
     def reference(self, record: CallRecord) -> str:
         # MSPECS documents no response body (docs/mspecs.md); keep an id if one comes back.
@@ -168,6 +167,33 @@ class MspecsClient(ProviderClient):
             )
         except SHAPE_ERRORS as error:
             raise self.unexpected(source_id, error) from None
+
+
+class ExternalViewingClient(MspxReads, MspecsClient):
+    """The External viewing API (buyers posted to its `v3` routes, slot status) with the
+    MSPX API for reading deals' viewings and slots (bookings/providers/mspecs/mspx.py)."""
+
+    def delivery_request(self, booking: Booking) -> tuple[str, dict]:
+        return f"/v3/viewings/{external_viewer_path(booking)}", external_viewer_body(booking)
+
+
+def external_viewer_path(booking: Booking) -> str:
+    """`externalViewer/{viewingId}[/slot/{slotId}]`: where both APIs' routes end."""
+    viewing = booking.viewing
+    path = f"externalViewer/{quote(viewing.provider_viewing_id, safe='')}"
+    if viewing.viewing_type == Viewing.Type.TIME_SLOTS:
+        path += f"/slot/{quote(booking.slot.provider_slot_id, safe='')}"
+    return path
+
+
+def external_viewer_body(booking: Booking) -> dict:
+    """The prospective buyer, as both APIs take them (contract/external_viewer.schema.json)."""
+    return {
+        "firstName": booking.first_name,
+        "lastName": booking.last_name,
+        "email": booking.email,
+        "phoneNumber": booking.phone,
+    }
 
 
 def deal_title_and_address(deal: dict) -> tuple[str, str]:

@@ -4,12 +4,16 @@
     GET  {url}/mspecs/v3/viewings/slot/status/{dealId}
     GET  {url}/mspecs/api/marketing/deals/{dealId}
     GET  {url}/mspecs/api/marketing/deals            (the published deals)
+    POST {url}/mspecs/api/marketing/deals/{dealId}/externalViewer/{viewingId}[/slot/{slotId}]
+    GET  {url}/mspecs/schema[/{table}]              MSPX discovery
+    GET  {url}/mspecs/{table}[/{id}]                MSPX rows: ?limit=&offset=&q=&sort=&fields=
 
 `route` answers one authenticated request over the sandbox's state (bookings/sandbox/).
 HTTP Basic and `Authorization: Bearer <access token>` are both taken; the `subscriber-id`
 header is required on the provider API (`/api/...`) and checked wherever it is sent.
 """
 
+import re
 from http import HTTPStatus
 from urllib.parse import parse_qs, unquote
 
@@ -42,8 +46,8 @@ def subscriber_refusal(providers: ProviderState, headers, parts: list[str]):
 
 
 def route(providers: ProviderState, method: str, parts: list[str], query, headers, body, path):
-    """(status, JSON payload) for an authenticated request; `parts` is the path after
-    /mspecs, split on "/"."""
+    """(status, JSON payload[, headers]) for an authenticated request; `parts` is the path
+    after /mspecs, split on "/"."""
     if refusal := subscriber_refusal(providers, headers, parts):
         return refusal
     match method, parts:
@@ -60,6 +64,18 @@ def route(providers: ProviderState, method: str, parts: list[str], query, header
                 return HTTPStatus.OK, providers.mspecs_deal(unquote(deal_id))
             except UnknownDeal:
                 return HTTPStatus.NOT_FOUND, {"message": "Deal not found."}
+        case "POST", ["api", "marketing", "deals", _, "externalViewer", viewing_id]:
+            return add_viewer(providers, viewing_id, None, body, path)
+        case "POST", ["api", "marketing", "deals", _, "externalViewer", viewing_id, "slot", slot]:
+            return add_viewer(providers, viewing_id, slot, body, path)
+        case "GET", ["schema"]:
+            return HTTPStatus.OK, sorted(MSPX_TABLES)
+        case "GET", ["schema", table]:
+            return mspx_description(providers, unquote(table))
+        case "GET", [table] if unquote(table) in MSPX_TABLES:
+            return mspx_list(providers, unquote(table), query)
+        case "GET", [table, row_id] if unquote(table) in MSPX_TABLES:
+            return mspx_row(providers, unquote(table), unquote(row_id))
     return HTTPStatus.NOT_FOUND, {"message": "Not found."}
 
 
@@ -107,3 +123,102 @@ def published_deals(providers: ProviderState, query: str, headers):
     if violations := CONTRACT.violations("published_deals_request", request):
         return HTTPStatus.BAD_REQUEST, {"message": str(violations[0])}
     return HTTPStatus.OK, providers.mspecs_published_deals(request)
+
+
+# --- MSPX (docs/mspecs.md, "Two APIs") -------------------------------------------------
+
+# The tables the sandbox's MSPX holds and the public fields its discovery lists: the names
+# we assume (bookings/providers/mspecs/contract/mspx_*.schema.json), with the documented
+# field types.
+MSPX_TABLES = {
+    "deals": [
+        ("id", "primaryKey"),
+        ("streetAddress", "text"),
+        ("postalCode", "text"),
+        ("city", "text"),
+    ],
+    "viewings": [
+        ("id", "primaryKey"),
+        ("dealId", "foreignKey"),
+        ("type", "enum"),
+        ("startDate", "datetime"),
+        ("endDate", "datetime"),
+        ("allowExternalBooking", "bit"),
+        ("externalBookingLatestHourBefore", "int"),
+        ("slotLength", "int"),
+        ("slotCapacity", "int"),
+    ],
+    "viewingSlots": [
+        ("id", "primaryKey"),
+        ("viewingId", "foreignKey"),
+        ("startTime", "datetime"),
+    ],
+}
+# The one query form the sandbox understands: field='value' (the syntax is assumed).
+MSPX_EQUALS = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)='([^']*)'$")
+MSPX_FIELD_LIST = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_]*(?:,-?[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def mspx_description(providers: ProviderState, table: str):
+    """`GET /schema/:table`: the table's description (discovery_api.txt)."""
+    if table not in MSPX_TABLES:
+        return HTTPStatus.NOT_FOUND, {"message": f"No table {table}."}
+    description = providers.mspx_description(table) or {
+        "name": table,
+        "publicFields": [
+            {"name": name, "type": field_type, **({"maxLength": 80} if "Key" in field_type else {})}
+            for name, field_type in MSPX_TABLES[table]
+        ],
+    }
+    return HTTPStatus.OK, description
+
+
+def mspx_row(providers: ProviderState, table: str, row_id: str):
+    """`GET /:table/:id`: that object only, or 404."""
+    row = (providers.mspx_table(table) or {}).get(row_id)
+    if row is None:
+        return HTTPStatus.NOT_FOUND, {"message": f"No {table} {row_id}."}
+    return HTTPStatus.OK, row
+
+
+def mspx_list(providers: ProviderState, table: str, query: str):
+    """`GET /:table?limit=&offset=&q=&sort=&fields=`: one page of the rows, at most the
+    limit asked and the server's own (1000, or less when steered), which the
+    `X-Results-Limit` header says; 400 for parameters it cannot read."""
+    params = parse_qs(query, keep_blank_values=True)
+    row_limit = providers.mspx_list_read(table, params)
+    try:
+        if any(len(values) != 1 for values in params.values()):
+            raise ValueError("each parameter once")
+        given = {name: values[0] for name, values in params.items()}
+        limit = min(int(given.get("limit", row_limit)), row_limit)
+        offset = int(given.get("offset", 0))
+        if limit < 1 or offset < 0:
+            raise ValueError("limit and offset")
+        rows = list((providers.mspx_table(table) or {}).values())
+        if "q" in given:
+            field, value = MSPX_EQUALS.match(given["q"]).groups()
+            rows = [row for row in rows if str(row.get(field)) == value]
+        for key in reversed(mspx_field_list(given.get("sort"))):
+            rows.sort(key=lambda row: str(row.get(key.lstrip("-")) or ""), reverse=key[0] == "-")
+        if fields := mspx_field_list(given.get("fields")):
+            # Names to return, or (each prefixed with -) names to leave out; not both.
+            omitted = {name[1:] for name in fields if name.startswith("-")}
+            if omitted and len(omitted) != len(fields):
+                raise ValueError("fields both named and omitted")
+            rows = [
+                {k: v for k, v in row.items() if (k not in omitted if omitted else k in fields)}
+                for row in rows
+            ]
+    except (AttributeError, ValueError):
+        return HTTPStatus.BAD_REQUEST, {"message": f"Cannot read the query {query!r}."}
+    return HTTPStatus.OK, rows[offset : offset + limit], {"X-Results-Limit": str(limit)}
+
+
+def mspx_field_list(value: str | None) -> list[str]:
+    """A `fields` or `sort` parameter as its names (a leading - kept); ValueError if not one."""
+    if value is None:
+        return []
+    if not MSPX_FIELD_LIST.match(value):
+        raise ValueError(value)
+    return value.split(",")
