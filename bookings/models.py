@@ -89,6 +89,23 @@ class Viewing(models.Model):
         blank=True,
         help_text=_("No booking is taken from this time on. Empty: until the viewing starts."),
     )
+    # MSPECS date-only viewings (docs/mspecs.md): the broker system names a day, no time;
+    # starts_at and ends_at span that day in Swedish time, and buyers book the day.
+    date_only = models.BooleanField(
+        _("date only"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("The broker system names a day and no time: buyers book the day."),
+    )
+    # MSPECS hideStartDate: the viewing's start and end times are not shown to buyers.
+    hide_times = models.BooleanField(
+        _("times hidden"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("The broker system asks not to show the viewing's start and end times."),
+    )
     # The viewing is no longer in the broker system: closed, never deleted (its bookings stay).
     removed_from_source_at = models.DateTimeField(null=True, blank=True, editable=False)
     sync_problem = ProblemField(_("sync problem"))
@@ -258,11 +275,15 @@ class IdempotentRequestQuerySet(AgencyScopedQuerySet):
 def unbookable_slot_changes() -> dict:
     """How a booking for a slot that filled up (or vanished) is left for staff instead of
     being sent: rejected, as the broker system would have, saying what to do."""
-    problem = problems.SLOT_UNBOOKABLE()
+    return set_aside_changes("slot", problems.SLOT_UNBOOKABLE())
+
+
+def set_aside_changes(field: str, problem: Problem) -> dict:
+    """A booking left for staff instead of being sent, because of its `field`."""
     return {
         "status": Booking.Status.REJECTED,
         "last_problem": problem,
-        "provider_errors": {"slot": [str(problem)]},
+        "provider_errors": {field: [str(problem)]},
         "next_attempt_at": None,
     }
 
@@ -278,11 +299,21 @@ class BookingQuerySet(ViewingPartQuerySet):
         """Bookings still to be sent into a slot that has filled up (or vanished) would
         only be rejected: put them before staff now, and return their ids. (A booking being
         sent is left to its worker, which checks `Booking.slot_is_unbookable` itself.)"""
-        unbookable = self.awaiting_delivery().in_unbookable_slot()
-        ids = list(unbookable.values_list("pk", flat=True))
+        return self.awaiting_delivery().in_unbookable_slot()._set_aside(unbookable_slot_changes())
+
+    def set_aside_for_removed_viewings(self) -> list[int]:
+        """The same for bookings without a slot whose viewing the broker system no longer
+        lists (closed by a sync)."""
+        removed = self.awaiting_delivery().filter(
+            slot__isnull=True, viewing__removed_from_source_at__isnull=False
+        )
+        return removed._set_aside(set_aside_changes("viewing", problems.VIEWING_REMOVED()))
+
+    def _set_aside(self, changes: dict) -> list[int]:
+        ids = list(self.values_list("pk", flat=True))
         # Those still waiting by the time of the update; a buyer email is only ever sent for
         # a booking that is rejected when it goes (bookings/buyer/emails.py).
-        unbookable.filter(pk__in=ids).update(**unbookable_slot_changes(), updated_at=timezone.now())
+        self.filter(pk__in=ids).update(**changes, updated_at=timezone.now())
         return ids
 
 
@@ -616,6 +647,11 @@ class Booking(models.Model):
         return (
             closes_at is not None and self.created_at is not None and self.created_at >= closes_at
         )
+
+    @property
+    def booked_by_date(self) -> bool:
+        """The buyer booked a day, not a time (a date-only viewing): shown without a time."""
+        return self.slot_id is None and self.viewing.date_only
 
     @property
     def booked_time(self) -> tuple:

@@ -315,6 +315,10 @@ class ImportedViewing:
     slots: list[ImportedSlot] = field(default_factory=list)
     title: str = ""
     address: str = ""
+    # A day without a time (starts_at and ends_at span the day): buyers book the day.
+    date_only: bool = False
+    # The broker system asks not to show the viewing's start and end times.
+    hide_times: bool = False
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,11 @@ class SourceReadError(Exception):
     def retry_after(self) -> float | None:
         """For bookings/fanout.py: seconds to wait when the broker system was busy."""
         return self.record.back_off if self.record else None
+
+
+class SourceWithdrawn(SourceReadError):
+    """The broker system no longer offers the deal or estate (unpublished, sold): a sync
+    closes its viewings, as if it listed none, and shows staff `problem` as the reason."""
 
 
 class NoRedirectSession(requests.Session):
@@ -465,6 +474,17 @@ class ProviderClient:
     def field_errors(self, record: CallRecord) -> dict[str, list[str]]:
         return {}
 
+    def answer_message(self, record: CallRecord) -> str:
+        """What an error answer says in words, when the broker system says it so; "" if not."""
+        return ""
+
+    def describe(self, record: CallRecord) -> Problem:
+        """The answer for staff: its status, and the broker system's words when it has some."""
+        message = self.answer_message(record) if record.status is not None else ""
+        if message:
+            return problems.HTTP_STATUS_SAID(status=record.status, message=message)
+        return record.describe()
+
     def slot_is_full(self, errors: dict[str, list[str]]) -> bool:
         return False
 
@@ -506,7 +526,9 @@ class ProviderClient:
         elif status == 404:
             problem = import_problems.SOURCE_NOT_FOUND(source=source_id)
         else:
-            problem = import_problems.SOURCE_UNREACHABLE(source=source_id, answer=record.describe())
+            problem = import_problems.SOURCE_UNREACHABLE(
+                source=source_id, answer=self.describe(record)
+            )
         raise SourceReadError(problem, record)
 
     @staticmethod
@@ -561,12 +583,15 @@ class ProviderClient:
             return DeliveryResult(Outcome.REJECTED, record, problems.GONE())
         errors = self.field_errors(record)
         full = self.slot_is_full(errors)
+        message = self.answer_message(record)
         if full:
             problem = problems.SLOT_FULL()
         elif errors:
             problem = problems.DATA_REJECTED(
                 errors="; ".join(f"{name}: {' '.join(texts)}" for name, texts in errors.items())
             )
+        elif message:
+            problem = problems.BOOKING_REJECTED_SAYING(status=status, message=message)
         else:
             problem = problems.BOOKING_REJECTED(status=status)
         return DeliveryResult(
