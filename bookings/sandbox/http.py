@@ -118,9 +118,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return ValueError("not JSON")
 
     def _send(self, status: int, payload, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+        """Answer `payload` as JSON; None: an answer without a body."""
+        data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if data:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

@@ -73,14 +73,15 @@ def add_viewer(providers: ProviderState, viewing_id: str, slot_id: str | None, b
         # Names the field and echoes the value, as real APIs often do (the engine redacts).
         return bad_request(str(violations[0]))
     try:
-        record_id = providers.add_mspecs_viewer(viewing_id, slot_id, body, path)
+        providers.add_mspecs_viewer(viewing_id, slot_id, body, path)
     except ViewingGone:
         return HTTPStatus.NOT_FOUND, {"message": f"Viewing {viewing_id} not found."}
     except UnknownSlot:
         return HTTPStatus.NOT_FOUND, {"message": f"Slot {slot_id} not found."}
     except SlotFull:
         return bad_request("The slot is fully booked.")
-    return HTTPStatus.OK, {"id": record_id}
+    # "successful operation", without a body (the OpenAPI publishes none).
+    return HTTPStatus.OK, None
 
 
 def slot_status(providers: ProviderState, deal_id: str):
