@@ -80,7 +80,7 @@ def test_demo_leaves_a_booking_in_every_state_with_the_attempts_that_explain_it(
         == [500] * every_attempt
     )
     assert booking("Björn").next_attempt_at > timezone.now() + timedelta(minutes=50)
-    assert booking("Cecilia").provider_errors == {"phoneNumber": ["Invalid phone number."]}
+    assert "(HTTP 400): Invalid phone number." in str(booking("Cecilia").last_problem)
     assert booking("Gustav").attempts.get().http_status is None
     assert booking("Hanna").attempts.get().http_status == 401
     assert not booking("Ivar").attempts.exists()  # held without burning an attempt

@@ -248,12 +248,12 @@ def test_only_post_is_answered(client, agency):
 
 def test_a_failed_sync_is_kept_on_the_event(client, agency, sandbox, queued):
     post(client, event())
-    sandbox.remove_mspecs_deal("deal-1")
+    sandbox.set_fault(status=503)
 
     process_event(WebhookEvent.objects.get().pk)
 
-    assert WebhookEvent.objects.get().problem.code == "source_not_found"
-    assert Viewing.objects.get().sync_problem.code == "source_not_found"
+    assert WebhookEvent.objects.get().problem.code == "source_unreachable"
+    assert Viewing.objects.get().sync_problem.code == "source_unreachable"
 
 
 def test_the_event_id_may_come_back_for_another_agency(client, make_agency, agency, queued):
