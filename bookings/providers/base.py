@@ -2,6 +2,7 @@
 auth, and a record of each call that delivery and polling can store as they need."""
 
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -30,6 +31,7 @@ from agencies.models import (
 from agencies.problems import Problem
 from agencies.validators import validate_provider_id
 from bookings.delivery import problems
+from bookings.delivery.redaction import redact_answer
 from bookings.models import Outcome
 from bookings.providers.contracts import Contract
 from bookings.viewing_import import problems as import_problems
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from bookings.models import Booking
 
 USER_AGENT = "ViewingBridge/1.0 (+https://viewingbridge.se)"
+
+logger = logging.getLogger(__name__)
 
 _in_flight_lock = threading.Lock()
 _in_flight: dict[int, threading.BoundedSemaphore] = {}
@@ -531,10 +535,15 @@ class ProviderClient:
             )
         raise SourceReadError(problem, record)
 
-    @staticmethod
-    def unexpected(source_id: str, error: Exception) -> SourceReadError:
-        """The answer for `source_id` was not of the shape assumed (`error` says where)."""
-        detail = describe_shape_error(error)
+    def unexpected(self, source_id: str, error: Exception) -> SourceReadError:
+        """The answer for `source_id` was not of the shape assumed (`error` says where);
+        logged with the credential's secret masked."""
+        detail = redact_answer(describe_shape_error(error), self.credential)
+        logger.warning(
+            "Answer of an unexpected shape: %s",
+            detail,
+            extra={"agency_id": self.credential.agency_id, "source_id": source_id},
+        )
         return SourceReadError(import_problems.SOURCE_UNEXPECTED(source=source_id, detail=detail))
 
     def deliver(

@@ -311,3 +311,17 @@ def test_a_deal_answer_with_a_wrong_type_names_the_field_and_imports_nothing(age
         "(viewings[1].slotCapacity: 'five' is not of type 'integer'); nothing was changed."
     )
     assert not Viewing.objects.exists()
+
+
+def test_an_answer_of_another_shape_is_logged_with_the_secret_masked(make_agency, sandbox, caplog):
+    agency = make_agency(BrokerSystem.MSPECS, secret="Hemligt-lösen-42")
+    echoing = {**mspecs_ordinary_viewing("v", START), "type": "Hemligt-lösen-42"}
+    sandbox.set_fault(status=200, body=mspecs_deal("deal-1", [echoing]), count=1)
+
+    result = import_source(agency, "deal-1")
+
+    [record] = [r for r in caplog.records if r.name == "bookings.providers.base"]
+    assert "viewings[0].type" in record.getMessage()
+    assert (record.agency_id, record.source_id) == (agency.pk, "deal-1")
+    assert "Hemligt-lösen-42" not in record.getMessage()
+    assert "Hemligt-lösen-42" not in in_english(result.problem)
