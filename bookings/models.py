@@ -89,6 +89,23 @@ class Viewing(models.Model):
         blank=True,
         help_text=_("No booking is taken from this time on. Empty: until the viewing starts."),
     )
+    # MSPECS date-only viewings (docs/mspecs.md): the broker system names a day, no time;
+    # starts_at and ends_at span that day in Swedish time, and buyers book the day.
+    date_only = models.BooleanField(
+        _("date only"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("The broker system names a day and no time: buyers book the day."),
+    )
+    # MSPECS hideStartDate: the viewing's start and end times are not shown to buyers.
+    hide_times = models.BooleanField(
+        _("times hidden"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("The broker system asks not to show the viewing's start and end times."),
+    )
     # The viewing is no longer in the broker system: closed, never deleted (its bookings stay).
     removed_from_source_at = models.DateTimeField(null=True, blank=True, editable=False)
     sync_problem = ProblemField(_("sync problem"))
@@ -255,14 +272,14 @@ class IdempotentRequestQuerySet(AgencyScopedQuerySet):
     agency_lookup = "api_key__agency__"
 
 
-def unbookable_changes(problem: Problem) -> dict:
+def unbookable_changes(field: str, problem: Problem) -> dict:
     """How a booking for a slot that filled up (or vanished), or a viewing the broker
     system no longer lists, is left for staff instead of being sent: rejected, as the
-    broker system would have, saying what to do."""
+    broker system would have, saying what to do beside the booking's `field`."""
     return {
         "status": Booking.Status.REJECTED,
         "last_problem": problem,
-        "provider_errors": {"slot": [str(problem)]},
+        "provider_errors": {field: [str(problem)]},
         "next_attempt_at": None,
     }
 
@@ -278,10 +295,15 @@ class BookingQuerySet(ViewingPartQuerySet):
         worker, which checks `Booking.unbookable_problem` itself.)"""
         waiting = self.awaiting_delivery()
         ids = []
-        for place, problem in (
-            (Q(viewing__removed_from_source_at__isnull=False), problems.VIEWING_REMOVED()),
+        for place, field, problem in (
+            (
+                Q(viewing__removed_from_source_at__isnull=False),
+                "viewing",
+                problems.VIEWING_REMOVED(),
+            ),
             (
                 Q(slot__fully_booked=True) | Q(slot__missing_from_provider=True),
+                "slot",
                 problems.SLOT_UNBOOKABLE(),
             ),
         ):
@@ -291,7 +313,7 @@ class BookingQuerySet(ViewingPartQuerySet):
             # for a booking that is rejected when it goes (bookings/buyer/emails.py).
             if found:
                 unbookable.filter(pk__in=found).update(
-                    **unbookable_changes(problem), updated_at=timezone.now()
+                    **unbookable_changes(field, problem), updated_at=timezone.now()
                 )
             ids += found
         return ids
@@ -629,19 +651,25 @@ class Booking(models.Model):
         )
 
     @property
+    def booked_by_date(self) -> bool:
+        """The buyer booked a day, not a time (a date-only viewing): shown without a time."""
+        return self.slot_id is None and self.viewing.date_only
+
+    @property
     def booked_time(self) -> tuple:
         """(start, end) of what the buyer booked: the slot, or the whole viewing."""
         booked = self.slot if self.slot_id else self.viewing
         return booked.starts_at, booked.ends_at
 
     @property
-    def unbookable_problem(self) -> Problem | None:
+    def unbookable_reason(self) -> tuple[str, Problem] | None:
         """Why sending this booking would be refused, as far as the last sync and slot
-        status know: its viewing was removed, or its slot is full or gone; else None."""
+        status know, and the field it concerns: its viewing was removed, or its slot is
+        full or gone; else None."""
         if self.viewing.removed_from_source_at is not None:
-            return problems.VIEWING_REMOVED()
+            return "viewing", problems.VIEWING_REMOVED()
         if self.slot_id is not None and not self.slot.is_bookable:
-            return problems.SLOT_UNBOOKABLE()
+            return "slot", problems.SLOT_UNBOOKABLE()
         return None
 
     def delivery_deadline(self) -> tuple[datetime, Problem]:

@@ -287,20 +287,26 @@ def broker_time(moment) -> str:
     return timezone.localtime(moment).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
+def mspecs_time(moment) -> str:
+    """A time as MSPECS's OpenAPI types it (date-time): ISO 8601 with the Swedish offset."""
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
 def mspecs_slot_viewing(viewing_id, starts_at, slot_ids, *, free_spots=5, **fields):
-    """An MSPECS time-slot viewing of a deal document: one 20-minute slot per id."""
+    """An MSPECS time-slot viewing of a deal (marketing_viewingTimeSlot): one 20-minute
+    slot per id."""
     return {
         "id": viewing_id,
         "type": "ENUMS_VIEWINGS_TYPE_TIME_SLOTS",
-        "startTime": broker_time(starts_at),
+        "startDate": mspecs_time(starts_at),
         "allowExternalBooking": True,
-        "externalBookingLatestHourBefore": None,
         "slotLength": 20,
         "slotCapacity": 5,
+        "hideStartDate": False,
         "slots": [
             {
                 "id": slot_id,
-                "startTime": broker_time(starts_at + timedelta(minutes=20 * index)),
+                "startTime": mspecs_time(starts_at + timedelta(minutes=20 * index)),
                 "freeSpots": free_spots,
             }
             for index, slot_id in enumerate(slot_ids)
@@ -310,27 +316,57 @@ def mspecs_slot_viewing(viewing_id, starts_at, slot_ids, *, free_spots=5, **fiel
 
 
 def mspecs_ordinary_viewing(viewing_id, starts_at, **fields):
-    """An MSPECS viewing with a date and time (booked without a slot), an hour long."""
+    """An MSPECS viewing with a date and time (marketing_viewingDateTime), an hour long:
+    booked without a slot."""
     return {
         "id": viewing_id,
         "type": "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME",
-        "startTime": broker_time(starts_at),
-        "endTime": broker_time(starts_at + timedelta(hours=1)),
+        "startDate": mspecs_time(starts_at),
+        "endDate": mspecs_time(starts_at + timedelta(hours=1)),
         "allowExternalBooking": True,
-        "externalBookingLatestHourBefore": None,
         **fields,
     }
 
 
-def mspecs_deal(deal_id, viewings, **fields):
-    """A deal document as `GET /api/marketing/deals/{dealId}` answers it (docs/mspecs.md)."""
+def mspecs_date_only_viewing(viewing_id, day, **fields):
+    """An MSPECS viewing with a date and no time (marketing_viewingDate): booked by date."""
+    return {
+        "id": viewing_id,
+        "type": "ENUMS_VIEWINGS_TYPE_DATE_ONLY",
+        "startDate": day.isoformat(),
+        "allowExternalBooking": True,
+        **fields,
+    }
+
+
+def mspecs_deal(deal_id, viewings, *, sale_status="ENUMS_SALE_STATUS_FOR_SALE", **fields):
+    """A published deal as `GET /api/marketing/deals/{dealId}` answers it (marketing_dealRoot,
+    its required fields and the ones we read; contract/deal.schema.json)."""
     return {
         "id": deal_id,
-        "title": "Storgatan 1, 3 rok",
-        "address": {"streetAddress": "Storgatan 1", "zipCode": "753 20", "city": "Uppsala"},
+        "objectType": {"constant": "OBJECT_TYPE_HOUSE", "translation": "Småhus"},
+        "isInternational": False,
+        "isNewDevelopment": False,
+        "currency": "SEK",
+        "users": [],
+        "publishingInformation": {
+            "status": "ENUM_DEAL_MARKETING_PLACES_STATUS_PUBLISHED",
+            "updated": "2031-01-10T09:00:00Z",
+            "saleStatus": sale_status,
+            "isPreview": False,
+        },
+        "location": {"streetAddress": "Storgatan 1", "postalCode": "753 20", "city": "Uppsala"},
         "viewings": viewings,
         **fields,
     }
+
+
+def mspecs_sold_deal(deal_id):
+    """A sold deal as `GET /api/marketing/deals/{dealId}` answers it (marketing_soldDealRoot:
+    no viewings)."""
+    deal = mspecs_deal(deal_id, [], sale_status="ENUMS_SALE_STATUS_SOLD")
+    del deal["viewings"]
+    return deal
 
 
 def vitec_viewing(viewing_id, starts_at, slot_ids, **fields):

@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from agencies.models import Agency, CredentialStatus, Membership, ProviderCredential
+from agencies.models import Agency, BrokerSystem, CredentialStatus, Membership, ProviderCredential
+from bookings.management.commands.sandbox import seed_deals
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.viewing_import.service import import_source
 from tests.factories import free_port
 
 MODELS = [Agency, ProviderCredential, Membership, Viewing, ViewingSlot, Booking, get_user_model()]
@@ -80,7 +82,7 @@ def test_demo_leaves_a_booking_in_every_state_with_the_attempts_that_explain_it(
         == [500] * every_attempt
     )
     assert booking("Björn").next_attempt_at > timezone.now() + timedelta(minutes=50)
-    assert booking("Cecilia").provider_errors == {"phoneNumber": ["Invalid phone number."]}
+    assert "(HTTP 400): Invalid phone number." in str(booking("Cecilia").last_problem)
     assert booking("Gustav").attempts.get().http_status is None
     assert booking("Hanna").attempts.get().http_status == 401
     assert not booking("Ivar").attempts.exists()  # held without burning an attempt
@@ -119,3 +121,16 @@ def test_demo_refuses_clearly_when_the_sandbox_port_is_taken(db, settings):
             call_command("demo")
 
     assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_sandbox_holds_demo_deals_to_import_in_mspecs_shapes(make_agency, sandbox):
+    agency = make_agency(BrokerSystem.MSPECS)
+    seed_deals(sandbox)  # every deal is checked against MSPECS's contract as it is set
+
+    timed, day = import_source(agency, "DEAL-2001"), import_source(agency, "DEAL-2002")
+    sold = import_source(agency, "DEAL-2003")
+
+    assert (timed.created, timed.problem) == (2, None)
+    assert day.created == 1 and day.viewings[0].date_only
+    assert sold.problem.code == "source_sold"

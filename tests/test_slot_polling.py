@@ -211,7 +211,7 @@ def test_queued_booking_in_a_slot_that_filled_up_is_set_aside_for_staff(agency, 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED
     assert "fully booked" in in_english(booking.last_problem)
-    assert booking.unbookable_problem
+    assert booking.unbookable_reason
     assert summary.bookings_set_aside == 1
 
 

@@ -1,6 +1,7 @@
 """The booking as an iCalendar (.ics) event, made with the `icalendar` library: it escapes
 and folds text as RFC 5545 requires (an address with commas or a title with a line break
-would otherwise break the file) and writes times in UTC, which every calendar reads."""
+would otherwise break the file) and writes times in UTC, which every calendar reads. A day
+booked without a time (a date-only viewing) is an all-day event."""
 
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -24,6 +25,8 @@ def booking_calendar(booking: Booking, status_url: str) -> bytes:
     event = Event()
     event.add("uid", f"{viewing.public_id}-{booking.pk}@viewing-bridge")
     event.add("dtstamp", timezone.now())
+    if booking.booked_by_date:  # DTSTART;VALUE=DATE: the day, no time
+        starts_at, ends_at = (timezone.localdate(moment) for moment in (starts_at, ends_at))
     event.add("dtstart", starts_at)
     event.add("dtend", ends_at)
     event.add("summary", gettext("Viewing: %(title)s") % {"title": viewing.title})

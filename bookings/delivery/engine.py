@@ -105,10 +105,10 @@ def deliver(booking_id: int) -> Outcome | None:
     if not circuit.may_send(credential):
         release(booking, status=Status.HELD, last_problem=circuit.circuit_problem(credential))
         return Outcome.RETRY
-    if unbookable := booking.unbookable_problem:
+    if unbookable := booking.unbookable_reason:
         # A sync removed the viewing, or polling found the slot full (or gone): sending
         # would only be refused.
-        release(booking, **unbookable_changes(unbookable))
+        release(booking, **unbookable_changes(*unbookable))
         return Outcome.REJECTED
     if booking.accepted_after_deadline:
         # A booking taken in time is delivered even after the deadline (its retries may

@@ -9,6 +9,7 @@ from agencies.problems import define
 # --- one call to a broker system, described ------------------------------------------------
 
 HTTP_STATUS = define("http_status", _("HTTP %(status)s"))
+HTTP_STATUS_SAID = define("http_status_said", _("HTTP %(status)s: %(message)s"))
 READ_TIMEOUT = define("read_timeout", _("no answer in time (read timeout)"))
 CONNECTION_FAILED = define("connection_failed", _("connection failed (%(error)s)"))
 ADDRESS_NOT_ALLOWED = define("address_not_allowed", _("Not sent to %(url)s: %(reason)s"))
@@ -64,6 +65,10 @@ SLOT_FULL = define("slot_full", _("The slot is fully booked in the broker system
 DATA_REJECTED = define("data_rejected", _("The broker system rejected the data: %(errors)s"))
 BOOKING_REJECTED = define(
     "booking_rejected", _("The broker system rejected the booking (HTTP %(status)s).")
+)
+BOOKING_REJECTED_SAYING = define(
+    "booking_rejected_saying",
+    _("The broker system rejected the booking (HTTP %(status)s): %(message)s"),
 )
 GAVE_UP = define("gave_up", _("%(problem)s Gave up after %(attempts)s attempts."))
 SLOT_STARTED = define("slot_started", _("Not delivered before its slot started; no longer sent."))

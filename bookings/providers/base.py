@@ -2,6 +2,7 @@
 auth, and a record of each call that delivery and polling can store as they need."""
 
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -30,6 +31,7 @@ from agencies.models import (
 from agencies.problems import Problem
 from agencies.validators import validate_provider_id
 from bookings.delivery import problems
+from bookings.delivery.redaction import redact_answer
 from bookings.models import Outcome
 from bookings.providers.contracts import Contract
 from bookings.viewing_import import problems as import_problems
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from bookings.models import Booking
 
 USER_AGENT = "ViewingBridge/1.0 (+https://viewingbridge.se)"
+
+logger = logging.getLogger(__name__)
 
 _in_flight_lock = threading.Lock()
 _in_flight: dict[int, threading.BoundedSemaphore] = {}
@@ -316,6 +320,10 @@ class ImportedViewing:
     slots: list[ImportedSlot] = field(default_factory=list)
     title: str = ""
     address: str = ""
+    # A day without a time (starts_at and ends_at span the day): buyers book the day.
+    date_only: bool = False
+    # The broker system asks not to show the viewing's start and end times.
+    hide_times: bool = False
 
 
 @dataclass(frozen=True)
@@ -351,6 +359,11 @@ class SourceReadError(Exception):
     def retry_after(self) -> float | None:
         """For bookings/fanout.py: seconds to wait when the broker system was busy."""
         return self.record.back_off if self.record else None
+
+
+class SourceWithdrawn(SourceReadError):
+    """The broker system no longer offers the deal or estate (unpublished, sold): a sync
+    closes its viewings, as if it listed none, and shows staff `problem` as the reason."""
 
 
 class NoRedirectSession(requests.Session):
@@ -473,6 +486,17 @@ class ProviderClient:
     def field_errors(self, record: CallRecord) -> dict[str, list[str]]:
         return {}
 
+    def answer_message(self, record: CallRecord) -> str:
+        """What an error answer says in words, when the broker system says it so; "" if not."""
+        return ""
+
+    def describe(self, record: CallRecord) -> Problem:
+        """The answer for staff: its status, and the broker system's words when it has some."""
+        message = self.answer_message(record) if record.status is not None else ""
+        if message:
+            return problems.HTTP_STATUS_SAID(status=record.status, message=message)
+        return record.describe()
+
     def slot_is_full(self, errors: dict[str, list[str]]) -> bool:
         return False
 
@@ -519,13 +543,20 @@ class ProviderClient:
         elif status == 404:
             problem = import_problems.SOURCE_NOT_FOUND(source=source_id)
         else:
-            problem = import_problems.SOURCE_UNREACHABLE(source=source_id, answer=record.describe())
+            problem = import_problems.SOURCE_UNREACHABLE(
+                source=source_id, answer=self.describe(record)
+            )
         raise SourceReadError(problem, record)
 
-    @staticmethod
-    def unexpected(source_id: str, error: Exception) -> SourceReadError:
-        """The answer for `source_id` was not of the shape assumed (`error` says where)."""
-        detail = describe_shape_error(error)
+    def unexpected(self, source_id: str, error: Exception) -> SourceReadError:
+        """The answer for `source_id` was not of the shape assumed (`error` says where);
+        logged with the credential's secret masked."""
+        detail = redact_answer(describe_shape_error(error), self.credential)
+        logger.warning(
+            "Answer of an unexpected shape: %s",
+            detail,
+            extra={"agency_id": self.credential.agency_id, "source_id": source_id},
+        )
         return SourceReadError(import_problems.SOURCE_UNEXPECTED(source=source_id, detail=detail))
 
     def deliver(
@@ -574,12 +605,15 @@ class ProviderClient:
             return DeliveryResult(Outcome.REJECTED, record, problems.GONE())
         errors = self.field_errors(record)
         full = self.slot_is_full(errors)
+        message = self.answer_message(record)
         if full:
             problem = problems.SLOT_FULL()
         elif errors:
             problem = problems.DATA_REJECTED(
                 errors="; ".join(f"{name}: {' '.join(texts)}" for name, texts in errors.items())
             )
+        elif message:
+            problem = problems.BOOKING_REJECTED_SAYING(status=status, message=message)
         else:
             problem = problems.BOOKING_REJECTED(status=status)
         return DeliveryResult(

@@ -21,7 +21,8 @@ each a method of the control API (`ProviderState`):
                                       "headers": {"Location": "..."}}; {} is clear_fault()
     POST {url}/_sandbox/latency      set_latency(): {"seconds": 0.05}
     POST {url}/_sandbox/deals/{id}   set_deal(): {"slotId": capacity, ...}
-    POST {url}/_sandbox/mspecs-deals/{id}   set_mspecs_deal(): the deal document
+    POST {url}/_sandbox/mspecs-deals/{id}   set_mspecs_deal(): the deal document, in
+                                      MSPECS's shape (400 otherwise)
     POST {url}/_sandbox/vitec-estates/{id}  set_vitec_estate(): {"viewings": [...],
                                       "street_address": "...", "city": "..."}
     POST {url}/_sandbox/access-tokens       set_access_token(): {"token": "...",
@@ -39,6 +40,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from bookings.providers.contracts import ContractViolation
 from bookings.providers.mspecs import sandbox as mspecs_sandbox
 from bookings.providers.vitec import sandbox as vitec_sandbox
 from bookings.sandbox.state import Fault, ProviderState
@@ -120,9 +122,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return ValueError("not JSON")
 
     def _send(self, status: int, payload, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+        """Answer `payload` as JSON; None: an answer without a body."""
+        data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if data:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -173,7 +177,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             case "POST", ["deals", deal_id]:
                 providers.set_deal(deal_id, {k: int(v) for k, v in body.items()})
             case "POST", ["mspecs-deals", deal_id]:
-                providers.set_mspecs_deal(deal_id, body)
+                try:
+                    providers.set_mspecs_deal(deal_id, body)
+                except ContractViolation as violation:
+                    self._send(HTTPStatus.BAD_REQUEST, {"message": str(violation)})
+                    return
             case "POST", ["vitec-estates", estate_id]:
                 providers.set_vitec_estate(estate_id, **body)
             case "POST", ["access-tokens"]:

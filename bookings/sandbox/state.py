@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bookings.providers.mspecs.client import CONTRACT as MSPECS_CONTRACT
+
 # How many buyers an MSPECS slot takes when nobody said otherwise.
 DEFAULT_SLOT_CAPACITY = 10
 # What MSPECS's published-deals list shows of a deal (marketing_publishedDealListData,
@@ -182,8 +184,9 @@ class ProviderState:
             self._mspecs_subscriber_ids.add(subscriber_id)
 
     def set_mspecs_deal(self, deal_id: str, document: dict) -> None:
-        """What `GET /api/marketing/deals/{dealId}` answers for this deal (the sandbox keeps
-        it as given, so a test can also make it of a wrong shape)."""
+        """What `GET /api/marketing/deals/{dealId}` answers for this deal: a document of
+        MSPECS's shape, or ContractViolation (a wrong shape is answered with set_fault)."""
+        MSPECS_CONTRACT.check("deal", document)
         with self._lock:
             self._deal_documents[deal_id] = document
 

@@ -23,6 +23,21 @@ SOURCE_UNEXPECTED = define(
         "nothing was changed."
     ),
 )
+SOURCE_UNPUBLISHED = define(
+    "source_unpublished",
+    _(
+        "%(source)s is not published in the broker system (HTTP 404): it was unpublished, "
+        "or the id is not known there."
+    ),
+)
+SOURCE_SOLD = define("source_sold", _("%(source)s is sold in the broker system."))
+SOURCE_CLOSED = define(
+    "source_closed",
+    _(
+        "%(reason)s Its viewings are closed for booking, and bookings still waiting to be "
+        "sent are set aside."
+    ),
+)
 SOURCE_UNREACHABLE = define(
     "source_unreachable",
     _("The broker system could not be read for %(source)s: %(answer)s. Try again later."),

@@ -32,7 +32,12 @@ from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
 from bookings.providers import PLUGINS, client_for
-from bookings.providers.base import ImportedSlot, ImportedViewing, SourceReadError
+from bookings.providers.base import (
+    ImportedSlot,
+    ImportedViewing,
+    SourceReadError,
+    SourceWithdrawn,
+)
 from bookings.viewing_import import problems
 
 Kind = ViewingChange.Kind
@@ -80,10 +85,19 @@ def iso(moment) -> str | None:
 class _SourceApplier:
     """Brings one source's viewings in line with an answer, counting what it writes."""
 
-    def __init__(self, agency: Agency, source_id: str, now, viewings_with_bookings=None):
+    def __init__(
+        self,
+        agency: Agency,
+        source_id: str,
+        now,
+        viewings_with_bookings=None,
+        reason: Problem | None = None,
+    ):
         self.agency = agency
         self.source_id = source_id
         self.now = now
+        # Why the broker system no longer offers the source (SourceWithdrawn), for staff.
+        self.reason = reason
         # Viewing ids with live bookings, when known: the others need no look-up of them.
         self.viewings_with_bookings: set[int] | None = viewings_with_bookings
         self.rows_written = 0
@@ -141,6 +155,13 @@ class _SourceApplier:
         for viewing in existing.values():
             if viewing.source_id == self.source_id and viewing.removed_from_source_at is None:
                 self.remove(viewing)
+        if self.reason is not None:  # shown on its viewings while it is withdrawn
+            self.rows_written += (
+                Viewing.objects.filter(agency=self.agency, source_id=self.source_id)
+                .exclude(sync_problem=self.reason)
+                .update(sync_problem=self.reason)
+            )
+            return
         # The source reads again: a problem recorded before is over.
         failed = [v.pk for v in known if v.sync_problem is not None]
         if failed:
@@ -160,6 +181,8 @@ class _SourceApplier:
             ends_at=source.ends_at,
             bookable_from_internet=source.bookable_from_internet,
             booking_closes_at=source.booking_closes_at,
+            date_only=source.date_only,
+            hide_times=source.hide_times,
         )
         viewing.save()
         self.rows_written += 1
@@ -219,6 +242,11 @@ class _SourceApplier:
             )
             viewing.bookable_from_internet = source.bookable_from_internet
             fields.append("bookable_from_internet")
+        shown = {"date_only": source.date_only, "hide_times": source.hide_times}
+        for name, value in shown.items():  # how buyers see its times: no change recorded
+            if getattr(viewing, name) != value:
+                setattr(viewing, name, value)
+                fields.append(name)
         if fields:
             self.update_later(viewing, fields)
         self.update_slots(viewing, source.slots)
@@ -284,10 +312,16 @@ class _SourceApplier:
                 self.unbookable_slot_ids.append(slot.pk)
 
 
-def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]) -> _SourceApplier:
+def apply_source(
+    agency: Agency,
+    source_id: str,
+    imported: list[ImportedViewing],
+    reason: Problem | None = None,
+) -> _SourceApplier:
     """Make the agency's viewings of this deal or estate what `imported` says, in one
-    transaction; returns what was done (viewings_created, changes, rows_written)."""
-    applier = _SourceApplier(agency, source_id, timezone.now())
+    transaction; returns what was done (viewings_created, changes, rows_written). `[]`
+    closes them all; `reason` (why the source is withdrawn) is then shown on them."""
+    applier = _SourceApplier(agency, source_id, timezone.now(), reason=reason)
     with transaction.atomic():
         known = Viewing.objects.filter(agency=agency, source_id=source_id)
         applier.apply(imported, list(with_slots(known)))
@@ -297,8 +331,8 @@ def apply_source(agency: Agency, source_id: str, imported: list[ImportedViewing]
 
 def flush(appliers: list[_SourceApplier]) -> None:
     """Write what the appliers gathered: changed viewings and slots, new slots, then the
-    changes (which may name them), then set aside the waiting bookings of slots that
-    closed; a few statements for any number of sources."""
+    changes (which may name them), then set aside the waiting bookings of slots and
+    viewings that closed; a few statements for any number of sources."""
     updates = defaultdict(list)  # (model, fields) -> its rows with those fields changed
     for applier in appliers:
         for obj, fields in applier.updates:
@@ -423,7 +457,9 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
     for source, outcome in outcomes:
         agency = agencies[source.agency_id]
         summary.sources_read += 1
-        if isinstance(outcome, SourceReadError):
+        if isinstance(outcome, SourceWithdrawn):  # as if it listed no viewing
+            batch.add(agency, source, [], reason=problems.SOURCE_CLOSED(reason=outcome.problem))
+        elif isinstance(outcome, SourceReadError):
             record_problem(summary, agency, source, outcome.problem)
         elif isinstance(outcome, Exception):
             problem = problems.SOURCE_UNREACHABLE(source=source.source_id, answer=repr(outcome))
@@ -453,11 +489,11 @@ WRITE_EVERY_SECONDS = 1.0
 class _Batch:
     def __init__(self, summary: SyncSummary):
         self.summary = summary
-        self.pending: list[tuple[Agency, Source, list[ImportedViewing]]] = []
+        self.pending: list[tuple[Agency, Source, list[ImportedViewing], Problem | None]] = []
         self.written_at = time.monotonic()
 
-    def add(self, agency, source, imported) -> None:
-        self.pending.append((agency, source, imported))
+    def add(self, agency, source, imported, reason=None) -> None:
+        self.pending.append((agency, source, imported, reason))
 
     def due(self) -> bool:
         return len(self.pending) >= WRITE_BATCH or (
@@ -469,10 +505,10 @@ class _Batch:
             return
         now = timezone.now()
         with transaction.atomic():
-            known, with_bookings = load_viewings([source for _, source, _ in self.pending])
+            known, with_bookings = load_viewings([source for _, source, _, _ in self.pending])
             appliers = []
-            for agency, source, imported in self.pending:
-                applier = _SourceApplier(agency, source.source_id, now, with_bookings)
+            for agency, source, imported, reason in self.pending:
+                applier = _SourceApplier(agency, source.source_id, now, with_bookings, reason)
                 applier.apply(imported, known.get((source.agency_id, source.source_id), []))
                 appliers.append(applier)
             flush(appliers)

@@ -18,7 +18,7 @@ from tests.factories import make_booking, make_staff_user
 
 Status = Booking.Status
 pytestmark = pytest.mark.django_db
-REJECTION = {"errors": {"phoneNumber": ["Invalid phone number."]}}
+REJECTION = {"message": "Invalid phone number."}  # a BadRequestError
 
 
 @pytest.fixture(autouse=True)

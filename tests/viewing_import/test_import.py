@@ -80,7 +80,7 @@ def test_an_mspecs_deal_is_imported_with_its_viewings_slots_and_links(client, ms
     assert timed.agency == mspecs
     assert (timed.source_id, timed.mspecs_deal_id) == ("deal-1", "deal-1")
     assert timed.viewing_type == Viewing.Type.TIME_SLOTS
-    assert timed.title == "Storgatan 1, 3 rok"
+    assert timed.title == "Storgatan 1"  # the deal's location.streetAddress
     assert timed.address == "Storgatan 1, 753 20 Uppsala"
     assert timed.starts_at == START
     assert [(s.provider_slot_id, s.starts_at, s.free_spots) for s in timed.slots.all()] == [
@@ -210,7 +210,8 @@ def test_an_unknown_deal_says_so_and_imports_nothing(client, mspecs):
     response = post_import(client, mspecs, "deal-404")
 
     assert form_errors(response) == (
-        "deal-404 is not known to the broker system (HTTP 404). Check the id and try again."
+        "deal-404 is not published in the broker system (HTTP 404): it was unpublished, or "
+        "the id is not known there."
     )
     assert not Viewing.objects.exists()
 
@@ -221,7 +222,7 @@ def test_the_message_is_in_the_users_language(client, mspecs):
 
     response = post_import(client, mspecs, "deal-404")
 
-    assert "känner inte till" in form_errors(response)
+    assert "är inte publicerat" in form_errors(response)
 
 
 def test_a_refused_credential_says_so_and_imports_nothing(client, make_agency, sandbox):
@@ -237,18 +238,19 @@ def test_a_refused_credential_says_so_and_imports_nothing(client, make_agency, s
 
 def test_an_answer_of_the_wrong_shape_imports_nothing_of_the_deal(client, mspecs, sandbox):
     good = mspecs_ordinary_viewing("v-1", START)
-    sandbox.set_mspecs_deal("deal-2", mspecs_deal("deal-2", [good, {**good, "startTime": 5}]))
+    wrong = mspecs_deal("deal-2", [good, {**good, "id": "v-2", "endDate": 5}])
+    sandbox.set_fault(status=200, body=wrong, count=1)
     sign_in(client, "administrator", mspecs)
 
     response = post_import(client, mspecs, "deal-2")
 
-    assert "has an unexpected shape" in form_errors(response)
+    assert "unexpected shape (viewings[1].endDate: 5 is not of type" in form_errors(response)
     assert not Viewing.objects.exists()
 
 
 def test_two_viewings_with_one_id_are_a_wrong_shape_not_half_an_import(client, mspecs, sandbox):
     viewing = mspecs_ordinary_viewing("v-1", START)
-    sandbox.set_mspecs_deal("deal-2", mspecs_deal("deal-2", [viewing, viewing]))
+    sandbox.set_mspecs_deal("deal-2", mspecs_deal("deal-2", [viewing, viewing]))  # valid JSON
     sign_in(client, "administrator", mspecs)
 
     response = post_import(client, mspecs, "deal-2")

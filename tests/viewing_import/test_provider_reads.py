@@ -12,6 +12,7 @@ from bookings.models import Viewing
 from bookings.providers import client_for
 from bookings.providers.base import SourceReadError
 from tests.factories import (
+    mspecs_date_only_viewing,
     mspecs_deal,
     mspecs_ordinary_viewing,
     mspecs_slot_viewing,
@@ -51,7 +52,7 @@ def test_an_mspecs_deal_reads_as_viewings_with_swedish_times_slots_and_places(ma
         ("s-1", 2, 5),
         ("s-2", 2, 5),
     ]
-    assert timed.title == "Storgatan 1, 3 rok"
+    assert timed.title == "Storgatan 1"
     assert timed.address == "Storgatan 1, 753 20 Uppsala"
     assert ordinary.viewing_type == Viewing.Type.ORDINARY
     assert ordinary.starts_at == WINTER and ordinary.starts_at.utcoffset() == timedelta(hours=1)
@@ -61,8 +62,8 @@ def test_an_mspecs_deal_reads_as_viewings_with_swedish_times_slots_and_places(ma
 def test_mspecs_viewings_without_a_bookable_time_are_left_out(make_agency, sandbox):
     agency = make_agency(BrokerSystem.MSPECS)
     others = [
-        {**mspecs_ordinary_viewing(f"v-{kind}", SUMMER), "type": f"ENUMS_VIEWINGS_TYPE_{kind}"}
-        for kind in ("DATE_ONLY", "COMMENT_ONLY", "CONTACT_BROKER")
+        {"id": "v-comment", "type": "ENUMS_VIEWINGS_TYPE_COMMENT_ONLY", "description": "Ring"},
+        {"id": "v-contact", "type": "ENUMS_VIEWINGS_TYPE_CONTACT_BROKER"},
     ]
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", others))
 
@@ -169,13 +170,19 @@ def test_vitec_estates_are_read_page_by_page(make_agency, sandbox):
     assert sandbox.requests_to("/vitec/Advertising/Estate/sandbox-customer") == 2
 
 
-@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+NOT_KNOWN = {
+    BrokerSystem.MSPECS: "nope-1 is not published in the broker system (HTTP 404): it was "
+    "unpublished, or the id is not known there.",
+    BrokerSystem.VITEC: "nope-1 is not known to the broker system (HTTP 404). Check the id and "
+    "try again.",
+}
+
+
+@pytest.mark.parametrize("system", NOT_KNOWN)
 def test_an_unknown_deal_or_estate_says_it_is_not_known(make_agency, system):
     agency = make_agency(system)
 
-    assert read_error(client_for(agency.credential), "nope-1") == (
-        "nope-1 is not known to the broker system (HTTP 404). Check the id and try again."
-    )
+    assert read_error(client_for(agency.credential), "nope-1") == NOT_KNOWN[system]
 
 
 @pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
@@ -187,31 +194,76 @@ def test_a_refused_credential_says_so(make_agency, system):
     )
 
 
+def deal_of(*viewings):
+    return mspecs_deal("deal-1", list(viewings))
+
+
+# Each wrong answer, and where the message for staff says it is wrong.
 WRONG_MSPECS_SHAPES = {
-    "not an object": ["a list"],
-    "no viewings": {"id": "deal-1"},
-    "viewing without a start": {
-        "viewings": [{"id": "v", "type": "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"}]
-    },
-    "a time that is not a time": {
-        "viewings": [mspecs_ordinary_viewing("v", SUMMER, startTime="tomorrow at five")]
-    },
-    "an id with a slash": {"viewings": [mspecs_ordinary_viewing("../v", SUMMER)]},
-    "an id with a NUL": {"viewings": [mspecs_ordinary_viewing("v\x00", SUMMER)]},
-    "a very long id": {"viewings": [mspecs_ordinary_viewing("v" * 201, SUMMER)]},
-    "freeSpots not a number": {
-        "viewings": [mspecs_slot_viewing("v", SUMMER, ["s"], free_spots="many")]
-    },
-    "slots not a list": {"viewings": [{**mspecs_slot_viewing("v", SUMMER, []), "slots": 5}]},
+    "not an object": (["a list"], "the answer: ['a list'] is not of type 'object'"),
+    "no publishingInformation": ({"id": "deal-1"}, "'publishingInformation' is a required"),
+    "viewings not a list": ({**deal_of(), "viewings": {}}, "viewings: {} is not of type 'array'"),
+    "viewing without a start": (
+        deal_of({"id": "v", "type": "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"}),
+        "viewings[0]: 'startDate' is a required property",
+    ),
+    "an unknown viewing type": (
+        deal_of({**mspecs_ordinary_viewing("v", SUMMER), "type": "ENUMS_VIEWINGS_TYPE_OPEN"}),
+        "viewings[0].type: 'ENUMS_VIEWINGS_TYPE_OPEN' is not one of",
+    ),
+    "a time that is not a time": (
+        deal_of(mspecs_ordinary_viewing("v", SUMMER, startDate="tomorrow at five")),
+        "viewings[0].startDate: 'tomorrow at five' does not match",
+    ),
+    "a date that is not a date": (
+        deal_of({**mspecs_date_only_viewing("v", SUMMER.date()), "startDate": "2031-02-30"}),
+        "viewings[0].startDate: '2031-02-30' is not a 'date'",
+    ),
+    "an id with a slash": (
+        deal_of(mspecs_ordinary_viewing("../v", SUMMER)),
+        "an id that is not a broker id",
+    ),
+    "an id with a NUL": (
+        deal_of(mspecs_ordinary_viewing("v\x00", SUMMER)),
+        "an id that is not a broker id",
+    ),
+    "a very long id": (deal_of(mspecs_ordinary_viewing("v" * 201, SUMMER)), "too long"),
+    "freeSpots not a number": (
+        deal_of(mspecs_slot_viewing("v", SUMMER, ["s"], free_spots="many")),
+        "viewings[0].slots[0].freeSpots: 'many' is not of type 'integer'",
+    ),
+    "slots not a list": (
+        deal_of({**mspecs_slot_viewing("v", SUMMER, []), "slots": 5}),
+        "viewings[0].slots: 5 is not of type 'array'",
+    ),
+    "a negative slot length": (
+        deal_of(mspecs_slot_viewing("v", SUMMER, ["s"], slotLength=-20)),
+        "viewings[0].slotLength: -20 is less than the minimum",
+    ),
+    "an unknown sale status": (
+        {**deal_of(), "publishingInformation": {"saleStatus": "ENUMS_SALE_STATUS_GONE"}},
+        "publishingInformation.saleStatus: 'ENUMS_SALE_STATUS_GONE' is not one of",
+    ),
+    "ends before it starts": (
+        deal_of(mspecs_ordinary_viewing("v", SUMMER, endDate="2031-06-10T16:00:00+02:00")),
+        "a viewing ends before it starts",
+    ),
 }
 
 
-@pytest.mark.parametrize("document", WRONG_MSPECS_SHAPES.values(), ids=WRONG_MSPECS_SHAPES)
-def test_an_mspecs_answer_of_the_wrong_shape_is_an_unexpected_shape(make_agency, sandbox, document):
+@pytest.mark.parametrize(
+    ("document", "where"), WRONG_MSPECS_SHAPES.values(), ids=WRONG_MSPECS_SHAPES
+)
+def test_an_mspecs_answer_of_the_wrong_shape_names_what_is_wrong(
+    make_agency, sandbox, document, where
+):
     agency = make_agency(BrokerSystem.MSPECS)
-    sandbox.set_mspecs_deal("deal-1", document)
+    sandbox.set_fault(status=200, body=document, count=1)  # the sandbox itself never answers so
 
-    assert "has an unexpected shape" in read_error(client_for(agency.credential), "deal-1")
+    message = read_error(client_for(agency.credential), "deal-1")
+
+    assert message.startswith("The broker system's answer for deal-1 has an unexpected shape (")
+    assert where in message
 
 
 WRONG_VITEC_SHAPES = {

@@ -305,21 +305,20 @@ def test_a_busy_broker_system_is_asked_again_after_its_retry_after(imported, san
 
 
 def test_a_deal_that_fails_is_recorded_on_its_viewings_and_cleared_by_the_next(imported, sandbox):
-    sandbox.remove_mspecs_deal("deal-1")
+    sandbox.set_fault(status=503, count=1)
 
     summary = sync_all()
 
     imported.refresh_from_db()
-    assert "deal-1 is not known" in str(imported.sync_problem)
+    assert "could not be read for deal-1: HTTP 503" in str(imported.sync_problem)
     assert list(summary.errors) == [f"{imported.agency} / deal-1"]
-    set_deal(sandbox, mspecs_slot_viewing("v", START, ["s-1", "s-2"]))
     sync_all()
     imported.refresh_from_db()
     assert imported.sync_problem is None
 
 
 def test_a_wrong_shaped_answer_changes_nothing(imported, sandbox):
-    sandbox.set_mspecs_deal("deal-1", {"viewings": "gone"})
+    sandbox.set_fault(status=200, body={**mspecs_deal("deal-1", []), "viewings": "gone"})
 
     sync_all()
 

@@ -443,9 +443,9 @@ def test_an_event_for_a_deal_the_agency_did_not_import_reads_nothing(
 
 def test_a_failed_read_is_kept_on_the_event(client, agency, sandbox, queued):
     pk = stored_event(client)
-    sandbox.remove_mspecs_deal("deal-1")
+    sandbox.set_fault(status=503)
 
     process_event(pk)
 
-    assert WebhookEvent.objects.get().problem.code == "source_not_found"
-    assert Viewing.objects.get().sync_problem.code == "source_not_found"
+    assert WebhookEvent.objects.get().problem.code == "source_unreachable"
+    assert Viewing.objects.get().sync_problem.code == "source_unreachable"

@@ -1,8 +1,9 @@
 """MSPECS's clients, one per public API (docs/mspecs.md, "Two APIs"): MspecsClient speaks
-the provider API, ExternalViewingClient the External viewing API with the MSPX API."""
+the provider API, ExternalViewingClient the External viewing API with the MSPX API. Every
+answer they read is checked against MSPECS's contract (`contract/`) first."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
 from agencies.models import MspecsApi, ProviderCredential
@@ -10,27 +11,33 @@ from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.models import Booking, Viewing
 from bookings.providers.base import (
+    BROKER_TIME_ZONE,
     SHAPE_ERRORS,
     CallRecord,
     ImportedSlot,
     ImportedViewing,
     ProviderClient,
     SourceListing,
+    SourceReadError,
+    SourceWithdrawn,
     check_unique_ids,
-    normalise_errors,
-    optional_count,
     parse_broker_time,
     read_id,
 )
 from bookings.providers.mspecs.mspx import MspxReads
 from bookings.providers.mspecs.schemas import CONTRACT
+from bookings.viewing_import import problems as import_problems
 
 # Viewing types (docs/mspecs.md, "Deals and their viewings"): a time-slot viewing is booked
-# into a slot; one with a date and time is an ordinary viewing. The others name no time a
-# buyer could book (date only, a comment, "contact the broker") and are not imported.
+# into a slot; one with a date and time, or with a date only, is booked as a whole. A
+# comment or "contact the broker" names nothing a buyer could book and is not imported.
 TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS"
 DATE_AND_TIME = "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"
-# Assumed (docs/mspecs.md): an ordinary viewing without an endTime lasts an hour.
+DATE_ONLY = "ENUMS_VIEWINGS_TYPE_DATE_ONLY"
+BOOKABLE_TYPES = (TIME_SLOTS, DATE_AND_TIME, DATE_ONLY)
+# publishingInformation.saleStatus of a sold deal: MSPECS answers it without viewings.
+SOLD = "ENUMS_SALE_STATUS_SOLD"
+# Assumed (docs/mspecs.md): a viewing with a date and time but no endDate lasts an hour.
 DEFAULT_VIEWING_LENGTH = timedelta(hours=1)
 # The subscriber's published deals, all in one answer (docs/mspecs.md, "Published deals").
 PUBLISHED_DEALS_ENDPOINT = "/api/marketing/deals"
@@ -114,26 +121,27 @@ class MspecsClient(ProviderClient):
             return str(record.body.get("id") or "")
         return ""
 
-    def field_errors(self, record: CallRecord) -> dict[str, list[str]]:
-        errors = record.body.get("errors") if isinstance(record.body, dict) else None
-        return normalise_errors(errors)
+    def answer_message(self, record: CallRecord) -> str:
+        # A BadRequestError's text: {"message": ...} or [{"message": ...}, ...], as MSPECS's
+        # own client reads it (docs/mspecs.md, "Errors").
+        if CONTRACT.violations("bad_request_error", record.body):
+            return ""
+        body = record.body[0] if isinstance(record.body, list) else record.body
+        return body["message"].strip()[:500]
 
     def slot_status(self, deal_id: str) -> dict[str, SlotStatus]:
         """Booked count and fullness of every slot of a deal, in one call."""
         record = self.call("GET", self.slot_status_endpoint(deal_id))
         if record.status != 200:
             raise SlotStatusError(
-                record, problems.POLL_FAILED(deal=deal_id, answer=record.describe())
+                record, problems.POLL_FAILED(deal=deal_id, answer=self.describe(record))
             )
-        if not isinstance(record.body, dict):
+        if CONTRACT.violations("slot_status", record.body):
             raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id))
-        try:
-            return {
-                slot_id: SlotStatus(int(s["numberOfBooked"]), bool(s["fullyBooked"]))
-                for slot_id, s in record.body.items()
-            }
-        except (KeyError, TypeError, ValueError):
-            raise SlotStatusError(record, problems.POLL_UNEXPECTED_BODY(deal=deal_id)) from None
+        return {
+            slot_id: SlotStatus(status["numberOfBooked"], status["fullyBooked"])
+            for slot_id, status in record.body.items()
+        }
 
     def list_sources(self) -> list[SourceListing]:
         """The subscriber's published deals, titled with their addresses, from one
@@ -151,21 +159,28 @@ class MspecsClient(ProviderClient):
 
     def fetch_viewings(self, source_id: str) -> list[ImportedViewing]:
         """The deal's bookable viewings from `GET /api/marketing/deals/{dealId}`, one call
-        (docs/mspecs.md, "Deals and their viewings")."""
-        deal = self.read_source(self.deal_endpoint(source_id), source_id)
+        (docs/mspecs.md, "Deals and their viewings"). A deal MSPECS no longer publishes
+        (404) or reports sold raises SourceWithdrawn."""
         try:
-            if not isinstance(deal, dict) or not isinstance(deal.get("viewings"), list):
-                raise ValueError("no list of viewings")
+            deal = self.read_source(self.deal_endpoint(source_id), source_id)
+        except SourceReadError as error:
+            if error.record is not None and error.record.status == 404:
+                problem = import_problems.SOURCE_UNPUBLISHED(source=source_id)
+                raise SourceWithdrawn(problem, error.record) from None
+            raise
+        try:
+            CONTRACT.check("deal", deal)
+            if deal["publishingInformation"].get("saleStatus") == SOLD:
+                raise SourceWithdrawn(import_problems.SOURCE_SOLD(source=source_id))
             title, address = deal_title_and_address(deal)
             return check_unique_ids(
                 [
                     read_viewing(viewing, title, address)
-                    for viewing in deal["viewings"]
-                    if isinstance(viewing, dict)
-                    and viewing.get("type") in (TIME_SLOTS, DATE_AND_TIME)
+                    for viewing in deal.get("viewings", [])
+                    if viewing["type"] in BOOKABLE_TYPES
                 ]
             )
-        except SHAPE_ERRORS as error:
+        except SHAPE_ERRORS as error:  # a ContractViolation names the field
             raise self.unexpected(source_id, error) from None
 
 
@@ -197,61 +212,69 @@ def external_viewer_body(booking: Booking) -> dict:
 
 
 def deal_title_and_address(deal: dict) -> tuple[str, str]:
-    """Assumed (docs/mspecs.md): a deal may carry `title` and an `address` object with
-    `streetAddress`, `zipCode` and `city`; a deal without them is titled by its id."""
-    address = deal.get("address") if isinstance(deal.get("address"), dict) else {}
-    street = str(address.get("streetAddress") or "").strip()
-    place = " ".join(str(address.get(k) or "").strip() for k in ("zipCode", "city")).strip()
+    """The deal's `location`: titled by its street address (by its id without one), the
+    address written "street, postcode city"."""
+    location = deal.get("location", {})
+    street = location.get("streetAddress", "").strip()
+    place = " ".join(location.get(k, "").strip() for k in ("postalCode", "city")).strip()
     full_address = ", ".join(part for part in (street, place) if part)
-    title = str(deal.get("title") or street or f"Deal {deal.get('id', '')}").strip()
-    return title[:200], full_address[:300]
+    return street or f"Deal {deal['id']}", full_address
+
+
+def start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=BROKER_TIME_ZONE)
 
 
 def read_viewing(viewing: dict, title: str, address: str) -> ImportedViewing:
-    starts_at = parse_broker_time(viewing["startTime"])
-    latest_hours = optional_count(viewing.get("externalBookingLatestHourBefore"))
+    """One viewing of a deal the contract has checked, of a BOOKABLE_TYPES type."""
     slots = []
-    if viewing["type"] == TIME_SLOTS:
-        # Assumed (docs/mspecs.md): a slot has id, startTime and freeSpots; it lasts
-        # the viewing's slotLength minutes and takes slotCapacity buyers.
-        length = timedelta(minutes=optional_count(viewing["slotLength"]) or 0)
-        if not length:
-            raise ValueError("slotLength is not a positive number of minutes")
-        capacity = optional_count(viewing.get("slotCapacity"))
-        for slot in viewing["slots"]:
+    if viewing["type"] == DATE_ONLY:
+        # A day, no time (assumed: the day in Swedish time, from its first moment).
+        day = date.fromisoformat(viewing["startDate"])
+        start_date = starts_at = start_of_day(day)
+        ends_at = start_of_day(day + timedelta(days=1))
+        viewing_type = Viewing.Type.ORDINARY
+    elif viewing["type"] == TIME_SLOTS:
+        # Assumed (docs/mspecs.md): a slot lasts slotLength minutes and takes slotCapacity.
+        start_date = parse_broker_time(viewing["startDate"])
+        length = timedelta(minutes=viewing["slotLength"])
+        for slot in viewing.get("slots", []):
             slot_start = parse_broker_time(slot["startTime"])
             slots.append(
                 ImportedSlot(
                     read_id(slot["id"]),
                     slot_start,
                     slot_start + length,
-                    capacity=capacity,
-                    free_spots=optional_count(slot.get("freeSpots")),
+                    capacity=viewing.get("slotCapacity"),
+                    free_spots=slot.get("freeSpots"),
                 )
             )
-        if slots:
-            starts_at = min(starts_at, *(s.starts_at for s in slots))
+        starts_at = min([start_date, *(s.starts_at for s in slots)])
         ends_at = max((s.ends_at for s in slots), default=starts_at + length)
         viewing_type = Viewing.Type.TIME_SLOTS
     else:
-        end = viewing.get("endTime")
+        start_date = starts_at = parse_broker_time(viewing["startDate"])
+        end = viewing.get("endDate")
         ends_at = parse_broker_time(end) if end else starts_at + DEFAULT_VIEWING_LENGTH
         viewing_type = Viewing.Type.ORDINARY
     if ends_at <= starts_at:
         raise ValueError("a viewing ends before it starts")
+    # "the amount of hours before startDate contacts are allowed to book" (the OpenAPI).
+    latest_hours = viewing.get("externalBookingLatestHourBefore")
     return ImportedViewing(
         viewing_id=read_id(viewing["id"]),
         viewing_type=viewing_type,
         starts_at=starts_at,
         ends_at=ends_at,
         bookable_from_internet=viewing.get("allowExternalBooking") is True,
-        # Hours before the viewing starts (its first slot for a time-slot viewing).
         booking_closes_at=None
         if latest_hours is None
-        else starts_at - timedelta(hours=latest_hours),
+        else start_date - timedelta(hours=latest_hours),
         slots=slots,
         title=title,
         address=address,
+        date_only=viewing["type"] == DATE_ONLY,
+        hide_times=viewing.get("hideStartDate") is True,
     )
 
 

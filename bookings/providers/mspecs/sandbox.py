@@ -8,18 +8,20 @@
     GET  {url}/mspecs/schema[/{table}]              MSPX discovery
     GET  {url}/mspecs/{table}[/{id}]                MSPX rows: ?limit=&offset=&q=&sort=&fields=
 
-`route` answers one authenticated request over the sandbox's state (bookings/sandbox/).
-HTTP Basic and `Authorization: Bearer <access token>` are both taken; the `subscriber-id`
-header is required on the provider API (`/api/...`) and checked wherever it is sent.
+`route` answers one authenticated request over the sandbox's state (bookings/sandbox/), in
+MSPECS's shapes only (its contract, `contract/`): deals as stored (checked against the
+contract when set), a 400 as a BadRequestError {"message"}, a 404 on a deal as a
+NoDealFoundError, and an external viewer held to the published fields and lengths. HTTP
+Basic and `Authorization: Bearer <access token>` are both taken; the `subscriber-id` header
+is required on the provider API (`/api/...`) and checked wherever it is sent.
 """
 
 import re
 from http import HTTPStatus
 from urllib.parse import parse_qs, unquote
 
-from bookings.providers.mspecs.client import CONTRACT
+from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.sandbox.state import ProviderState, SlotFull, UnknownDeal, UnknownSlot, ViewingGone
-from bookings.sandbox.validation import E164, EMAIL
 
 PREFIX = "mspecs"
 BEARER = True  # access tokens are taken beside HTTP Basic
@@ -31,7 +33,7 @@ def subscriber_refusal(providers: ProviderState, headers, parts: list[str]):
     subscriber = headers.get("subscriber-id")
     if subscriber is None:
         if parts[:1] == ["api"]:
-            return HTTPStatus.BAD_REQUEST, {"message": "The subscriber-id header is required."}
+            return bad_request("The subscriber-id header is required.")
         return None
     scheme, _, token = headers.get("Authorization", "").partition(" ")
     token_subscriber = (
@@ -63,7 +65,8 @@ def route(providers: ProviderState, method: str, parts: list[str], query, header
             try:
                 return HTTPStatus.OK, providers.mspecs_deal(unquote(deal_id))
             except UnknownDeal:
-                return HTTPStatus.NOT_FOUND, {"message": "Deal not found."}
+                # NoDealFoundError's description in the OpenAPI.
+                return HTTPStatus.NOT_FOUND, {"message": "Deal not found"}
         case "POST", ["api", "marketing", "deals", _, "externalViewer", viewing_id]:
             return add_viewer(providers, viewing_id, None, body, path)
         case "POST", ["api", "marketing", "deals", _, "externalViewer", viewing_id, "slot", slot]:
@@ -79,30 +82,25 @@ def route(providers: ProviderState, method: str, parts: list[str], query, header
     return HTTPStatus.NOT_FOUND, {"message": "Not found."}
 
 
+def bad_request(message: str):
+    """A BadRequestError as MSPECS's own client reads it (docs/mspecs.md, "Errors")."""
+    return HTTPStatus.BAD_REQUEST, {"message": message}
+
+
 def add_viewer(providers: ProviderState, viewing_id: str, slot_id: str | None, body, path):
-    errors = {}
-    if not isinstance(body, dict):
-        return HTTPStatus.BAD_REQUEST, {"errors": {"body": ["A JSON object is required."]}}
-    for name in ("firstName", "lastName"):
-        if not str(body.get(name) or "").strip():
-            errors[name] = ["Required."]
-    if not EMAIL.match(str(body.get("email") or "")):
-        errors["email"] = ["A valid email address is required."]
-    phone = str(body.get("phoneNumber") or "")
-    if not E164.match(phone):
-        # Echoes the value, as real APIs often do (the engine must redact it).
-        errors["phoneNumber"] = [f"'{phone}' must be in international format."]
-    if errors:
-        return HTTPStatus.BAD_REQUEST, {"errors": errors}
+    if violations := CONTRACT.violations("external_viewer", body):
+        # Names the field and echoes the value, as real APIs often do (the engine redacts).
+        return bad_request(str(violations[0]))
     try:
-        record_id = providers.add_mspecs_viewer(viewing_id, slot_id, body, path)
+        providers.add_mspecs_viewer(viewing_id, slot_id, body, path)
     except ViewingGone:
         return HTTPStatus.NOT_FOUND, {"message": f"Viewing {viewing_id} not found."}
     except UnknownSlot:
         return HTTPStatus.NOT_FOUND, {"message": f"Slot {slot_id} not found."}
     except SlotFull:
-        return HTTPStatus.BAD_REQUEST, {"errors": {"slot": ["The slot is fully booked."]}}
-    return HTTPStatus.OK, {"id": record_id}
+        return bad_request("The slot is fully booked.")
+    # "successful operation", without a body (the OpenAPI publishes none).
+    return HTTPStatus.OK, None
 
 
 def slot_status(providers: ProviderState, deal_id: str):
