@@ -292,7 +292,7 @@ class BookingQuerySet(ViewingPartQuerySet):
         """Bookings still to be sent into a slot that has filled up (or vanished), or into
         a viewing the broker system no longer lists, would only be rejected: put them
         before staff now, and return their ids. (A booking being sent is left to its
-        worker, which checks `Booking.unbookable_problem` itself.)"""
+        worker, which checks `Booking.unbookable_reason` itself.)"""
         waiting = self.awaiting_delivery()
         ids = []
         for place, field, problem in (

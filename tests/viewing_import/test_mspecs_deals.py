@@ -96,7 +96,7 @@ def test_a_date_only_viewing_is_offered_and_booked_by_its_date(agency, sandbox, 
     assert booking.slot is None and booking.booked_by_date
     assert deliver(booking.pk) == "delivered"
     [received] = sandbox.received("mspecs")
-    assert received["path"] == "/mspecs/v3/viewings/externalViewer/v-day"
+    assert received["path"] == "/mspecs/api/marketing/deals/deal-1/externalViewer/v-day"
     assert PLUGIN.contract.violations("external_viewer", received["body"]) == []
 
 
