@@ -19,10 +19,11 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import AgencyScopedAdmin
-from agencies.models import BrokerSystem, ProviderCredential
+from agencies.models import ProviderCredential
 from agencies.problems import problem_text
-from bookings.delivery.credentials import check_credential, save_credential
+from bookings.delivery.credentials import broker_system_errors, check_credential, save_credential
 from bookings.delivery.redaction import redact_answer
+from bookings.providers import plugin_for
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,14 @@ class ProviderCredentialForm(forms.ModelForm):
         if not secret and self.instance._state.adding:
             raise forms.ValidationError(_("Enter the secret for the broker system."))
         return secret
+
+    def _post_clean(self):
+        # After the model's own validation has filled in the credential: what its broker
+        # system needs of it.
+        super()._post_clean()
+        if self.instance.agency_id is not None:
+            for name, error in broker_system_errors(self.instance).items():
+                self.add_error(name if name in self.fields else None, error)
 
     def clean(self):
         cleaned_data = super().clean()
@@ -219,7 +228,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     @admin.display(description=_("Webhook address for MSPECS"))
     def webhook_url(self, credential):
         """The path under this site's own address (the one in the browser's address bar)."""
-        if credential.pk is None or credential.agency.broker_system != BrokerSystem.MSPECS:
+        if credential.pk is None or not plugin_for(credential.agency.broker_system).sends_webhooks:
             return "—"
         return reverse("mspecs-webhook", args=[credential.agency.slug])
 

@@ -24,9 +24,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from agencies.models import Agency, BrokerSystem
+from agencies.models import Agency
 from agencies.validators import validate_provider_id
 from bookings.models import Viewing, WebhookEvent
+from bookings.providers import systems_with
 from bookings.viewing_import.sync import Source, sync_sources
 
 SIGNATURE_HEADER = "x-mspecs-signature"
@@ -62,7 +63,9 @@ def event_text(value, max_length: int = MAX_ID_LENGTH) -> str | None:
 @require_POST
 def mspecs_webhook(request, agency_slug: str):
     agency = (
-        Agency.objects.filter(slug=agency_slug, broker_system=BrokerSystem.MSPECS, is_active=True)
+        Agency.objects.filter(
+            slug=agency_slug, broker_system__in=systems_with("sends_webhooks"), is_active=True
+        )
         .select_related("credential")
         .first()
     )

@@ -3,8 +3,8 @@
 
 from pathlib import Path
 
-from agencies.models import BrokerSystem
-from bookings.providers.base import BrokerSystemPlugin
+from agencies.models import AuthScheme, BrokerSystem
+from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
 from bookings.providers.contracts import Contract
 from bookings.providers.mspecs.client import MspecsClient
 
@@ -12,6 +12,13 @@ PLUGIN = BrokerSystemPlugin(
     system=BrokerSystem.MSPECS,
     client_class=MspecsClient,
     contract=Contract(Path(__file__).parent / "contract"),
+    # MSPECS emails every buyer it is sent, asking them to confirm; a broker then approves
+    # them from the quarantine (docs/mspecs.md).
+    buyer_confirmation=lambda credential: BuyerConfirmation.EMAIL_TO_CONFIRM_THEN_APPROVAL,
+    delivery_schema="external_viewer",
     polls_slot_status=True,
     has_quarantine=True,
+    sends_webhooks=True,
+    # An access token generated in MSPECS, or a user name and password (docs/mspecs.md).
+    auth_schemes=(AuthScheme.BASIC, AuthScheme.BEARER),
 )
