@@ -137,6 +137,6 @@ def test_a_refused_credential_exits_non_zero_with_the_reason_and_no_secret(
         output = process.communicate(timeout=60)[0]
 
         assert process.returncode != 0
-        # In the site's language (LANGUAGE_CODE, Swedish), on stderr.
+        # In the site's language (LANGUAGE_CODE, Swedish).
         assert "nekade byråns inloggningsuppgifter (HTTP 401)" in output
         assert "hunter2-secret" not in output
