@@ -455,12 +455,10 @@ class ProviderCredential(models.Model):
                 validate_provider_url(self.base_url, broker_system, self.mspecs_api)
             except ValidationError as error:
                 errors["base_url"] = error
-        if broker_system == BrokerSystem.VITEC and not self.vitec_customer_id:
-            errors["vitec_customer_id"] = _("Vitec Express needs the agency's customer id.")
+        # What each broker system needs of a credential (a customer id, which schemes) is
+        # its plug-in's to say: bookings/delivery/credentials.py, broker_system_errors.
         if self.auth_scheme == AuthScheme.BASIC and not self.username:
             errors["username"] = _("HTTP Basic needs a user name.")
-        if self.auth_scheme == AuthScheme.BEARER and broker_system == BrokerSystem.VITEC:
-            errors["auth_scheme"] = _("Vitec Express accepts only HTTP Basic.")
         if self.secret_scope_changed():
             errors["secret"] = _(
                 "Enter the secret again: it is never sent to a changed base URL, user name "

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed
@@ -458,6 +458,18 @@ class BookingForm(forms.ModelForm):
             for name, texts in self.broker_field_errors.items():
                 if name in self.fields:
                     self._errors.setdefault(name, self.error_class()).extend(texts)
+        elif self.has_error(NON_FIELD_ERRORS, DUPLICATE_BOOKING):
+            existing = self.instance.live_duplicate()
+            if existing is not None:
+                # Staff change a buyer's time by moving the booking they have.
+                self.add_error(
+                    None,
+                    gettext(
+                        "This buyer's booking is number %(id)s (%(time)s): change its slot "
+                        "there to move it to another time."
+                    )
+                    % {"id": existing.pk, "time": existing.slot or existing.viewing},
+                )
 
 
 class ViewingChoiceForm(forms.Form):

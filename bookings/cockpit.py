@@ -19,9 +19,10 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from agencies.models import Agency, BrokerSystem, CredentialStatus
+from agencies.models import Agency, CredentialStatus
 from bookings.models import Booking, Viewing
 from bookings.pagination import BoundedCount
+from bookings.providers import systems_with
 from bookings.quarantine import queries as quarantine
 
 Status = Booking.Status
@@ -142,7 +143,7 @@ def needs_attention(user) -> list[AgencyAttention]:
             slot_poll_errors=BoundedCount(poll_errors.values("pk")),
             quarantine_waiting=Case(
                 When(
-                    broker_system=BrokerSystem.MSPECS,
+                    broker_system__in=systems_with("has_quarantine"),
                     then=BoundedCount(waiting.values("pk"), QUARANTINE_COUNT_LIMIT),
                 ),
                 default=None,

@@ -12,11 +12,20 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency, AgencyScopedQuerySet, BrokerSystem
+from agencies.models import Agency, AgencyScopedQuerySet
 from agencies.problems import Problem, ProblemField
 from agencies.validators import validate_provider_id
 from bookings.delivery import problems
 from bookings.phones import normalise_phone
+
+
+def broker_plugin(agency: Agency):
+    """The plug-in of the agency's broker system (bookings/providers/): what that system
+    needs, takes and can do."""
+    # Imported when asked: the plug-ins' clients import this module.
+    from bookings.providers import plugin_for
+
+    return plugin_for(agency.broker_system)
 
 
 class ViewingQuerySet(AgencyScopedQuerySet):
@@ -149,10 +158,11 @@ class Viewing(models.Model):
 
     @property
     def needs_slot(self) -> bool:
-        """MSPECS time-slot viewings and every Vitec viewing book into a slot."""
+        """Time-slot viewings book into a slot, and every viewing of a broker system whose
+        viewings all have slots (Vitec)."""
         return (
             self.viewing_type == self.Type.TIME_SLOTS
-            or self.agency.broker_system == BrokerSystem.VITEC
+            or broker_plugin(self.agency).every_viewing_has_slots
         )
 
     def clean(self):
@@ -161,7 +171,7 @@ class Viewing(models.Model):
         if (
             self.agency_id
             and self.viewing_type == self.Type.TIME_SLOTS
-            and self.agency.broker_system == BrokerSystem.MSPECS
+            and broker_plugin(self.agency).polls_slot_status
             and not self.mspecs_deal_id
         ):
             raise ValidationError(
@@ -400,7 +410,12 @@ class BookingStatus(models.TextChoices):
 DUPLICATE_BOOKING = "duplicate_booking"
 BOOKING_CLOSED = "booking_closed"
 DUPLICATE_BOOKING_ERROR = _(
-    "A booking for this viewing and time with this email address has already been received."
+    "A booking for this viewing with this email address has already been received: one "
+    "booking per person and viewing, whatever the time."
+)
+BROKER_LIMIT = "broker_limit"
+BROKER_LIMIT_ERROR = _(
+    "At most %(limit)d characters: the agency's system takes no more (this has %(length)d)."
 )
 MESSAGE_MAX_LENGTH = 2000
 # A zero-width joiner is a formatting character, but emoji sequences need it (👩‍💻).
@@ -612,22 +627,14 @@ class Booking(models.Model):
                 name="booking_delivered_idx",
             ),
         ]
-        # One live booking per buyer (email), viewing and slot, also against two identical
-        # submissions at once. Two constraints because a NULL slot (a viewing without
-        # slots) would never collide in one: NULLs are distinct, and `nulls_distinct`
-        # needs PostgreSQL 15 and is not on SQLite.
+        # One live booking per buyer (email) and viewing, whatever the slot, also against
+        # two identical submissions at once: a second one would list the buyer twice in the
+        # broker system (two Vitec participants). Staff move a booking to another slot.
         constraints = [
             models.UniqueConstraint(
-                fields=["slot", "email"],
-                condition=Q(status__in=BookingStatus.live()),
-                name="one_live_booking_per_slot",
-                violation_error_code=DUPLICATE_BOOKING,
-                violation_error_message=DUPLICATE_BOOKING_ERROR,
-            ),
-            models.UniqueConstraint(
                 fields=["viewing", "email"],
-                condition=Q(status__in=BookingStatus.live(), slot__isnull=True),
-                name="one_live_booking_per_viewing_without_slots",
+                condition=Q(status__in=BookingStatus.live()),
+                name="one_live_booking_per_viewing",
                 violation_error_code=DUPLICATE_BOOKING,
                 violation_error_message=DUPLICATE_BOOKING_ERROR,
             ),
@@ -682,13 +689,18 @@ class Booking(models.Model):
             deadlines = [(self.viewing.starts_at, problems.VIEWING_STARTED())]
         return min(deadlines, key=lambda deadline: deadline[0])
 
+    @property
+    def may_yet_be_sent(self) -> bool:
+        """Whether the broker system may still be sent this booking as it stands: not once
+        it is delivered, being sent or cancelled."""
+        return self.status not in [*Booking.Status.final(), Booking.Status.SENDING]
+
     def live_duplicate(self) -> "Booking | None":
-        """The buyer's other live booking of the same viewing and slot under the same
-        (normalised) email, if there is one."""
+        """The buyer's other live booking of the same viewing (in any slot) under the
+        same (normalised) email, if there is one."""
         return (
             Booking.objects.filter(
                 viewing_id=self.viewing_id,
-                slot_id=self.slot_id,
                 email=self.email,
                 status__in=Booking.Status.live(),
             )
@@ -714,6 +726,8 @@ class Booking(models.Model):
                 self.phone = normalise_phone(self.phone, self.viewing.agency.phone_region)
             except ValidationError as error:
                 errors["phone"] = error
+        if self.may_yet_be_sent:
+            errors |= self.broker_limit_errors(skip=errors)
         if self.slot_id and self.slot.viewing_id != self.viewing_id:
             errors["slot"] = _("This slot belongs to another viewing.")
         elif self.viewing.needs_slot and not self.slot_id:
@@ -752,6 +766,21 @@ class Booking(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+    def broker_limit_errors(self, skip=()) -> dict[str, ValidationError]:
+        """The fields, normalised as they are sent, that are longer than the agency's
+        broker system takes (its plug-in's contract: `field_limits`); fields in `skip`
+        already have an error."""
+        errors = {}
+        for field, limit in broker_plugin(self.viewing.agency).field_limits.items():
+            length = len(getattr(self, field))
+            if field not in skip and length > limit:
+                errors[field] = ValidationError(
+                    BROKER_LIMIT_ERROR,
+                    code=BROKER_LIMIT,
+                    params={"limit": limit, "length": length},
+                )
+        return errors
 
 
 class Outcome(models.TextChoices):

@@ -23,14 +23,16 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from agencies.alerts import record_alert
-from agencies.models import Agency, AlertKind, BrokerSystem, CredentialStatus
+from agencies.models import Agency, AlertKind, CredentialStatus
 from agencies.problems import Problem
 from bookings.buyer.emails import notify_buyer
 from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingSlot
-from bookings.providers.mspecs.client import MspecsClient, SlotStatus, SlotStatusError
+from bookings.providers import plugin_for, systems_with
+from bookings.providers.base import ProviderClient
+from bookings.providers.mspecs.client import SlotStatus, SlotStatusError
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +68,10 @@ class PollSummary:
 
 
 def pollable_viewings():
-    """MSPECS time-slot viewings with a deal id: the ones slot status exists for."""
+    """Time-slot viewings with a deal id, of the broker systems whose slot status is polled
+    (MSPECS): the ones slot status exists for."""
     return Viewing.objects.filter(
-        agency__broker_system=BrokerSystem.MSPECS,
+        agency__broker_system__in=systems_with("polls_slot_status"),
         viewing_type=Viewing.Type.TIME_SLOTS,
     ).exclude(mspecs_deal_id="")
 
@@ -164,12 +167,13 @@ WRITE_BATCH = 100
 WRITE_EVERY_SECONDS = 1.0
 
 
-def _client(agency: Agency) -> MspecsClient:
+def _client(agency: Agency) -> ProviderClient:
+    client_class = plugin_for(agency.broker_system).client_class
     # Enough pooled connections for every call this agency may have in flight.
-    session = MspecsClient.new_session(
+    session = client_class.new_session(
         agency.credential, pool_size=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY
     )
-    return MspecsClient(agency.credential, session)
+    return client_class(agency.credential, session)
 
 
 class _Results:

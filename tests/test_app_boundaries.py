@@ -1,8 +1,10 @@
 """Which code may import which: `agencies` knows nothing of `bookings`, and only the
 django-tasks-db specifics (its worker loop and its table's housekeeping) know the task
-backend, so another backend of Django's Tasks API can replace it."""
+backend, so another backend of Django's Tasks API can replace it. And which code may name a
+broker system: only its plug-in, so that a third one is a new folder and one line."""
 
 import ast
+import re
 from pathlib import Path
 
 from config.settings import BASE_DIR
@@ -38,3 +40,40 @@ def test_only_the_backend_specific_modules_know_the_database_task_backend():
         "bookings/delivery/worker.py",
         "bookings/management/commands/delivery_worker.py",
     ]
+
+
+# Who may name a broker system: its plug-in (bookings/providers/), and the demo, which sets
+# up one agency of each. Everything else asks the plug-in what the system can do.
+MAY_NAME_A_BROKER_SYSTEM = [
+    "bookings/providers/",
+    "bookings/management/commands/demo.py",
+    # VENDOR_HOSTS, each system's API hosts: agencies sits below the plug-ins and cannot ask
+    # them; to move into the plug-ins with the MSPX hosts.
+    "agencies/models.py",
+]
+NAMES_A_BROKER_SYSTEM = re.compile(r"\bBrokerSystem\.(MSPECS|VITEC)\b")
+
+
+def test_only_the_plug_ins_name_a_broker_system():
+    paths = [
+        *(BASE_DIR / "bookings").rglob("*.py"),
+        *(BASE_DIR / "agencies").rglob("*.py"),
+        *(BASE_DIR / "config").rglob("*.py"),
+        *(BASE_DIR / "templates").rglob("*.html"),
+    ]
+    naming = sorted(
+        name
+        for path in paths
+        if not (name := str(path.relative_to(BASE_DIR))).startswith(tuple(MAY_NAME_A_BROKER_SYSTEM))
+        and "/migrations/" not in name
+        and NAMES_A_BROKER_SYSTEM.search(path.read_text())
+    )
+
+    assert naming == []
+
+
+def test_agencies_name_a_broker_system_only_for_its_hosts():
+    text = (BASE_DIR / "agencies" / "models.py").read_text()
+
+    assert len(NAMES_A_BROKER_SYSTEM.findall(text)) == 2
+    assert "VENDOR_HOSTS = {\n    BrokerSystem.MSPECS:" in text

@@ -1,7 +1,9 @@
-"""One live booking per viewing, slot and email, at every door and in the database."""
+"""One live booking per buyer (email) and viewing, whatever the slot, at every door and in
+the database; staff move a booking to another slot."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from threading import Barrier
 
 import pytest
@@ -19,7 +21,9 @@ from tests.factories import (
     in_english,
     make_agency,
     make_booking,
+    make_slot,
     make_staff_user,
+    make_three_slot_viewing,
     post_booking_page,
 )
 
@@ -32,6 +36,16 @@ NOT_LIVE = [
     Booking.Status.FAILED,
     Booking.Status.CANCELLED,
 ]
+
+
+@pytest.fixture
+def later_slot(slot_viewing):
+    """A second open slot of the viewing, after "slot-open"."""
+    return make_slot(
+        slot_viewing,
+        provider_slot_id="slot-later",
+        starts_at=slot_viewing.starts_at + timedelta(minutes=40),
+    )
 
 
 @pytest.fixture
@@ -86,6 +100,34 @@ def test_api_same_buyer_twice_without_idempotency_key_is_409_naming_the_first(
     assert error["code"] == "duplicate_booking"
     assert error["status_url"] == first["status_url"]
     assert Booking.objects.count() == 1
+
+
+def test_api_same_buyer_in_another_slot_is_409_saying_one_per_viewing(
+    post_api, slot_viewing, later_slot
+):
+    first = post_api({"slot": "slot-open"}).json()
+
+    response = post_api({"slot": "slot-later"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "duplicate_booking"
+    assert "one per buyer and viewing, whatever the slot" in error["message"]
+    assert error["fields"]["__all__"] == [
+        "A booking for this viewing with this email address has already been received: one "
+        "booking per person and viewing, whatever the time."
+    ]
+    assert error["status_url"] == first["status_url"]
+    assert Booking.objects.count() == 1
+
+
+def test_api_409_in_swedish(post_api, slot_viewing, later_slot):
+    post_api({"slot": "slot-open"})
+
+    response = post_api({"slot": "slot-later"}, HTTP_ACCEPT_LANGUAGE="sv")
+
+    assert response.status_code == 409
+    assert "en bokning per person och visning" in response.json()["error"]["fields"]["__all__"][0]
 
 
 def test_api_same_buyer_under_another_idempotency_key_is_409(post_api, slot_viewing):
@@ -193,6 +235,26 @@ def test_page_race_shows_the_neutral_page(client, slot_viewing, validation_misse
     assert Booking.objects.count() == 1
 
 
+def test_page_same_buyer_in_another_slot_shows_the_neutral_page(client, slot_viewing, later_slot):
+    post_booking_page(client, slot_viewing)
+
+    response = post_booking_page(client, slot_viewing, slot="slot-later")
+
+    assert response.status_code == 200
+    assert "one booking per person and viewing" in response.content.decode()
+    assert Booking.objects.count() == 1
+
+
+def test_page_same_buyer_on_another_viewing_is_booked(client, slot_viewing):
+    other = make_three_slot_viewing(slot_viewing.agency, provider_viewing_id="view-9")
+    post_booking_page(client, slot_viewing)
+
+    response = post_booking_page(client, other)
+
+    assert response.status_code == 302
+    assert Booking.objects.count() == 2
+
+
 @pytest.mark.parametrize("status", NOT_LIVE)
 def test_page_buyer_whose_booking_did_not_stand_may_book_again(client, slot_viewing, status):
     post_booking_page(client, slot_viewing)
@@ -232,9 +294,65 @@ def test_admin_add_form_refuses_a_second_live_booking(admin_user_client, slot_vi
     response = admin_post(admin_user_client, slot_viewing, slot, first_name="Other")
 
     form = response.context["adminform"].form
-    assert form.non_field_errors() == [
-        "A booking for this viewing and time with this email address has already been received."
-    ]
+    assert form.non_field_errors()[0] == (
+        "A booking for this viewing with this email address has already been received: one "
+        "booking per person and viewing, whatever the time."
+    )
+    assert Booking.objects.count() == 1
+
+
+def test_admin_add_form_refuses_the_buyer_in_another_slot_and_names_their_booking(
+    admin_user_client, slot_viewing, later_slot
+):
+    first = admin_post(
+        admin_user_client, slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open")
+    )
+    existing = Booking.objects.get()
+
+    response = admin_post(admin_user_client, slot_viewing, later_slot)
+
+    assert first.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert "whatever the time" in errors[0]
+    assert f"This buyer's booking is number {existing.pk}" in errors[1]
+    assert "change its slot there to move it" in errors[1]
+    assert Booking.objects.count() == 1
+
+
+def test_admin_add_form_error_in_swedish(admin_client, slot_viewing, later_slot):
+    make_booking(
+        slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"), email="anna@example.se"
+    )
+
+    response = admin_client.post(
+        reverse("admin:bookings_booking_add"),
+        admin_booking_data(slot_viewing, later_slot),
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+
+    errors = response.context["adminform"].form.non_field_errors()
+    assert "en bokning per person och visning" in errors[0]
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize("status", [Booking.Status.QUEUED, Booking.Status.REJECTED])
+def test_staff_move_a_booking_to_another_slot(admin_user_client, slot_viewing, later_slot, status):
+    booking = make_booking(
+        slot_viewing,
+        slot_viewing.slots.get(provider_slot_id="slot-open"),
+        email="anna@example.se",
+        status=status,
+    )
+
+    response = admin_user_client.post(
+        reverse("admin:bookings_booking_change", args=[booking.pk]),
+        admin_booking_data(slot_viewing, later_slot, email="anna@example.se"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.slot == later_slot
     assert Booking.objects.count() == 1
 
 
@@ -298,13 +416,31 @@ def test_database_allows_a_new_booking_beside_ones_that_did_not_stand(ordinary_v
     assert Booking.objects.count() == len(NOT_LIVE) + 1
 
 
-def test_database_allows_the_same_email_in_another_slot(slot_viewing):
-    for slot_id in ["slot-open", "slot-full"]:
-        make_booking(
-            slot_viewing, slot_viewing.slots.get(provider_slot_id=slot_id), email="a@example.se"
-        )
+def test_database_refuses_the_same_email_live_in_another_slot(slot_viewing, later_slot):
+    make_booking(
+        slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"), email="a@example.se"
+    )
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_booking(slot_viewing, later_slot, email="a@example.se")
+
+
+def test_database_allows_the_same_email_on_another_viewing(slot_viewing):
+    other = make_three_slot_viewing(slot_viewing.agency, provider_viewing_id="view-9")
+    for viewing in (slot_viewing, other):
+        make_booking(viewing, viewing.slots.get(provider_slot_id="slot-open"), email="a@example.se")
 
     assert Booking.objects.count() == 2
+
+
+def test_database_lets_a_live_booking_move_to_another_slot(slot_viewing, later_slot):
+    booking = make_booking(
+        slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"), email="a@example.se"
+    )
+
+    Booking.objects.filter(pk=booking.pk).update(slot=later_slot)
+
+    assert Booking.objects.get().slot == later_slot
 
 
 # --- migration -----------------------------------------------------------------------------
@@ -344,6 +480,56 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
     }
     set_aside = Booking.objects.get(pk=later_queued)
     assert f"same buyer as booking {delivered}" in in_english(set_aside.last_problem)
+
+
+BEFORE_ONE_PER_VIEWING = ("bookings", "0017_start_page_and_quarantine_indexes")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_sets_aside_a_buyers_second_slot_of_a_viewing():
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE_ONE_PER_VIEWING])
+    old = executor.loader.project_state([BEFORE_ONE_PER_VIEWING]).apps
+    viewing = historical_viewing(old)
+    OldSlot = old.get_model("bookings", "ViewingSlot")
+    OldBooking = old.get_model("bookings", "Booking")
+    slots = [
+        OldSlot.objects.create(
+            viewing=viewing,
+            provider_slot_id=f"s{n}",
+            starts_at=viewing.starts_at,
+            ends_at=viewing.ends_at,
+        )
+        for n in range(3)
+    ]
+
+    def booking(slot, status, email="anna@example.se"):
+        return OldBooking.objects.create(
+            viewing=viewing, slot=slot, first_name="A", last_name="B", email=email, status=status
+        ).pk
+
+    first_queued = booking(slots[0], "queued")
+    delivered = booking(slots[1], "delivered")
+    later_retrying = booking(slots[2], "retrying")
+    failed = booking(slots[2], "failed")
+    other_buyer = booking(slots[0], "queued", email="bo@example.se")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    status = dict(Booking.objects.values_list("pk", "status"))
+    assert status == {
+        first_queued: "cancelled",
+        delivered: "delivered",
+        later_retrying: "cancelled",
+        failed: "failed",
+        other_buyer: "queued",
+    }
+    set_aside = Booking.objects.get(pk=later_retrying)
+    assert set_aside.next_attempt_at is None
+    assert f"the same buyer as booking {delivered} of this viewing" in in_english(
+        set_aside.last_problem
+    )
 
 
 @pytest.mark.postgres

@@ -7,7 +7,7 @@ from django.utils import timezone, translation
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing
-from tests.factories import BUYER, make_agency, make_slot, make_three_slot_viewing
+from tests.factories import BUYER, make_agency, make_three_slot_viewing
 
 pytestmark = pytest.mark.django_db
 
@@ -207,15 +207,6 @@ def test_resubmission_after_a_booking_that_did_not_stand_is_a_new_booking(
     assert corrected.phone == "+46701111111"
     assert corrected.status == Booking.Status.QUEUED
     assert response.status_code == 302
-
-
-def test_same_email_for_another_slot_is_a_new_booking(client, slot_viewing):
-    make_slot(slot_viewing, provider_slot_id="slot-later", starts_at=slot_viewing.ends_at)
-    client.post(page_url(slot_viewing), form_data())
-
-    client.post(page_url(slot_viewing), form_data(slot="slot-later"))
-
-    assert Booking.objects.count() == 2
 
 
 def test_post_without_csrf_token_is_refused(slot_viewing):

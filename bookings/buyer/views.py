@@ -8,10 +8,10 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from agencies.models import BrokerSystem
 from bookings.buyer.calendar import booking_calendar
 from bookings.buyer.links import booking_for_token, booking_page_path, status_path
 from bookings.buyer.status import buyer_state, can_cancel, cancel_by_buyer
+from bookings.providers import plugin_for
 
 
 def buyer_language(request, booking) -> str:
@@ -45,9 +45,8 @@ def status_page(request, token):
                 "starts_at": starts_at,
                 "ends_at": ends_at,
                 "state": buyer_state(booking),
-                "is_mspecs": agency.broker_system == BrokerSystem.MSPECS,
-                "confirmation_by_email": credential is None or credential.vitec_mail_confirmation,
-                "confirmation_by_sms": credential is not None and credential.vitec_sms_confirmation,
+                # What the broker system does once it has the booking.
+                "confirmation": plugin_for(agency.broker_system).buyer_confirmation(credential),
                 "can_cancel": can_cancel(booking),
                 "booking_page_path": booking_page_path(booking.viewing),
             },

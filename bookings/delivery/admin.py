@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.admin import AgencyScopedAdmin
 from agencies.models import ProviderCredential
 from agencies.problems import problem_text
-from bookings.delivery.credentials import check_credential, save_credential
+from bookings.delivery.credentials import broker_system_errors, check_credential, save_credential
 from bookings.delivery.redaction import redact_answer
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,14 @@ class ProviderCredentialForm(forms.ModelForm):
         if not secret and self.instance._state.adding:
             raise forms.ValidationError(_("Enter the secret for the broker system."))
         return secret
+
+    def _post_clean(self):
+        # After the model's own validation has filled in the credential: what its broker
+        # system needs of it.
+        super()._post_clean()
+        if self.instance.agency_id is not None:
+            for name, error in broker_system_errors(self.instance).items():
+                self.add_error(name if name in self.fields else None, error)
 
     def clean(self):
         cleaned_data = super().clean()

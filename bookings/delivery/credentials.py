@@ -9,15 +9,18 @@ tested (the credential admin, the demo), never from signals:
   held bookings go again (`resume_held`).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from agencies.alerts import record_alert
 from agencies.models import (
     SECRET_SCOPE_FIELDS,
     Agency,
     AlertKind,
+    AuthScheme,
     CredentialStatus,
     ProviderCredential,
 )
@@ -26,12 +29,34 @@ from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
-from bookings.providers import client_for
+from bookings.providers import client_for, plugin_for
 from bookings.providers.base import ConnectionCheck
 
 Status = Booking.Status
 
 CONNECTION_FIELDS = [*SECRET_SCOPE_FIELDS, "secret"]
+
+
+def broker_system_errors(credential: ProviderCredential) -> dict[str, ValidationError]:
+    """What the agency's broker system needs of the credential and it lacks, by field (its
+    plug-in says: a customer id, the schemes it accepts). The credential model checks the
+    rest (ProviderCredential.clean)."""
+    plugin = plugin_for(credential.agency.broker_system)
+    system = credential.agency.get_broker_system_display()
+    errors = {}
+    if plugin.needs_customer_id and not credential.vitec_customer_id:
+        errors["vitec_customer_id"] = ValidationError(
+            _("%(system)s needs the agency's customer id."), params={"system": system}
+        )
+    if credential.auth_scheme not in plugin.auth_schemes:
+        errors["auth_scheme"] = ValidationError(
+            _("%(system)s accepts only %(schemes)s."),
+            params={
+                "system": system,
+                "schemes": ", ".join(str(AuthScheme(s).label) for s in plugin.auth_schemes),
+            },
+        )
+    return errors
 
 
 @transaction.atomic

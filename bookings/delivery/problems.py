@@ -103,6 +103,15 @@ SLOT_UNBOOKABLE = define(
         "Move the booking to another slot, or cancel it."
     ),
 )
+# Written by migration 0018 (one live booking per buyer and viewing) on the later of two.
+SET_ASIDE_SECOND_LIVE_BOOKING = define(
+    "set_aside_second_live_booking",
+    _(
+        "Set aside: the same buyer as booking %(booking)s of this viewing (one live booking "
+        "per buyer and viewing, whatever the time). If both were delivered, the broker "
+        "system may list the buyer twice."
+    ),
+)
 ACCEPTED_AFTER_DEADLINE = define(
     "accepted_after_deadline",
     _(

@@ -266,11 +266,15 @@ def viewing_json(viewing: Viewing) -> dict:
     url_name="api-booking-create",
     operation_id="createBooking",
     summary="Book a buyer into a viewing",
-    description="`409`: the slot is fully booked (`slot_full`), or the buyer (by email) "
-    "already has a live booking of this viewing and slot (`duplicate_booking`, with the "
-    "existing booking's `status_url`), or the viewing's booking deadline has passed "
-    "(`booking_closed`). A booking is live unless it was rejected, failed or "
-    "cancelled. `422`: the Idempotency-Key was used for another request.",
+    description="`400`: a field is not valid (`invalid`), among others one longer than the "
+    "agency's broker system takes (it may take fewer characters than the limits stated "
+    "here; the field's message says how many). `409`: the slot is fully booked "
+    "(`slot_full`), or the buyer (by email) already has a live booking of this viewing, in "
+    "any of its slots (`duplicate_booking`, with the existing booking's `status_url`: one "
+    "live booking per buyer and viewing; the agency moves it to another time), or the "
+    "viewing's booking deadline has passed (`booking_closed`). A booking is live unless it "
+    "was rejected, failed or cancelled. `422`: the Idempotency-Key was used for another "
+    "request.",
 )
 def booking_create(
     request,
@@ -374,7 +378,9 @@ def validation_error(request, form) -> ApiError:
         return ApiError(
             409,
             ErrorCode.DUPLICATE_BOOKING,
-            "This buyer already has a live booking for this viewing and slot.",
+            "This buyer (by email) already has a live booking for this viewing: one per buyer "
+            "and viewing, whatever the slot. status_url names it; to change its time, the "
+            "agency moves it to another slot.",
             fields=fields,
             status_url=existing and status_url(request, existing),
         )

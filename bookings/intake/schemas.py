@@ -14,7 +14,9 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, StrictBool, StrictStr
 from pydantic_core import PydanticCustomError
 
+from agencies.models import BrokerSystem
 from bookings import models
+from bookings.providers import PLUGINS
 
 
 class ErrorCode(StrEnum):
@@ -62,14 +64,32 @@ def encodable(text: str) -> str:
 
 
 Text = Annotated[StrictStr, AfterValidator(encodable)]
+
+
+def broker_limits() -> str:
+    """What the broker systems' contracts limit, for the document: "MSPECS: first_name 60,
+    ..." (bookings/providers/, `field_limits`)."""
+    return "; ".join(
+        f"{BrokerSystem(system).label}: "
+        + ", ".join(f"{field} {limit}" for field, limit in plugin.field_limits.items())
+        for system, plugin in PLUGINS.items()
+        if plugin.field_limits
+    )
+
+
+BROKER_LIMIT_DESCRIPTION = (
+    f"The agency's broker system may take fewer characters ({broker_limits()}); a longer "
+    "value, as normalised, is refused with a message saying how many."
+)
 NAME_DESCRIPTION = (
     "Normalised to Unicode NFC. Control, formatting and line-break characters are refused, "
-    "except a zero-width joiner inside an emoji."
+    "except a zero-width joiner inside an emoji. " + BROKER_LIMIT_DESCRIPTION
 )
 
 
 def model_max_length(field: str) -> dict:
-    """The model's limit, stated in the document; the model enforces it."""
+    """The model's limit, stated in the document; the model enforces it, and the agency's
+    broker system may take fewer (Booking.broker_limit_errors)."""
     return {"maxLength": models.Booking._meta.get_field(field).max_length}
 
 
@@ -87,10 +107,14 @@ class BookingRequest(Schema):
     last_name: Text = Field(
         description=NAME_DESCRIPTION, json_schema_extra=model_max_length("last_name")
     )
-    email: Text = Field(json_schema_extra={"format": "email"})
+    email: Text = Field(
+        description="Lower-cased. " + BROKER_LIMIT_DESCRIPTION,
+        json_schema_extra={"format": "email"},
+    )
     phone: Text = Field(
         description="Any common format (`070-123 45 67`, `+46 70 123 45 67`); numbers without "
-        "a country prefix are read in the agency's region. Stored in E.164."
+        "a country prefix are read in the agency's region. Stored in E.164. "
+        + BROKER_LIMIT_DESCRIPTION
     )
     message: Text | None = Field(
         None,

@@ -24,6 +24,13 @@ def plugin_for(broker_system: str) -> BrokerSystemPlugin:
     return PLUGINS[broker_system]
 
 
+def systems_with(capability: str) -> list[str]:
+    """The broker systems whose plug-in has `capability` (a BrokerSystemPlugin flag, e.g.
+    "has_quarantine"), for queries over the agencies it concerns
+    (`agency__broker_system__in=systems_with(...)`)."""
+    return [system for system, plugin in PLUGINS.items() if getattr(plugin, capability)]
+
+
 # One client (and so one HTTP session with its open connections) per credential and
 # process, replaced when the credential is saved again.
 _clients: dict[tuple[int, object], ProviderClient] = {}

@@ -7,10 +7,13 @@ import socket
 import threading
 import time
 import zoneinfo
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -642,14 +645,34 @@ class ProviderClient:
         return ConnectionCheck(None, credential_problems.CHECK_UNVERIFIED(status=status), record)
 
 
+class BuyerConfirmation(StrEnum):
+    """How the broker system confirms a booking to the buyer once it has it: what the
+    buyer's status page tells them to expect (templates/bookings/booking_status.html)."""
+
+    # An email asking the buyer to confirm; a broker then approves them (a quarantine).
+    EMAIL_TO_CONFIRM_THEN_APPROVAL = "email_to_confirm_then_approval"
+    EMAIL_AND_SMS = "email_and_sms"
+    EMAIL = "email"
+    SMS = "sms"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class BrokerSystemPlugin:
     """What one broker system is and can do. The rest of the code asks its plug-in
-    (`bookings.providers.plugin_for`), never which system an agency uses."""
+    (`bookings.providers.plugin_for`, `systems_with`), never which system an agency uses."""
 
     system: str  # an agencies.models.BrokerSystem value
     client_class: type[ProviderClient]
     contract: Contract
+    # What the buyer is told to expect once the booking is there, given the agency's
+    # credential (None when it has none).
+    buyer_confirmation: Callable[[ProviderCredential | None], BuyerConfirmation]
+    # The contract's schema of the request that delivers a booking: its lengths are the
+    # limits intake holds bookings to (`field_limits`). None: the contract states none.
+    delivery_schema: str | None = None
+    # Every viewing is booked into a slot (Vitec); otherwise only time-slot viewings are.
+    every_viewing_has_slots: bool = False
     # Places are polled per deal from the broker system (MSPECS's slot status).
     polls_slot_status: bool = False
     # Delivered buyers wait in a quarantine until a broker approves them (MSPECS).
@@ -662,3 +685,21 @@ class BrokerSystemPlugin:
     # The broker system tells our webhook when a deal changes (MSPECS); the events missed
     # are caught up once a night from `list_sources` (bookings/viewing_import/nightly.py).
     pushes_source_events: bool = False
+    # How a credential may send its secret (agencies.models.AuthScheme values).
+    auth_schemes: tuple[str, ...] = (AuthScheme.BASIC,)
+    # A credential names the agency's customer id, part of every path (Vitec).
+    needs_customer_id: bool = False
+
+    @cached_property
+    def field_limits(self) -> dict[str, int]:
+        """The most characters the broker system takes in each booking field that has a
+        limit ({"first_name": 60, ...}): the delivery request's `maxLength`s, mapped to
+        the booking's fields through the client's `booking_fields`."""
+        if self.delivery_schema is None:
+            return {}
+        limits: dict[str, int] = {}
+        for name, limit in self.contract.max_lengths(self.delivery_schema).items():
+            booking_field = self.client_class.booking_fields.get(name)
+            if booking_field is not None:
+                limits[booking_field] = min(limit, limits.get(booking_field, limit))
+        return limits

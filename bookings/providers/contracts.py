@@ -78,6 +78,38 @@ class Contract:
             raise violations[0]
         return data
 
+    def max_lengths(self, name: str) -> dict[str, int]:
+        """The `maxLength` of each property in schema `name` that has one, by the property's
+        own name (nested objects, arrays and `$ref`s followed; where a name recurs, the
+        shortest): the limits of a request's fields."""
+        limits: dict[str, int] = {}
+        seen: set[int] = set()
+
+        def resolve(schema, resolver):
+            while isinstance(schema, dict) and "$ref" in schema:
+                resolved = resolver.lookup(schema["$ref"])
+                schema, resolver = resolved.contents, resolved.resolver
+            return schema, resolver
+
+        def walk(schema, resolver):
+            schema, resolver = resolve(schema, resolver)
+            if not isinstance(schema, dict) or id(schema) in seen:
+                return
+            seen.add(id(schema))
+            for property_name, subschema in schema.get("properties", {}).items():
+                subschema, subresolver = resolve(subschema, resolver)
+                if isinstance(subschema, dict) and "maxLength" in subschema:
+                    limit = subschema["maxLength"]
+                    limits[property_name] = min(limit, limits.get(property_name, limit))
+                walk(subschema, subresolver)
+            for key in ("allOf", "anyOf", "oneOf"):
+                for subschema in schema.get(key, []):
+                    walk(subschema, resolver)
+            walk(schema.get("items"), resolver)
+
+        walk(self.schema(name), self._registry.resolver(base_uri=f"{name}.schema.json"))
+        return limits
+
     def example(self, name: str) -> Any:
         """A vendor example kept as a fixture (`examples/<name>.json`)."""
         return json.loads((self.folder / "examples" / f"{name}.json").read_text())

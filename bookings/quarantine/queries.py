@@ -28,8 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import BrokerSystem
 from bookings.models import Booking, QuarantineDecision, Viewing
+from bookings.providers import systems_with
 from bookings.search import without_accents
 
 MIRRORED_STATUSES = Booking.Status.mirrored()
@@ -39,7 +39,8 @@ def delivered_mspecs_bookings(user):
     """Bookings that have (most likely) reached an MSPECS quarantine, among the user's
     agencies."""
     return Booking.objects.for_user(user).filter(
-        status__in=MIRRORED_STATUSES, viewing__agency__broker_system=BrokerSystem.MSPECS
+        status__in=MIRRORED_STATUSES,
+        viewing__agency__broker_system__in=systems_with("has_quarantine"),
     )
 
 

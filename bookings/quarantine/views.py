@@ -14,9 +14,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from agencies.models import Agency, BrokerSystem
+from agencies.models import Agency
 from bookings.models import QuarantineDecision, Viewing
 from bookings.pagination import BoundedCountPaginator
+from bookings.providers import systems_with
 from bookings.quarantine import queries as quarantine
 
 PAGE_SIZE = 50
@@ -80,14 +81,17 @@ def mirror(request):
     paginator = BoundedCountPaginator(entries, PAGE_SIZE, count_limit=COUNT_LIMIT)
     page = paginator.get_page(request.GET.get("page"))
     agencies = list(Agency.objects.for_user(request.user).order_by("name"))
+    with_quarantine = systems_with("has_quarantine")
     context = {
         **admin.site.each_context(request),
         "title": _("Quarantine mirror"),
         "form": form,
         "page": page,
         "entries": quarantine.with_bookings(page.object_list),
-        "mspecs_agencies": [a for a in agencies if a.broker_system == BrokerSystem.MSPECS],
-        "vitec_agencies": [a for a in agencies if a.broker_system == BrokerSystem.VITEC],
+        "quarantine_agencies": [a for a in agencies if a.broker_system in with_quarantine],
+        "agencies_without_quarantine": [
+            a for a in agencies if a.broker_system not in with_quarantine
+        ],
         "selected_viewing": filters.viewing
         and Viewing.objects.for_user(request.user).filter(pk=filters.viewing).first(),
         "decisions": QuarantineDecision.Decision.choices,

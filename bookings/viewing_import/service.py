@@ -1,5 +1,6 @@
-"""Import an MSPECS deal or a Vitec estate on an agency: its viewings and slots created as
-the broker system has them (the admin's import page, bookings/viewing_import/admin.py)."""
+"""Import a deal or estate (MSPECS, Vitec) on an agency: its viewings and slots created as
+the broker system has them, and the list of what the agency can import (the admin's import
+page, bookings/viewing_import/admin.py, and `manage.py import_viewings`)."""
 
 from dataclasses import dataclass, field
 
@@ -11,7 +12,7 @@ from agencies.validators import validate_provider_id
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Viewing
 from bookings.providers import client_for
-from bookings.providers.base import SourceReadError
+from bookings.providers.base import SourceListing, SourceReadError
 from bookings.viewing_import import problems
 from bookings.viewing_import.sync import apply_source
 
@@ -48,3 +49,15 @@ def import_source(agency: Agency, source_id: str) -> ImportResult:
     applied = apply_source(agency, source_id, imported)
     viewings = Viewing.objects.filter(agency=agency, source_id=source_id).order_by("starts_at")
     return ImportResult(viewings=list(viewings), created=len(applied.viewings_created))
+
+
+def importable_sources(agency: Agency) -> list[SourceListing]:
+    """The deals or estates the agency's broker system offers to import. Raises
+    SourceReadError saying why not, the credential's secret masked."""
+    credential = getattr(agency, "credential", None)
+    if credential is None:
+        raise SourceReadError(problems.SOURCE_NO_CREDENTIAL())
+    try:
+        return client_for(credential).list_sources()
+    except SourceReadError as error:
+        raise SourceReadError(redact_answer(error.problem, credential), error.record) from None

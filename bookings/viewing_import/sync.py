@@ -25,13 +25,13 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from agencies.models import Agency, BrokerSystem, CredentialStatus
+from agencies.models import Agency, CredentialStatus
 from agencies.problems import Problem
 from bookings.buyer.emails import notify_buyer
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
-from bookings.providers import PLUGINS, client_for
+from bookings.providers import PLUGINS, client_for, plugin_for
 from bookings.providers.base import (
     ImportedSlot,
     ImportedViewing,
@@ -168,12 +168,13 @@ class _SourceApplier:
             self.rows_written += Viewing.objects.filter(pk__in=failed).update(sync_problem=None)
 
     def create(self, source: ImportedViewing) -> None:
-        is_mspecs = self.agency.broker_system == BrokerSystem.MSPECS
+        # The deal id is what slot status is polled by.
+        polls_slot_status = plugin_for(self.agency.broker_system).polls_slot_status
         viewing = Viewing(
             agency=self.agency,
             provider_viewing_id=source.viewing_id,
             source_id=self.source_id,
-            mspecs_deal_id=self.source_id if is_mspecs else "",
+            mspecs_deal_id=self.source_id if polls_slot_status else "",
             viewing_type=source.viewing_type,
             title=source.title or self.source_id,
             address=source.address,

@@ -96,7 +96,8 @@ def test_an_mspecs_deal_is_imported_with_its_viewings_slots_and_links(client, ms
     assert ViewingChange.objects.filter(kind=ViewingChange.Kind.IMPORTED).count() == 2
 
 
-def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sandbox):
+@pytest.mark.parametrize("role", ["superuser", "administrator", "staff-elsewhere-admin"])
+def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sandbox, role):
     agency = make_agency(BrokerSystem.VITEC)
     sandbox.set_vitec_estate(
         "estate-9",
@@ -104,11 +105,17 @@ def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sa
         street_address="Ågatan 3",
         city="Umeå",
     )
-    sign_in(client, "administrator", agency)
+    if role == "staff-elsewhere-admin":  # administrator of the Vitec agency, staff elsewhere
+        sign_in(client, role, make_agency(BrokerSystem.MSPECS), agency)
+    else:
+        sign_in(client, role, agency)
 
-    listed = client.post(IMPORT_URL, {"agency": agency.pk, "list_estates": "1"})
-    assert ("estate-9", "Ågatan 3, Umeå") in listed.context["form"].fields["estate"].choices
-    response = client.post(IMPORT_URL, {"agency": agency.pk, "estate": "estate-9", "import": "1"})
+    listed = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
+    choices = listed.context["form"].fields["listed_source"].choices
+    assert ("estate-9", "Ågatan 3, Umeå") in choices
+    response = client.post(
+        IMPORT_URL, {"agency": agency.pk, "listed_source": "estate-9", "import": "1"}
+    )
 
     assert not response.context["form"].errors
     viewing = Viewing.objects.get(agency=agency, provider_viewing_id="vv-1")
@@ -279,13 +286,45 @@ def test_an_agency_without_a_credential_is_told_so(client, db):
     assert "has no broker-system credential" in form_errors(response)
 
 
-def test_the_estate_list_is_only_for_vitec(client, mspecs, sandbox):
+def test_the_page_offers_every_agency_the_list_in_words_of_no_one_system(client, mspecs):
     sign_in(client, "administrator", mspecs)
 
-    response = client.post(IMPORT_URL, {"agency": mspecs.pk, "list_estates": "1"})
+    page = client.get(IMPORT_URL).content.decode()
 
-    assert "Only Vitec Express lists estates" in form_errors(response)
-    assert sandbox.requests_served == 0
+    assert 'name="list_sources" value="List deals and estates"' in page
+    assert "Deal or estate id" in page
+    assert "Vitec" not in page
+
+
+def test_a_list_the_broker_system_refuses_says_why_without_the_secret(client, make_agency, sandbox):
+    agency = make_agency(BrokerSystem.VITEC, secret="wrong-secret-123")
+    sign_in(client, "administrator", agency)
+
+    response = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
+
+    assert "refused the agency's credential (HTTP 401)" in form_errors(response)
+    assert "wrong-secret-123" not in response.content.decode()
+    assert "listed_source" not in response.context["form"].fields
+
+
+def test_an_empty_list_says_there_is_nothing_to_import(client, make_agency, sandbox):
+    agency = make_agency(BrokerSystem.VITEC)
+    sign_in(client, "administrator", agency)
+
+    response = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
+
+    assert "lists no deal or estate to import" in form_errors(response)
+
+
+def test_listing_for_an_agency_without_a_credential_says_so(client, db):
+    from tests.factories import make_agency
+
+    agency = make_agency(BrokerSystem.VITEC, with_credential=False)
+    sign_in(client, "administrator", agency)
+
+    response = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
+
+    assert "has no broker-system credential" in form_errors(response)
 
 
 def test_an_estate_not_on_the_list_cannot_be_picked(client, make_agency, sandbox):
@@ -293,7 +332,7 @@ def test_an_estate_not_on_the_list_cannot_be_picked(client, make_agency, sandbox
     sandbox.set_vitec_estate("estate-9", [vitec_viewing("vv-1", START, ["t-1"])])
     sign_in(client, "administrator", agency)
 
-    response = client.post(IMPORT_URL, {"agency": agency.pk, "estate": "estate-other"})
+    response = client.post(IMPORT_URL, {"agency": agency.pk, "listed_source": "estate-other"})
 
     assert "Select a valid choice" in form_errors(response)
     assert not Viewing.objects.exists()

@@ -1,8 +1,8 @@
 """MSPECS (docs/mspecs.md): the client, its contract (`contract/`) and the sandbox's routes
 (`sandbox.py`, for tests and the demo only)."""
 
-from agencies.models import BrokerSystem
-from bookings.providers.base import BrokerSystemPlugin
+from agencies.models import AuthScheme, BrokerSystem
+from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
 from bookings.providers.mspecs.client import MspecsClient
 from bookings.providers.mspecs.schemas import CONTRACT
 
@@ -10,8 +10,14 @@ PLUGIN = BrokerSystemPlugin(
     system=BrokerSystem.MSPECS,
     client_class=MspecsClient,
     contract=CONTRACT,
+    # MSPECS emails every buyer it is sent, asking them to confirm; a broker then approves
+    # them from the quarantine (docs/mspecs.md).
+    buyer_confirmation=lambda credential: BuyerConfirmation.EMAIL_TO_CONFIRM_THEN_APPROVAL,
+    delivery_schema="external_viewer",
     polls_slot_status=True,
     has_quarantine=True,
     scheduled_source_reads=False,
     pushes_source_events=True,
+    # An access token generated in MSPECS, or a user name and password (docs/mspecs.md).
+    auth_schemes=(AuthScheme.BASIC, AuthScheme.BEARER),
 )

@@ -3,14 +3,32 @@ routes (`sandbox.py`, for tests and the demo only)."""
 
 from pathlib import Path
 
-from agencies.models import BrokerSystem
-from bookings.providers.base import BrokerSystemPlugin
+from agencies.models import BrokerSystem, ProviderCredential
+from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
 from bookings.providers.contracts import Contract
 from bookings.providers.vitec.client import VitecClient
+
+
+def buyer_confirmation(credential: ProviderCredential | None) -> BuyerConfirmation:
+    """Vitec confirms by email and/or text message as the agency's credential asks it to
+    (mailConfirmation, smsConfirmation in the request); by email when there is none yet."""
+    by_email = credential is None or credential.vitec_mail_confirmation
+    by_sms = credential is not None and credential.vitec_sms_confirmation
+    if by_email and by_sms:
+        return BuyerConfirmation.EMAIL_AND_SMS
+    if by_email:
+        return BuyerConfirmation.EMAIL
+    return BuyerConfirmation.SMS if by_sms else BuyerConfirmation.NONE
+
 
 PLUGIN = BrokerSystemPlugin(
     system=BrokerSystem.VITEC,
     client_class=VitecClient,
     contract=Contract(Path(__file__).parent / "contract"),
     scheduled_source_reads=True,
+    buyer_confirmation=buyer_confirmation,
+    # Vitec's add-participant documentation states no field lengths (docs/vitec.md).
+    delivery_schema=None,
+    every_viewing_has_slots=True,
+    needs_customer_id=True,
 )

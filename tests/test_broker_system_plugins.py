@@ -1,0 +1,149 @@
+"""The rest of the code asks a broker system's plug-in what it can do: a third system,
+registered with the capabilities it has, is served like the one that has them."""
+
+from dataclasses import replace
+
+import pytest
+from django.urls import reverse
+
+from agencies.models import AuthScheme, BrokerSystem
+from bookings import polling, providers
+from bookings.delivery.credentials import broker_system_errors
+from bookings.models import Viewing
+from bookings.providers import plugin_for, systems_with
+from bookings.providers.base import BuyerConfirmation
+from bookings.quarantine import queries as quarantine
+from tests.factories import delivered_booking, make_agency, make_staff_user, make_viewing
+from tests.test_credential_admin import ROLES, change_url, form_data, sign_in
+
+pytestmark = pytest.mark.django_db
+
+THIRD = "third"
+
+
+@pytest.fixture
+def third_system(monkeypatch):
+    """Registers a third broker system: MSPECS's client, only the capabilities given."""
+
+    def register(**capabilities):
+        none = {"polls_slot_status": False, "has_quarantine": False, "pushes_source_events": False}
+        plugin = replace(
+            plugin_for(BrokerSystem.MSPECS),
+            system=THIRD,
+            buyer_confirmation=lambda credential: BuyerConfirmation.NONE,
+            **(none | capabilities),
+        )
+        # The URLconf first: the API document it builds names every registered system.
+        reverse("admin:index")
+        monkeypatch.setitem(providers.PLUGINS, THIRD, plugin)
+        return plugin
+
+    return register
+
+
+def test_systems_with_names_the_systems_whose_plug_in_can():
+    assert systems_with("has_quarantine") == [BrokerSystem.MSPECS]
+    assert systems_with("polls_slot_status") == [BrokerSystem.MSPECS]
+    assert systems_with("every_viewing_has_slots") == [BrokerSystem.VITEC]
+    assert systems_with("needs_customer_id") == [BrokerSystem.VITEC]
+
+
+def test_a_misspelt_capability_is_an_error_not_an_empty_list():
+    with pytest.raises(AttributeError):
+        systems_with("has_quarantaine")
+
+
+def test_a_third_system_with_a_quarantine_is_mirrored(third_system):
+    third_system(has_quarantine=True)
+    viewing = make_viewing(make_agency(THIRD))
+    delivered_booking(viewing, email="anna@example.se")
+    superuser = make_staff_user(username="root")
+    superuser.is_superuser = True
+
+    assert [row["email"] for row in quarantine.pending_entries(superuser)] == ["anna@example.se"]
+
+
+def test_a_third_system_without_one_is_not(third_system):
+    third_system()
+    delivered_booking(make_viewing(make_agency(THIRD)), email="anna@example.se")
+    superuser = make_staff_user(username="root")
+    superuser.is_superuser = True
+
+    assert list(quarantine.pending_entries(superuser)) == []
+
+
+def test_a_third_system_whose_viewings_all_have_slots_books_every_viewing_by_slot(
+    third_system,
+):
+    third_system(every_viewing_has_slots=True)
+
+    assert make_viewing(make_agency(THIRD)).needs_slot
+
+
+def test_a_third_system_polling_slot_status_has_its_time_slot_viewings_polled(third_system):
+    third_system(polls_slot_status=True)
+    viewing = make_viewing(make_agency(THIRD), viewing_type=Viewing.Type.TIME_SLOTS)
+
+    assert list(polling.pollable_viewings()) == [viewing]
+
+
+def vitec_agency(db):
+    return make_agency(BrokerSystem.VITEC, name="Own Agency")
+
+
+@pytest.fixture
+def elsewhere(db):
+    return make_agency(name="Other Agency")
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "staff"])
+def test_a_vitec_credential_needs_the_customer_id(client, vitec_agency, elsewhere, role):
+    if role == "staff_here_administrator_there":  # administrator of the Vitec agency
+        sign_in(client, role, elsewhere, vitec_agency)
+    else:
+        sign_in(client, role, vitec_agency, elsewhere)
+    credential = vitec_agency.credential
+
+    response = client.post(
+        change_url(credential),
+        form_data(credential, vitec_customer_id="", secret="sandbox-secret"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.context["adminform"].form.errors["vitec_customer_id"] == [
+        "Vitec Express needs the agency's customer id."
+    ]
+
+
+def test_a_vitec_credential_refuses_an_access_token_in_swedish(admin_client, vitec_agency):
+    credential = vitec_agency.credential
+
+    response = admin_client.post(
+        change_url(credential),
+        form_data(credential, auth_scheme=AuthScheme.BEARER, secret="token"),
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+
+    [message] = response.context["adminform"].form.errors["auth_scheme"]
+    assert message.startswith("Vitec Express tar bara emot HTTP Basic")
+
+
+def test_an_mspecs_credential_may_hold_an_access_token(admin_client):
+    credential = make_agency(BrokerSystem.MSPECS).credential
+
+    response = admin_client.post(
+        change_url(credential),
+        form_data(credential, auth_scheme=AuthScheme.BEARER, username="", secret="token"),
+    )
+
+    assert response.status_code == 302
+
+
+def test_a_third_system_taking_tokens_only_refuses_basic(third_system):
+    third_system(auth_schemes=(AuthScheme.BEARER,))
+    credential = make_agency(THIRD).credential
+
+    errors = broker_system_errors(credential)
+
+    assert list(errors) == ["auth_scheme"]
+    assert errors["auth_scheme"].params["schemes"] == "Bearer access token (MSPECS)"
