@@ -75,5 +75,8 @@ def test_only_the_plug_ins_name_a_broker_system():
 def test_agencies_name_a_broker_system_only_for_its_hosts():
     text = (BASE_DIR / "agencies" / "models.py").read_text()
 
-    assert len(NAMES_A_BROKER_SYSTEM.findall(text)) == 2
+    # The hosts table, and the MSPECS API a credential speaks choosing among its hosts
+    # (agencies imports nothing from the plug-ins, which import agencies).
+    assert len(NAMES_A_BROKER_SYSTEM.findall(text)) == 3
     assert "VENDOR_HOSTS = {\n    BrokerSystem.MSPECS:" in text
+    assert "if broker_system == BrokerSystem.MSPECS and mspecs_api in MSPECS_API_HOSTS:" in text

@@ -87,6 +87,7 @@ def test_a_third_system_polling_slot_status_has_its_time_slot_viewings_polled(th
     assert list(polling.pollable_viewings()) == [viewing]
 
 
+@pytest.fixture
 def vitec_agency(db):
     return make_agency(BrokerSystem.VITEC, name="Own Agency")
 
