@@ -72,7 +72,7 @@ def send_alert_digests() -> int:
 def sync_imported_viewings() -> str:
     """Re-read every deal and estate behind an upcoming imported viewing (see
     bookings/viewing_import/sync.py)."""
-    return str(sync.sync_sources(sync.sources_of(sync.syncable_viewings())))
+    return str(sync.sync_changed(sync.sources_of(sync.syncable_viewings())))
 
 
 @task()

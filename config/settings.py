@@ -324,6 +324,9 @@ SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", d
 VIEWING_SYNC_INTERVAL = env.int("VIEWING_SYNC_INTERVAL", default=900)
 VIEWING_SYNC_CONCURRENCY = env.int("VIEWING_SYNC_CONCURRENCY", default=10)
 VIEWING_SYNC_CONCURRENCY_PER_AGENCY = env.int("VIEWING_SYNC_CONCURRENCY_PER_AGENCY", default=4)
+# For a broker system that lists what changed (Vitec), the scheduled sync reads only the
+# estates changed since its last pass, and every one of them again after this many seconds.
+VIEWING_SYNC_ALL_EVERY = env.int("VIEWING_SYNC_ALL_EVERY", default=86400)
 # MSPECS webhooks older than this (their signed timestamp) are refused as replays.
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=300)
 

@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, **options):
-        summary = sync.sync_sources(sync.sources_of(sync.syncable_viewings()))
+        summary = sync.sync_changed(sync.sources_of(sync.syncable_viewings()))
         for source, message in summary.errors.items():
             self.stderr.write(f"{source}: {message}")
         style = self.style.ERROR if summary.errors else self.style.SUCCESS
