@@ -284,9 +284,6 @@ class ProviderState:
                     deal: {slot_id: dict(slot) for slot_id, slot in slots.items()}
                     for deal, slots in self._deals.items()
                 },
-                "vitec_participants": {
-                    slot: list(contacts) for slot, contacts in self._vitec_participants.items()
-                },
             }
 
     # --- what the HTTP plumbing asks --------------------------------------------------
