@@ -188,10 +188,12 @@ class ProviderState:
         postal_town: str = "",
         heading: str = "",
         document: dict | None = None,
+        published: bool = True,
     ) -> None:
-        """Publish (or change) a Vitec estate of `customer_id`, changed now: what
+        """Set (or change) a Vitec estate of `customer_id`, changed now: what
         `GET Viewing/{customerId}/{estateId}` answers (`viewings`, kept as given, with the
-        participants added through the API), and what
+        participants added through the API), and, when `published` (for the advertising
+        API), its row in `GET Advertising/Estate/{customerId}` and what
         `GET Advertising/Estate/{customerId}/{estateId}` answers (`document` as given, else
         an estate with this address and sales heading)."""
         with self._lock:
@@ -218,6 +220,7 @@ class ProviderState:
             self._vitec_customer_ids.add(customer_id)
             self._estates[estate_id] = {
                 "customer_id": customer_id,
+                "published": published,
                 "changed_at": changed_at,
                 "estate": document,
                 "viewings": viewings,
@@ -329,9 +332,9 @@ class ProviderState:
             return viewings
 
     def vitec_estate(self, estate_id: str) -> dict:
-        """The estate's document; raises UnknownDeal."""
+        """The published estate's document; raises UnknownDeal."""
         with self._lock:
-            if estate_id not in self._estates:
+            if not self._estates.get(estate_id, {}).get("published"):
                 raise UnknownDeal(estate_id)
             return self._estates[estate_id]["estate"]
 
@@ -345,6 +348,7 @@ class ProviderState:
                 (estate_id, estate)
                 for estate_id, estate in self._estates.items()
                 if estate["customer_id"] == customer_id
+                and estate["published"]
                 and (changed_from is None or estate["changed_at"] >= changed_from)
                 and (changed_to is None or estate["changed_at"] <= changed_to)
             ]

@@ -299,13 +299,16 @@ def read_viewing(index: int, viewing: dict, counted_at: datetime) -> ImportedVie
 
 def read_estate(estate: dict, estate_id: str) -> SourceListing:
     """An estate's title ("street, town"; its sales heading when Vitec hides the street
-    address; else its id) and address ("street, zip town")."""
+    address; else the town, else its id) and address ("street, zip town")."""
     address = estate.get("address") or {}
     street = (address.get("streetAddress") or "").strip()
     town = (address.get("postalTown") or "").strip()
     zip_code = ((address.get("zipCode") or {}).get("value") or "").strip()
     heading = ((estate.get("sale") or {}).get("heading") or "").strip()
-    title = ", ".join(part for part in (street, town) if part) or heading or estate_id
+    if street:
+        title = ", ".join(part for part in (street, town) if part)
+    else:
+        title = heading or town or estate_id
     place = " ".join(part for part in (zip_code, town) if part)
     full_address = ", ".join(part for part in (street, place) if part)
     return SourceListing(estate_id, title[:TITLE_LENGTH], full_address[:ADDRESS_LENGTH])
