@@ -70,8 +70,8 @@ def send_alert_digests() -> int:
 @cron(IntervalTrigger(seconds=settings.VIEWING_SYNC_INTERVAL))
 @task()
 def sync_imported_viewings() -> str:
-    """Re-read every deal and estate behind an upcoming imported viewing (see
-    bookings/viewing_import/sync.py)."""
+    """Re-read the deals and estates behind upcoming imported viewings: where the broker
+    system lists what changed (Vitec), only those changed (see bookings/viewing_import/sync.py)."""
     return str(sync.sync_changed(sync.sources_of(sync.syncable_viewings())))
 
 

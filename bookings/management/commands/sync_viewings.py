@@ -5,8 +5,9 @@ from bookings.viewing_import import sync
 
 class Command(BaseCommand):
     help = (
-        "Re-read every MSPECS deal and Vitec estate behind an upcoming imported viewing, one "
-        "request each, and apply what changed (as the worker's schedule does)."
+        "Re-read the MSPECS deals and Vitec estates behind upcoming imported viewings (of "
+        "Vitec's, those it lists as changed), one request each, and apply what changed (as the "
+        "worker's schedule does)."
     )
 
     def handle(self, **options):
