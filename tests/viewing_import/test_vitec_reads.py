@@ -13,7 +13,7 @@ from agencies.models import BrokerSystem
 from agencies.problems import problem_text
 from bookings.delivery.engine import deliver
 from bookings.models import ChangedSourcesMark, Viewing, ViewingSlot
-from bookings.providers import client_for
+from bookings.providers import client_for, plugin_for
 from bookings.providers.base import SourceReadError
 from bookings.viewing_import.service import import_source
 from bookings.viewing_import.sync import sources_of, sync_changed, syncable_viewings
@@ -29,6 +29,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def agency(make_agency):
     return make_agency(BrokerSystem.VITEC)
+
+
+@pytest.fixture(autouse=True)
+def participants_sent_match_the_contract(sandbox):
+    """What our client posted to Vitec in the test, held to the contract."""
+    yield
+    contract = plugin_for(BrokerSystem.VITEC).contract
+    for received in sandbox.received("vitec"):
+        assert contract.violations("participant", received["body"]) == []
 
 
 def scheduled_sync():
