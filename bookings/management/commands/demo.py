@@ -21,7 +21,7 @@ from bookings.delivery.credentials import check_credential, save_credential
 from bookings.intake.service import accept_booking
 from bookings.management.commands.sandbox import demo_start, seed_deals, seed_vitec_estates
 from bookings.models import Booking, Viewing, ViewingSlot
-from bookings.providers.vitec.sandbox import DEMO_ESTATE
+from bookings.providers.vitec.demo import DEMO_ESTATE
 from bookings.sandbox import SandboxProviders
 from bookings.viewing_import.service import import_source
 

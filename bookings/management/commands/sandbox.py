@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from bookings.models import Booking, ViewingSlot
-from bookings.providers.vitec.sandbox import DEMO_ESTATES, seed_demo_estates
+from bookings.providers.vitec.demo import DEMO_ESTATES, seed_demo_estates
 from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxProviders
 
 
