@@ -2,11 +2,14 @@
 request, twice: once after every deal and estate gained a slot, once with nothing changed.
 
 Starts everything itself (a throwaway database, the sandbox broker systems in a
-subprocess), imports every deal and estate first (no latency), then times
-`bookings.viewing_import.sync.sync_sources()`. Ends with one key=value line: requests per
-deal or estate (must be 1), elapsed seconds of each run, the ideal N·L/C and ideal/elapsed
-(≥ 0.9), and the rows the second run wrote (must be 0), counted as the summary's rows and
-as write statements sent to the database.
+subprocess), imports every deal and estate first (no latency), then times the scheduled
+sync, `bookings.viewing_import.sync.sync_changed()`. Each Vitec agency is its own customer
+with 100 estates: the first run reads every estate (no pass before it), the second only the
+estates Vitec lists as changed since (the one at each customer's mark, docs/vitec.md). Ends
+with one key=value line: requests per deal or estate in the first run (must be 1), elapsed
+seconds of each run, the ideal N·L/C and ideal/elapsed (≥ 0.9), the Vitec estates the
+second run read, and the rows it wrote (must be 0), counted as the summary's rows and as
+write statements sent to the database.
 
     .venv/bin/python bench/sync.py
 """
@@ -47,8 +50,16 @@ def seed_sandbox(base: str, starts_at, slots_per_viewing: int) -> None:
         slot_ids = [f"s-{n}-{s}" for s in range(slots_per_viewing)]
         viewing = mspecs_slot_viewing(f"mv-{n}", starts_at, slot_ids)
         control(base, f"mspecs-deals/deal-{n}", mspecs_deal(f"deal-{n}", [viewing]))
-        estate = {"viewings": [vitec_viewing(f"vv-{n}", starts_at, slot_ids)]}
+        estate = {
+            "viewings": [vitec_viewing(f"vv-{n}", starts_at, slot_ids)],
+            "customer_id": vitec_customer(n),
+        }
         control(base, f"vitec-estates/estate-{n}", estate)
+
+
+def vitec_customer(n: int) -> str:
+    """The Vitec customer of estate `n` and of agency `n` (one customer per agency)."""
+    return f"sandbox-customer-{n % AGENCIES_PER_SYSTEM}"
 
 
 def make_agencies(base: str) -> list:
@@ -66,7 +77,7 @@ def make_agencies(base: str) -> list:
                 username="sandbox",
                 secret="sandbox-secret",
                 mspecs_subscriber_id="sandbox-subscriber" if path == "mspecs" else "",
-                vitec_customer_id="sandbox-customer" if path == "vitec" else "",
+                vitec_customer_id=vitec_customer(n) if path == "vitec" else "",
             )
             agencies.append(agency)
     return agencies
@@ -81,7 +92,7 @@ def main() -> None:
     from django.utils import timezone
 
     from bookings.viewing_import.service import import_source
-    from bookings.viewing_import.sync import sources_of, sync_sources, syncable_viewings
+    from bookings.viewing_import.sync import sources_of, sync_changed, syncable_viewings
 
     starts_at = (timezone.now() + timedelta(days=7)).replace(microsecond=0)
     sandbox, base = start_sandbox(env)
@@ -99,7 +110,7 @@ def main() -> None:
         before = control(base, "state", None)["requests_by_path"]
 
         started = time.monotonic()
-        first = sync_sources(sources)
+        first = sync_changed(sources)
         first_elapsed = time.monotonic() - started
         after = control(base, "state", None)["requests_by_path"]
 
@@ -112,20 +123,25 @@ def main() -> None:
 
         started = time.monotonic()
         with connection.execute_wrapper(count_writes):
-            second = sync_sources(sources_of(syncable_viewings()))
+            second = sync_changed(sources_of(syncable_viewings()))
         second_elapsed = time.monotonic() - started
+        last = control(base, "state", None)["requests_by_path"]
     finally:
         sandbox.terminate()
         sandbox.wait()
         scratch.cleanup()
 
+    vitec_paths = [
+        f"/vitec/Viewing/{vitec_customer(n)}/estate-{n}" for n in range(SOURCES_PER_SYSTEM)
+    ]
     per_source = [
         after.get(path, 0) - before.get(path, 0)
         for path in (
             *(f"/mspecs/api/marketing/deals/deal-{n}" for n in range(SOURCES_PER_SYSTEM)),
-            *(f"/vitec/Viewing/sandbox-customer/estate-{n}" for n in range(SOURCES_PER_SYSTEM)),
+            *vitec_paths,
         )
     ]
+    vitec_second = sum(last.get(path, 0) - after.get(path, 0) for path in vitec_paths)
     assert not first.errors and not second.errors, (first.errors, second.errors)
     concurrency = min(
         settings.VIEWING_SYNC_CONCURRENCY,
@@ -139,6 +155,7 @@ def main() -> None:
         f"first_elapsed_s={first_elapsed:.2f} first_ratio={ideal / first_elapsed:.2f} "
         f"first_changes={first.changes} first_rows_written={first.rows_written} "
         f"second_elapsed_s={second_elapsed:.2f} second_ratio={ideal / second_elapsed:.2f} "
+        f"vitec_estates_read_second_run={vitec_second} "
         f"rows_written_second_run={second.rows_written} "
         f"write_statements_second_run={len(writes)}"
     )

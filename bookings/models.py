@@ -191,10 +191,17 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
         return self.filter(starts_at__gt=timezone.now())
 
     def with_live_booking_count(self):
-        """Each slot with `live_booking_count`, which ViewingSlot.places_left reads."""
+        """Each slot with `live_booking_count`, which ViewingSlot.places_left reads: our
+        live bookings the broker system had not counted in `number_booked` when it was read
+        (`status_checked_at`), i.e. not delivered by then."""
+        not_counted = (
+            Q(status_checked_at__isnull=True)
+            | Q(bookings__delivered_at__isnull=True)
+            | Q(bookings__delivered_at__gt=models.F("status_checked_at"))
+        )
         return self.annotate(
             live_booking_count=models.Count(
-                "bookings", filter=Q(bookings__status__in=BookingStatus.live())
+                "bookings", filter=Q(bookings__status__in=BookingStatus.live()) & not_counted
             )
         )
 
@@ -218,8 +225,9 @@ class ViewingSlot(models.Model):
         default=False, verbose_name=_("missing from the broker system")
     )
     # Places as the broker system states them (None: not stated). MSPECS gives the places
-    # left (freeSpots); Vitec only the capacity (ParticipantPerTimeSlot), from which the
-    # places left are what our live bookings leave (ViewingSlot.places_left).
+    # left (freeSpots); Vitec the capacity (participantPerTimeSlot) and the participants it
+    # lists (number_booked, as read at status_checked_at), from which the places left are
+    # what those and our live bookings leave (ViewingSlot.places_left).
     capacity = models.PositiveIntegerField(_("places"), null=True, blank=True, editable=False)
     free_spots = models.PositiveIntegerField(
         _("places left"), null=True, blank=True, editable=False
@@ -250,8 +258,10 @@ class ViewingSlot(models.Model):
 
     def places_left(self, live_bookings: int | None = None) -> int | None:
         """Places a buyer can still take, or None when the broker system does not say:
-        MSPECS's freeSpots as last read, else the capacity minus our live bookings
-        (`live_bookings`, else as annotated by with_live_booking_count, else counted)."""
+        MSPECS's freeSpots as last read, else the capacity minus the buyers the broker
+        system counted (`number_booked`) minus our live bookings it had not counted yet
+        (`live_bookings`, else as annotated by with_live_booking_count, else counted): a
+        booking we delivered is among Vitec's participants, and must not count twice."""
         if self.free_spots is not None:
             return self.free_spots
         if self.capacity is None:
@@ -259,8 +269,16 @@ class ViewingSlot(models.Model):
         if live_bookings is None:
             live_bookings = getattr(self, "live_booking_count", None)
         if live_bookings is None:
-            live_bookings = self.bookings.filter(status__in=Booking.Status.live()).count()
-        return max(0, self.capacity - live_bookings)
+            live_bookings = self.bookings_not_counted().count()
+        return max(0, self.capacity - self.number_booked - live_bookings)
+
+    def bookings_not_counted(self):
+        """Our live bookings of the slot that were not delivered when the broker system's
+        count (`number_booked`) was read, at `status_checked_at`."""
+        live = self.bookings.filter(status__in=Booking.Status.live())
+        if self.status_checked_at is None:
+            return live
+        return live.exclude(delivered_at__lte=self.status_checked_at)
 
     def mark_fully_booked(self) -> None:
         """The broker system said the slot is full (e.g. Vitec's booking-limit validation
@@ -962,6 +980,23 @@ class ViewingChange(models.Model):
 
     def __str__(self):
         return self.get_kind_display()
+
+
+class ChangedSourcesMark(models.Model):
+    """How far a scheduled sync has read the list of changed deals or estates of one
+    credential, for a broker system that lists them (Vitec's estates by changedAt;
+    viewing_import/sync.py, `sync_changed`)."""
+
+    credential = models.OneToOneField(
+        "agencies.ProviderCredential", on_delete=models.CASCADE, related_name="changed_sources"
+    )
+    # The newest change read, in the broker system's clock: the next pass asks from there.
+    changed_up_to = models.DateTimeField(null=True, blank=True)
+    # When every source was last read whatever the list said (our clock).
+    all_read_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.credential}: {self.changed_up_to}"
 
 
 class WebhookEventQuerySet(AgencyScopedQuerySet):

@@ -70,9 +70,10 @@ def send_alert_digests() -> int:
 @cron(IntervalTrigger(seconds=settings.VIEWING_SYNC_INTERVAL))
 @task()
 def sync_imported_viewings() -> str:
-    """Re-read every deal and estate behind an upcoming imported viewing, of the broker
-    systems that allow scheduled reads (see bookings/viewing_import/sync.py)."""
-    return str(sync.sync_sources(sync.sources_of(sync.scheduled_viewings())))
+    """Re-read the deals and estates behind upcoming imported viewings, of the broker
+    systems that allow scheduled reads; where the broker system lists what changed (Vitec),
+    only those changed (see bookings/viewing_import/sync.py)."""
+    return str(sync.sync_changed(sync.sources_of(sync.scheduled_viewings())))
 
 
 @cron(settings.SOURCE_CATCH_UP_SCHEDULE)

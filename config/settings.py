@@ -325,6 +325,9 @@ SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", d
 VIEWING_SYNC_INTERVAL = env.int("VIEWING_SYNC_INTERVAL", default=900)
 VIEWING_SYNC_CONCURRENCY = env.int("VIEWING_SYNC_CONCURRENCY", default=10)
 VIEWING_SYNC_CONCURRENCY_PER_AGENCY = env.int("VIEWING_SYNC_CONCURRENCY_PER_AGENCY", default=4)
+# For a broker system that lists what changed (Vitec), the scheduled sync reads only the
+# estates changed since its last pass, and every one of them again after this many seconds.
+VIEWING_SYNC_ALL_EVERY = env.int("VIEWING_SYNC_ALL_EVERY", default=86400)
 # MSPECS webhooks (bookings/viewing_import/webhooks.py): the secret MSPECS signs them with,
 # one per provider account (PUT /api/provider/webhookSecret makes a new one and replaces the
 # old; docs/mspecs.md, "Webhooks"). Empty: every webhook is refused. Signed longer ago (or

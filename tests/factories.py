@@ -3,6 +3,7 @@ about), and what buyers and staff submit. Fixtures are in tests/conftest.py."""
 
 import json
 import socket
+import zoneinfo
 from datetime import UTC, timedelta
 from itertools import count
 
@@ -16,6 +17,7 @@ from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
 
 _numbers = count(1)
+STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
 CREDENTIAL_FIELDS = {field.name for field in ProviderCredential._meta.get_fields()}
 
 
@@ -369,27 +371,42 @@ def mspecs_sold_deal(deal_id):
     return deal
 
 
-def vitec_viewing(viewing_id, starts_at, slot_ids, **fields):
-    """A Vitec viewing as `GET Viewing/{customerId}/{estateId}` lists it: 30-minute slots."""
+def vitec_time(moment) -> str:
+    """A time as Vitec writes it: Swedish local time with its offset."""
+    return timezone.localtime(moment, STOCKHOLM).isoformat()
+
+
+def vitec_viewing(viewing_id, starts_at, slot_ids, *, participants=None, **fields):
+    """A Vitec viewing as `GET Viewing/{customerId}/{estateId}` lists it (the contract's
+    viewings.schema.json): 30-minute time slots of 3 places; `participants`: slotId -> how
+    many participants Vitec lists in it."""
+    participants = participants or {}
     ends_at = starts_at + timedelta(minutes=30 * max(len(slot_ids), 1))
     return {
-        "Id": viewing_id,
-        "StartsAt": broker_time(starts_at),
-        "EndsAt": broker_time(ends_at),
-        "ParticipantPerTimeSlot": 3,
-        "BookableFromInternet": True,
-        "NoLaterThen": None,
-        "BookingUrl": f"https://example.se/book/{viewing_id}",
-        "IsDigital": False,
-        "IsProjectViewing": False,
-        "TimeSlots": [
+        "id": viewing_id,
+        "startsAt": vitec_time(starts_at),
+        "endsAt": vitec_time(ends_at),
+        "showOnInternet": True,
+        "showOnIntranet": False,
+        "isDigital": False,
+        "commentary": "",
+        "participantPerTimeSlot": 3,
+        "bookableFromInternet": True,
+        "noLaterThen": None,
+        "bookingUrl": f"https://example.se/book/{viewing_id}",
+        "timeSlots": [
             {
-                "Id": slot_id,
-                "StartsAt": broker_time(starts_at + timedelta(minutes=30 * index)),
-                "EndsAt": broker_time(starts_at + timedelta(minutes=30 * (index + 1))),
+                "id": slot_id,
+                "startsAt": vitec_time(starts_at + timedelta(minutes=30 * index)),
+                "endsAt": vitec_time(starts_at + timedelta(minutes=30 * (index + 1))),
+                "participants": [
+                    {"contactId": f"ADR-{slot_id}-{n}", "hasParticipated": False}
+                    for n in range(participants.get(slot_id, 0))
+                ],
             }
             for index, slot_id in enumerate(slot_ids)
         ],
+        "isProjectViewing": False,
         **fields,
     }
 

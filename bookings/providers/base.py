@@ -307,6 +307,10 @@ class ImportedSlot:
     ends_at: datetime
     capacity: int | None = None  # buyers the slot takes
     free_spots: int | None = None  # places left, when the broker system says
+    # Buyers the broker system lists in the slot (ours once delivered), when it says, as
+    # read at `counted_at` (ViewingSlot.places_left).
+    number_booked: int | None = None
+    counted_at: datetime | None = None
 
 
 @dataclass
@@ -335,6 +339,17 @@ class SourceListing:
 
     source_id: str
     title: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class ChangedSources:
+    """The deals or estates a broker system lists as changed (`ProviderClient.changed_sources`)
+    and the newest change among them, in the broker system's clock: where the next look
+    starts."""
+
+    source_ids: frozenset[str]
+    up_to: datetime | None
 
 
 def check_unique_ids(viewings: list[ImportedViewing]) -> list[ImportedViewing]:
@@ -520,9 +535,19 @@ class ProviderClient:
         Raises SourceReadError."""
         raise NotImplementedError
 
+    def import_viewings(self, source_id: str) -> list[ImportedViewing]:
+        """The viewings of a deal or estate as import needs them, with their title and
+        address (a Vitec estate names them in another read). Raises SourceReadError."""
+        return self.fetch_viewings(source_id)
+
     def list_sources(self) -> list[SourceListing]:
         """The deals or estates the agency can import, for the import page and
         `manage.py import_viewings --list`. Raises SourceReadError."""
+        raise NotImplementedError
+
+    def changed_sources(self, since: datetime | None) -> ChangedSources:
+        """The deals or estates changed since `since` (all of them: None), for a plug-in
+        that `lists_changed_sources`. Raises SourceReadError."""
         raise NotImplementedError
 
     # --- shared ------------------------------------------------------------------------
@@ -703,3 +728,7 @@ class BrokerSystemPlugin:
             if booking_field is not None:
                 limits[booking_field] = min(limit, limits.get(booking_field, limit))
         return limits
+
+    # The client lists the sources changed since a time (`changed_sources`, Vitec's estate
+    # list by changedAt), so a scheduled sync reads only those (viewing_import/sync.py).
+    lists_changed_sources: bool = False

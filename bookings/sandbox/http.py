@@ -24,7 +24,8 @@ each a method of the control API (`ProviderState`):
     POST {url}/_sandbox/mspecs-deals/{id}   set_mspecs_deal(): the deal document, in
                                       MSPECS's shape (400 otherwise)
     POST {url}/_sandbox/vitec-estates/{id}  set_vitec_estate(): {"viewings": [...],
-                                      "street_address": "...", "city": "..."}
+                                      "customer_id": "...", "street_address": "...",
+                                      "zip_code": "...", "postal_town": "...", "heading": "..."}
     POST {url}/_sandbox/access-tokens       set_access_token(): {"token": "...",
                                       "subscriber_id": "..."}
     POST {url}/_sandbox/mspx/{table}        set_mspx_row(): the row, with its "id"

@@ -1,18 +1,20 @@
 """What the two fake broker systems hold, in plain Python: no HTTP here.
 
 `ProviderState` is the sandbox's memory (viewings removed, MSPECS deals and their slots,
-Vitec booking limits, the MSPECS quarantine, every booking received, the fault and latency
-in force, request counters) and its control API. Every method is thread-safe: the HTTP
-server answers each request on its own thread.
+Vitec estates, their participants and booking limits, the MSPECS quarantine, every booking
+received, the fault and latency in force, request counters) and its control API. Every
+method is thread-safe: the HTTP server answers each request on its own thread.
 """
 
+import copy
 import threading
 import time
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from bookings.providers.mspecs.client import CONTRACT as MSPECS_CONTRACT
+from bookings.providers.mspecs.schemas import CONTRACT as MSPECS_CONTRACT
 
 # How many buyers an MSPECS slot takes when nobody said otherwise.
 DEFAULT_SLOT_CAPACITY = 10
@@ -24,6 +26,8 @@ PUBLISHED_LIST_FIELDS = (
 )
 # The most rows one MSPX answer holds unless steered lower (get_api.txt, docs/mspecs.md).
 MSPX_ROW_LIMIT = 1000
+# Vitec writes its times in Swedish local time, with the offset.
+VITEC_TIME_ZONE = zoneinfo.ZoneInfo("Europe/Stockholm")
 
 
 class Refused(Exception):
@@ -98,15 +102,19 @@ class ProviderState:
         self._quarantine: dict[tuple[str, str | None], dict[str, dict]] = {}
         # MSPECS deals: dealId -> slotId -> {"capacity": n, "booked": n}.
         self._deals: dict[str, dict[str, dict[str, int]]] = {}
-        # Vitec slots with a booking limit: timeSlotId -> capacity; others are unlimited.
+        # Vitec booking limits set by hand: timeSlotId -> capacity (else the viewing's
+        # participantPerTimeSlot, when its estate is known and it is above 0).
         self._vitec_capacity: dict[str, int] = {}
-        self._vitec_booked: dict[str, int] = {}
+        # Vitec participants added through the API: timeSlotId -> [contactId, ...].
+        self._vitec_participants: dict[str, list[str]] = {}
         self._gone_viewings: set[str] = set()
         # MSPECS deals as `GET /api/marketing/deals/{dealId}` answers them: dealId -> document.
         self._deal_documents: dict[str, dict] = {}
-        # Vitec estates: estateId -> {"estate": list entry, "viewings": [viewing, ...]}.
+        # Vitec estates: estateId -> {"customer_id", "changed_at", "estate": the document
+        # `GET Advertising/Estate/{customerId}/{estateId}` answers, "viewings": [viewing, ...]}.
         self._estates: dict[str, dict] = {}
         self._clear_mspx()
+        self._vitec_changed_at = datetime.now(VITEC_TIME_ZONE)
         self._requests_served = 0
         # Broker-system requests per path, to check "one request per deal or estate".
         self._requests_by_path: dict[str, int] = {}
@@ -195,13 +203,53 @@ class ProviderState:
             self._deal_documents.pop(deal_id, None)
 
     def set_vitec_estate(
-        self, estate_id: str, viewings: list, *, street_address: str = "", city: str = ""
+        self,
+        estate_id: str,
+        viewings: list,
+        *,
+        customer_id: str = "sandbox-customer",
+        street_address: str = "",
+        zip_code: str = "",
+        postal_town: str = "",
+        heading: str = "",
+        document: dict | None = None,
+        published: bool = True,
     ) -> None:
-        """What `GET Viewing/{customerId}/{estateId}` answers (`viewings`, kept as given),
-        and the estate's entry in `GET Advertising/Estate/{customerId}`."""
-        entry = {"Id": estate_id, "StreetAddress": street_address, "City": city}
+        """Set (or change) a Vitec estate of `customer_id`, changed now: what
+        `GET Viewing/{customerId}/{estateId}` answers (`viewings`, kept as given, with the
+        participants added through the API), and, when `published` (for the advertising
+        API), its row in `GET Advertising/Estate/{customerId}` and what
+        `GET Advertising/Estate/{customerId}/{estateId}` answers (`document` as given, else
+        an estate with this address and sales heading)."""
         with self._lock:
-            self._estates[estate_id] = {"estate": entry, "viewings": viewings}
+            # Strictly later than any change before, as a list ordered by changedAt needs.
+            changed_at = max(
+                datetime.now(VITEC_TIME_ZONE),
+                self._vitec_changed_at + timedelta(microseconds=1),
+            )
+            self._vitec_changed_at = changed_at
+            if document is None:
+                document = {
+                    "id": estate_id,
+                    "address": {
+                        "streetAddress": street_address,
+                        "zipCode": {
+                            "numerical": int(zip_code.replace(" ", "") or 0),
+                            "value": zip_code,
+                        },
+                        "postalTown": postal_town,
+                    },
+                    "sale": {"heading": heading},
+                    "changedAt": changed_at.isoformat(),
+                }
+            self._vitec_customer_ids.add(customer_id)
+            self._estates[estate_id] = {
+                "customer_id": customer_id,
+                "published": published,
+                "changed_at": changed_at,
+                "estate": document,
+                "viewings": viewings,
+            }
 
     def set_vitec_capacity(self, slot_id: str, capacity: int) -> None:
         """Give a Vitec time slot a booking limit (others are unlimited)."""
@@ -345,18 +393,47 @@ class ProviderState:
             return [dict(request) for request in self._published_deals_requests]
 
     def vitec_estate_viewings(self, estate_id: str) -> list:
-        """The estate's viewings; raises UnknownDeal (an unknown estate)."""
+        """The estate's viewings, each time slot listing the participants added through
+        the API after those it was given; raises UnknownDeal (an unknown estate)."""
         with self._lock:
             if estate_id not in self._estates:
                 raise UnknownDeal(estate_id)
-            return self._estates[estate_id]["viewings"]
+            viewings = copy.deepcopy(self._estates[estate_id]["viewings"])
+            for slot in _vitec_time_slots(viewings):
+                added = self._vitec_participants.get(slot.get("id"), [])
+                if added:
+                    slot["participants"] = [
+                        *(slot.get("participants") or []),
+                        *({"contactId": contact, "hasParticipated": False} for contact in added),
+                    ]
+            return viewings
 
-    def vitec_estates(self, page: int, page_size: int) -> tuple[list[dict], int]:
-        """One page (from 1) of the estate list, and how many estates there are."""
+    def vitec_estate(self, estate_id: str) -> dict:
+        """The published estate's document; raises UnknownDeal."""
         with self._lock:
-            entries = [estate["estate"] for estate in self._estates.values()]
-        start = (page - 1) * page_size
-        return entries[start : start + page_size], len(entries)
+            if not self._estates.get(estate_id, {}).get("published"):
+                raise UnknownDeal(estate_id)
+            return self._estates[estate_id]["estate"]
+
+    def vitec_estate_rows(
+        self, customer_id: str, changed_from: datetime | None, changed_to: datetime | None
+    ) -> list[dict]:
+        """The customer's published estates changed in [changed_from, changed_to], as rows
+        of `GET Advertising/Estate/{customerId}`, oldest change first."""
+        with self._lock:
+            estates = [
+                (estate_id, estate)
+                for estate_id, estate in self._estates.items()
+                if estate["customer_id"] == customer_id
+                and estate["published"]
+                and (changed_from is None or estate["changed_at"] >= changed_from)
+                and (changed_to is None or estate["changed_at"] <= changed_to)
+            ]
+        estates.sort(key=lambda item: item[1]["changed_at"])
+        return [
+            {"id": estate_id, "customerId": customer_id, "changedAt": e["changed_at"].isoformat()}
+            for estate_id, e in estates
+        ]
 
     def mspx_table(self, table: str) -> dict[str, dict] | None:
         """An MSPX table's rows by id; None for a table the sandbox does not hold."""
@@ -437,18 +514,47 @@ class ProviderState:
         self, viewing_id: str, slot_id: str, participant: dict, path: str, *, limit: bool
     ) -> str:
         """Book a valid participant into a Vitec time slot, within its booking limit when
-        `limit`; returns the booking id. Raises ViewingGone or SlotFull."""
+        `limit` (the limit set by hand, else the viewing's participantPerTimeSlot, counting
+        the participants listed and added); returns the booking id. Raises ViewingGone or
+        SlotFull."""
         with self._lock:
             if viewing_id in self._gone_viewings:
                 raise ViewingGone(viewing_id)
-            capacity = self._vitec_capacity.get(slot_id)
-            booked = self._vitec_booked.get(slot_id, 0)
-            if limit and capacity is not None and booked >= capacity:
+            capacity, listed = self._vitec_slot(viewing_id, slot_id)
+            capacity = self._vitec_capacity.get(slot_id, capacity)
+            added = self._vitec_participants.setdefault(slot_id, [])
+            if limit and capacity is not None and listed + len(added) >= capacity:
                 raise SlotFull(slot_id)
-            self._vitec_booked[slot_id] = booked + 1
+            added.append(f"ADR{uuid.uuid4().hex.upper()}")
             return self._receive("vitec", path, participant)
+
+    def _vitec_slot(self, viewing_id: str, slot_id: str) -> tuple[int | None, int]:
+        """(participantPerTimeSlot when above 0, participants listed) of a time slot of a
+        known estate's viewing (a viewing without time slots is booked under its own id)."""
+        for estate in self._estates.values():
+            for viewing in estate["viewings"]:
+                if not isinstance(viewing, dict) or viewing.get("id") != viewing_id:
+                    continue
+                capacity = viewing.get("participantPerTimeSlot") or None
+                if slot_id == viewing_id:
+                    return capacity, 0
+                for slot in _vitec_time_slots([viewing]):
+                    if slot.get("id") == slot_id:
+                        return capacity, len(slot.get("participants") or [])
+        return None, 0
 
     def _receive(self, system: str, path: str, body: dict) -> str:
         record_id = str(uuid.uuid4())
         self._received.append({"system": system, "path": path, "body": body, "id": record_id})
         return record_id
+
+
+def _vitec_time_slots(viewings) -> list[dict]:
+    """The time slots of well-formed viewings (a test may give the sandbox any shape)."""
+    return [
+        slot
+        for viewing in viewings
+        if isinstance(viewing, dict) and isinstance(viewing.get("timeSlots"), list)
+        for slot in viewing["timeSlots"]
+        if isinstance(slot, dict)
+    ]

@@ -41,7 +41,7 @@ def import_source(agency: Agency, source_id: str) -> ImportResult:
     if credential is None:
         return ImportResult(problem=problems.SOURCE_NO_CREDENTIAL())
     try:
-        imported = client_for(credential).fetch_viewings(source_id)
+        imported = client_for(credential).import_viewings(source_id)
     except SourceReadError as error:
         return ImportResult(problem=redact_answer(error.problem, credential))
     if not imported:

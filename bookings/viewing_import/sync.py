@@ -18,10 +18,11 @@ catch-up (nightly.py).
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -30,7 +31,7 @@ from agencies.problems import Problem
 from bookings.buyer.emails import notify_buyer
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
-from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
+from bookings.models import Booking, ChangedSourcesMark, Viewing, ViewingChange, ViewingSlot
 from bookings.providers import PLUGINS, client_for, plugin_for
 from bookings.providers.base import (
     ImportedSlot,
@@ -108,6 +109,11 @@ class _SourceApplier:
         self.changes: list[ViewingChange] = []
         self.unbookable_slot_ids: list[int] = []
         self.removed_viewing_ids: list[int] = []
+        # A new viewing of a known source is titled as its siblings were (a Vitec estate's
+        # title and address come from a read that sync does not make).
+        self.sibling: Viewing | None = None
+        # viewing pk -> {slot pk: when its latest live booking was delivered}
+        self.deliveries: dict[int, dict[int, object]] = {}
 
     def change(self, viewing, kind, *, slot=None, before=None, after=None, bookings_on=None):
         """Record a change; `bookings_on`: the viewing or slot whose live bookings it lists."""
@@ -139,6 +145,7 @@ class _SourceApplier:
     def apply(self, imported: list[ImportedViewing], known: list[Viewing]) -> None:
         """`known`: this source's viewings as stored, `with_slots`."""
         existing = {viewing.provider_viewing_id: viewing for viewing in known}
+        self.sibling = known[0] if known else None
         new_ids = [v.viewing_id for v in imported if v.viewing_id not in existing]
         if new_ids:
             # A viewing entered by hand under an id the answer names is adopted, not doubled.
@@ -176,8 +183,8 @@ class _SourceApplier:
             source_id=self.source_id,
             mspecs_deal_id=self.source_id if polls_slot_status else "",
             viewing_type=source.viewing_type,
-            title=source.title or self.source_id,
-            address=source.address,
+            title=source.title or (self.sibling.title if self.sibling else self.source_id),
+            address=source.address or (self.sibling.address if self.sibling else ""),
             starts_at=source.starts_at,
             ends_at=source.ends_at,
             bookable_from_internet=source.bookable_from_internet,
@@ -200,9 +207,16 @@ class _SourceApplier:
             capacity=source.capacity,
             free_spots=source.free_spots,
             fully_booked=source.free_spots == 0,
-            # freeSpots is a slot status as of now, as a slot-status poll would give.
-            status_checked_at=self.now if source.free_spots is not None else None,
+            number_booked=source.number_booked or 0,
+            status_checked_at=self.status_time(source),
         )
+
+    def status_time(self, source: ImportedSlot):
+        """As of when the slot's status in the answer holds: a count of its buyers as of
+        its read; freeSpots as of now, as a slot-status poll would give; else none."""
+        if source.number_booked is not None:
+            return source.counted_at
+        return self.now if source.free_spots is not None else None
 
     def update(self, viewing: Viewing, source: ImportedViewing) -> None:
         fields = []
@@ -283,6 +297,9 @@ class _SourceApplier:
                 if source.free_spots is not None and slot.fully_booked != (source.free_spots == 0):
                     slot.fully_booked = source.free_spots == 0
                     fields.append("fully_booked")
+            if source.number_booked is not None and self.count_is_news(viewing, slot, source):
+                slot.number_booked, slot.status_checked_at = source.number_booked, source.counted_at
+                fields += ["number_booked", "status_checked_at"]
             if fields:
                 self.update_later(slot, fields)
                 if not slot.is_bookable:  # it just filled up (or came back full)
@@ -293,6 +310,26 @@ class _SourceApplier:
         for slot in slots.values():
             if not slot.missing_from_provider:
                 self.close_slot(viewing, slot)
+
+    def count_is_news(self, viewing: Viewing, slot: ViewingSlot, source: ImportedSlot) -> bool:
+        """Whether the broker system's count of the slot's buyers is worth writing: it
+        differs, or was never read, or one of our bookings was delivered since it was (the
+        new count includes it: ViewingSlot.places_left). An unchanged count is not written."""
+        if slot.number_booked != source.number_booked or slot.status_checked_at is None:
+            return True
+        known = self.viewings_with_bookings
+        if known is not None and viewing.pk not in known:
+            return False
+        if viewing.pk not in self.deliveries:
+            delivered = (
+                Booking.objects.filter(viewing=viewing, status__in=Booking.Status.live())
+                .exclude(delivered_at=None)
+                .values("slot_id")
+                .annotate(last=Max("delivered_at"))
+            )
+            self.deliveries[viewing.pk] = {row["slot_id"]: row["last"] for row in delivered}
+        last = self.deliveries[viewing.pk].get(slot.pk)
+        return last is not None and last > slot.status_checked_at
 
     def close_slot(self, viewing: Viewing, slot: ViewingSlot) -> None:
         slot.missing_from_provider = True
@@ -530,3 +567,94 @@ def record_problem(summary: SyncSummary, agency: Agency, source: Source, problem
         .exclude(sync_problem=problem)
         .update(sync_problem=problem)
     )
+
+
+# --- the scheduled sync: only what changed, where the broker system lists it ----------
+
+
+@dataclass
+class _ChangesOf:
+    """An agency whose list of changed sources is read (bookings/fanout.py's item)."""
+
+    agency_id: int
+
+
+def sync_changed(sources: list[Source]) -> SyncSummary:
+    """The scheduled sync of `sources`. For an agency whose broker system lists what
+    changed (`lists_changed_sources`: Vitec's estates by changedAt), only those of its
+    sources listed as changed since its last pass are read; all of them on the first
+    pass, once VIEWING_SYNC_ALL_EVERY seconds have passed since they last were (changes the
+    list does not show, an estate no longer published: docs/vitec.md), and when the list
+    cannot be read. A pass whose reads all succeeded moves the agency's mark on."""
+    now = timezone.now()
+    agencies = Agency.objects.select_related("credential__changed_sources").in_bulk(
+        {source.agency_id for source in sources}
+    )
+    listing = [
+        agency
+        for agency in agencies.values()
+        if plugin_for(agency.broker_system).lists_changed_sources
+        and getattr(agency, "credential", None) is not None
+        and agency.credential.status != CredentialStatus.FAILING
+    ]
+    marks = {agency.pk: getattr(agency.credential, "changed_sources", None) for agency in listing}
+    changed = {
+        item.agency_id: outcome
+        for item, outcome in call_each(
+            [_ChangesOf(agency.pk) for agency in listing],
+            lambda item: client_for(agencies[item.agency_id].credential).changed_sources(
+                marks[item.agency_id].changed_up_to if marks[item.agency_id] else None
+            ),
+            concurrency=settings.VIEWING_SYNC_CONCURRENCY,
+            per_agency=1,
+        )
+    }
+    due = now - timedelta(seconds=settings.VIEWING_SYNC_ALL_EVERY)
+    read_all = {
+        agency_id
+        for agency_id, outcome in changed.items()
+        if marks[agency_id] is None
+        or marks[agency_id].all_read_at <= due
+        or isinstance(outcome, Exception)
+    }
+    chosen = [
+        source
+        for source in sources
+        if source.agency_id not in changed
+        or source.agency_id in read_all
+        or source.source_id in changed[source.agency_id].source_ids
+    ]
+    summary = sync_sources(chosen)
+    for agency in listing:
+        outcome = changed[agency.pk]
+        if isinstance(outcome, Exception):
+            problem = getattr(outcome, "problem", None) or repr(outcome)
+            summary.errors[f"{agency} / changes"] = str(redact_answer(problem, agency.credential))
+            continue
+        read = [source.source_id for source in chosen if source.agency_id == agency.pk]
+        all_read_at = now if agency.pk in read_all else None
+        move_mark(agency, marks[agency.pk], outcome.up_to, read, all_read_at)
+    return summary
+
+
+def move_mark(agency: Agency, mark, up_to, read: list[str], all_read_at) -> None:
+    """Remember how far the agency's changes were read (`up_to`, and `all_read_at` when
+    every source was read), unless a source read failed: the next pass then asks from
+    the same point. Written only when it moved."""
+    failed = Viewing.objects.filter(agency=agency, source_id__in=read, sync_problem__isnull=False)
+    if read and failed.exists():
+        return
+    if mark is None:
+        ChangedSourcesMark.objects.create(
+            credential=agency.credential, changed_up_to=up_to, all_read_at=all_read_at
+        )
+        return
+    fields = []
+    if up_to is not None and (mark.changed_up_to is None or up_to > mark.changed_up_to):
+        mark.changed_up_to = up_to
+        fields.append("changed_up_to")
+    if all_read_at is not None:
+        mark.all_read_at = all_read_at
+        fields.append("all_read_at")
+    if fields:
+        mark.save(update_fields=fields)

@@ -53,7 +53,7 @@ def test_vitec_connection_check_reads_the_estate_list_and_proves_the_login(make_
     check = check_credential(credential)
 
     assert check.ok is True
-    assert check.record.endpoint == "/Advertising/Estate/sandbox-customer?page=1&pageSize=1"
+    assert check.record.endpoint == "/Advertising/Estate/sandbox-customer?PageSize=1&PageIndex=0"
     assert check.message.startswith("Accepted")
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.OK

@@ -103,7 +103,8 @@ def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sa
         "estate-9",
         [vitec_viewing("vv-1", START, ["t-1", "t-2"])],
         street_address="Ågatan 3",
-        city="Umeå",
+        zip_code="903 26",
+        postal_town="Umeå",
     )
     if role == "staff-elsewhere-admin":  # administrator of the Vitec agency, staff elsewhere
         sign_in(client, role, make_agency(BrokerSystem.MSPECS), agency)
@@ -122,6 +123,7 @@ def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sa
     assert viewing.source_id == "estate-9" and viewing.mspecs_deal_id == ""
     assert [s.provider_slot_id for s in viewing.slots.all()] == ["t-1", "t-2"]
     assert [s.capacity for s in viewing.slots.all()] == [3, 3]
+    assert (viewing.title, viewing.address) == ("Ågatan 3, Umeå", "Ågatan 3, 903 26 Umeå")
 
 
 def test_a_vitec_estate_id_typed_in_is_imported(client, make_agency, sandbox):

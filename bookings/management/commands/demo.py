@@ -19,9 +19,11 @@ from bookings.consent import record_consent
 from bookings.delivery import engine
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.intake.service import accept_booking
-from bookings.management.commands.sandbox import seed_deals
+from bookings.management.commands.sandbox import demo_start, seed_deals, seed_vitec_estates
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.providers.vitec.demo import DEMO_ESTATE
 from bookings.sandbox import SandboxProviders
+from bookings.viewing_import.service import import_source
 
 SANDBOX_USERNAME = "sandbox"
 SANDBOX_SECRET = "sandbox-secret"
@@ -131,8 +133,7 @@ class Command(BaseCommand):
             sandbox_url,
             secret=EXPIRED_SECRET,
         )
-        tomorrow = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
-        tomorrow += timedelta(days=1)
+        tomorrow = demo_start()
         ordinary = self.viewing(mspecs, "MSP-1001", "Storgatan 1, Stockholm", tomorrow)
         slotted = self.viewing(
             mspecs,
@@ -144,8 +145,11 @@ class Command(BaseCommand):
         )
         self.slot(slotted, "MSP-1002-S1", 0, number_booked=2)
         self.slot(slotted, "MSP-1002-S2", 1, number_booked=4, fully_booked=True)
-        vitec_viewing = self.viewing(vitec, "VIT-2001", "Kungsgatan 5, Göteborg", tomorrow)
-        vitec_slot = self.slot(vitec_viewing, "VIT-2001-T1", 0)
+        # Vitec's estates in Vitec's shapes: one imported (as an administrator would), the
+        # other left on the import page's list.
+        seed_vitec_estates(sandbox, tomorrow)
+        vitec_viewing = self.imported(vitec, DEMO_ESTATE)
+        vitec_slot = vitec_viewing.slots.order_by("starts_at").first()
         broken_viewing = self.viewing(broken, "MSP-3001", "Hamngatan 3, Malmö", tomorrow)
         seed_deals(sandbox)
 
@@ -233,6 +237,13 @@ class Command(BaseCommand):
             },
         )
         return viewing
+
+    def imported(self, agency, source_id) -> Viewing:
+        """The first viewing of a deal or estate, imported from the sandbox."""
+        result = import_source(agency, source_id)
+        if result.problem is not None:
+            raise CommandError(f"The demo could not import {source_id}: {result.problem}")
+        return result.viewings[0]
 
     def slot(self, viewing, provider_id, index, **fields):
         starts_at = viewing.starts_at + timedelta(minutes=20 * index)

@@ -3,9 +3,11 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db.models import Count
 from django.utils import timezone
 
-from bookings.models import ViewingSlot
+from bookings.models import Booking, ViewingSlot
+from bookings.providers.vitec.demo import DEMO_ESTATES, seed_demo_estates
 from bookings.sandbox import DEFAULT_SLOT_CAPACITY, SandboxProviders
 
 
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         sandbox = SandboxProviders(host, port)
         sandbox.set_latency(latency)
         seed_deals(sandbox)
+        seed_vitec_estates(sandbox, demo_start())
         self.stdout.write(
             f"Sandbox broker systems: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
         )
@@ -138,3 +141,26 @@ def demo_mspecs_deals(today) -> list[dict]:
             if key != "viewings"
         },
     ]
+
+
+def demo_start() -> datetime:
+    """When the demo's viewings start: tomorrow at five in the afternoon."""
+    today = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=1)
+
+
+def seed_vitec_estates(sandbox: SandboxProviders, starts_at: datetime) -> None:
+    """Publish the demo's Vitec estates, listing as participants the bookings the database
+    has delivered into their time slots, as Vitec would."""
+    delivered = (
+        Booking.objects.filter(
+            viewing__source_id__in=DEMO_ESTATES,
+            status__in=Booking.Status.live(),
+            delivered_at__isnull=False,
+        )
+        .values("slot__provider_slot_id")
+        .annotate(number=Count("pk"))
+    )
+    seed_demo_estates(
+        sandbox, starts_at, {row["slot__provider_slot_id"]: row["number"] for row in delivered}
+    )

@@ -1,12 +1,9 @@
 """Vitec Express (docs/vitec.md): the client, its contract (`contract/`) and the sandbox's
 routes (`sandbox.py`, for tests and the demo only)."""
 
-from pathlib import Path
-
 from agencies.models import BrokerSystem, ProviderCredential
 from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
-from bookings.providers.contracts import Contract
-from bookings.providers.vitec.client import VitecClient
+from bookings.providers.vitec.client import CONTRACT, VitecClient
 
 
 def buyer_confirmation(credential: ProviderCredential | None) -> BuyerConfirmation:
@@ -24,8 +21,9 @@ def buyer_confirmation(credential: ProviderCredential | None) -> BuyerConfirmati
 PLUGIN = BrokerSystemPlugin(
     system=BrokerSystem.VITEC,
     client_class=VitecClient,
-    contract=Contract(Path(__file__).parent / "contract"),
+    contract=CONTRACT,
     scheduled_source_reads=True,
+    lists_changed_sources=True,
     buyer_confirmation=buyer_confirmation,
     # Vitec's add-participant documentation states no field lengths (docs/vitec.md).
     delivery_schema=None,
