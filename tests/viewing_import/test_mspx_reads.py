@@ -3,11 +3,13 @@ External viewing API (docs/mspecs.md, "Two APIs"), over real HTTP: discovery fir
 paged within MSPX's 1,000-row limit, every datetime UTC; our queries and the sandbox's
 answers held to the contract (bookings/providers/mspecs/contract/mspx_*.schema.json)."""
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
 import requests
+from django.utils import timezone
 
 from agencies.models import BrokerSystem, MspecsApi
 from agencies.problems import problem_text
@@ -21,6 +23,7 @@ from tests.factories import mspx_slot_rows, mspx_viewing_row, put_mspx_deal
 
 CONTRACT = plugin_for(BrokerSystem.MSPECS).contract
 START = datetime(2031, 6, 10, 15, 0, tzinfo=UTC)
+STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +36,7 @@ def agency(make_agency):
 @pytest.fixture
 def deal(sandbox):
     """Deal "deal-1": time-slot viewing "v" (slots s-1, s-2), a viewing with a date and time
-    "o", and a date-only one, which names no time to book."""
+    "o", and a date-only one, booked by its date."""
     put_mspx_deal(
         sandbox,
         "deal-1",
@@ -89,7 +92,9 @@ def test_a_deal_is_imported_through_mspx_with_its_viewings_and_slots(agency, dea
         START + timedelta(days=1, hours=1, minutes=30),
     )
     assert ordinary.booking_closes_at == START + timedelta(days=1) - timedelta(hours=2)
-    assert not Viewing.objects.filter(provider_viewing_id="d").exists()
+    by_date = Viewing.objects.get(provider_viewing_id="d")
+    assert by_date.date_only
+    assert timezone.localtime(by_date.starts_at).date() == START.astimezone(STOCKHOLM).date()
     assert_queries_as_documented(sandbox)
 
 

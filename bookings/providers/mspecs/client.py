@@ -3,7 +3,6 @@ the provider API, ExternalViewingClient the External viewing API with the MSPX A
 answer they read is checked against MSPECS's contract (`contract/`) first."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
 from agencies.models import MspecsApi, ProviderCredential
@@ -11,10 +10,8 @@ from agencies.problems import Problem
 from bookings.delivery import problems
 from bookings.models import Booking, Viewing
 from bookings.providers.base import (
-    BROKER_TIME_ZONE,
     SHAPE_ERRORS,
     CallRecord,
-    ImportedSlot,
     ImportedViewing,
     ProviderClient,
     SourceListing,
@@ -26,19 +23,11 @@ from bookings.providers.base import (
 )
 from bookings.providers.mspecs.mspx import MspxReads
 from bookings.providers.mspecs.schemas import CONTRACT
+from bookings.providers.mspecs.viewings import BOOKABLE_TYPES, read_viewing
 from bookings.viewing_import import problems as import_problems
 
-# Viewing types (docs/mspecs.md, "Deals and their viewings"): a time-slot viewing is booked
-# into a slot; one with a date and time, or with a date only, is booked as a whole. A
-# comment or "contact the broker" names nothing a buyer could book and is not imported.
-TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS"
-DATE_AND_TIME = "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"
-DATE_ONLY = "ENUMS_VIEWINGS_TYPE_DATE_ONLY"
-BOOKABLE_TYPES = (TIME_SLOTS, DATE_AND_TIME, DATE_ONLY)
 # publishingInformation.saleStatus of a sold deal: MSPECS answers it without viewings.
 SOLD = "ENUMS_SALE_STATUS_SOLD"
-# Assumed (docs/mspecs.md): a viewing with a date and time but no endDate lasts an hour.
-DEFAULT_VIEWING_LENGTH = timedelta(hours=1)
 # The subscriber's published deals, all in one answer (docs/mspecs.md, "Published deals").
 PUBLISHED_DEALS_ENDPOINT = "/api/marketing/deals"
 
@@ -175,7 +164,7 @@ class MspecsClient(ProviderClient):
             title, address = deal_title_and_address(deal)
             return check_unique_ids(
                 [
-                    read_viewing(viewing, title, address)
+                    read_viewing(viewing, title, address, parse_broker_time)
                     for viewing in deal.get("viewings", [])
                     if viewing["type"] in BOOKABLE_TYPES
                 ]
@@ -219,63 +208,6 @@ def deal_title_and_address(deal: dict) -> tuple[str, str]:
     place = " ".join(location.get(k, "").strip() for k in ("postalCode", "city")).strip()
     full_address = ", ".join(part for part in (street, place) if part)
     return street or f"Deal {deal['id']}", full_address
-
-
-def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=BROKER_TIME_ZONE)
-
-
-def read_viewing(viewing: dict, title: str, address: str) -> ImportedViewing:
-    """One viewing of a deal the contract has checked, of a BOOKABLE_TYPES type."""
-    slots = []
-    if viewing["type"] == DATE_ONLY:
-        # A day, no time (assumed: the day in Swedish time, from its first moment).
-        day = date.fromisoformat(viewing["startDate"])
-        start_date = starts_at = start_of_day(day)
-        ends_at = start_of_day(day + timedelta(days=1))
-        viewing_type = Viewing.Type.ORDINARY
-    elif viewing["type"] == TIME_SLOTS:
-        # Assumed (docs/mspecs.md): a slot lasts slotLength minutes and takes slotCapacity.
-        start_date = parse_broker_time(viewing["startDate"])
-        length = timedelta(minutes=viewing["slotLength"])
-        for slot in viewing.get("slots", []):
-            slot_start = parse_broker_time(slot["startTime"])
-            slots.append(
-                ImportedSlot(
-                    read_id(slot["id"]),
-                    slot_start,
-                    slot_start + length,
-                    capacity=viewing.get("slotCapacity"),
-                    free_spots=slot.get("freeSpots"),
-                )
-            )
-        starts_at = min([start_date, *(s.starts_at for s in slots)])
-        ends_at = max((s.ends_at for s in slots), default=starts_at + length)
-        viewing_type = Viewing.Type.TIME_SLOTS
-    else:
-        start_date = starts_at = parse_broker_time(viewing["startDate"])
-        end = viewing.get("endDate")
-        ends_at = parse_broker_time(end) if end else starts_at + DEFAULT_VIEWING_LENGTH
-        viewing_type = Viewing.Type.ORDINARY
-    if ends_at <= starts_at:
-        raise ValueError("a viewing ends before it starts")
-    # "the amount of hours before startDate contacts are allowed to book" (the OpenAPI).
-    latest_hours = viewing.get("externalBookingLatestHourBefore")
-    return ImportedViewing(
-        viewing_id=read_id(viewing["id"]),
-        viewing_type=viewing_type,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        bookable_from_internet=viewing.get("allowExternalBooking") is True,
-        booking_closes_at=None
-        if latest_hours is None
-        else start_date - timedelta(hours=latest_hours),
-        slots=slots,
-        title=title,
-        address=address,
-        date_only=viewing["type"] == DATE_ONLY,
-        hide_times=viewing.get("hideStartDate") is True,
-    )
 
 
 def published_deal_title(deal: dict) -> str:

@@ -8,18 +8,16 @@ then rows are read in pages of at most MSPX's 1,000 (`?limit=&offset=`, followin
 `X-Results-Limit` header). Every datetime MSPX sends is UTC.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
-from bookings.models import Viewing
 from bookings.providers.base import (
     SHAPE_ERRORS,
     CallRecord,
-    ImportedSlot,
     ImportedViewing,
     SourceListing,
     check_unique_ids,
@@ -27,6 +25,7 @@ from bookings.providers.base import (
 )
 from bookings.providers.contracts import ContractViolation
 from bookings.providers.mspecs.schemas import CONTRACT
+from bookings.providers.mspecs.viewings import BOOKABLE_TYPES, TIME_SLOTS, read_viewing
 
 # get_api.txt: "the system ... currently enforces a general 1000 limit".
 ROW_LIMIT = 1000
@@ -44,12 +43,6 @@ NEEDED_FIELDS = {
     VIEWING_SLOTS: ("id", "viewingId", "startTime"),
 }
 LISTED_FIELDS = "id,dealId,type,startDate"
-
-TIME_SLOTS = "ENUMS_VIEWINGS_TYPE_TIME_SLOTS"
-DATE_AND_TIME = "ENUMS_VIEWINGS_TYPE_DATE_AND_TIME"
-BOOKABLE_TYPES = (TIME_SLOTS, DATE_AND_TIME)
-# Assumed, as for the provider API (docs/mspecs.md): a viewing without an end lasts an hour.
-DEFAULT_VIEWING_LENGTH = timedelta(hours=1)
 
 
 def equals(field: str, value: str) -> str:
@@ -111,7 +104,8 @@ class MspxReads:
                     q=equals("viewingId", row["id"]),
                 )
             try:
-                imported.append(read_viewing(row, slots, title, address))
+                viewing = {**row, "slots": slots}
+                imported.append(read_viewing(viewing, title, address, parse_utc))
             except SHAPE_ERRORS as error:
                 raise self.unexpected(source_id, error) from None
         try:
@@ -218,50 +212,3 @@ def listing_title(deal_id: str, starts: list[datetime]) -> str:
         "Deal %(deal)s: %(count)d viewings, from %(first)s",
         len(starts),
     ) % {"deal": deal_id, "count": len(starts), "first": first}
-
-
-def read_viewing(row: dict, slot_rows: list[dict], title: str, address: str) -> ImportedViewing:
-    """One viewing row (and its slot rows) as import and sync take it. Raises ValueError
-    (or KeyError, TypeError) for a row of another shape."""
-    starts_at = parse_utc(row["startDate"])
-    latest_hours = row.get("externalBookingLatestHourBefore")
-    slots = []
-    if row["type"] == TIME_SLOTS:
-        # Assumed (docs/mspecs.md): a slot lasts the viewing's slotLength minutes and
-        # takes slotCapacity buyers.
-        length = timedelta(minutes=row.get("slotLength") or 0)
-        if not length:
-            raise ValueError("slotLength is not a positive number of minutes")
-        for slot in slot_rows:
-            slot_start = parse_utc(slot["startTime"])
-            slots.append(
-                ImportedSlot(
-                    read_id(slot["id"]),
-                    slot_start,
-                    slot_start + length,
-                    capacity=row.get("slotCapacity"),
-                )
-            )
-        if slots:
-            starts_at = min(starts_at, *(slot.starts_at for slot in slots))
-        ends_at = max((slot.ends_at for slot in slots), default=starts_at + length)
-        viewing_type = Viewing.Type.TIME_SLOTS
-    else:
-        end = row.get("endDate")
-        ends_at = parse_utc(end) if end else starts_at + DEFAULT_VIEWING_LENGTH
-        viewing_type = Viewing.Type.ORDINARY
-    if ends_at <= starts_at:
-        raise ValueError("a viewing ends before it starts")
-    return ImportedViewing(
-        viewing_id=read_id(row["id"]),
-        viewing_type=viewing_type,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        bookable_from_internet=row.get("allowExternalBooking") is True,
-        booking_closes_at=None
-        if latest_hours is None
-        else starts_at - timedelta(hours=latest_hours),
-        slots=slots,
-        title=title,
-        address=address,
-    )
