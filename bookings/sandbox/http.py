@@ -21,8 +21,8 @@ each a method of the control API (`ProviderState`):
                                       "headers": {"Location": "..."}}; {} is clear_fault()
     POST {url}/_sandbox/latency      set_latency(): {"seconds": 0.05}
     POST {url}/_sandbox/deals/{id}   set_deal(): {"slotId": capacity, ...}
-    POST {url}/_sandbox/mspecs-deals/{id}   set_mspecs_deal(): the deal document, in
-                                      MSPECS's shape (400 otherwise)
+    POST {url}/_sandbox/mspecs-deals/{id}[?subscriber=...]   set_mspecs_deal(): the deal
+                                      document, in MSPECS's shape (400 otherwise)
     POST {url}/_sandbox/vitec-estates/{id}  set_vitec_estate(): {"viewings": [...],
                                       "customer_id": "...", "street_address": "...",
                                       "zip_code": "...", "postal_town": "...", "heading": "..."}
@@ -40,6 +40,7 @@ import sys
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 from bookings.providers.contracts import ContractViolation
 from bookings.providers.mspecs import sandbox as mspecs_sandbox
@@ -178,8 +179,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             case "POST", ["deals", deal_id]:
                 providers.set_deal(deal_id, {k: int(v) for k, v in body.items()})
             case "POST", ["mspecs-deals", deal_id]:
+                deal_id, _, query = deal_id.partition("?")
+                subscriber = parse_qs(query).get("subscriber", ["sandbox-subscriber"])[0]
                 try:
-                    providers.set_mspecs_deal(deal_id, body)
+                    providers.set_mspecs_deal(deal_id, body, subscriber_id=subscriber)
                 except ContractViolation as violation:
                     self._send(HTTPStatus.BAD_REQUEST, {"message": str(violation)})
                     return

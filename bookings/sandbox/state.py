@@ -110,6 +110,8 @@ class ProviderState:
         self._gone_viewings: set[str] = set()
         # MSPECS deals as `GET /api/marketing/deals/{dealId}` answers them: dealId -> document.
         self._deal_documents: dict[str, dict] = {}
+        # dealId -> the subscriber whose published-deals list shows it.
+        self._deal_subscribers: dict[str, str] = {}
         # Vitec estates: estateId -> {"customer_id", "changed_at", "estate": the document
         # `GET Advertising/Estate/{customerId}/{estateId}` answers, "viewings": [viewing, ...]}.
         self._estates: dict[str, dict] = {}
@@ -191,16 +193,22 @@ class ProviderState:
             self._access_tokens[token] = subscriber_id
             self._mspecs_subscriber_ids.add(subscriber_id)
 
-    def set_mspecs_deal(self, deal_id: str, document: dict) -> None:
+    def set_mspecs_deal(
+        self, deal_id: str, document: dict, *, subscriber_id: str = "sandbox-subscriber"
+    ) -> None:
         """What `GET /api/marketing/deals/{dealId}` answers for this deal: a document of
-        MSPECS's shape, or ContractViolation (a wrong shape is answered with set_fault)."""
+        MSPECS's shape, or ContractViolation (a wrong shape is answered with set_fault). The
+        deal is published to `subscriber_id`'s list of published deals."""
         MSPECS_CONTRACT.check("deal", document)
         with self._lock:
             self._deal_documents[deal_id] = document
+            self._deal_subscribers[deal_id] = subscriber_id
+            self._mspecs_subscriber_ids.add(subscriber_id)
 
     def remove_mspecs_deal(self, deal_id: str) -> None:
         with self._lock:
             self._deal_documents.pop(deal_id, None)
+            self._deal_subscribers.pop(deal_id, None)
 
     def set_vitec_estate(
         self,
@@ -366,13 +374,18 @@ class ProviderState:
             return self._deal_documents[deal_id]
 
     def mspecs_published_deals(self, request: dict) -> list[dict]:
-        """`GET /api/marketing/deals`: every deal the sandbox holds (as if all were
-        published to us), each as the list shows it: the list's fields of the deal document,
-        the required ones filled in when the document lacks them. `request` ({"query",
-        "headers"}) is kept for `published_deals_requests`."""
+        """`GET /api/marketing/deals`: the deals published to the request's subscriber, each
+        as the list shows it: the list's fields of the deal document, the required ones
+        filled in when the document lacks them. `request` ({"query", "headers"}) is kept for
+        `published_deals_requests`."""
+        subscriber = request["headers"].get("subscriber-id")
         with self._lock:
             self._published_deals_requests.append(request)
-            documents = list(self._deal_documents.items())
+            documents = [
+                (deal_id, document)
+                for deal_id, document in self._deal_documents.items()
+                if self._deal_subscribers[deal_id] == subscriber
+            ]
         return [
             {
                 "id": deal_id,

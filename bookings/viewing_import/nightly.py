@@ -14,8 +14,11 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from agencies.models import Agency, CredentialStatus
 from bookings.delivery.redaction import redact_answer
+from bookings.fanout import call_each
 from bookings.providers import PLUGINS, client_for
 from bookings.providers.base import SourceReadError
 from bookings.viewing_import import problems
@@ -45,6 +48,13 @@ class CatchUpSummary:
         )
 
 
+@dataclass
+class _ListOf:
+    """An agency whose list of sources is read (bookings/fanout.py's item)."""
+
+    agency_id: int
+
+
 def catch_up(now=None) -> CatchUpSummary:
     summary = CatchUpSummary()
     systems = [system for system, plugin in PLUGINS.items() if plugin.pushes_source_events]
@@ -54,11 +64,8 @@ def catch_up(now=None) -> CatchUpSummary:
         imported[source.agency_id].append(source.source_id)
     agencies = Agency.objects.select_related("credential").in_bulk(list(imported))
     to_sync = []
-    for agency_id, deal_ids in imported.items():
-        agency = agencies[agency_id]
-        listed = listed_sources(agency, summary)
-        if listed is None:
-            continue
+    for agency_id, listed in listed_sources(agencies, summary):
+        agency, deal_ids = agencies[agency_id], imported[agency_id]
         to_sync += [Source(agency_id, deal_id) for deal_id in deal_ids if deal_id in listed]
         for deal_id in deal_ids:
             if deal_id not in listed:
@@ -68,21 +75,36 @@ def catch_up(now=None) -> CatchUpSummary:
     return summary
 
 
-def listed_sources(agency: Agency, summary: CatchUpSummary) -> set[str] | None:
-    """The ids the agency's list of sources has now, or None (the reason in `summary`)."""
-    credential = getattr(agency, "credential", None)
-    if credential is None:
-        problem = problems.SOURCE_NO_CREDENTIAL()
-    elif credential.status == CredentialStatus.FAILING:
-        problem = problems.SOURCE_WAITS_FOR_CREDENTIAL()
-    else:
-        try:
-            listed = {listing.source_id for listing in client_for(credential).list_sources()}
-        except SourceReadError as error:
-            problem = redact_answer(error.problem, credential)
+def listed_sources(agencies: dict[int, Agency], summary: CatchUpSummary):
+    """(agency id, the ids its list of sources has now) for each agency whose list could be
+    read, the lists read a few at a time (bookings/fanout.py); the reason for each other
+    agency goes into `summary`."""
+    readable = []
+    for agency in agencies.values():
+        credential = getattr(agency, "credential", None)
+        if credential is None:
+            not_read(agency, problems.SOURCE_NO_CREDENTIAL(), summary)
+        elif credential.status == CredentialStatus.FAILING:
+            not_read(agency, problems.SOURCE_WAITS_FOR_CREDENTIAL(), summary)
+        else:
+            readable.append(_ListOf(agency.pk))
+    outcomes = call_each(
+        readable,
+        lambda item: client_for(agencies[item.agency_id].credential).list_sources(),
+        concurrency=settings.VIEWING_SYNC_CONCURRENCY,
+        per_agency=1,
+    )
+    for item, outcome in outcomes:
+        agency = agencies[item.agency_id]
+        if isinstance(outcome, SourceReadError):
+            not_read(agency, redact_answer(outcome.problem, agency.credential), summary)
+        elif isinstance(outcome, Exception):
+            raise outcome
         else:
             summary.lists_read += 1
-            return listed
+            yield agency.pk, {listing.source_id for listing in outcome}
+
+
+def not_read(agency: Agency, problem, summary: CatchUpSummary) -> None:
     summary.errors[str(agency)] = str(problem)
     logger.warning("Nightly catch-up: the list of %s was not read: %s", agency, problem)
-    return None

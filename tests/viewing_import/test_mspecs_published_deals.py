@@ -96,7 +96,9 @@ def test_the_sandbox_refuses_a_list_request_mspecs_does_not_document(sandbox):
 def test_a_list_of_another_shape_is_refused_naming_the_field(agency, sandbox, change, field):
     # The sandbox keeps its deals to the contract, so the broken list comes as a fault.
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
-    [listed] = sandbox.mspecs_published_deals({"query": {}, "headers": {}})
+    [listed] = sandbox.mspecs_published_deals(
+        {"query": {}, "headers": {"subscriber-id": "sandbox-subscriber"}}
+    )
     sandbox.set_fault(status=200, count=1, body=[{**listed, **change}])
 
     with pytest.raises(SourceReadError) as error:
