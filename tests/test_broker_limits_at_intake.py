@@ -1,6 +1,7 @@
 """A booking the agency's broker system would refuse for a field's length is refused at
 every door before it is saved, in the buyer's language; the limits come from the
-plug-in's contract (MSPECS: firstName and lastName 60, email 80, phoneNumber 25)."""
+plug-in's contract (MSPECS: firstName and lastName 60, email 80, phoneNumber 25; Vitec:
+email.emailAddress 100)."""
 
 import json
 
@@ -8,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, Membership
+from agencies.models import ApiKey, BrokerSystem, Membership
 from bookings.delivery.engine import deliver
 from bookings.models import Booking
 from bookings.providers import plugin_for
@@ -30,6 +31,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MSPECS = plugin_for(BrokerSystem.MSPECS)
+VITEC = plugin_for(BrokerSystem.VITEC)
 EMAIL_DOMAIN = "@example.se"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -57,8 +59,13 @@ def test_mspecs_limits_are_its_external_viewer_schemas_lengths():
     assert MSPECS.field_limits == {"first_name": 60, "last_name": 60, "email": 80, "phone": 25}
 
 
-def test_vitecs_contract_states_no_limits():
-    assert plugin_for(BrokerSystem.VITEC).field_limits == {}
+def test_vitecs_limit_is_its_participant_schemas_email_length():
+    person = VITEC.contract.schema("participant")["$defs"]["updatePerson"]["properties"]
+
+    assert VITEC.field_limits == {
+        "email": person["email"]["properties"]["emailAddress"]["maxLength"]
+    }
+    assert VITEC.field_limits == {"email": 100}
 
 
 def test_limits_of_a_nested_request_follow_refs_and_take_the_shortest(tmp_path):
@@ -246,6 +253,82 @@ def test_api_document_states_the_contracts_limits(client):
 
     description = schema["BookingRequest"]["properties"]["first_name"]["description"]
     assert "MSPECS: first_name 60, last_name 60, email 80, phone 25" in description
+    assert "Vitec Express: email 100" in description
+
+
+# --- a Vitec agency: the email at most 100 characters (its participant schema) ---------------
+
+
+@pytest.fixture
+def vitec_viewing(db):
+    return make_three_slot_viewing(make_agency(BrokerSystem.VITEC))
+
+
+@pytest.fixture
+def vitec_api_key(vitec_viewing):
+    return ApiKey.issue(vitec_viewing.agency, "Website")[1]
+
+
+def test_vitec_page_takes_an_email_of_exactly_100_characters(client, vitec_viewing):
+    response = post_booking_page(client, vitec_viewing, email=email_of_length(100))
+
+    assert response.status_code == 302
+    assert len(Booking.objects.get().email) == 100
+
+
+def test_vitec_page_refuses_an_email_of_101_characters_beside_it(client, vitec_viewing):
+    response = post_booking_page(client, vitec_viewing, email=email_of_length(101))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"] == [over_limit_message(100, 101)]
+    assert not Booking.objects.exists()
+
+
+def test_vitec_page_says_it_in_swedish(client, vitec_viewing):
+    response = client.post(
+        reverse("booking-page", args=[vitec_viewing.public_id]),
+        {
+            **BUYER,
+            "slot": "slot-open",
+            "consent": "on",
+            "website": "",
+            "email": email_of_length(120),
+        },
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+
+    assert response.context["form"].errors["email"] == [
+        "Högst 100 tecken: byråns system tar inte emot fler (här är det 120)."
+    ]
+    assert not Booking.objects.exists()
+
+
+def test_vitec_api_takes_an_email_of_exactly_100_characters(client, vitec_api_key):
+    response = post_booking_api(client, vitec_api_key, email=email_of_length(100))
+
+    assert response.status_code == 202
+
+
+def test_vitec_api_refuses_an_email_of_101_characters_with_400_naming_it(client, vitec_api_key):
+    response = post_booking_api(client, vitec_api_key, email=email_of_length(101))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"email": [over_limit_message(100, 101)]}
+    assert not Booking.objects.exists()
+
+
+def test_vitec_api_says_it_in_swedish(client, vitec_api_key):
+    response = client.post(
+        "/api/v1/viewings/view-1/bookings",
+        json.dumps({**BUYER, "slot": "slot-open", "consent": True, "email": email_of_length(101)}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {vitec_api_key}",
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+
+    assert response.json()["error"]["fields"]["email"] == [
+        "Högst 100 tecken: byråns system tar inte emot fler (här är det 101)."
+    ]
 
 
 # --- the admin's form, for every role ----------------------------------------------------------
@@ -375,6 +458,21 @@ def test_a_booking_at_every_limit_is_delivered_in_the_contracts_shape(make_agenc
     sent = sandbox.received("mspecs")[-1]["body"]
     assert MSPECS.contract.violations("external_viewer", sent) == []
     assert (sent["firstName"], sent["email"]) == ("Å" * 60, email_of_length(80))
+
+
+def test_a_vitec_booking_at_the_limit_is_delivered_in_the_contracts_shape(make_agency, sandbox):
+    booking = unsaved_booking(
+        make_booking(make_agency(BrokerSystem.VITEC)).viewing, email=email_of_length(100)
+    )
+    booking.slot = booking.viewing.slots.get()
+    booking.full_clean()
+    booking.save()
+
+    assert deliver(booking.pk) == "delivered"
+
+    sent = sandbox.received("vitec")[-1]["body"]
+    assert VITEC.contract.violations("participant", sent) == []
+    assert sent["updatePerson"]["email"]["emailAddress"] == email_of_length(100)
 
 
 def test_one_over_would_break_the_contract_our_client_sends_by(make_agency, sandbox):

@@ -1,18 +1,21 @@
 import json
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from jsonschema import Draft202012Validator, FormatChecker
 
 import bookings.intake.urls
 from agencies.models import ApiKey
 from bookings.models import Booking, IdempotentRequest, Viewing
-from tests.factories import BUYER, make_agency, make_three_slot_viewing
+from tests.factories import BUYER, make_agency, make_three_slot_viewing, make_viewing
 
 pytestmark = pytest.mark.django_db
 
 CREATE_URL = "/api/v1/viewings/view-1/bookings"
+STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
 
 
 @pytest.fixture
@@ -292,3 +295,87 @@ def test_type_errors_follow_accept_language(api, slot_viewing):
     response = api.post(payload=booking_payload(admin=True), HTTP_ACCEPT_LANGUAGE="sv")
 
     assert response.json()["error"]["fields"] == {"admin": ["Okänt fält."]}
+
+
+# --- date-only viewings and hidden times (MSPECS, docs/mspecs.md): as the booking page shows them
+
+
+@pytest.fixture
+def date_only_viewing(mspecs_agency):
+    """An MSPECS date-only viewing: its times span the day in Swedish time."""
+    return make_viewing(
+        mspecs_agency,
+        provider_viewing_id="day-1",
+        date_only=True,
+        starts_at=datetime(2031, 6, 14, tzinfo=STOCKHOLM),
+        ends_at=datetime(2031, 6, 15, tzinfo=STOCKHOLM),
+    )
+
+
+def same_moment(text: str, moment: datetime) -> bool:
+    """A time as the API writes it (to the millisecond) is `moment`."""
+    return abs(datetime.fromisoformat(text) - moment) < timedelta(milliseconds=1)
+
+
+def listed(api, viewing_id) -> dict:
+    viewings = api.get("/api/v1/viewings").json()["viewings"]
+    return next(viewing for viewing in viewings if viewing["id"] == viewing_id)
+
+
+def test_a_date_only_viewing_is_listed_by_its_date_without_times(api, date_only_viewing):
+    viewing = listed(api, "day-1")
+
+    assert (viewing["date"], viewing["date_only"], viewing["times_hidden"]) == (
+        "2031-06-14",
+        True,
+        False,
+    )
+    assert (viewing["starts_at"], viewing["ends_at"]) == (None, None)
+    assert "00:00" not in json.dumps(viewing)
+
+
+def test_a_date_only_viewing_is_booked_by_its_date(api, date_only_viewing):
+    response = api.post("/api/v1/viewings/day-1/bookings", booking_payload(slot=None))
+
+    assert response.status_code == 202
+    assert response.json()["slot_id"] is None
+    assert Booking.objects.get().booked_by_date
+
+
+def test_hidden_times_are_left_out_but_the_slots_keep_theirs(api, slot_viewing):
+    Viewing.objects.filter(pk=slot_viewing.pk).update(hide_times=True)
+    open_slot = slot_viewing.slots.get(provider_slot_id="slot-open")
+
+    viewing = listed(api, "view-1")
+
+    assert (viewing["date_only"], viewing["times_hidden"]) == (False, True)
+    assert (viewing["starts_at"], viewing["ends_at"]) == (None, None)
+    assert viewing["date"] == timezone.localdate(slot_viewing.starts_at).isoformat()
+    slot = viewing["slots"][0]
+    assert slot["id"] == "slot-open"
+    assert same_moment(slot["starts_at"], open_slot.starts_at)
+    assert same_moment(slot["ends_at"], open_slot.ends_at)
+
+
+def test_a_timed_viewing_is_listed_with_its_times_and_its_date(api, slot_viewing):
+    viewing = listed(api, "view-1")
+
+    assert (viewing["date_only"], viewing["times_hidden"]) == (False, False)
+    assert same_moment(viewing["starts_at"], slot_viewing.starts_at)
+    assert same_moment(viewing["ends_at"], slot_viewing.ends_at)
+    assert viewing["date"] == timezone.localdate(slot_viewing.starts_at).isoformat()
+
+
+def test_every_kind_of_viewing_is_listed_as_the_openapi_document_describes(
+    client, api, slot_viewing, ordinary_viewing, date_only_viewing
+):
+    Viewing.objects.filter(pk=ordinary_viewing.pk).update(hide_times=True)
+    document = client.get("/api/v1/openapi.json").json()
+    validator = Draft202012Validator(
+        {**document, "$ref": "#/components/schemas/ViewingList"}, format_checker=FormatChecker()
+    )
+
+    answer = api.get("/api/v1/viewings").json()
+
+    assert len(answer["viewings"]) == 3
+    assert [error.message for error in validator.iter_errors(answer)] == []

@@ -235,13 +235,18 @@ def viewing_list(request):
 
 
 def viewing_json(viewing: Viewing) -> dict:
-    """The viewing with its upcoming slots prefetched."""
+    """The viewing with its upcoming slots prefetched. As on the booking page, a date-only
+    viewing and one whose times the broker system hides show their day, not their times."""
+    times_shown = not (viewing.date_only or viewing.hide_times)
     return {
         "id": viewing.provider_viewing_id,
         "title": viewing.title,
         "address": viewing.address,
-        "starts_at": viewing.starts_at,
-        "ends_at": viewing.ends_at,
+        "date": timezone.localdate(viewing.starts_at),
+        "date_only": viewing.date_only,
+        "times_hidden": viewing.hide_times,
+        "starts_at": viewing.starts_at if times_shown else None,
+        "ends_at": viewing.ends_at if times_shown else None,
         "needs_slot": viewing.needs_slot,
         "booking_closes_at": viewing.booking_closes_at,
         "bookings_url": reverse("api-booking-create", args=[viewing.provider_viewing_id]),

@@ -5,6 +5,7 @@ The schemas check the shape of a request (known fields, JSON types, Unicode text
 about the content (lengths, names, phone, slot, duplicates) is the model's (Booking.clean),
 reached through the same form as the public page. The document states the model's limits."""
 
+import datetime as dt
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -168,8 +169,17 @@ class Viewing(Schema):
     id: str = Field(description="The viewing's id in the broker system.")
     title: str
     address: str
-    starts_at: datetime
-    ends_at: datetime
+    date: dt.date = Field(description="The viewing's day, in Swedish time as on the booking page.")
+    date_only: bool = Field(
+        description="The broker system names a day and no time: buyers book the day, and "
+        "`starts_at` and `ends_at` are null."
+    )
+    times_hidden: bool = Field(
+        description="The broker system asks not to show the viewing's start and end times: "
+        "`starts_at` and `ends_at` are null (its slots keep theirs). Show the `date` only."
+    )
+    starts_at: datetime | None = Field(description="Null when `date_only` or `times_hidden`.")
+    ends_at: datetime | None = Field(description="Null when `date_only` or `times_hidden`.")
     needs_slot: bool
     booking_closes_at: datetime | None = Field(
         description="No booking is taken from this moment on (the broker system's deadline)."

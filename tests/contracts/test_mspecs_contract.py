@@ -140,10 +140,21 @@ def test_the_sandbox_answers_slot_status_as_the_document_shows_it(sandbox):
     assert CONTRACT.violations("no_deal_found_error", unknown.json()) == []
 
 
-def test_the_sandbox_takes_an_external_viewer_with_a_bodiless_200(sandbox):
-    answer = mspecs_post(
-        sandbox, "/v3/viewings/externalViewer/v-1", CONTRACT.example("external_viewer")
-    )
+# The external viewer's routes of both MSPECS APIs (docs/mspecs.md, "Two APIs"): the
+# External viewing API's v3 route and the provider API's deal-scoped one.
+VIEWER_ROUTES = {
+    "v3": "/v3/viewings/externalViewer/v-1",
+    "v3 slot": "/v3/viewings/externalViewer/v-1/slot/s-1",
+    "deal-scoped": "/api/marketing/deals/deal-1/externalViewer/v-1",
+    "deal-scoped slot": "/api/marketing/deals/deal-1/externalViewer/v-1/slot/s-1",
+}
+
+
+@pytest.mark.parametrize("path", VIEWER_ROUTES.values(), ids=VIEWER_ROUTES)
+def test_the_sandbox_takes_an_external_viewer_with_a_bodiless_200(sandbox, path):
+    sandbox.set_deal("deal-1", {"s-1": 5})
+
+    answer = mspecs_post(sandbox, path, CONTRACT.example("external_viewer"))
 
     assert answer.status_code == 200 and answer.content == b""
 
@@ -181,9 +192,12 @@ BAD_VIEWERS = {
 }
 
 
+@pytest.mark.parametrize("path", VIEWER_ROUTES.values(), ids=VIEWER_ROUTES)
 @pytest.mark.parametrize(("body", "named"), BAD_VIEWERS.values(), ids=BAD_VIEWERS)
-def test_the_sandbox_refuses_a_bad_external_viewer_with_a_bad_request_error(sandbox, body, named):
-    answer = mspecs_post(sandbox, "/v3/viewings/externalViewer/v-1/slot/s-1", body)
+def test_the_sandbox_refuses_a_bad_external_viewer_with_a_bad_request_error(
+    sandbox, body, named, path
+):
+    answer = mspecs_post(sandbox, path, body)
 
     assert answer.status_code == 400
     assert CONTRACT.violations("bad_request_error", answer.json()) == []
@@ -200,6 +214,20 @@ def test_the_sandbox_refuses_a_full_slot_and_a_removed_viewing_in_mspecs_shapes(
     assert full.status_code == 400 and gone.status_code == 404
     for answer in (full, gone):
         assert CONTRACT.violations("bad_request_error", answer.json()) == []
+
+
+def test_the_sandbox_refuses_a_provider_call_without_subscriber_as_a_bad_request_error(sandbox):
+    sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
+
+    answers = [
+        requests.get(f"{sandbox.mspecs_url}{path}", auth=("sandbox", "sandbox-secret"), timeout=5)
+        for path in ("/api/marketing/deals", "/api/marketing/deals/deal-1")
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 400
+        assert CONTRACT.violations("bad_request_error", answer.json()) == []
+        assert "subscriber-id" in answer.json()["message"]
 
 
 def test_the_sandbox_keeps_no_deal_of_another_shape(sandbox):

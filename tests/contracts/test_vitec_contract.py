@@ -67,15 +67,36 @@ def test_the_participant_answer_reader_keeps_vitecs_example_as_the_reference(mak
     assert client.reference(record) == "sample string 1"
 
 
-@pytest.mark.django_db
-def test_the_participant_our_client_sends_matches_the_contract(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC, vitec_lead_source_id="lead-7")
-    booking = make_booking(agency, message="Kan vi komma 17.10?")
+PARTICIPANTS = {
+    # A buyer's booking with every optional part: consent time (gdprApprovalDate), message
+    # (contactMessage) and the agency's lead source (leadSourceId).
+    "consent, message and lead source": (
+        {"vitec_lead_source_id": "lead-7"},
+        {"message": "Kan vi komma 17.10?", "consent_given_at": START - timedelta(days=30)},
+        True,
+    ),
+    # A booking staff entered, without a message, for an agency without a lead source.
+    "none of them": ({}, {}, False),
+}
 
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("agency_fields", "booking_fields", "full"), PARTICIPANTS.values(), ids=PARTICIPANTS
+)
+def test_the_participant_our_client_sends_matches_the_contract(
+    make_agency, sandbox, agency_fields, booking_fields, full
+):
+    booking = make_booking(make_agency(BrokerSystem.VITEC, **agency_fields), **booking_fields)
+
+    _, body = client_for(booking.agency.credential).delivery_request(booking)
     assert deliver(booking.pk) == "delivered"
 
     [received] = sandbox.received("vitec")
+    assert_matches("participant", body)
     assert_matches("participant", received["body"])
+    assert ("gdprApprovalDate" in body["updatePerson"], "leadSourceId" in body) == (full, full)
+    assert bool(body["contactMessage"]) is full
 
 
 @pytest.mark.parametrize("since", [None, START])
@@ -188,6 +209,19 @@ def test_the_sandboxs_validation_errors_have_the_assumed_shape(make_agency, sand
     record = client.call("POST", endpoint, json=body)
 
     assert record.status == 400
+    assert_matches("error", record.body)
+
+
+@pytest.mark.django_db
+def test_the_sandboxs_answer_for_a_removed_viewing_has_the_assumed_shape(make_agency, sandbox):
+    booking = make_booking(make_agency(BrokerSystem.VITEC), viewing_id="vv-gone")
+    sandbox.remove_viewing("vv-gone")
+    client = client_for(booking.viewing.agency.credential)
+    endpoint, body = client.delivery_request(booking)
+
+    record = client.call("POST", endpoint, json=body)
+
+    assert record.status == 404
     assert_matches("error", record.body)
 
 

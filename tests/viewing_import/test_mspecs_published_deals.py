@@ -80,6 +80,7 @@ def test_the_sandbox_refuses_a_list_request_mspecs_does_not_document(sandbox):
     )
 
     assert response.status_code == 400
+    assert CONTRACT.violations("bad_request_error", response.json()) == []
     assert "query" in response.json()["message"]
 
 

@@ -25,8 +25,9 @@ PLUGIN = BrokerSystemPlugin(
     scheduled_source_reads=True,
     lists_changed_sources=True,
     buyer_confirmation=buyer_confirmation,
-    # Vitec's add-participant documentation states no field lengths (docs/vitec.md).
-    delivery_schema=None,
+    # Of the fields we send, Vitec's swagger limits only the email (docs/vitec.md, "Field
+    # lengths").
+    delivery_schema="participant",
     every_viewing_has_slots=True,
     needs_customer_id=True,
 )
