@@ -35,7 +35,7 @@ from agencies.models import Agency
 from agencies.validators import validate_provider_id
 from bookings.models import Viewing, WebhookEvent
 from bookings.providers import PLUGINS
-from bookings.providers.mspecs.client import CONTRACT
+from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.viewing_import.sync import Source, apply_source, sync_sources
 
 SIGNATURE_HEADER = "x-mspecs-signature"

@@ -9,7 +9,8 @@ import requests
 from agencies.models import BrokerSystem
 from bookings.providers import client_for
 from bookings.providers.base import SourceListing, SourceReadError
-from bookings.providers.mspecs.client import CONTRACT, published_deal_title
+from bookings.providers.mspecs.client import published_deal_title
+from bookings.providers.mspecs.schemas import CONTRACT
 from tests.factories import mspecs_deal
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ import pytest
 
 from agencies.models import BrokerSystem
 from bookings.models import Booking, Viewing, ViewingSlot, WebhookEvent
-from bookings.providers.mspecs.client import CONTRACT
+from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.sandbox import SandboxProviders
 from bookings.viewing_import.service import import_source
 from bookings.viewing_import.webhooks import MAX_BODY_BYTES, process_event
