@@ -34,9 +34,14 @@ def run(*args) -> str:
 def vitec(make_agency, sandbox):
     agency = make_agency(BrokerSystem.VITEC, slug="vitec-byran")
     sandbox.set_vitec_estate(
-        "estate-1", [vitec_viewing("vv-1", START, ["t-1"])], street_address="Ågatan 3", postal_town="Umeå"
+        "estate-1",
+        [vitec_viewing("vv-1", START, ["t-1"])],
+        street_address="Ågatan 3",
+        postal_town="Umeå",
     )
-    sandbox.set_vitec_estate("estate-2", [], street_address="Storgatan\t1\nUppgång B", postal_town="Luleå")
+    sandbox.set_vitec_estate(
+        "estate-2", [], street_address="Storgatan\t1\nUppgång B", postal_town="Luleå"
+    )
     return agency
 
 
