@@ -144,7 +144,9 @@ class Viewing(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} ({timezone.localtime(self.starts_at):%Y-%m-%d %H:%M})"
+        # A date-only viewing has no time to show (docs/mspecs.md): its day, not midnight.
+        shown = "%Y-%m-%d" if self.date_only else "%Y-%m-%d %H:%M"
+        return f"{self.title} ({timezone.localtime(self.starts_at):{shown}})"
 
     @property
     def is_imported(self) -> bool:

@@ -1,17 +1,24 @@
 import socket
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus, Membership, ProviderCredential
-from bookings.management.commands.sandbox import seed_deals
+from bookings.delivery import engine
+from bookings.management.commands.demo import SANDBOX_MSPECS_SUBSCRIBER, SANDBOX_SECRET
+from bookings.management.commands.sandbox import seed, seed_deals
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.providers import plugin_for
+from bookings.sandbox import SandboxProviders
 from bookings.viewing_import.service import import_source
 from tests.factories import free_port
+from tests.test_credential_admin import change_url, form_data
 
 MODELS = [Agency, ProviderCredential, Membership, Viewing, ViewingSlot, Booking, get_user_model()]
 
@@ -134,3 +141,103 @@ def test_the_sandbox_holds_demo_deals_to_import_in_mspecs_shapes(make_agency, sa
     assert (timed.created, timed.problem) == (2, None)
     assert day.created == 1 and day.viewings[0].date_only
     assert sold.problem.code == "source_sold"
+
+
+@pytest.fixture
+def served(db):
+    """The demo loaded, then the sandbox served where the demo's credentials point and
+    seeded as `manage.py sandbox` seeds it: what `make run` leaves running."""
+    call_command("demo")
+    with SandboxProviders(settings.SANDBOX_HOST, settings.SANDBOX_PORT) as sandbox:
+        seed(sandbox)
+        yield sandbox
+
+
+def import_viewings(*args) -> str:
+    out = StringIO()
+    call_command("import_viewings", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_both_demo_agencies_list_their_sources_to_import(served):
+    mspecs = import_viewings("maklarhuset-demo", "--list")
+    vitec = import_viewings("vitec-makleri-demo", "--list")
+
+    assert mspecs.splitlines() == [
+        "DEAL-2001\tGötgatan 12, 118 46 Stockholm",
+        "DEAL-2002\tRingvägen 3, 752 37 Uppsala",
+        "DEAL-2003\tHamngatan 8, 211 22 Malmö",
+    ]
+    assert vitec.splitlines() == [
+        "OBJ20001_1000001\tKungsgatan 5, Göteborg",
+        "OBJ20001_1000002\tSjönära villa med egen brygga",
+    ]
+    [request] = served.published_deals_requests()
+    assert (
+        plugin_for(BrokerSystem.MSPECS).contract.violations("published_deals_request", request)
+        == []
+    )
+
+
+def test_the_demos_source_lists_are_in_the_vendors_shapes(served):
+    auth = ("sandbox", SANDBOX_SECRET)
+    deals = requests.get(
+        f"{served.mspecs_url}/api/marketing/deals",
+        auth=auth,
+        headers={"subscriber-id": SANDBOX_MSPECS_SUBSCRIBER},
+        timeout=5,
+    )
+    estates = requests.get(
+        f"{served.vitec_url}/Advertising/Estate/sandbox-customer",
+        params={"PageSize": 10, "PageIndex": 0},
+        auth=auth,
+        timeout=5,
+    )
+
+    mspecs = plugin_for(BrokerSystem.MSPECS).contract
+    vitec = plugin_for(BrokerSystem.VITEC).contract
+    assert mspecs.violations("published_deals", deals.json()) == []
+    assert vitec.violations("estate-list", estates.json()) == []
+
+
+@pytest.mark.parametrize(
+    "agency, source_id, imported",
+    [
+        ("maklarhuset-demo", "DEAL-2001", "2 viewings imported (2 new)"),
+        ("maklarhuset-demo", "DEAL-2002", "1 viewings imported (1 new)"),
+        ("vitec-makleri-demo", "OBJ20001_1000001", "1 viewings imported (0 new)"),
+        ("vitec-makleri-demo", "OBJ20001_1000002", "1 viewings imported (1 new)"),
+    ],
+)
+def test_the_demos_listed_sources_import(served, agency, source_id, imported):
+    assert imported in import_viewings(agency, source_id)
+
+
+def test_the_demos_sold_deal_is_refused_as_sold(served):
+    with pytest.raises(CommandError, match="DEAL-2003 is sold"):
+        import_viewings("maklarhuset-demo", "DEAL-2003")
+
+
+def test_the_readmes_fix_of_the_broken_credential_sends_the_held_bookings(served, client):
+    """README.md, "What make run gives you": the agency administrator enters the sandbox's
+    secret on the broken agency's credential page."""
+    credential = ProviderCredential.objects.get(agency__slug="trasiga-nyckeln-demo")
+    client.force_login(get_user_model().objects.get(username="mspecs-admin"))
+
+    response = client.post(change_url(credential), form_data(credential, secret=SANDBOX_SECRET))
+    held = Booking.objects.filter(viewing__agency=credential.agency)
+    for booking in held:
+        engine.deliver(booking.pk)  # as the worker does
+
+    assert response.status_code == 302
+    assert sorted(held.values_list("first_name", "status")) == [
+        ("Hanna", Booking.Status.DELIVERED),
+        ("Ivar", Booking.Status.DELIVERED),
+    ]
+    received = [entry["body"] for entry in served.received("mspecs")]
+    assert sorted(body["email"] for body in received) == [
+        "hanna.holm@example.se",
+        "ivar.ivarsson@example.se",
+    ]
+    contract = plugin_for(BrokerSystem.MSPECS).contract
+    assert [contract.violations("external_viewer", body) for body in received] == [[], []]

@@ -4,8 +4,10 @@
 import ast
 from pathlib import Path
 
+import pytest
 import requests
 
+from bookings.sandbox import SandboxProviders
 from config.settings import BASE_DIR
 
 SANDBOX = "bookings.sandbox"
@@ -107,3 +109,13 @@ def test_reset_forgets_deals_faults_and_counts(sandbox):
         timeout=5,
     )
     assert answer.status_code == 404  # no fault any more, and no deal
+
+
+def test_a_stopped_sandbox_answers_nothing_more_on_a_kept_alive_connection():
+    session = requests.Session()
+    with SandboxProviders() as sandbox:
+        state = f"{sandbox.url}/_sandbox/state"
+        assert session.get(state, timeout=5).status_code == 200
+
+    with pytest.raises(requests.ConnectionError):
+        session.get(state, timeout=5)

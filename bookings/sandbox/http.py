@@ -35,8 +35,11 @@ each a method of the control API (`ProviderState`):
 """
 
 import base64
+import contextlib
 import json
+import socket
 import sys
+import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -209,8 +212,31 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], providers: ProviderState):
+        # The connections being served: a stopped sandbox answers nothing more, not even on
+        # a connection a client keeps alive (a new sandbox on the same port gets its calls).
+        # Set first: a port in use closes the server inside __init__.
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, SandboxHandler)
         self.providers = providers
+
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self):
+        super().server_close()
+        with self._connections_lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request, client_address):
         # A client that gave up waiting (a timeout test) is expected, not worth a traceback.

@@ -83,6 +83,12 @@ def test_a_date_only_viewing_is_imported_as_its_day_in_swedish_time(agency, sand
     assert not viewing.slots.exists()
 
 
+def test_staff_see_a_date_only_viewing_by_its_day(agency, sandbox):
+    [viewing] = imported(agency, sandbox, mspecs_date_only_viewing("v-day", DAY))
+
+    assert str(viewing) == "Storgatan 1 (2031-06-14)"
+
+
 def test_a_date_only_viewing_is_offered_and_booked_by_its_date(agency, sandbox, client):
     [viewing] = imported(agency, sandbox, mspecs_date_only_viewing("v-day", DAY))
 

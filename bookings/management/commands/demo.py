@@ -28,6 +28,9 @@ from bookings.viewing_import.service import import_source
 SANDBOX_USERNAME = "sandbox"
 SANDBOX_SECRET = "sandbox-secret"
 SANDBOX_VITEC_CUSTOMER = "sandbox-customer"
+# The agency as MSPECS's subscriber: the provider API's `/api/...` routes (the published
+# deals, a deal) answer only with it (docs/mspecs.md).
+SANDBOX_MSPECS_SUBSCRIBER = "sandbox-subscriber"
 # The demo breaks one agency's credential on purpose: the sandbox refuses this secret.
 EXPIRED_SECRET = "expired-demo-secret"
 # The retrying booking's broker system asks to be called back in an hour.
@@ -117,7 +120,11 @@ class Command(BaseCommand):
     def load(self, sandbox: SandboxProviders, password: str) -> None:
         sandbox_url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
         mspecs = self.agency(
-            "Mäklarhuset Demo", "maklarhuset-demo", BrokerSystem.MSPECS, sandbox_url
+            "Mäklarhuset Demo",
+            "maklarhuset-demo",
+            BrokerSystem.MSPECS,
+            sandbox_url,
+            mspecs_subscriber_id=SANDBOX_MSPECS_SUBSCRIBER,
         )
         vitec = self.agency(
             "Vitec Mäkleri Demo",
@@ -131,6 +138,7 @@ class Command(BaseCommand):
             "trasiga-nyckeln-demo",
             BrokerSystem.MSPECS,
             sandbox_url,
+            mspecs_subscriber_id=SANDBOX_MSPECS_SUBSCRIBER,
             secret=EXPIRED_SECRET,
         )
         tomorrow = demo_start()
