@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from django.urls import reverse
 
-from agencies.models import AuthScheme, BrokerSystem
+from agencies.models import AuthScheme, BrokerSystem, MspecsApi
 from bookings import polling, providers
 from bookings.delivery.credentials import broker_system_errors
 from bookings.models import Viewing
@@ -114,6 +114,34 @@ def test_a_vitec_credential_needs_the_customer_id(client, vitec_agency, elsewher
     assert response.context["adminform"].form.errors["vitec_customer_id"] == [
         "Vitec Express needs the agency's customer id."
     ]
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "staff"])
+def test_an_mspecs_provider_api_credential_needs_the_subscriber_id(client, elsewhere, role):
+    mspecs_agency = make_agency(BrokerSystem.MSPECS, name="Own Agency", slug="own")
+    if role == "staff_here_administrator_there":  # administrator of the MSPECS agency
+        sign_in(client, role, elsewhere, mspecs_agency)
+    else:
+        sign_in(client, role, mspecs_agency, elsewhere)
+    credential = mspecs_agency.credential
+
+    response = client.post(
+        change_url(credential),
+        form_data(credential, mspecs_subscriber_id="", secret="sandbox-secret"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.context["adminform"].form.errors["mspecs_subscriber_id"] == [
+        "MSPECS needs the agency's subscriber id for this API."
+    ]
+
+
+def test_the_external_viewing_api_needs_no_subscriber_id():
+    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential.mspecs_api = MspecsApi.EXTERNAL_VIEWING
+    credential.mspecs_subscriber_id = ""
+
+    assert "mspecs_subscriber_id" not in broker_system_errors(credential)
 
 
 def test_a_vitec_credential_refuses_an_access_token_in_swedish(admin_client, vitec_agency):

@@ -39,14 +39,19 @@ CONNECTION_FIELDS = [*SECRET_SCOPE_FIELDS, "secret"]
 
 def broker_system_errors(credential: ProviderCredential) -> dict[str, ValidationError]:
     """What the agency's broker system needs of the credential and it lacks, by field (its
-    plug-in says: a customer id, the schemes it accepts). The credential model checks the
-    rest (ProviderCredential.clean)."""
+    plug-in says: a customer id, a subscriber id, the schemes it accepts). The credential
+    model checks the rest (ProviderCredential.clean)."""
     plugin = plugin_for(credential.agency.broker_system)
     system = credential.agency.get_broker_system_display()
     errors = {}
     if plugin.needs_customer_id and not credential.vitec_customer_id:
         errors["vitec_customer_id"] = ValidationError(
             _("%(system)s needs the agency's customer id."), params={"system": system}
+        )
+    if plugin.needs_subscriber_id(credential) and not credential.mspecs_subscriber_id:
+        errors["mspecs_subscriber_id"] = ValidationError(
+            _("%(system)s needs the agency's subscriber id for this API."),
+            params={"system": system},
         )
     if credential.auth_scheme not in plugin.auth_schemes:
         errors["auth_scheme"] = ValidationError(

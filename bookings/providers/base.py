@@ -512,6 +512,8 @@ class ProviderClient:
         """The answer for staff: its status, and the broker system's words when it has some."""
         message = self.answer_message(record) if record.status is not None else ""
         if message:
+            # Its own full stop goes: the sentences it is put in end with theirs.
+            message = message.rstrip().removesuffix(".")
             return problems.HTTP_STATUS_SAID(status=record.status, message=message)
         return record.describe()
 
@@ -714,6 +716,9 @@ class BrokerSystemPlugin:
     auth_schemes: tuple[str, ...] = (AuthScheme.BASIC,)
     # A credential names the agency's customer id, part of every path (Vitec).
     needs_customer_id: bool = False
+    # Whether a credential must name the agency's subscriber id, sent with every call
+    # (MSPECS's provider API: docs/mspecs.md, "Two APIs").
+    needs_subscriber_id: Callable[[ProviderCredential], bool] = lambda credential: False
 
     @cached_property
     def field_limits(self) -> dict[str, int]:

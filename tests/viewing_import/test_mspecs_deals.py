@@ -305,6 +305,14 @@ def test_mspecs_words_are_shown_when_a_deal_cannot_be_read(agency, sandbox):
     assert "HTTP 400: Invalid ID supplied" in in_english(result.problem)
 
 
+def test_mspecs_words_ending_in_a_full_stop_are_not_given_a_second(agency, sandbox):
+    sandbox.set_fault(status=400, body={"message": "Invalid ID supplied."}, count=1)
+
+    result = import_source(agency, "deal-1")
+
+    assert "HTTP 400: Invalid ID supplied. Try again later." in in_english(result.problem)
+
+
 def test_a_deal_answer_with_a_wrong_type_names_the_field_and_imports_nothing(agency, sandbox):
     good = mspecs_slot_viewing("v-1", START, ["s-1"])
     wrong = mspecs_slot_viewing("v-2", START, ["s-2"], slotCapacity="five")

@@ -1,7 +1,7 @@
 """MSPECS (docs/mspecs.md): the client, its contract (`contract/`) and the sandbox's routes
 (`sandbox.py`, for tests and the demo only)."""
 
-from agencies.models import AuthScheme, BrokerSystem
+from agencies.models import AuthScheme, BrokerSystem, MspecsApi
 from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
 from bookings.providers.mspecs.client import MspecsClient
 from bookings.providers.mspecs.schemas import CONTRACT
@@ -20,4 +20,6 @@ PLUGIN = BrokerSystemPlugin(
     pushes_source_events=True,
     # An access token generated in MSPECS, or a user name and password (docs/mspecs.md).
     auth_schemes=(AuthScheme.BASIC, AuthScheme.BEARER),
+    # The provider API answers every call without the subscriber-id header with 400.
+    needs_subscriber_id=lambda credential: credential.mspecs_api == MspecsApi.PROVIDER,
 )
