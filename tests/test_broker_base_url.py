@@ -104,6 +104,7 @@ def admin_change_data(credential, base_url):
         "username": credential.username,
         "secret": "a-new-secret",
         "vitec_customer_id": credential.vitec_customer_id,
+        "mspecs_subscriber_id": credential.mspecs_subscriber_id,
         "vitec_reminder_minutes": 120,
     }
 

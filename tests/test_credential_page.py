@@ -109,6 +109,7 @@ def test_saving_a_fixed_credential_says_how_many_held_bookings_it_resumed(
         "base_url": credential.base_url,
         "username": "new-user",
         "secret": "new-secret",
+        "mspecs_subscriber_id": credential.mspecs_subscriber_id,
         "vitec_reminder_minutes": 120,
     }
 
