@@ -1,7 +1,8 @@
 """Which code may import which: `agencies` knows nothing of `bookings`, and only the
 django-tasks-db specifics (its worker loop and its table's housekeeping) know the task
 backend, so another backend of Django's Tasks API can replace it. And which code may name a
-broker system: only its plug-in, so that a third one is a new folder and one line."""
+broker system: only its plug-in, so that a third one is a new folder and one line. And where
+the bookings app's admin pages are registered: in one place, not by importing a module."""
 
 import ast
 import re
@@ -80,3 +81,34 @@ def test_agencies_name_a_broker_system_only_for_its_hosts():
     assert len(NAMES_A_BROKER_SYSTEM.findall(text)) == 3
     assert "VENDOR_HOSTS = {\n    BrokerSystem.MSPECS:" in text
     assert "if broker_system == BrokerSystem.MSPECS and mspecs_api in MSPECS_API_HOSTS:" in text
+
+
+# The one place that registers the bookings app's admin pages: each ModelAdmin elsewhere is
+# only defined, so importing a module never changes the admin site.
+REGISTERS_THE_ADMIN = "bookings/admin/__init__.py"
+
+
+def registers_an_admin(path: Path) -> bool:
+    """Whether the module calls `register` on `admin`, a site or `admin.site`: a
+    `site.register(...)` line or an `@admin.register(...)` decorator."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr != "register":
+            continue
+        receiver = node.func.value
+        if (isinstance(receiver, ast.Name) and receiver.id in {"admin", "site"}) or (
+            isinstance(receiver, ast.Attribute) and receiver.attr == "site"
+        ):
+            return True
+    return False
+
+
+def test_only_one_module_registers_the_bookings_admin():
+    registering = sorted(
+        str(path.relative_to(BASE_DIR))
+        for path in (BASE_DIR / "bookings").rglob("*.py")
+        if registers_an_admin(path)
+    )
+
+    assert registering == [REGISTERS_THE_ADMIN]

@@ -118,7 +118,6 @@ class ProviderCredentialForm(forms.ModelForm):
         return cleaned_data
 
 
-@admin.register(ProviderCredential)
 class ProviderCredentialAdmin(AgencyScopedAdmin):
     admin_only = True
     form = ProviderCredentialForm

@@ -5,7 +5,7 @@ superuser looks a buyer up by email, downloads their data or erases it."""
 import io
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -14,7 +14,6 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from agencies.admin import ReadOnlyRecordAdmin
-from bookings.models import DataRequest
 from bookings.privacy import subject
 
 DOWNLOADS = {
@@ -33,7 +32,6 @@ class EraseForm(forms.Form):
     )
 
 
-@admin.register(DataRequest)
 class DataRequestAdmin(ReadOnlyRecordAdmin):
     """Only agency administrators and superusers: a buyer's data is the agency's to give
     out or erase, and an administrator of one agency reaches only that agency's rows."""

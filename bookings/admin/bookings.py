@@ -1,358 +1,46 @@
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from functools import partial
+"""The bookings: the list staff work from, a booking's page with its actions, adding one
+for a buyer, and re-sending an agency's failed or held bookings."""
+
+from dataclasses import replace
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db.models import Count
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin import (
-    AgencyScopedAdmin,
-    AgencyScopedInline,
-    ReadOnlyRecordAdmin,
-    ReadOnlyRecordInline,
-)
+from agencies.admin import AgencyScopedAdmin
 from agencies.problems import problem_text
-from bookings import polling
+from bookings.admin.attempts import DeliveryAttemptInline
+from bookings.admin.booking_actions import (
+    BOOKING_ACTIONS,
+    BookingAction,
+    bulk_action,
+    confirm_action_page,
+    refuse_delivered,
+)
 from bookings.consent import record_staff_entry
-from bookings.delivery import admin as credential_admin  # noqa: F401 (registers it)
 from bookings.delivery import engine
 from bookings.intake.service import accept_booking
 from bookings.models import (
     DUPLICATE_BOOKING,
     DUPLICATE_BOOKING_ERROR,
     Booking,
-    DeliveryAttempt,
-    IdempotentRequest,
-    QuarantineDecision,
     Viewing,
-    ViewingChange,
-    ViewingSlot,
-    WebhookEvent,
 )
 from bookings.pagination import BoundedCountPaginator
-from bookings.privacy import admin as privacy_admin  # noqa: F401 (registers it)
 from bookings.providers import CLIENT_CLASSES
 from bookings.search import without_accents
-from bookings.viewing_import import sync
-from bookings.viewing_import.admin import import_view
-
-# What the broker system decides for an imported viewing: shown, never typed by hand.
-IMPORTED_VIEWING_FIELDS = [
-    "provider_viewing_id",
-    "mspecs_deal_id",
-    "viewing_type",
-    "starts_at",
-    "ends_at",
-    "bookable_from_internet",
-    "booking_closes_at",
-]
-IMPORTED_SLOT_FIELDS = ["provider_slot_id", "starts_at", "ends_at", "missing_from_provider"]
-
-
-class ViewingSlotInline(AgencyScopedInline):
-    model = ViewingSlot
-    extra = 0
-    fields = [
-        "provider_slot_id",
-        "starts_at",
-        "ends_at",
-        "places",
-        "number_booked",
-        "fully_booked",
-        "missing_from_provider",
-        "status_checked_at",
-    ]
-    readonly_fields = ["places", "status_checked_at"]
-
-    @admin.display(description=_("places left"))
-    def places(self, slot):
-        left = slot.places_left() if slot.pk else None
-        if left is None:
-            return "—"
-        return f"{left} / {slot.capacity}" if slot.capacity is not None else str(left)
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
-        return [*readonly, *IMPORTED_SLOT_FIELDS] if obj and obj.is_imported else readonly
-
-    def has_add_permission(self, request, obj=None):
-        # An imported viewing's slots come from the broker system.
-        return not (obj and obj.is_imported) and super().has_add_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not (obj and obj.is_imported) and super().has_delete_permission(request, obj)
-
-
-class ViewingChangeInline(ReadOnlyRecordInline):
-    """What syncs with the broker system changed, newest first, with the bookings on it."""
-
-    model = ViewingChange
-    verbose_name = _("change from the broker system")
-    verbose_name_plural = _("changes from the broker system")
-    fields = ["recorded_at", "kind", "slot", "what_changed", "bookings_concerned"]
-    readonly_fields = fields
-
-    @admin.display(description=_("what changed"))
-    def what_changed(self, change):
-        detail = change.detail or {}
-        if not detail:
-            return "—"
-        return format_html(
-            "{} → {}", describe_value(detail["before"]), describe_value(detail["after"])
-        )
-
-    @admin.display(description=_("bookings concerned"))
-    def bookings_concerned(self, change):
-        if not change.booking_ids:
-            return "—"
-        url = reverse("admin:bookings_booking_changelist")
-        ids = ",".join(str(pk) for pk in change.booking_ids)
-        return format_html(
-            '<a href="{}?id__in={}">{}</a>',
-            url,
-            ids,
-            ngettext("%(count)d booking", "%(count)d bookings", len(change.booking_ids))
-            % {"count": len(change.booking_ids)},
-        )
-
-
-def describe_value(value) -> str:
-    """A change's before or after value as staff read it: times in local time."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    if isinstance(value, list):
-        return "–".join(describe_value(part) for part in value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
-
-
-@admin.register(Viewing)
-class ViewingAdmin(AgencyScopedAdmin):
-    list_display = [
-        "title",
-        "agency",
-        "starts_at",
-        "viewing_type",
-        "is_open",
-        "slot_count",
-        "slots_polled_at",
-        "slot_poll_error",
-    ]
-    list_filter = [
-        "agency",
-        "viewing_type",
-        "is_open",
-        "bookable_from_internet",
-        "agency__broker_system",
-    ]
-    list_select_related = ["agency"]
-    search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id", "source_id"]
-    date_hierarchy = "starts_at"
-    ordering = ["-starts_at"]  # explicit: Meta.ordering is dropped by the slot-count GROUP BY
-    readonly_fields = [
-        "public_id",
-        "booking_page",
-        "source_id",
-        "removed_from_source_at",
-        "sync_error",
-        "slots_polled_at",
-        "slot_poll_error",
-    ]
-    inlines = [ViewingSlotInline, ViewingChangeInline]
-    actions = ["refresh_slot_status", "sync_from_broker_system"]
-
-    def get_urls(self):
-        return [
-            path(
-                "import/",
-                self.admin_site.admin_view(partial(import_view, self)),
-                name="bookings_viewing_import",
-            ),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request, extra_context=None):
-        may_import = self.user_agencies(request, admin_role=True).exists()
-        return super().changelist_view(request, {**(extra_context or {}), "may_import": may_import})
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
-        return [*readonly, *IMPORTED_VIEWING_FIELDS] if obj and obj.is_imported else readonly
-
-    @admin.display(description=_("sync problem"))
-    def sync_error(self, viewing):
-        return problem_text(viewing.sync_problem)
-
-    @admin.display(description=_("slot poll error"))
-    def slot_poll_error(self, viewing):
-        return problem_text(viewing.slot_poll_problem)
-
-    @admin.action(description=_("Refresh slot status"))
-    def refresh_slot_status(self, request, queryset):
-        summary = polling.poll_slots(queryset)
-        if not summary.deals_polled and not summary.errors:
-            self.message_user(
-                request,
-                _("None of these is an MSPECS time-slot viewing with a deal id."),
-                messages.WARNING,
-            )
-            return
-        self.message_user(request, str(summary), messages.SUCCESS)
-        for deal, error in summary.errors.items():
-            self.message_user(request, f"{deal}: {error}", messages.ERROR)
-
-    @admin.action(description=_("Sync from broker system"))
-    def sync_from_broker_system(self, request, queryset):
-        sources = sync.sources_of(queryset)
-        if not sources:
-            self.message_user(
-                request, _("None of these was imported from a broker system."), messages.WARNING
-            )
-            return
-        summary = sync.sync_sources(sources)
-        self.message_user(request, summary.message(), messages.SUCCESS)
-        for source, error in summary.errors.items():
-            self.message_user(request, f"{source}: {error}", messages.ERROR)
-
-    @admin.display(description=_("public booking page"))
-    def booking_page(self, viewing):
-        if viewing.pk is None:
-            return "—"
-        url = reverse("booking-page", args=[viewing.public_id])
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(slot_count=Count("slots"))
-
-    @admin.display(description=_("slots"), ordering="slot_count")
-    def slot_count(self, viewing):
-        return viewing.slot_count
-
-
-@admin.register(ViewingSlot)
-class ViewingSlotAdmin(AgencyScopedAdmin):
-    list_display = ["__str__", "viewing", "number_booked", "fully_booked", "status_checked_at"]
-    list_filter = ["fully_booked", "missing_from_provider", "viewing__agency"]
-    list_select_related = ["viewing"]
-    search_fields = ["viewing__title", "provider_slot_id"]
-
-
-class DeliveryAttemptInline(ReadOnlyRecordInline):
-    model = DeliveryAttempt
-    fields = [
-        *("started_at", "endpoint", "url", "http_status", "duration_ms", "outcome"),
-        "response_excerpt",
-    ]
-    readonly_fields = fields
-
-
-@dataclass(frozen=True)
-class BookingAction:
-    """A staff action of bookings.delivery.engine, as the admin offers it: on the booking
-    list (bulk) and as a button on a booking's page when the booking's status fits."""
-
-    run: Callable
-    label: Promise
-    allowed: list[str]  # the statuses it applies to (engine.*_FROM)
-    confirm: bool  # ask on a booking's page too (bulk actions always ask for several)
-    destructive: bool = False
-    # Only for a booking whose buyer asked to cancel it (on their status page).
-    when_buyer_asked: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.run.__name__
-
-    def fits(self, booking: Booking) -> bool:
-        return booking.status in self.allowed and (
-            not self.when_buyer_asked or booking.cancellation_requested_at is not None
-        )
-
-
-BOOKING_ACTIONS = {
-    action.name: action
-    for action in [
-        BookingAction(engine.send_now, _("Send now"), engine.SEND_NOW_FROM, confirm=False),
-        BookingAction(engine.resend, _("Re-send"), engine.RESEND_FROM, confirm=False),
-        BookingAction(
-            engine.cancel,
-            _("Cancel booking"),
-            engine.CANCEL_FROM,
-            confirm=True,
-            destructive=True,
-        ),
-        BookingAction(
-            engine.cancel_as_the_buyer_asked,
-            _("Cancel as the buyer asked (removed in the broker system)"),
-            engine.CANCEL_AS_ASKED_FROM,
-            confirm=True,
-            destructive=True,
-            when_buyer_asked=True,
-        ),
-        BookingAction(
-            engine.mark_delivered,
-            _("Mark as delivered (checked in the broker system)"),
-            engine.MARK_DELIVERED_FROM,
-            confirm=True,
-        ),
-    ]
-}
-
-
-def confirm_action_page(modeladmin, request, action, bookings, form_url=""):
-    """Django admin's confirmation page, for one booking or several."""
-    return TemplateResponse(
-        request,
-        "admin/bookings/booking/confirm_delivery_action.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": _("Are you sure?"),
-            "opts": modeladmin.model._meta,
-            "action": action,
-            "bookings": bookings,
-            "form_url": form_url,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        },
-    )
-
-
-def bulk_action(action: BookingAction):
-    """The booking-list action: a confirmation page when more than one booking is
-    selected, then a message saying what was done."""
-
-    @admin.action(description=action.label, permissions=["change"])
-    def run(modeladmin, request, queryset):
-        if len(queryset) > 1 and not request.POST.get("post"):
-            return confirm_action_page(modeladmin, request, action, queryset)
-        result = action.run(queryset)
-        level = messages.WARNING if result.skipped else messages.SUCCESS
-        modeladmin.message_user(request, result.message, level)
-        return None
-
-    run.__name__ = action.name
-    return run
 
 
 class ViewingTimeFilter(admin.SimpleListFilter):
@@ -482,7 +170,6 @@ class ViewingChoiceForm(forms.Form):
         self.fields["viewing"].queryset = viewings
 
 
-@admin.register(Booking)
 class BookingAdmin(AgencyScopedAdmin):
     class Media:
         css = {"all": ["bookings/admin.css"]}
@@ -842,73 +529,7 @@ class BookingAdmin(AgencyScopedAdmin):
             accept_booking(obj)  # new bookings go through intake: saved queued, then delivered
 
 
-def refuse_delivered(delete_selected):
-    """Django's bulk delete, refusing a selection with a delivered booking in it."""
-
-    def delete_unless_delivered(modeladmin, request, queryset):
-        delivered = queryset.filter(status=Booking.Status.DELIVERED).count()
-        if delivered:
-            modeladmin.message_user(
-                request,
-                ngettext(
-                    "Nothing was deleted: %(count)d selected booking is delivered, so it is "
-                    "in the broker system. Erase a buyer's personal data with the erasure "
-                    "tool instead.",
-                    "Nothing was deleted: %(count)d selected bookings are delivered, so they "
-                    "are in the broker system. Erase a buyer's personal data with the erasure "
-                    "tool instead.",
-                    delivered,
-                )
-                % {"count": delivered},
-                messages.ERROR,
-            )
-            return None
-        return delete_selected(modeladmin, request, queryset)
-
-    delete_unless_delivered.__name__ = "delete_selected"
-    return delete_unless_delivered
-
-
 def provider_field_errors(booking: Booking) -> dict[str, list[str]]:
     """The broker system's field errors of a rejected booking, by the booking's fields."""
     client_class = CLIENT_CLASSES[booking.viewing.agency.broker_system]
     return client_class.errors_by_booking_field(booking.provider_errors)
-
-
-@admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(ReadOnlyRecordAdmin):
-    list_display = ["booking", "started_at", "endpoint", "http_status", "outcome", "duration_ms"]
-    list_filter = ["outcome", "http_status"]
-    list_select_related = ["booking"]
-    search_fields = ["booking__email", "endpoint"]
-
-
-@admin.register(QuarantineDecision)
-class QuarantineDecisionAdmin(AgencyScopedAdmin):
-    list_display = ["email", "viewing", "decision", "decided_by", "decided_at"]
-    list_filter = ["decision"]
-    list_select_related = ["viewing", "decided_by"]
-    search_fields = ["email", "viewing__title"]
-    readonly_fields = ["decided_by", "decided_at"]
-
-    def save_model(self, request, obj, form, change):
-        obj.decided_by = request.user
-        obj.decided_at = timezone.now()
-        super().save_model(request, obj, form, change)
-
-
-@admin.register(IdempotentRequest)
-class IdempotentRequestAdmin(ReadOnlyRecordAdmin):
-    list_display = ["key", "api_key", "response_status", "created_at"]
-    list_select_related = ["api_key"]
-    search_fields = ["key"]
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyRecordAdmin):
-    """What MSPECS pushed, as stored before it was answered, and when the worker acted."""
-
-    list_display = ["agency", "event_type", "source_id", "signed_at", "received_at", "processed_at"]
-    list_filter = ["event_type", "agency"]
-    list_select_related = ["agency"]
-    search_fields = ["source_id"]
