@@ -18,7 +18,7 @@ from bookings.models.status import BookingStatus
 def broker_plugin(agency: Agency):
     """The plug-in of the agency's broker system (bookings/providers/): what that system
     needs, takes and can do."""
-    # Imported when asked: the plug-ins' clients import this module.
+    # Imported when asked: the plug-ins' clients import bookings.models.
     from bookings.providers import plugin_for
 
     return plugin_for(agency.broker_system)
