@@ -112,3 +112,35 @@ def test_only_one_module_registers_the_bookings_admin():
     )
 
     assert registering == [REGISTERS_THE_ADMIN]
+
+
+# The model modules (bookings/models/), each above those after it: a module imports only
+# those below it, so the aggregates a booking hangs from never know of the booking.
+MODEL_MODULES_BOTTOM_UP = [
+    "status",
+    "viewings",
+    "bookings",
+    "quarantine",
+    "privacy",
+    "viewing_import",
+    "intake",
+    "monitoring",
+]
+
+
+def test_imports_among_the_model_modules_run_down():
+    package = BASE_DIR / "bookings" / "models"
+    modules = {path.stem for path in package.glob("*.py")} - {"__init__"}
+    upward = [
+        f"{name} imports {imported}"
+        for index, name in enumerate(MODEL_MODULES_BOTTOM_UP)
+        for imported in imported_modules(package / f"{name}.py")
+        if imported == "bookings.models"
+        or (
+            imported.startswith("bookings.models.")
+            and imported.removeprefix("bookings.models.") not in MODEL_MODULES_BOTTOM_UP[:index]
+        )
+    ]
+
+    assert sorted(modules) == sorted(MODEL_MODULES_BOTTOM_UP)
+    assert upward == []
