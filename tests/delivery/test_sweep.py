@@ -13,10 +13,9 @@ from django_tasks_db.models import DBTaskResult
 
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.delivery import engine, task_rows
-from bookings.delivery.schedule import enqueue_delivery
+from bookings.delivery.tasks import deliver_booking, dispatch_deliveries
 from bookings.models import Booking, Outcome
 from bookings.providers.base import delivery_calls_in_flight
-from bookings.tasks import dispatch_deliveries
 from tests.conftest import wait_until
 from tests.factories import in_english, make_booking
 
@@ -300,7 +299,7 @@ def test_a_booking_the_sweep_took_while_it_waited_for_a_call_slot_is_not_sent(ma
 
 def task_row(booking, status, started_ago):
     """A delivery task row of the django-tasks-db backend in the given state."""
-    enqueue_delivery(booking.pk)
+    deliver_booking.enqueue(booking.pk)
     row = DBTaskResult.objects.get()
     DBTaskResult.objects.filter(pk=row.pk).update(
         status=status, started_at=timezone.now() - started_ago
