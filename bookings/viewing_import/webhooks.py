@@ -12,7 +12,7 @@ one deal in a URL (agencies/validators.py); no agency has its `subscriberId` (40
 An event is then stored with only what we act on (never the
 `accessToken` MSPECS still sends) before the 200; the same delivery again (same signed
 timestamp and body) is answered 200 and not stored twice. The worker acts on it
-(`tasks.process_webhook_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH closes its
+(`process_webhook_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH closes its
 viewings; only deals the agency imported. BIDDING and REFERRAL are answered and not kept.
 """
 
