@@ -33,6 +33,14 @@ def test_crontask_schedules_every_periodic_task_and_the_heartbeat():
     assert {task.name for task in PERIODIC} | {"scheduler heartbeat"} <= set(scheduled)
 
 
+def test_retention_runs_nightly_at_the_retention_schedule():
+    Command(stdout=io.StringIO()).load_tasks({})
+
+    trigger = {job.name: job.trigger for job in scheduler.get_jobs()}[apply_retention.name]
+
+    assert (str(trigger.fields[5]), str(trigger.fields[6])) == ("3", "30")  # hour, minute
+
+
 def test_task_rows_queued_under_the_old_paths_still_find_their_tasks():
     # The task backend imports a row's task by its stored path.
     for task in [*PERIODIC, deliver_booking, email_buyer, process_webhook_event]:

@@ -218,14 +218,6 @@ def test_the_nightly_job_applies_retention(settings):
     assert result.startswith("1 bookings anonymised")
 
 
-def test_the_nightly_job_is_registered_with_the_scheduler(settings):
-    from crontask import scheduler
-
-    trigger = {job.name: job.trigger for job in scheduler.get_jobs()}["apply_retention"]
-
-    assert (str(trigger.fields[5]), str(trigger.fields[6])) == ("3", "30")  # hour, minute
-
-
 # --- manage.py apply_retention ------------------------------------------------------------
 
 
