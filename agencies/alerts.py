@@ -2,7 +2,7 @@
 failed or needing review, slot polling keeps failing.
 
 Where it happens, `record_alert` only saves a row (never an email in a delivery call). The
-scheduler (`manage.py crontask`, bookings.tasks.send_alert_digests) sends `send_due_digests`:
+scheduler (`manage.py crontask`, agencies.tasks.send_alert_digests) sends `send_due_digests`:
 at most one email per agency and kind every ALERT_DIGEST_MINUTES, listing everything that
 happened since the last one, to each administrator who has not turned alerts off, in the
 language they chose (Membership.email_alerts, Membership.language)."""

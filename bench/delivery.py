@@ -111,12 +111,12 @@ def make_bookings(sandbox_url: str, n: int):
 def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> float:
     from django.db import transaction
 
-    from bookings.delivery.schedule import enqueue_delivery
+    from bookings.delivery.tasks import deliver_booking
 
     with transaction.atomic():
         started = time.monotonic()
         for booking_id in booking_ids:
-            enqueue_delivery(booking_id)
+            deliver_booking.enqueue(booking_id)
     if visible_at_commit:
         started = time.monotonic()
     wait_delivered(booking_ids, timeout=600)

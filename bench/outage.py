@@ -62,11 +62,11 @@ def requests_served(url: str) -> int:
 def enqueue(booking_ids: list[int]) -> None:
     from django.db import transaction
 
-    from bookings.delivery.schedule import enqueue_delivery
+    from bookings.delivery.tasks import deliver_booking
 
     with transaction.atomic():
         for booking_id in booking_ids:
-            enqueue_delivery(booking_id)
+            deliver_booking.enqueue(booking_id)
 
 
 def main() -> None:

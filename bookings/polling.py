@@ -1,6 +1,6 @@
 """Slot availability from MSPECS: one slot-status call per deal, never one per slot.
 
-`poll_slots()` is the one code path behind the worker's schedule (`tasks.poll_due_slots`),
+`poll_slots()` is the one code path behind the worker's schedule (`poll_due_slots`),
 the admin action "Refresh slot status" and `manage.py poll_slots`. Worker threads only make
 HTTP calls; every database read and write happens on the calling thread, so no connection
 crosses threads. Calls run with bounded concurrency overall and per agency, so one agency's
@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -158,6 +159,12 @@ def poll_slots(
     for client in clients.values():
         client.session.close()
     return summary
+
+
+@task()
+def poll_due_slots() -> str:
+    """Slot status of every upcoming MSPECS deal that is due a poll (timed in bookings/tasks.py)."""
+    return str(poll_slots(due_viewings()))
 
 
 # Results are written in one transaction per batch of deals (or per second, whichever comes

@@ -1,5 +1,6 @@
-"""Which code may import which: `agencies` knows nothing of `bookings`, and only the
-django-tasks-db specifics (its worker loop and its table's housekeeping) know the task
+"""Which code may import which: `agencies` knows nothing of `bookings`, nothing but crontask
+loads the cron timetable (bookings/tasks.py), the model modules import downwards, and only
+the django-tasks-db specifics (its worker loop and its table's housekeeping) know the task
 backend, so another backend of Django's Tasks API can replace it. And which code may name a
 broker system: only its plug-in, so that a third one is a new folder and one line. And where
 the bookings app's admin pages are registered: in one place, not by importing a module."""
@@ -31,6 +32,31 @@ def importers_of(package: str, paths) -> list[str]:
 
 def test_no_module_of_agencies_imports_bookings():
     assert importers_of("bookings", (BASE_DIR / "agencies").rglob("*.py")) == []
+
+
+def test_no_module_imports_the_cron_timetable():
+    # crontask loads it by name; the tasks themselves live beside their code.
+    paths = [
+        path
+        for folder in ("agencies", "bookings", "config", "bench", "tests")
+        for path in (BASE_DIR / folder).rglob("*.py")
+        if path != BASE_DIR / "bookings" / "tasks.py"
+    ]
+    importing = sorted(
+        str(path.relative_to(BASE_DIR))
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if (isinstance(node, ast.Import) and any(a.name == "bookings.tasks" for a in node.names))
+        or (
+            isinstance(node, ast.ImportFrom)
+            and (
+                node.module == "bookings.tasks"
+                or (node.module == "bookings" and any(a.name == "tasks" for a in node.names))
+            )
+        )
+    )
+
+    assert importing == []
 
 
 def test_only_the_backend_specific_modules_know_the_database_task_backend():

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import pytest
-from crontask import scheduler
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -10,7 +9,7 @@ from agencies.models import CredentialStatus
 from bookings import polling
 from bookings.delivery import problems
 from bookings.models import Booking, Viewing, ViewingSlot
-from bookings.tasks import poll_due_slots
+from bookings.polling import poll_due_slots
 from tests.factories import (
     in_english,
     make_agency,
@@ -271,4 +270,3 @@ def test_worker_task_polls_only_due_deals_and_is_scheduled(agency, sandbox):
     assert result == "1 deal polled, 0 slots changed, 0 errors."
     due.refresh_from_db()
     assert due.slots_polled_at is not None
-    assert poll_due_slots.name in [job.name for job in scheduler.get_jobs()]

@@ -5,14 +5,13 @@ never inside a delivery call slot. Never more than one per booking
 (`Booking.buyer_notified_at`, claimed with one conditional UPDATE), and none for agencies
 that turned them off."""
 
-from functools import partial
-
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from bookings.after_commit import enqueue_after_commit
 from bookings.buyer.links import booking_page_path, status_link
 from bookings.models import Booking
 
@@ -24,13 +23,13 @@ def notify_buyer(booking_id: int, status: str) -> None:
     """The booking just ended in `status` (one of ENDED): email its buyer once the current
     transaction commits. Only if it is still so when the email goes: a booking re-sent or
     cancelled by its buyer meanwhile gets none."""
-    transaction.on_commit(partial(enqueue_buyer_email, booking_id, str(status)))
+    enqueue_after_commit(email_buyer, booking_id, str(status))
 
 
-def enqueue_buyer_email(booking_id: int, status: str) -> None:
-    from bookings.tasks import email_buyer  # the tasks module imports the engine
-
-    email_buyer.enqueue(booking_id, status)
+@task()
+def email_buyer(booking_id: int, status: str) -> bool:
+    """The buyer's one email when their booking ended in `status`."""
+    return send_buyer_email(booking_id, status)
 
 
 def send_buyer_email(booking_id: int, status: str) -> bool:

@@ -354,7 +354,7 @@ def record_attempt(
 
 
 def sweep() -> dict[str, int]:
-    """Run periodically (bookings.tasks.dispatch_deliveries): put right bookings a killed
+    """Run periodically (bookings.delivery.tasks.dispatch_deliveries): put right bookings a killed
     worker was sending, resume held bookings whose credential works again, send a probe
     through each open circuit that is due one, and wake every booking that is due."""
     return {

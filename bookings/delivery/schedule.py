@@ -9,13 +9,13 @@ Nothing here reads the task backend's tables: any backend of Django's Tasks API 
 """
 
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bookings.after_commit import enqueue_after_commit
 from bookings.models import Booking
 
 # Rows the dispatcher locks and wakes per transaction: a bounded lock set, however big
@@ -32,13 +32,10 @@ def due_filter(now) -> Q:
 def wake_delivery(booking_id: int) -> None:
     """Have a worker deliver the booking once the current transaction commits (at once
     outside one), so a worker never looks for a row that is not there yet."""
-    transaction.on_commit(partial(enqueue_delivery, booking_id))
+    # Imported here: the task runs the engine, and delivering one booking wakes others.
+    from bookings.delivery.tasks import deliver_booking
 
-
-def enqueue_delivery(booking_id: int) -> None:
-    from bookings.tasks import deliver_booking  # the tasks module imports the engine
-
-    deliver_booking.enqueue(booking_id)
+    enqueue_after_commit(deliver_booking, booking_id)
 
 
 def dispatch_due() -> int:

@@ -6,7 +6,7 @@ which keeps (or loses) its own records."""
 from datetime import timedelta
 
 from django.db.models import Q
-from django.tasks import TaskResultStatus, task_backends
+from django.tasks import Task, TaskResultStatus, task_backends
 from django.utils import timezone
 
 from bookings.delivery.engine import claim_seconds
@@ -26,7 +26,7 @@ def uses_database_backend() -> bool:
     return isinstance(task_backends["default"], DatabaseBackend)
 
 
-def close_abandoned_tasks() -> int:
+def close_abandoned_tasks(delivery_task: Task) -> int:
     """Mark FAILED the task rows a killed worker left RUNNING, which nothing else would
     ever finish: a delivery task running past its booking's claim (the sweep has taken the
     booking over by then), any other task after RUNNING_TASK_LIMIT. Should the worker
@@ -35,14 +35,12 @@ def close_abandoned_tasks() -> int:
         return 0
     from django_tasks_db.models import DBTaskResult
 
-    from bookings.tasks import deliver_booking
-
     now = timezone.now()
     claim_ended = now - timedelta(seconds=claim_seconds())
     return (
         DBTaskResult.objects.running()
         .filter(
-            Q(task_path=deliver_booking.module_path, started_at__lt=claim_ended)
+            Q(task_path=delivery_task.module_path, started_at__lt=claim_ended)
             | Q(started_at__lt=now - RUNNING_TASK_LIMIT)
         )
         .update(

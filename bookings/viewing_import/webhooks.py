@@ -12,7 +12,7 @@ one deal in a URL (agencies/validators.py); no agency has its `subscriberId` (40
 An event is then stored with only what we act on (never the
 `accessToken` MSPECS still sends) before the 200; the same delivery again (same signed
 timestamp and body) is answered 200 and not stored twice. The worker acts on it
-(`tasks.process_webhook_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH closes its
+(`process_webhook_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH closes its
 viewings; only deals the agency imported. BIDDING and REFERRAL are answered and not kept.
 """
 
@@ -21,18 +21,19 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
+from django.tasks import task
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from agencies.models import Agency
 from agencies.validators import validate_provider_id
+from bookings.after_commit import enqueue_after_commit
 from bookings.models import Viewing, WebhookEvent
 from bookings.providers import PLUGINS
 from bookings.providers.mspecs.schemas import CONTRACT
@@ -138,7 +139,7 @@ def mspecs_webhook(request):
         for agency in agencies
     ]
     for stored in filter(None, created):
-        transaction.on_commit(partial(enqueue_processing, stored.pk))
+        enqueue_after_commit(process_webhook_event, stored.pk)
     return JsonResponse({"received": True, "duplicate": not any(created)})
 
 
@@ -169,10 +170,10 @@ def store_event(agency, event_type, deal_id, signed_at, body_sha256) -> WebhookE
         return None
 
 
-def enqueue_processing(event_pk: int) -> None:
-    from bookings.tasks import process_webhook_event  # the tasks module imports this one
-
-    process_webhook_event.enqueue(event_pk)
+@task()
+def process_webhook_event(event_pk: int) -> str:
+    """Act on a stored event (process_event), from the worker."""
+    return process_event(event_pk)
 
 
 def process_event(event_pk: int) -> str:

@@ -13,10 +13,9 @@ from django_tasks_db.models import DBTaskResult
 
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.delivery import engine, task_rows
-from bookings.delivery.schedule import enqueue_delivery
+from bookings.delivery.tasks import deliver_booking, dispatch_deliveries
 from bookings.models import Booking, Outcome
 from bookings.providers.base import delivery_calls_in_flight
-from bookings.tasks import dispatch_deliveries
 from tests.conftest import wait_until
 from tests.factories import in_english, make_booking
 
@@ -300,7 +299,7 @@ def test_a_booking_the_sweep_took_while_it_waited_for_a_call_slot_is_not_sent(ma
 
 def task_row(booking, status, started_ago):
     """A delivery task row of the django-tasks-db backend in the given state."""
-    enqueue_delivery(booking.pk)
+    deliver_booking.enqueue(booking.pk)
     row = DBTaskResult.objects.get()
     DBTaskResult.objects.filter(pk=row.pk).update(
         status=status, started_at=timezone.now() - started_ago
@@ -314,7 +313,7 @@ def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(make_a
         make_booking(make_agency()), "RUNNING", timedelta(seconds=engine.claim_seconds() + 1)
     )
 
-    assert task_rows.close_abandoned_tasks() == 1
+    assert task_rows.close_abandoned_tasks(deliver_booking) == 1
 
     row.refresh_from_db()
     assert row.status == "FAILED" and row.finished_at is not None
@@ -325,7 +324,7 @@ def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(make_a
 def test_housekeeping_leaves_a_delivery_task_still_within_its_claim_running(make_agency):
     row = task_row(make_booking(make_agency()), "RUNNING", timedelta(seconds=1))
 
-    assert task_rows.close_abandoned_tasks() == 0
+    assert task_rows.close_abandoned_tasks(deliver_booking) == 0
 
     row.refresh_from_db()
     assert row.status == "RUNNING"
@@ -339,14 +338,14 @@ def test_housekeeping_closes_another_task_left_running_only_after_an_hour(starte
     dispatch_deliveries.enqueue()
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - started_ago)
 
-    assert task_rows.close_abandoned_tasks() == closed
+    assert task_rows.close_abandoned_tasks(deliver_booking) == closed
 
 
 @pytest.mark.django_db
 def test_housekeeping_leaves_another_task_backend_alone(settings):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 
-    assert task_rows.close_abandoned_tasks() == 0
+    assert task_rows.close_abandoned_tasks(deliver_booking) == 0
 
 
 @pytest.mark.django_db

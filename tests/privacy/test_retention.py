@@ -10,9 +10,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from agencies.models import ApiKey
-from bookings import tasks
-from bookings.delivery.schedule import enqueue_delivery
+from bookings.delivery.tasks import deliver_booking
 from bookings.models import Booking, DeliveryAttempt, IdempotentRequest, QuarantineDecision
+from bookings.privacy import tasks
 from bookings.privacy.retention import apply_retention
 from tests.factories import delivered_booking, make_agency, make_booking, make_viewing
 
@@ -158,7 +158,7 @@ def test_finished_task_results_are_deleted_after_their_period(settings):
     settings.TASK_RESULT_RETENTION_DAYS = 14
     booking = make_booking(make_viewing(make_agency()))
     for _ in range(3):
-        enqueue_delivery(booking.pk)
+        deliver_booking.enqueue(booking.pk)
     old, recent, unfinished = DBTaskResult.objects.order_by("enqueued_at")
     DBTaskResult.objects.filter(pk=old.pk).update(
         status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=15)
@@ -216,14 +216,6 @@ def test_the_nightly_job_applies_retention(settings):
 
     assert refreshed(booking).anonymised_at is not None
     assert result.startswith("1 bookings anonymised")
-
-
-def test_the_nightly_job_is_registered_with_the_scheduler(settings):
-    from crontask import scheduler
-
-    trigger = {job.name: job.trigger for job in scheduler.get_jobs()}["apply_retention"]
-
-    assert (str(trigger.fields[5]), str(trigger.fields[6])) == ("3", "30")  # hour, minute
 
 
 # --- manage.py apply_retention ------------------------------------------------------------

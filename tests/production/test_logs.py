@@ -39,13 +39,13 @@ def test_a_delivery_with_a_failure_logs_json_events_with_ids_and_nothing_persona
     booking = make_booking(agency, **BUYER)
     # The broker system's error answer echoes the buyer and the secret back.
     sandbox.set_fault(status=503, count=1, body={"echo": [*BUYER.values(), SECRET]})
-    from bookings.delivery.schedule import enqueue_delivery
+    from bookings.delivery.tasks import deliver_booking
 
-    enqueue_delivery(booking.pk)
+    deliver_booking.enqueue(booking.pk)
     worker = start_process(*WORKER, "-v", "1", capture=True, LOG_FORMAT="json", LOG_LEVEL="DEBUG")
     wait_until(lambda: count_status(Status.RETRYING) == 1)
     Booking.objects.filter(pk=booking.pk).update(next_attempt_at=None)
-    enqueue_delivery(booking.pk)
+    deliver_booking.enqueue(booking.pk)
     wait_until(lambda: count_status(Status.DELIVERED) == 1)
 
     lines = worker_log(worker)

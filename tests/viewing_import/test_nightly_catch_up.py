@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings import tasks
 from bookings.models import Booking, Viewing
 from bookings.providers.mspecs.schemas import CONTRACT
+from bookings.viewing_import import tasks
 from bookings.viewing_import.nightly import catch_up
 from bookings.viewing_import.service import import_source
 from tests.factories import make_booking, mspecs_deal, mspecs_slot_viewing, vitec_viewing

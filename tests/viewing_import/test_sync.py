@@ -14,9 +14,9 @@ from django.db import connection
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus, Membership
-from bookings import tasks
 from bookings.delivery import engine
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
+from bookings.viewing_import import tasks
 from bookings.viewing_import.service import import_source
 from bookings.viewing_import.sync import (
     Source,
