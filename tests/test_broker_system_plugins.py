@@ -97,43 +97,36 @@ def elsewhere(db):
     return make_agency(name="Other Agency")
 
 
+# What each broker system's plug-in says a credential must name, and how the form says so.
+NEEDED_IDS = [
+    (BrokerSystem.VITEC, "vitec_customer_id", "Vitec Express needs the agency's customer id."),
+    (
+        BrokerSystem.MSPECS,  # its provider API, every MSPECS credential's default
+        "mspecs_subscriber_id",
+        "MSPECS needs the agency's subscriber id for this API.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("system", "field", "message"), NEEDED_IDS)
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "staff"])
-def test_a_vitec_credential_needs_the_customer_id(client, vitec_agency, elsewhere, role):
-    if role == "staff_here_administrator_there":  # administrator of the Vitec agency
-        sign_in(client, role, elsewhere, vitec_agency)
+def test_a_credential_needs_the_ids_its_broker_system_asks_for(
+    client, elsewhere, role, system, field, message
+):
+    own = make_agency(system, name="Own Agency", slug="own")
+    if role == "staff_here_administrator_there":  # administrator of the agency edited
+        sign_in(client, role, elsewhere, own)
     else:
-        sign_in(client, role, vitec_agency, elsewhere)
-    credential = vitec_agency.credential
+        sign_in(client, role, own, elsewhere)
+    credential = own.credential
 
     response = client.post(
         change_url(credential),
-        form_data(credential, vitec_customer_id="", secret="sandbox-secret"),
+        form_data(credential, **{field: ""}, secret="sandbox-secret"),
         HTTP_ACCEPT_LANGUAGE="en",
     )
 
-    assert response.context["adminform"].form.errors["vitec_customer_id"] == [
-        "Vitec Express needs the agency's customer id."
-    ]
-
-
-@pytest.mark.parametrize("role", [r for r in ROLES if r != "staff"])
-def test_an_mspecs_provider_api_credential_needs_the_subscriber_id(client, elsewhere, role):
-    mspecs_agency = make_agency(BrokerSystem.MSPECS, name="Own Agency", slug="own")
-    if role == "staff_here_administrator_there":  # administrator of the MSPECS agency
-        sign_in(client, role, elsewhere, mspecs_agency)
-    else:
-        sign_in(client, role, mspecs_agency, elsewhere)
-    credential = mspecs_agency.credential
-
-    response = client.post(
-        change_url(credential),
-        form_data(credential, mspecs_subscriber_id="", secret="sandbox-secret"),
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
-
-    assert response.context["adminform"].form.errors["mspecs_subscriber_id"] == [
-        "MSPECS needs the agency's subscriber id for this API."
-    ]
+    assert response.context["adminform"].form.errors[field] == [message]
 
 
 def test_the_external_viewing_api_needs_no_subscriber_id():
