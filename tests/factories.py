@@ -15,6 +15,7 @@ from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
 from agencies.problems import problem_text
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.providers.mspecs.demo import published_deal
 
 _numbers = count(1)
 STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
@@ -342,25 +343,16 @@ def mspecs_date_only_viewing(viewing_id, day, **fields):
 
 
 def mspecs_deal(deal_id, viewings, *, sale_status="ENUMS_SALE_STATUS_FOR_SALE", **fields):
-    """A published deal as `GET /api/marketing/deals/{dealId}` answers it (marketing_dealRoot,
-    its required fields and the ones we read; contract/deal.schema.json)."""
-    return {
-        "id": deal_id,
-        "objectType": {"constant": "OBJECT_TYPE_HOUSE", "translation": "Småhus"},
-        "isInternational": False,
-        "isNewDevelopment": False,
-        "currency": "SEK",
-        "users": [],
-        "publishingInformation": {
-            "status": "ENUM_DEAL_MARKETING_PLACES_STATUS_PUBLISHED",
-            "updated": "2031-01-10T09:00:00Z",
-            "saleStatus": sale_status,
-            "isPreview": False,
-        },
-        "location": {"streetAddress": "Storgatan 1", "postalCode": "753 20", "city": "Uppsala"},
-        "viewings": viewings,
-        **fields,
-    }
+    """A published deal (a house in Uppsala) as MSPECS answers it, `fields` over it."""
+    deal = published_deal(
+        deal_id,
+        viewings,
+        location={"streetAddress": "Storgatan 1", "postalCode": "753 20", "city": "Uppsala"},
+        updated="2031-01-10T09:00:00Z",
+        sale_status=sale_status,
+        object_type=("OBJECT_TYPE_HOUSE", "Småhus"),
+    )
+    return {**deal, **fields}
 
 
 def mspecs_sold_deal(deal_id):

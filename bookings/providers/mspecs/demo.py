@@ -12,6 +12,36 @@ DEMO_DATE_ONLY_DEAL = "DEAL-2002"
 DEMO_SOLD_DEAL = "DEAL-2003"
 
 
+def published_deal(
+    deal_id: str,
+    viewings: list[dict],
+    *,
+    location: dict,
+    updated: str,
+    sale_status: str = "ENUMS_SALE_STATUS_FOR_SALE",
+    object_type: tuple[str, str] = ("OBJECT_TYPE_TENANT_OWNERSHIP", "Bostadsrätt"),
+) -> dict:
+    """A published deal as `GET /api/marketing/deals/{dealId}` answers it (marketing_dealRoot:
+    its required fields and the ones we read; contract/deal.schema.json)."""
+    constant, translation = object_type
+    return {
+        "id": deal_id,
+        "objectType": {"constant": constant, "translation": translation},
+        "isInternational": False,
+        "isNewDevelopment": False,
+        "currency": "SEK",
+        "users": [],
+        "publishingInformation": {
+            "status": "ENUM_DEAL_MARKETING_PLACES_STATUS_PUBLISHED",
+            "updated": updated,
+            "saleStatus": sale_status,
+            "isPreview": False,
+        },
+        "location": location,
+        "viewings": viewings,
+    }
+
+
 def demo_deals(today: date) -> list[dict]:
     """The deals as MSPECS answers `GET /api/marketing/deals/{dealId}`, their viewings in
     the coming week."""
@@ -26,25 +56,10 @@ def demo_deals(today: date) -> list[dict]:
     def deal(
         deal_id, street, postal_code, city, viewings, sale_status="ENUMS_SALE_STATUS_FOR_SALE"
     ):
-        return {
-            "id": deal_id,
-            "objectType": {
-                "constant": "OBJECT_TYPE_TENANT_OWNERSHIP",
-                "translation": "Bostadsrätt",
-            },
-            "isInternational": False,
-            "isNewDevelopment": False,
-            "currency": "SEK",
-            "users": [],
-            "publishingInformation": {
-                "status": "ENUM_DEAL_MARKETING_PLACES_STATUS_PUBLISHED",
-                "updated": iso(at(-1, 9)),
-                "saleStatus": sale_status,
-                "isPreview": False,
-            },
-            "location": {"streetAddress": street, "postalCode": postal_code, "city": city},
-            "viewings": viewings,
-        }
+        location = {"streetAddress": street, "postalCode": postal_code, "city": city}
+        return published_deal(
+            deal_id, viewings, location=location, updated=iso(at(-1, 9)), sale_status=sale_status
+        )
 
     slots_start = at(3, 17)
     return [
