@@ -237,7 +237,7 @@ class Outcome:
 # The chart's stacked bars, bottom up; together they cover every status.
 OUTCOMES = [
     Outcome("delivered", _("delivered"), (Status.DELIVERED,)),
-    Outcome("on_the_way", _("on the way"), (Status.QUEUED, Status.SENDING, Status.RETRYING)),
+    Outcome("on_the_way", _("on the way"), tuple(Status.on_the_way())),
     Outcome("stopped", _("stopped: needs staff"), tuple(Status.stopped())),
     Outcome("cancelled", _("cancelled"), (Status.CANCELLED,)),
 ]

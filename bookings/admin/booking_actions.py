@@ -14,16 +14,17 @@ from django.utils.translation import ngettext
 
 from bookings.delivery import engine
 from bookings.models import Booking
+from bookings.models.status import STAFF_TRANSITIONS
 
 
 @dataclass(frozen=True)
 class BookingAction:
     """A staff action of bookings.delivery.engine, as the admin offers it: on the booking
-    list (bulk) and as a button on a booking's page when the booking's status fits."""
+    list (bulk) and as a button on a booking's page when the booking's status is among the
+    action's sources in the state table (STAFF_TRANSITIONS)."""
 
     run: Callable
     label: Promise
-    allowed: list[str]  # the statuses it applies to (engine.*_FROM)
     confirm: bool  # ask on a booking's page too (bulk actions always ask for several)
     destructive: bool = False
     # Only for a booking whose buyer asked to cancel it (on their status page).
@@ -34,7 +35,7 @@ class BookingAction:
         return self.run.__name__
 
     def fits(self, booking: Booking) -> bool:
-        return booking.status in self.allowed and (
+        return booking.status in STAFF_TRANSITIONS[self.name].sources and (
             not self.when_buyer_asked or booking.cancellation_requested_at is not None
         )
 
@@ -42,19 +43,17 @@ class BookingAction:
 BOOKING_ACTIONS = {
     action.name: action
     for action in [
-        BookingAction(engine.send_now, _("Send now"), engine.SEND_NOW_FROM, confirm=False),
-        BookingAction(engine.resend, _("Re-send"), engine.RESEND_FROM, confirm=False),
+        BookingAction(engine.send_now, _("Send now"), confirm=False),
+        BookingAction(engine.resend, _("Re-send"), confirm=False),
         BookingAction(
             engine.cancel,
             _("Cancel booking"),
-            engine.CANCEL_FROM,
             confirm=True,
             destructive=True,
         ),
         BookingAction(
             engine.cancel_as_the_buyer_asked,
             _("Cancel as the buyer asked (removed in the broker system)"),
-            engine.CANCEL_AS_ASKED_FROM,
             confirm=True,
             destructive=True,
             when_buyer_asked=True,
@@ -62,7 +61,6 @@ BOOKING_ACTIONS = {
         BookingAction(
             engine.mark_delivered,
             _("Mark as delivered (checked in the broker system)"),
-            engine.MARK_DELIVERED_FROM,
             confirm=True,
         ),
     ]

@@ -16,11 +16,10 @@ from bookings.buyer.links import booking_page_path, status_link
 from bookings.models import Booking
 
 Status = Booking.Status
-ENDED = (Status.REJECTED, Status.FAILED, Status.TOO_LATE, Status.CANCELLED)
 
 
 def notify_buyer(booking_id: int, status: str) -> None:
-    """The booking just ended in `status` (one of ENDED): email its buyer once the current
+    """The booking just ended in `status` (one of Status.ended()): email its buyer once the current
     transaction commits. Only if it is still so when the email goes: a booking re-sent or
     cancelled by its buyer meanwhile gets none."""
     enqueue_after_commit(email_buyer, booking_id, str(status))
@@ -36,7 +35,7 @@ def send_buyer_email(booking_id: int, status: str) -> bool:
     """Send the email for a booking that ended in `status`, unless it has had its one
     already, is no longer in that state, its buyer asked to cancel it, or its agency turned
     these emails off. Returns whether it was sent."""
-    if status not in ENDED:
+    if status not in Status.ended():
         raise ValueError(f"not an end state: {status!r}")
     claimed_at = timezone.now()
     claimed = Booking.objects.filter(
@@ -65,6 +64,8 @@ def buyer_email(booking: Booking) -> EmailMessage:
     booking_page = booking_page_path(booking.viewing)
     context = {
         "booking": booking,
+        # The template words the two ends apart by this flag, never by the status itself.
+        "cancelled": booking.status == Status.CANCELLED,
         "agency_name": booking.agency.name_for_buyers,
         "viewing": booking.viewing,
         "starts_at": starts_at,

@@ -29,7 +29,7 @@ def buyer_state(booking: Booking) -> BuyerState:
         return BuyerState.CANCELLATION_REQUESTED
     if booking.status == Status.DELIVERED:
         return BuyerState.DELIVERED
-    if booking.status in (Status.REJECTED, Status.FAILED, Status.TOO_LATE):
+    if booking.status in Status.given_up():
         return BuyerState.NOT_REGISTERED
     # Queued, sending, retrying, held, needs review or probably delivered: nothing
     # confirmed yet.

@@ -133,7 +133,7 @@ def wake_probes() -> int:
     ).values_list("agency_id", flat=True)
     for agency_id in due:
         bookings = Booking.objects.filter(viewing__agency=agency_id)
-        if bookings.filter(status__in=[*Status.waiting(), Status.SENDING]).exists():
+        if bookings.filter(status__in=Status.on_the_way()).exists():
             continue  # a booking on its way probes when it is claimed
         probe = bookings.filter(status=Status.HELD).order_by("created_at", "pk").first()
         if probe is None:

@@ -35,6 +35,7 @@ from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
 from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_changes
+from bookings.models.status import STAFF_TRANSITIONS, Transition
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
 
@@ -291,20 +292,13 @@ def release(booking: Booking, **changes) -> bool:
             booking.pk,
             extra={"booking_id": booking.pk},
         )
-    elif changes.get("status") in BUYER_TOLD_STATUSES:
+    elif changes.get("status") in Status.given_up():
         notify_buyer(booking.pk, changes["status"])
     for name, value in changes.items():
         setattr(booking, name, value)
-    if released and changes.get("status") in ALERTED_STATUSES:
+    if released and changes.get("status") in Status.alerted():
         alert_stopped(booking.pk, changes["last_problem"])
     return bool(released)
-
-
-# Where delivery stopped for a person to look: the agency's administrators are told.
-ALERTED_STATUSES = [Status.FAILED, *Status.in_doubt()]
-# Where the booking ended without reaching the broker system: its buyer gets the one email
-# (bookings/buyer/emails.py); staff's Cancel tells them too.
-BUYER_TOLD_STATUSES = [Status.REJECTED, Status.FAILED, Status.TOO_LATE]
 
 
 def alert_stopped(booking_id: int, problem) -> None:
@@ -413,9 +407,9 @@ def recover_interrupted() -> int:
             if not still_stale:
                 transaction.set_rollback(True)
                 continue
-            if changes["status"] in ALERTED_STATUSES:
+            if changes["status"] in Status.alerted():
                 alert_stopped(booking.pk, changes["last_problem"])
-            if changes["status"] in BUYER_TOLD_STATUSES:
+            if changes["status"] in Status.given_up():
                 notify_buyer(booking.pk, changes["status"])
         recovered += 1
     return recovered
@@ -475,10 +469,14 @@ class ActionResult:
         return " ".join(sentences)
 
 
-def _act(bookings, done_message, allowed: list[str], changes: dict, then=None) -> ActionResult:
-    """Apply `changes` to each booking whose status is (still) one of `allowed`, with a
-    conditional UPDATE so a worker cannot be overtaken; count the rest by reason."""
+def _act(bookings, done_message, transition: Transition, changes: dict, then=None) -> ActionResult:
+    """Move each booking whose status is (still) one of the transition's sources to its
+    target, with `changes`, by a conditional UPDATE so a worker cannot be overtaken; count
+    the rest by reason."""
     result = ActionResult(done_message)
+    allowed = transition.sources
+    if transition.target is not None:
+        changes = {**changes, "status": transition.target}
     for booking in bookings:
         with transaction.atomic():
             try:
@@ -500,19 +498,6 @@ def _act(bookings, done_message, allowed: list[str], changes: dict, then=None) -
     return result
 
 
-# Which statuses each staff action applies to (the admin offers only the actions that fit).
-SEND_NOW_FROM = Status.waiting()
-RESEND_FROM = Status.stopped()
-CANCEL_FROM = [*Status.waiting(), *Status.stopped()]
-# The buyer's own cancel: what cannot have reached the broker system.
-CANCEL_UNSENT_FROM = [
-    *Status.waiting(),
-    *(status for status in Status.stopped() if status not in Status.in_doubt()),
-]
-CANCEL_AS_ASKED_FROM = [*CANCEL_FROM, Status.DELIVERED]
-MARK_DELIVERED_FROM = Status.in_doubt()
-
-
 def send_now(bookings) -> ActionResult:
     """Send queued or retrying bookings now instead of at their next attempt time."""
     return _act(
@@ -522,7 +507,7 @@ def send_now(bookings) -> ActionResult:
             "%(count)d bookings queued to be sent now.",
             "count",
         ),
-        SEND_NOW_FROM,
+        STAFF_TRANSITIONS["send_now"],
         {"next_attempt_at": None},
         then=wake_delivery,
     )
@@ -537,9 +522,8 @@ def resend(bookings) -> ActionResult:
             "%(count)d bookings queued to be sent again.",
             "count",
         ),
-        RESEND_FROM,
+        STAFF_TRANSITIONS["resend"],
         {
-            "status": Status.QUEUED,
             "attempt_count": 0,
             "lost_answer_count": 0,
             "next_attempt_at": None,
@@ -550,15 +534,10 @@ def resend(bookings) -> ActionResult:
     )
 
 
-# What a bulk replay sends again: stopped by an outage or a refused credential, not by
-# the broker system's verdict on the booking (rejected) or staff's (cancelled).
-REPLAYED_STATUSES = [Status.FAILED, Status.HELD]
-
-
 def replayable(agency, since):
     """The agency's failed or held bookings received since `since`, oldest first."""
     return Booking.objects.filter(
-        viewing__agency=agency, status__in=REPLAYED_STATUSES, created_at__gte=since
+        viewing__agency=agency, status__in=Status.replayed(), created_at__gte=since
     ).order_by("created_at", "pk")
 
 
@@ -568,7 +547,7 @@ def replay(agency, since) -> ActionResult:
     return resend(replayable(agency, since))
 
 
-CANCELLED = {"status": Status.CANCELLED, "next_attempt_at": None}
+CANCELLED_CHANGES = {"next_attempt_at": None}
 CANCELLED_MESSAGE = ngettext_lazy(
     "%(count)d booking cancelled.", "%(count)d bookings cancelled.", "count"
 )
@@ -578,13 +557,13 @@ def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
     """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
     (bookings/buyer/emails.py) unless `tell_buyer` is false."""
     then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
-    return _act(bookings, CANCELLED_MESSAGE, CANCEL_FROM, CANCELLED, then)
+    return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel"], CANCELLED_CHANGES, then)
 
 
 def cancel_unsent(bookings) -> ActionResult:
     """The buyer's own cancel (bookings/buyer/status.py): only bookings that have not
     reached the broker system. One in doubt may have, so it is left to staff."""
-    return _act(bookings, CANCELLED_MESSAGE, CANCEL_UNSENT_FROM, CANCELLED)
+    return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_unsent"], CANCELLED_CHANGES)
 
 
 def cancel_as_the_buyer_asked(bookings) -> ActionResult:
@@ -592,7 +571,9 @@ def cancel_as_the_buyer_asked(bookings) -> ActionResult:
     page after delivery (`cancellation_requested_at`): the booking is cancelled, with no
     email (the buyer asked for it)."""
     asked = [booking for booking in bookings if booking.cancellation_requested_at]
-    result = _act(asked, CANCELLED_MESSAGE, CANCEL_AS_ASKED_FROM, CANCELLED)
+    result = _act(
+        asked, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_as_the_buyer_asked"], CANCELLED_CHANGES
+    )
     if len(bookings) > len(asked):
         result.skipped[_("the buyer did not ask to cancel")] += len(bookings) - len(asked)
     return result
@@ -607,6 +588,6 @@ def mark_delivered(bookings) -> ActionResult:
             "%(count)d bookings marked as delivered.",
             "count",
         ),
-        MARK_DELIVERED_FROM,
-        {"status": Status.DELIVERED, "delivered_at": timezone.now(), "last_problem": None},
+        STAFF_TRANSITIONS["mark_delivered"],
+        {"delivered_at": timezone.now(), "last_problem": None},
     )

@@ -354,6 +354,12 @@ class Booking(models.Model):
         return min(deadlines, key=lambda deadline: deadline[0])
 
     @property
+    def is_probably_delivered(self) -> bool:
+        """Its answers were lost more often than the broker system allows a repeat: staff
+        check there (a flag for templates, which never compare statuses)."""
+        return self.status == Booking.Status.PROBABLY_DELIVERED
+
+    @property
     def may_yet_be_sent(self) -> bool:
         """Whether the broker system may still be sent this booking as it stands: not once
         it is delivered, being sent or cancelled."""

@@ -1,6 +1,8 @@
 """The statuses of a booking's delivery and the groups the code names; below every model,
 so the viewings' slots count live bookings without importing the bookings."""
 
+from dataclasses import dataclass
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +51,41 @@ class BookingStatus(models.TextChoices):
         return [cls.NEEDS_REVIEW, cls.PROBABLY_DELIVERED]
 
     @classmethod
+    def on_the_way(cls) -> list["BookingStatus"]:
+        """Bookings the system is still delivering by itself: waiting or being sent."""
+        return [*cls.waiting(), cls.SENDING]
+
+    @classmethod
+    def given_up(cls) -> list["BookingStatus"]:
+        """Bookings that ended without reaching the broker system: refused, failed or too
+        late. Their buyer is told (bookings/buyer/emails.py) and sees "not registered"."""
+        return [cls.REJECTED, cls.FAILED, cls.TOO_LATE]
+
+    @classmethod
+    def ended(cls) -> list["BookingStatus"]:
+        """Bookings that cannot go ahead: given up, or cancelled by staff; the ends a buyer
+        gets their one email for (bookings/buyer/emails.py)."""
+        return [*cls.given_up(), cls.CANCELLED]
+
+    @classmethod
+    def alerted(cls) -> list["BookingStatus"]:
+        """Bookings whose delivery stopped for a person to look: the agency's administrators
+        are told (bookings/monitoring/)."""
+        return [cls.FAILED, *cls.in_doubt()]
+
+    @classmethod
+    def replayed(cls) -> list["BookingStatus"]:
+        """Bookings a bulk replay sends again: stopped by an outage or a refused credential,
+        not by the broker system's verdict on the booking (rejected) or staff's
+        (cancelled)."""
+        return [cls.FAILED, cls.HELD]
+
+    @classmethod
+    def unsent_stopped(cls) -> list["BookingStatus"]:
+        """Stopped bookings that cannot have reached the broker system (not in doubt)."""
+        return [status for status in cls.stopped() if status not in cls.in_doubt()]
+
+    @classmethod
     def mirrored(cls) -> list["BookingStatus"]:
         """Bookings in an MSPECS quarantine (bookings/quarantine/): delivered, or most likely
         there although their answers were lost (shown flagged, for staff to check)."""
@@ -81,3 +118,35 @@ class BookingStatus(models.TextChoices):
             *cls.in_doubt(),
             cls.DELIVERED,
         ]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Which statuses a staff action applies to, and the status it moves them to (None: it
+    leaves the status as it is, e.g. Send now only brings the next attempt forward)."""
+
+    sources: tuple[BookingStatus, ...]
+    target: BookingStatus | None
+
+
+# The one state table for actions taken on bookings by people, by the name of the action
+# in bookings/delivery/engine.py: the engine's guards apply it, the admin offers an action
+# only on a booking whose status is among its sources, and the buyer's page cancels
+# through `cancel_unsent`.
+STAFF_TRANSITIONS = {
+    "send_now": Transition(tuple(BookingStatus.waiting()), None),
+    "resend": Transition(tuple(BookingStatus.stopped()), BookingStatus.QUEUED),
+    "cancel": Transition(
+        (*BookingStatus.waiting(), *BookingStatus.stopped()), BookingStatus.CANCELLED
+    ),
+    # The buyer's own cancel: what cannot have reached the broker system.
+    "cancel_unsent": Transition(
+        (*BookingStatus.waiting(), *BookingStatus.unsent_stopped()), BookingStatus.CANCELLED
+    ),
+    # Staff removed the buyer in the broker system, so a delivered booking is cancelled too.
+    "cancel_as_the_buyer_asked": Transition(
+        (*BookingStatus.waiting(), *BookingStatus.stopped(), BookingStatus.DELIVERED),
+        BookingStatus.CANCELLED,
+    ),
+    "mark_delivered": Transition(tuple(BookingStatus.in_doubt()), BookingStatus.DELIVERED),
+}

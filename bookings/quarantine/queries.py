@@ -144,7 +144,7 @@ class MirrorEntry:
     def probably_delivered(self) -> bool:
         """Some of its bookings' answers were lost: the broker should find them in MSPECS,
         but staff check."""
-        return any(b.status == Booking.Status.PROBABLY_DELIVERED for b in self.bookings)
+        return any(b.is_probably_delivered for b in self.bookings)
 
     @property
     def has_name_conflict(self) -> bool:
