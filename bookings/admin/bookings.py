@@ -457,7 +457,7 @@ class BookingAdmin(AgencyScopedAdmin):
         readonly = [*super().get_readonly_fields(request, obj), "source"]
         if obj is not None:
             readonly += CHOSEN_AT_ENTRY
-        if obj is not None and obj.status in (Booking.Status.SENDING, Booking.Status.DELIVERED):
+        if obj is not None and obj.status in Booking.Status.with_the_broker_system():
             # What the broker system has (or is getting) must stay what we show.
             readonly += BUYER_FIELDS
         return readonly

@@ -36,6 +36,11 @@ def buyer_state(booking: Booking) -> BuyerState:
     return BuyerState.WAITING
 
 
+def state_flags(state: BuyerState) -> dict[str, bool]:
+    """`is_<state>` for each state, true for `state` alone: what the status page tests."""
+    return {f"is_{each.value}": each == state for each in BuyerState}
+
+
 def can_cancel(booking: Booking) -> bool:
     return (
         buyer_state(booking) not in (BuyerState.CANCELLED, BuyerState.CANCELLATION_REQUESTED)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from bookings.buyer.calendar import booking_calendar
 from bookings.buyer.links import booking_for_token, booking_page_path, status_path
-from bookings.buyer.status import buyer_state, can_cancel, cancel_by_buyer
+from bookings.buyer.status import buyer_state, can_cancel, cancel_by_buyer, state_flags
 from bookings.providers import plugin_for
 
 
@@ -44,7 +44,9 @@ def status_page(request, token):
                 "agency": agency,
                 "starts_at": starts_at,
                 "ends_at": ends_at,
-                "state": buyer_state(booking),
+                # One flag per state (is_waiting, is_delivered, …): the template words
+                # each apart by its flag, never by comparing strings.
+                **state_flags(buyer_state(booking)),
                 # What the broker system does once it has the booking.
                 "confirmation": plugin_for(agency.broker_system).buyer_confirmation(credential),
                 "can_cancel": can_cancel(booking),

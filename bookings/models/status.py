@@ -56,6 +56,12 @@ class BookingStatus(models.TextChoices):
         return [*cls.waiting(), cls.SENDING]
 
     @classmethod
+    def with_the_broker_system(cls) -> list["BookingStatus"]:
+        """Bookings the broker system has or is being sent: what it has must stay what the
+        admin shows."""
+        return [cls.SENDING, cls.DELIVERED]
+
+    @classmethod
     def given_up(cls) -> list["BookingStatus"]:
         """Bookings that ended without reaching the broker system: refused, failed or too
         late. Their buyer is told (bookings/buyer/emails.py) and sees "not registered"."""
