@@ -14,10 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet
 from agencies.problems import Problem, ProblemField
-from bookings.delivery import problems
 from bookings.models.status import BookingStatus
 from bookings.models.viewings import Viewing, ViewingPartQuerySet, ViewingSlot, broker_plugin
 from bookings.phones import normalise_phone
+from bookings.problems import delivery as problems
 
 
 class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
