@@ -189,3 +189,27 @@ def test_the_ground_floor_imports_no_feature_package():
     )
 
     assert above == []
+
+
+# What the models stand on: the ground floor, the broker systems' table the plug-ins fill
+# (bookings/broker_systems.py) and phone numbers; never a feature package or a plug-in,
+# which import the models.
+BELOW_THE_MODELS = {GROUND_FLOOR, "bookings.broker_systems", "bookings.phones", "bookings.models"}
+
+
+def test_the_models_import_nothing_above_them():
+    above = sorted(
+        f"{path.relative_to(BASE_DIR)} imports {imported}"
+        for path in (BASE_DIR / "bookings" / "models").glob("*.py")
+        for imported in imported_modules(path)
+        if imported.split(".")[0] == "bookings"
+        and not any(imported == m or imported.startswith(f"{m}.") for m in BELOW_THE_MODELS)
+    )
+
+    assert above == []
+
+
+def test_the_broker_systems_table_imports_nothing_of_the_project():
+    path = BASE_DIR / "bookings" / "broker_systems.py"
+
+    assert {m.split(".")[0] for m in imported_modules(path)} <= {"typing"}
