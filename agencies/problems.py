@@ -3,7 +3,7 @@ that each reader sees them in their own language (Swedish or English).
 
 A catalogue module defines each kind once (`define`); the code names its message template
 (gettext, with named %(parameters)s). A parameter may itself be a Problem, rendered in the
-same language. This app defines the credential-status kinds; bookings.delivery.problems
+same language. This app defines the credential-status kinds; bookings.problems.delivery
 defines delivery and polling kinds."""
 
 from dataclasses import dataclass, field

@@ -194,8 +194,8 @@ def seed_bookings(start: int, end: int) -> None:
     from django.utils import timezone
 
     from agencies.models import Agency
-    from bookings.delivery.problems import POLL_FAILED
     from bookings.models import Viewing
+    from bookings.problems.delivery import POLL_FAILED
 
     now = timezone.now()
     first_viewing, last_viewing = (

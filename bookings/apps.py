@@ -8,6 +8,9 @@ class BookingsConfig(AppConfig):
     verbose_name = _("Bookings")
 
     def ready(self):
+        # Registers the broker systems' plug-ins where the models find them
+        # (bookings/broker_systems.py).
+        import bookings.providers  # noqa: F401
         from bookings.search import add_unaccent_to_sqlite
 
         connection_created.connect(add_unaccent_to_sqlite)

@@ -27,10 +27,10 @@ from agencies.alerts import record_alert
 from agencies.models import Agency, AlertKind, CredentialStatus
 from agencies.problems import Problem
 from bookings.buyer.emails import notify_buyer
-from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, Viewing, ViewingSlot
+from bookings.problems import delivery as problems
 from bookings.providers import plugin_for, systems_with
 from bookings.providers.base import ProviderClient
 from bookings.providers.mspecs.client import SlotStatus, SlotStatusError

@@ -14,8 +14,8 @@ from django.utils import timezone
 from agencies.models import BrokerSystem, CredentialStatus, Membership
 from agencies.problems import Problem
 from bookings import cockpit
-from bookings.delivery.problems import POLL_FAILED
 from bookings.models import Booking
+from bookings.problems.delivery import POLL_FAILED
 from tests.factories import (
     delivered_booking,
     make_agency,

@@ -170,3 +170,46 @@ def test_imports_among_the_model_modules_run_down():
 
     assert sorted(modules) == sorted(MODEL_MODULES_BOTTOM_UP)
     assert upward == []
+
+
+# The ground floor (bookings/problems/): the problem catalogues every feature package and the
+# plug-ins say what went wrong with. It stands on agencies' problem machinery alone, so
+# whatever imports it sits above it and no arrow runs back up.
+GROUND_FLOOR = "bookings.problems"
+
+
+def test_the_ground_floor_imports_no_feature_package():
+    above = sorted(
+        f"{path.relative_to(BASE_DIR)} imports {imported}"
+        for path in (BASE_DIR / "bookings" / "problems").rglob("*.py")
+        for imported in imported_modules(path)
+        if imported.split(".")[0] in {"bookings", "agencies", "config"}
+        and imported != "agencies.problems"
+        and not (imported == GROUND_FLOOR or imported.startswith(f"{GROUND_FLOOR}."))
+    )
+
+    assert above == []
+
+
+# What the models stand on: the ground floor, the broker systems' table the plug-ins fill
+# (bookings/broker_systems.py) and phone numbers; never a feature package or a plug-in,
+# which import the models.
+BELOW_THE_MODELS = {GROUND_FLOOR, "bookings.broker_systems", "bookings.phones", "bookings.models"}
+
+
+def test_the_models_import_nothing_above_them():
+    above = sorted(
+        f"{path.relative_to(BASE_DIR)} imports {imported}"
+        for path in (BASE_DIR / "bookings" / "models").glob("*.py")
+        for imported in imported_modules(path)
+        if imported.split(".")[0] == "bookings"
+        and not any(imported == m or imported.startswith(f"{m}.") for m in BELOW_THE_MODELS)
+    )
+
+    assert above == []
+
+
+def test_the_broker_systems_table_imports_nothing_of_the_project():
+    path = BASE_DIR / "bookings" / "broker_systems.py"
+
+    assert {m.split(".")[0] for m in imported_modules(path)} <= {"typing"}

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from agencies.models import Membership
-from bookings.delivery import problems
 from bookings.delivery.engine import deliver
 from bookings.models import Booking, Viewing
+from bookings.problems import delivery as problems
 from tests.factories import (
     admin_booking_data,
     make_booking,

@@ -10,8 +10,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus, Membership, ProviderCredential
-from bookings.delivery import problems
 from bookings.models import Booking
+from bookings.problems import delivery as problems
 from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import CredentialStatus, Membership
-from bookings.delivery import problems
 from bookings.models import Booking
+from bookings.problems import delivery as problems
 from tests.factories import make_booking, make_staff_user
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from agencies.models import CredentialStatus
 from bookings import polling
-from bookings.delivery import problems
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.polling import poll_due_slots
+from bookings.problems import delivery as problems
 from tests.factories import (
     in_english,
     make_agency,

@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from agencies.models import ProviderCredential
 from agencies.problems import Problem
-from bookings.delivery import problems
 from bookings.delivery.credentials import alert_credential_failing, resume_held
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
+from bookings.problems import delivery as problems
 
 Status = Booking.Status
 

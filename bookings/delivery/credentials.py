@@ -25,10 +25,10 @@ from agencies.models import (
     ProviderCredential,
 )
 from agencies.problems import CHANGED_AFTER_FAILING, Problem
-from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
+from bookings.problems import delivery as problems
 from bookings.providers import client_for, plugin_for
 from bookings.providers.base import ConnectionCheck
 

@@ -30,12 +30,13 @@ from agencies.alerts import record_alert
 from agencies.models import AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
 from bookings.buyer.emails import notify_buyer
-from bookings.delivery import circuit, problems
+from bookings.delivery import circuit
 from bookings.delivery.credentials import hold_agency, resume_held
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
 from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_changes
 from bookings.models.status import STAFF_TRANSITIONS, Transition
+from bookings.problems import delivery as problems
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
 

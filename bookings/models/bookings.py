@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet
 from agencies.problems import Problem, ProblemField
-from bookings.delivery import problems
+from bookings.broker_systems import capabilities_of
 from bookings.models.status import BookingStatus
-from bookings.models.viewings import Viewing, ViewingPartQuerySet, ViewingSlot, broker_plugin
+from bookings.models.viewings import Viewing, ViewingPartQuerySet, ViewingSlot
 from bookings.phones import normalise_phone
+from bookings.problems import delivery as problems
 
 
 class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
@@ -442,7 +443,7 @@ class Booking(models.Model):
         broker system takes (its plug-in's contract: `field_limits`); fields in `skip`
         already have an error."""
         errors = {}
-        for field, limit in broker_plugin(self.viewing.agency).field_limits.items():
+        for field, limit in capabilities_of(self.viewing.agency.broker_system).field_limits.items():
             length = len(getattr(self, field))
             if field not in skip and length > limit:
                 errors[field] = ValidationError(

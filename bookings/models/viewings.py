@@ -12,16 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from agencies.models import Agency, AgencyScopedQuerySet
 from agencies.problems import ProblemField
 from agencies.validators import validate_provider_id
+from bookings.broker_systems import capabilities_of
 from bookings.models.status import BookingStatus
-
-
-def broker_plugin(agency: Agency):
-    """The plug-in of the agency's broker system (bookings/providers/): what that system
-    needs, takes and can do."""
-    # Imported when asked: the plug-ins' clients import bookings.models.
-    from bookings.providers import plugin_for
-
-    return plugin_for(agency.broker_system)
 
 
 class ViewingQuerySet(AgencyScopedQuerySet):
@@ -160,7 +152,7 @@ class Viewing(models.Model):
         viewings all have slots (Vitec)."""
         return (
             self.viewing_type == self.Type.TIME_SLOTS
-            or broker_plugin(self.agency).every_viewing_has_slots
+            or capabilities_of(self.agency.broker_system).every_viewing_has_slots
         )
 
     def clean(self):
@@ -169,7 +161,7 @@ class Viewing(models.Model):
         if (
             self.agency_id
             and self.viewing_type == self.Type.TIME_SLOTS
-            and broker_plugin(self.agency).polls_slot_status
+            and capabilities_of(self.agency.broker_system).polls_slot_status
             and not self.mspecs_deal_id
         ):
             raise ValidationError(

@@ -4,16 +4,20 @@ below): its client, contract, sandbox routes and what it can do (base.BrokerSyst
 import threading
 
 from agencies.models import ProviderCredential
+from bookings.broker_systems import PLUGINS
 from bookings.providers import mspecs, vitec
 from bookings.providers.base import BrokerSystemPlugin, ProviderClient
 
-PLUGINS: dict[str, BrokerSystemPlugin] = {
-    plugin.system: plugin
-    for plugin in (
-        mspecs.PLUGIN,
-        vitec.PLUGIN,
-    )
-}
+# The ground floor's table (bookings/broker_systems.py), so the models see every plug-in.
+PLUGINS.update(
+    {
+        plugin.system: plugin
+        for plugin in (
+            mspecs.PLUGIN,
+            vitec.PLUGIN,
+        )
+    }
+)
 CLIENT_CLASSES: dict[str, type[ProviderClient]] = {
     system: plugin.client_class for system, plugin in PLUGINS.items()
 }

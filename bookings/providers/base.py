@@ -33,11 +33,11 @@ from agencies.models import (
 )
 from agencies.problems import Problem
 from agencies.validators import validate_provider_id
-from bookings.delivery import problems
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Outcome
+from bookings.problems import delivery as problems
+from bookings.problems import viewing_import as import_problems
 from bookings.providers.contracts import Contract
-from bookings.viewing_import import problems as import_problems
 
 if TYPE_CHECKING:
     from bookings.models import Booking

@@ -19,9 +19,9 @@ from django.conf import settings
 from agencies.models import Agency, CredentialStatus
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
+from bookings.problems import viewing_import as problems
 from bookings.providers import PLUGINS, client_for
 from bookings.providers.base import SourceReadError
-from bookings.viewing_import import problems
 from bookings.viewing_import.sync import (
     Source,
     SyncSummary,

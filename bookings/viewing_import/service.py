@@ -11,9 +11,9 @@ from agencies.problems import Problem
 from agencies.validators import validate_provider_id
 from bookings.delivery.redaction import redact_answer
 from bookings.models import Viewing
+from bookings.problems import viewing_import as problems
 from bookings.providers import client_for
 from bookings.providers.base import SourceListing, SourceReadError
-from bookings.viewing_import import problems
 from bookings.viewing_import.sync import apply_source
 
 # As long as a viewing's source id may be (Viewing.source_id).

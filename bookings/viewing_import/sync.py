@@ -32,6 +32,7 @@ from bookings.buyer.emails import notify_buyer
 from bookings.delivery.redaction import redact_answer
 from bookings.fanout import call_each
 from bookings.models import Booking, ChangedSourcesMark, Viewing, ViewingChange, ViewingSlot
+from bookings.problems import viewing_import as problems
 from bookings.providers import PLUGINS, client_for, plugin_for
 from bookings.providers.base import (
     ImportedSlot,
@@ -39,7 +40,6 @@ from bookings.providers.base import (
     SourceReadError,
     SourceWithdrawn,
 )
-from bookings.viewing_import import problems
 
 Kind = ViewingChange.Kind
 

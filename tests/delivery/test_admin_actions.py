@@ -5,8 +5,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings.delivery import problems
 from bookings.models import Booking
+from bookings.problems import delivery as problems
 from tests.factories import make_booking, make_slot_viewing, make_staff_user
 
 Status = Booking.Status

@@ -9,10 +9,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
-from bookings.delivery import engine, problems
+from bookings.delivery import engine
 from bookings.delivery.credentials import check_credential, resume_held
 from bookings.delivery.engine import claim_seconds, deliver
 from bookings.models import Booking, Outcome
+from bookings.problems import delivery as problems
 from bookings.quarantine.queries import pending_entries, with_bookings
 from tests.factories import in_english, make_booking, make_slot, make_staff_user, make_viewing
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.delivery import engine, problems
+from bookings.delivery import engine
 from bookings.models import Booking
+from bookings.problems import delivery as problems
 from tests.factories import make_booking
 
 Status = Booking.Status

@@ -7,8 +7,9 @@ from urllib.parse import quote
 
 from agencies.models import MspecsApi, ProviderCredential
 from agencies.problems import Problem
-from bookings.delivery import problems
 from bookings.models import Booking, Viewing
+from bookings.problems import delivery as problems
+from bookings.problems import viewing_import as import_problems
 from bookings.providers.base import (
     SHAPE_ERRORS,
     CallRecord,
@@ -24,7 +25,6 @@ from bookings.providers.base import (
 from bookings.providers.mspecs.mspx import MspxReads
 from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.providers.mspecs.viewings import BOOKABLE_TYPES, read_viewing
-from bookings.viewing_import import problems as import_problems
 
 # publishingInformation.saleStatus of a sold deal: MSPECS answers it without viewings.
 SOLD = "ENUMS_SALE_STATUS_SOLD"
