@@ -13,7 +13,7 @@ from agencies.alerts import send_due_digests
 from agencies.models import Alert, CredentialStatus, Membership
 from bookings import polling
 from bookings.delivery.credentials import check_credential
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import make_booking, make_slot_viewing, make_staff_user
 

@@ -1,9 +1,10 @@
 """Which code may import which: `agencies` knows nothing of `bookings`, nothing but crontask
-loads the cron timetable (bookings/tasks.py), the model modules import downwards, and only
-the django-tasks-db specifics (its worker loop and its table's housekeeping) know the task
-backend, so another backend of Django's Tasks API can replace it. And which code may name a
-broker system: only its plug-in, so that a third one is a new folder and one line. And where
-the bookings app's admin pages are registered: in one place, not by importing a module."""
+loads the cron timetable (bookings/tasks.py), the model modules import downwards, delivery's
+sending imports neither its sweep nor its staff actions, and only the django-tasks-db
+specifics (its worker loop and its table's housekeeping) know the task backend, so another
+backend of Django's Tasks API can replace it. And which code may name a broker system: only
+its plug-in, so that a third one is a new folder and one line. And where the bookings app's
+admin pages are registered: in one place, not by importing a module."""
 
 import ast
 import re
@@ -213,3 +214,25 @@ def test_the_broker_systems_table_imports_nothing_of_the_project():
     path = BASE_DIR / "bookings" / "broker_systems.py"
 
     assert {m.split(".")[0] for m in imported_modules(path)} <= {"typing"}
+
+
+# Delivery's sending (claim, send, apply the outcome) is what the sweep and the staff
+# actions build on: they may import it, it imports neither of them.
+BUILT_ON_SENDING = {"bookings.delivery.sweep", "bookings.delivery.staff_actions"}
+
+
+def test_sending_imports_neither_the_sweep_nor_the_staff_actions():
+    path = BASE_DIR / "bookings" / "delivery" / "sending.py"
+    imported = imported_modules(path) | {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+        for alias in node.names
+    }
+
+    assert (
+        sorted(
+            m for m in imported if any(m == b or m.startswith(f"{b}.") for b in BUILT_ON_SENDING)
+        )
+        == []
+    )

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from agencies.models import Membership
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.problems import delivery as problems
 from tests.factories import (

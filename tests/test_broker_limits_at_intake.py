@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from agencies.models import ApiKey, BrokerSystem, Membership
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import plugin_for
 from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation

@@ -5,7 +5,7 @@ re-send it from its page, and see it delivered. Screenshots in var/screenshots/.
 import pytest
 from django.core.management import call_command
 
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user
 from tests.test_browser_booking import CHROMIUM, SCREENSHOTS, browser, sync_api  # noqa: F401

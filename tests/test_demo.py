@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, CredentialStatus, Membership, ProviderCredential
-from bookings.delivery import engine
+from bookings.delivery import sending
 from bookings.management.commands.demo import SANDBOX_MSPECS_SUBSCRIBER, SANDBOX_SECRET
 from bookings.management.commands.sandbox import seed, seed_deals
 from bookings.models import Booking, Viewing, ViewingSlot
@@ -227,7 +227,7 @@ def test_the_readmes_fix_of_the_broken_credential_sends_the_held_bookings(served
     response = client.post(change_url(credential), form_data(credential, secret=SANDBOX_SECRET))
     held = Booking.objects.filter(viewing__agency=credential.agency)
     for booking in held:
-        engine.deliver(booking.pk)  # as the worker does
+        sending.deliver(booking.pk)  # as the worker does
 
     assert response.status_code == 302
     assert sorted(held.values_list("first_name", "status")) == [

@@ -27,7 +27,7 @@ def handlers_reached(name: str, level=logging.WARNING) -> list[logging.Handler]:
 
 
 @pytest.mark.parametrize(
-    "name", ["django.request", "django.server", "django", "bookings.delivery.engine", "axes"]
+    "name", ["django.request", "django.server", "django", "bookings.delivery.sending", "axes"]
 )
 def test_an_event_is_written_once(settings, name):
     settings.DEBUG = True  # Django's console handler writes only with DEBUG on

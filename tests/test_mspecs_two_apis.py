@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, Membership, MspecsApi, ProviderCredential
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.providers import client_for, plugin_for
 from bookings.providers.mspecs.client import ExternalViewingClient, MspecsClient

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from agencies.models import BrokerSystem
 from agencies.problems import LEGACY, Problem
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.problems import delivery as problems
 from tests.factories import in_english, make_agency, make_booking, make_staff_user, make_viewing

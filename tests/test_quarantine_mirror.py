@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import BrokerSystem, Membership
-from bookings.delivery import engine
+from bookings.delivery import sending
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, QuarantineDecision
 from bookings.quarantine import queries as quarantine
@@ -68,7 +68,7 @@ def test_entries_merge_by_email_as_the_sandbox_mspecs_quarantine_does(db, sandbo
             viewing, slot_of, first_name=first, last_name=last, email=email, phone=phone
         )
         accept_booking(booking)
-        assert engine.deliver(booking.pk) == Booking.Status.DELIVERED
+        assert sending.deliver(booking.pk) == Booking.Status.DELIVERED
     # A correction sent while the first booking stands is refused as a duplicate.
     correction = unsaved_booking(
         ordinary, first_name="Anna", last_name="Berg-Lind", email="ANNA@example.se"

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from bookings.delivery import engine
+from bookings.delivery import sending
 from bookings.intake.service import accept_booking
 from bookings.models import Booking
 from tests.factories import in_english, make_agency, make_slot_viewing, unsaved_booking
@@ -54,7 +54,7 @@ def test_a_booking_already_queued_is_set_aside_rather_than_sent(db, sandbox):
     booking = accept_booking(unsaved_booking(viewing, slot))
     slot.mark_fully_booked()
 
-    engine.deliver(booking.pk)
+    sending.deliver(booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED

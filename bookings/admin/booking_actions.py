@@ -1,4 +1,4 @@
-"""The staff actions of bookings.delivery.engine on bookings, as the booking admin offers
+"""The staff actions of bookings.delivery.staff_actions on bookings, as the booking admin offers
 them: bulk on the list, as buttons on a booking's page, and the refusal to bulk-delete a
 delivered booking."""
 
@@ -12,14 +12,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from bookings.delivery import engine
+from bookings.delivery import staff_actions
 from bookings.models import Booking
 from bookings.models.status import STAFF_TRANSITIONS
 
 
 @dataclass(frozen=True)
 class BookingAction:
-    """A staff action of bookings.delivery.engine, as the admin offers it: on the booking
+    """A staff action of bookings.delivery.staff_actions, as the admin offers it: on the booking
     list (bulk) and as a button on a booking's page when the booking's status is among the
     action's sources in the state table (STAFF_TRANSITIONS)."""
 
@@ -43,23 +43,23 @@ class BookingAction:
 BOOKING_ACTIONS = {
     action.name: action
     for action in [
-        BookingAction(engine.send_now, _("Send now"), confirm=False),
-        BookingAction(engine.resend, _("Re-send"), confirm=False),
+        BookingAction(staff_actions.send_now, _("Send now"), confirm=False),
+        BookingAction(staff_actions.resend, _("Re-send"), confirm=False),
         BookingAction(
-            engine.cancel,
+            staff_actions.cancel,
             _("Cancel booking"),
             confirm=True,
             destructive=True,
         ),
         BookingAction(
-            engine.cancel_as_the_buyer_asked,
+            staff_actions.cancel_as_the_buyer_asked,
             _("Cancel as the buyer asked (removed in the broker system)"),
             confirm=True,
             destructive=True,
             when_buyer_asked=True,
         ),
         BookingAction(
-            engine.mark_delivered,
+            staff_actions.mark_delivered,
             _("Mark as delivered (checked in the broker system)"),
             confirm=True,
         ),

@@ -30,7 +30,7 @@ from bookings.admin.booking_actions import (
     refuse_delivered,
 )
 from bookings.consent import record_staff_entry
-from bookings.delivery import engine
+from bookings.delivery import staff_actions
 from bookings.intake.service import accept_booking
 from bookings.models import (
     DUPLICATE_BOOKING,
@@ -379,7 +379,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def response_change(self, request, obj):
         if "_save_and_resend" in request.POST:
-            result = engine.resend(Booking.objects.filter(pk=obj.pk))
+            result = staff_actions.resend(Booking.objects.filter(pk=obj.pk))
             self.message_user(
                 request,
                 format_html(
@@ -485,7 +485,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def replay_view(self, request):
         """Re-send every failed or held booking of one agency received since a time: the form,
-        then a confirmation with the count, then engine.replay. Whoever may re-send a single
+        then a confirmation with the count, then staff_actions.replay. Whoever may re-send a single
         booking (any member of the agency, superusers) may replay the agency's."""
         if not self.has_change_permission(request):
             raise PermissionDenied
@@ -501,12 +501,12 @@ class BookingAdmin(AgencyScopedAdmin):
         if request.method == "POST" and form.is_valid():
             agency, since = form.cleaned_data["agency"], form.cleaned_data["since"]
             if request.POST.get("confirm"):
-                result = engine.replay(agency, since)
+                result = staff_actions.replay(agency, since)
                 level = messages.WARNING if result.skipped else messages.SUCCESS
                 self.message_user(request, f"{agency}: {result.message}", level)
                 query = urlencode({"viewing__agency__id__exact": agency.pk})
                 return redirect(f"{reverse('admin:bookings_booking_changelist')}?{query}")
-            count = engine.replayable(agency, since).count()
+            count = staff_actions.replayable(agency, since).count()
             context |= {
                 "agency": agency,
                 "since": since,

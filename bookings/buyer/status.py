@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from bookings.delivery import engine
+from bookings.delivery import staff_actions
 from bookings.models import Booking
 
 Status = Booking.Status
@@ -55,7 +55,7 @@ def cancel_by_buyer(booking: Booking) -> None:
     or set aside for review), gets `cancellation_requested_at` for staff to act on: the
     vendor documents offer no cancellation call we can rely on (docs/mspecs.md,
     docs/vitec.md)."""
-    if not can_cancel(booking) or engine.cancel_unsent([booking]).done:
+    if not can_cancel(booking) or staff_actions.cancel_unsent([booking]).done:
         return
     Booking.objects.filter(pk=booking.pk, cancellation_requested_at__isnull=True).exclude(
         status=Status.CANCELLED

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.tasks import Task, TaskResultStatus, task_backends
 from django.utils import timezone
 
-from bookings.delivery.engine import claim_seconds
+from bookings.delivery.sending import claim_seconds
 
 # How long any task but a delivery may run before it is taken for abandoned: far beyond a
 # sweep or a poll of every deal, both bounded by the broker-system timeouts.

@@ -3,18 +3,18 @@ the periodic sweep and task-row housekeeping (timed in bookings/tasks.py)."""
 
 from django.tasks import task
 
-from bookings.delivery import engine, task_rows
+from bookings.delivery import sending, sweep, task_rows
 
 
 @task()
 def deliver_booking(booking_id: int) -> str | None:
-    return engine.deliver(booking_id)
+    return sending.deliver(booking_id)
 
 
 @task()
 def dispatch_deliveries() -> dict[str, int]:
-    """The dispatcher: wakes the bookings that are due (see engine.sweep)."""
-    return engine.sweep()
+    """The dispatcher: wakes the bookings that are due (see sweep.sweep)."""
+    return sweep.sweep()
 
 
 @task()

@@ -234,7 +234,7 @@ class Booking(models.Model):
     claimed_until = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("claimed until")
     )
-    # When the worker holding the claim set out to send (the claim: bookings/delivery/engine.py);
+    # When the worker holding the claim set out to send (the claim: bookings/delivery/sending.py);
     # from then on the broker system may receive it. None before the first claim.
     send_started_at = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("sending started at")
@@ -470,7 +470,7 @@ class Outcome(models.TextChoices):
     # Sent, but no answer came back (read timeout, dropped connection) from a broker system
     # that allows a repeat (lost_answer_repeats): it may have landed.
     ANSWER_LOST = "answer_lost", _("Answer lost")
-    # The worker stopped during the call; recorded by the sweep (engine.recover_interrupted).
+    # The worker stopped during the call; recorded by the sweep (sweep.recover_interrupted).
     INTERRUPTED = "interrupted", _("Interrupted")
 
 

@@ -136,7 +136,7 @@ class Transition:
 
 
 # The one state table for actions taken on bookings by people, by the name of the action
-# in bookings/delivery/engine.py: the engine's guards apply it, the admin offers an action
+# in bookings/delivery/staff_actions.py: its guards apply it, the admin offers an action
 # only on a booking whose status is among its sources, and the buyer's page cancels
 # through `cancel_unsent`.
 STAFF_TRANSITIONS = {

@@ -9,7 +9,7 @@ from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from bookings.delivery import engine
+from bookings.delivery import staff_actions
 from bookings.models import (
     ERASED_FINGERPRINT,
     Booking,
@@ -37,7 +37,7 @@ def cancel_undelivered(bookings) -> int:
     Re-send). Through the staff action's conditional update, so a worker claiming one
     meanwhile is not overtaken."""
     # No email to the buyer: the address is about to be erased (or kept no longer).
-    return engine.cancel(bookings.filter(status__in=UNDELIVERED), tell_buyer=False).done
+    return staff_actions.cancel(bookings.filter(status__in=UNDELIVERED), tell_buyer=False).done
 
 
 def anonymise_bookings(bookings) -> int:

@@ -122,7 +122,7 @@ ACCEPTED_AFTER_DEADLINE = define(
 
 # --- a worker that stopped (found by the sweep) ------------------------------------------------
 
-# No longer made (a claim now marks the send: bookings/delivery/engine.py); kept so that
+# No longer made (a claim now marks the send: bookings/delivery/sending.py); kept so that
 # bookings recovered before still read as they did.
 STOPPED_BEFORE_SENDING = define(
     "stopped_before_sending", _("The worker stopped before sending; queued again.")

@@ -10,8 +10,8 @@ from django.urls import reverse
 from agencies.models import BrokerSystem, Membership
 from bookings.buyer.emails import send_buyer_email
 from bookings.buyer.links import status_path
-from bookings.delivery import engine
-from bookings.delivery.engine import deliver
+from bookings.delivery import staff_actions
+from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.polling import poll_slots
 from tests.factories import make_booking, make_staff_user
@@ -109,7 +109,7 @@ def test_a_booking_rejected_again_after_a_resend_emails_its_buyer_only_once(
     booking = make_booking(agency)
     rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
 
-    engine.resend([booking])
+    staff_actions.resend([booking])
     rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
 
     assert len(mail.outbox) == 1
@@ -260,7 +260,7 @@ def test_cancelling_without_telling_the_buyer_sends_nothing(
     booking = make_booking(agency)
 
     with django_capture_on_commit_callbacks(execute=True):
-        engine.cancel([booking], tell_buyer=False)
+        staff_actions.cancel([booking], tell_buyer=False)
 
     assert mail.outbox == []
 

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from agencies.models import ApiKey, BrokerSystem, Membership
 from bookings.consent import consent_text_version
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import (
     BUYER,

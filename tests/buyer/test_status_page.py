@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from agencies.models import BrokerSystem
 from bookings.buyer.links import status_path, status_token
-from bookings.delivery.engine import claim, deliver
+from bookings.delivery.sending import claim, deliver
 from bookings.models import Booking, Viewing
 from tests.factories import delivered_booking, make_booking, make_staff_user
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from agencies.models import BrokerSystem
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Viewing
 from bookings.providers import client_for
 from bookings.providers.contracts import ContractViolation

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from agencies.models import BrokerSystem
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.providers import client_for, plugin_for
 from bookings.providers.base import CallRecord
 from bookings.providers.vitec.client import VitecClient, read_estate

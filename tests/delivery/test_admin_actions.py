@@ -85,7 +85,7 @@ def test_booking_list_shows_coloured_status_and_the_last_error(staff_client, age
 
 @pytest.mark.django_db
 def test_booking_page_lists_its_attempts_in_order(staff_client, agency, sandbox):
-    from bookings.delivery.engine import deliver
+    from bookings.delivery.sending import deliver
 
     booking = make_booking(agency)
     sandbox.set_fault("status", status=500, count=1)

@@ -9,7 +9,7 @@ import pytest
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
 from bookings import polling
 from bookings.delivery.credentials import check_credential
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers.base import ProviderAddressRefused, check_provider_address
 from tests.factories import in_english, make_booking, make_slot_viewing

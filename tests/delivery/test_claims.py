@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from bookings.delivery import engine
+from bookings.delivery import sending
 from bookings.models import Booking
 from tests.factories import make_booking
 
@@ -20,7 +20,7 @@ def deliver_all_in_threads(booking_ids, workers):
         try:
             ids = list(booking_ids)
             random.Random(seed).shuffle(ids)
-            return [engine.deliver(pk) for pk in ids]
+            return [sending.deliver(pk) for pk in ids]
         finally:
             connection.close()
 
@@ -48,18 +48,18 @@ def test_concurrent_workers_deliver_each_booking_once_on_postgresql(make_agency,
 def test_a_claimed_booking_cannot_be_claimed_again(make_agency):
     booking = make_booking(make_agency())
 
-    assert engine.claim(booking.pk) is not None
-    assert engine.claim(booking.pk) is None
+    assert sending.claim(booking.pk) is not None
+    assert sending.claim(booking.pk) is None
 
 
 @pytest.mark.django_db
 def test_a_worker_whose_claim_passed_to_another_does_not_overwrite_it(make_agency):
     booking = make_booking(make_agency())
-    mine = engine.claim(booking.pk)
+    mine = sending.claim(booking.pk)
     theirs = timezone.now() + timedelta(minutes=5)
     Booking.objects.filter(pk=booking.pk).update(claimed_until=theirs)  # taken over
 
-    assert not engine.release(mine, status=Booking.Status.RETRYING)
+    assert not sending.release(mine, status=Booking.Status.RETRYING)
 
     booking.refresh_from_db()
     assert (booking.status, booking.claimed_until) == (Booking.Status.SENDING, theirs)

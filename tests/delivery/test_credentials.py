@@ -3,9 +3,9 @@
 import pytest
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
-from bookings.delivery import engine
+from bookings.delivery import sending
 from bookings.delivery.credentials import check_credential, save_credential
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import client_for
 from tests.factories import make_booking, make_slot_viewing
@@ -205,13 +205,13 @@ def test_an_edited_credential_gets_a_new_session(make_agency):
 @pytest.mark.django_db
 def test_a_late_refusal_of_the_old_secret_leaves_the_fixed_credential_alone(make_agency):
     agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
-    booking = engine.claim(make_booking(agency).pk)
+    booking = sending.claim(make_booking(agency).pk)
     refused = client_for(booking.viewing.agency.credential).deliver(booking)
     fixed = ProviderCredential.objects.get(agency=agency)
     fixed.secret = "sandbox-secret"
     fixed.save()  # corrected while the refused call was on its way back
 
-    engine.apply_result(booking, booking.viewing.agency.credential, refused)
+    sending.apply_result(booking, booking.viewing.agency.credential, refused)
 
     fixed.refresh_from_db()
     assert fixed.status != CredentialStatus.FAILING

@@ -9,9 +9,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
-from bookings.delivery import engine
+from bookings.delivery import sending, staff_actions, sweep
 from bookings.delivery.credentials import check_credential, resume_held
-from bookings.delivery.engine import claim_seconds, deliver
+from bookings.delivery.sending import claim_seconds, deliver
 from bookings.models import Booking, Outcome
 from bookings.problems import delivery as problems
 from bookings.quarantine.queries import pending_entries, with_bookings
@@ -42,7 +42,7 @@ def test_default_retry_schedule_keeps_trying_for_at_least_72_hours_even_with_jit
     from config import settings as defaults  # the defaults, as no environment overrides them
 
     schedule = defaults.DELIVERY_RETRY_SCHEDULE
-    assert sum(schedule) * (1 - engine.RETRY_JITTER) >= 72 * 3600
+    assert sum(schedule) * (1 - sending.RETRY_JITTER) >= 72 * 3600
     assert schedule[0] <= 10  # a blip is retried within seconds
     assert schedule == sorted(schedule)
 
@@ -207,7 +207,7 @@ def test_lost_answers_still_count_after_the_booking_was_held_and_resumed(make_ag
 def test_staff_re_send_starts_counting_lost_answers_again(make_agency):
     booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED, lost_answer_count=3)
 
-    engine.resend(Booking.objects.filter(pk=booking.pk))
+    staff_actions.resend(Booking.objects.filter(pk=booking.pk))
 
     assert refreshed(booking).lost_answer_count == 0
 
@@ -244,7 +244,7 @@ def test_quarantine_mirror_shows_probably_delivered_bookings_flagged(client, mak
 def test_probably_delivered_can_be_marked_delivered_once_checked(make_agency):
     booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED)
 
-    result = engine.mark_delivered(Booking.objects.filter(pk=booking.pk))
+    result = staff_actions.mark_delivered(Booking.objects.filter(pk=booking.pk))
 
     assert result.done == 1
     assert refreshed(booking).status == Status.DELIVERED
@@ -302,13 +302,13 @@ def test_an_open_circuit_sends_one_probe_when_due_then_releases_all(make_agency,
     sandbox.clear_fault()
     served = sandbox.requests_served
 
-    assert engine.sweep()["probes"] == 0  # not due yet
+    assert sweep.sweep()["probes"] == 0  # not due yet
     ProviderCredential.objects.filter(pk=agency.credential.pk).update(
         circuit_next_probe_at=timezone.now()
     )
-    assert engine.sweep()["probes"] == 1
+    assert sweep.sweep()["probes"] == 1
     [probe] = Booking.objects.filter(status=Status.QUEUED)
-    assert engine.sweep()["probes"] == 0  # one probe at a time
+    assert sweep.sweep()["probes"] == 0  # one probe at a time
     assert deliver(probe.pk) == Outcome.DELIVERED
 
     assert not refreshed(agency.credential).circuit_is_open

@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import in_english, make_booking
 

@@ -11,8 +11,8 @@ from django.utils import translation
 from agencies.models import BrokerSystem
 from bookings import polling
 from bookings.delivery.credentials import check_credential
-from bookings.delivery.engine import EXCERPT_LENGTH, deliver
 from bookings.delivery.redaction import credential_secrets, redact
+from bookings.delivery.sending import EXCERPT_LENGTH, deliver
 from tests.factories import in_english, make_booking, make_slot_viewing
 
 

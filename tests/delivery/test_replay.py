@@ -1,5 +1,5 @@
 """Re-send every failed or held booking of an agency received since a time: one confirmed
-admin action with a count (bookings/delivery/engine.replay). Whoever may re-send a single
+admin action with a count (bookings/delivery/staff_actions.replay). Whoever may re-send a single
 booking may replay: any member of the agency, and superusers."""
 
 from datetime import timedelta
@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Membership
-from bookings.delivery import engine
+from bookings.delivery import staff_actions
 from bookings.models import Booking
 from tests.factories import make_booking, make_staff_user
 
@@ -71,7 +71,7 @@ def replay(client, agency, hours_ago=2, **extra):
 
 @pytest.mark.django_db
 def test_replay_resends_failed_and_held_bookings_of_the_agency_since_the_time(outage, agencies):
-    result = engine.replay(agencies[0], timezone.now() - timedelta(hours=2))
+    result = staff_actions.replay(agencies[0], timezone.now() - timedelta(hours=2))
 
     assert result.message == "2 bookings queued to be sent again."
     assert statuses(outage) == {

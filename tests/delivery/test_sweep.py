@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from agencies.models import BrokerSystem, CredentialStatus
-from bookings.delivery import engine, task_rows
+from bookings.delivery import sending, sweep, task_rows
 from bookings.delivery.tasks import deliver_booking, dispatch_deliveries
 from bookings.models import Booking, Outcome
 from bookings.providers.base import delivery_calls_in_flight
@@ -40,7 +40,7 @@ def test_sweep_wakes_a_due_booking_whose_wake_up_was_lost(
     age(booking)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.sweep()["dispatched"] == 1
+        assert sweep.sweep()["dispatched"] == 1
 
     assert woken() == [booking.pk]
 
@@ -53,8 +53,8 @@ def test_sweep_wakes_a_woken_booking_only_once_per_grace_period(
     age(booking)
 
     with django_capture_on_commit_callbacks(execute=True):
-        engine.sweep()
-        assert engine.sweep()["dispatched"] == 0
+        sweep.sweep()
+        assert sweep.sweep()["dispatched"] == 0
 
     assert woken() == [booking.pk]
 
@@ -64,7 +64,7 @@ def test_sweep_wakes_a_woken_booking_only_once_per_grace_period(
 def test_sweep_leaves_a_just_saved_booking_to_its_own_wake_up(make_agency):
     make_booking(make_agency())
 
-    assert engine.sweep()["dispatched"] == 0
+    assert sweep.sweep()["dispatched"] == 0
 
 
 @pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_sweep_leaves_a_retry_that_is_not_due(make_agency):
     booking = make_booking(make_agency(), status=Status.RETRYING)
     age(booking, next_attempt_at=timezone.now() + timedelta(minutes=1))
 
-    assert engine.sweep()["dispatched"] == 0
+    assert sweep.sweep()["dispatched"] == 0
 
 
 @pytest.mark.django_db
@@ -83,18 +83,18 @@ def test_a_retry_only_sets_the_row_and_the_sweep_wakes_it_once_due(
     sandbox.set_fault("status", status=503, count=1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.deliver(booking.pk) == Outcome.RETRY
-        assert engine.sweep()["dispatched"] == 0  # not due yet
+        assert sending.deliver(booking.pk) == Outcome.RETRY
+        assert sweep.sweep()["dispatched"] == 0  # not due yet
     booking.refresh_from_db()
     assert booking.status == Status.RETRYING and booking.next_attempt_at > timezone.now()
     assert woken() == []  # nothing but the row says when to try again
 
     age(booking, next_attempt_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.sweep()["dispatched"] == 1
+        assert sweep.sweep()["dispatched"] == 1
 
     assert woken() == [booking.pk]
-    assert engine.deliver(booking.pk) == Outcome.DELIVERED
+    assert sending.deliver(booking.pk) == Outcome.DELIVERED
 
 
 @pytest.mark.django_db(transaction=True)
@@ -102,10 +102,10 @@ def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(make_agen
     booking = make_booking(make_agency())
     for _ in range(3):  # three sweeps, each after the booking's wake-up was lost
         age(booking)
-        assert engine.sweep()["dispatched"] == 1  # enqueued in the task table at once
+        assert sweep.sweep()["dispatched"] == 1  # enqueued in the task table at once
 
     # Every task runs; the first claims and sends, the others find nothing due.
-    outcomes = [engine.deliver(booking.pk) for _ in range(DBTaskResult.objects.count())]
+    outcomes = [sending.deliver(booking.pk) for _ in range(DBTaskResult.objects.count())]
 
     assert outcomes == [Outcome.DELIVERED, None, None]
     assert len(sandbox.received()) == 1
@@ -117,14 +117,14 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again_after_the_lost_answer_w
     booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
-    assert engine.sweep()["interrupted"] == 1
+    assert sweep.sweep()["interrupted"] == 1
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.RETRYING, 1)
     assert booking.next_attempt_at >= timezone.now() + timedelta(seconds=590)
     assert booking.attempts.get().outcome == Outcome.INTERRUPTED
     Booking.objects.filter(pk=booking.pk).update(next_attempt_at=timezone.now())
-    assert engine.deliver(booking.pk) == Outcome.DELIVERED
+    assert sending.deliver(booking.pk) == Outcome.DELIVERED
 
 
 @pytest.mark.django_db
@@ -132,7 +132,7 @@ def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency):
     booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
-    engine.sweep()
+    sweep.sweep()
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
@@ -144,7 +144,7 @@ def test_sweep_leaves_a_booking_being_sent_alone(make_agency):
     booking = make_booking(make_agency(), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() + timedelta(seconds=30))
 
-    assert engine.sweep() == {"interrupted": 0, "resumed": 0, "probes": 0, "dispatched": 0}
+    assert sweep.sweep() == {"interrupted": 0, "resumed": 0, "probes": 0, "dispatched": 0}
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
     booking = make_booking(agency, status=Status.HELD)
     agency.credential.mark_status(credential_status)
 
-    engine.sweep()
+    sweep.sweep()
 
     booking.refresh_from_db()
     assert booking.status == booking_status
@@ -176,7 +176,7 @@ def test_an_interrupted_mspecs_booking_without_attempts_left_is_probably_deliver
         send_started_at=long_ago(),
     )
 
-    engine.sweep()
+    sweep.sweep()
 
     booking.refresh_from_db()
     # Its last post may have landed: staff check rather than read "failed".
@@ -185,10 +185,10 @@ def test_an_interrupted_mspecs_booking_without_attempts_left_is_probably_deliver
 
 @pytest.mark.django_db
 def test_a_worker_does_not_overwrite_a_booking_the_sweep_took_over(make_agency):
-    booking = engine.claim(make_booking(make_agency()).pk)
+    booking = sending.claim(make_booking(make_agency()).pk)
     Booking.objects.filter(pk=booking.pk).update(status=Status.NEEDS_REVIEW)
 
-    engine.release(booking, status=Status.DELIVERED)
+    sending.release(booking, status=Status.DELIVERED)
 
     booking.refresh_from_db()
     assert booking.status == Status.NEEDS_REVIEW
@@ -202,10 +202,10 @@ def expire_claim(booking):
 
 @pytest.mark.django_db
 def test_sweep_sends_a_vitec_booking_whose_worker_died_holding_its_claim_to_review(make_agency):
-    booking = engine.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
+    booking = sending.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
     expire_claim(booking)  # the worker died sending it, or about to
 
-    engine.sweep()
+    sweep.sweep()
 
     booking.refresh_from_db()
     assert (booking.status, booking.attempt_count) == (Status.NEEDS_REVIEW, 1)
@@ -215,11 +215,11 @@ def test_sweep_sends_a_vitec_booking_whose_worker_died_holding_its_claim_to_revi
 
 @pytest.mark.django_db
 def test_sweep_recovers_a_booking_claimed_before_claims_marked_the_send(make_agency):
-    booking = engine.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
+    booking = sending.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
     Booking.objects.filter(pk=booking.pk).update(send_started_at=None)
     expire_claim(booking)
 
-    engine.sweep()
+    sweep.sweep()
 
     attempt = booking.attempts.get()
     assert (attempt.outcome, attempt.started_at) == (Outcome.INTERRUPTED, booking.updated_at)
@@ -228,13 +228,13 @@ def test_sweep_recovers_a_booking_claimed_before_claims_marked_the_send(make_age
 
 
 def deliver_while_every_call_slot_is_busy(booking, meanwhile) -> list:
-    """Run engine.deliver(booking) on a thread while this thread holds the only call slot;
+    """Run sending.deliver(booking) on a thread while this thread holds the only call slot;
     `meanwhile()` runs once the booking waits for the slot. Returns deliver's outcome."""
     outcome = []
 
     def worker():
         try:
-            outcome.append(engine.deliver(booking.pk))
+            outcome.append(sending.deliver(booking.pk))
         finally:
             connection.close()
 
@@ -283,7 +283,7 @@ def test_a_booking_the_sweep_took_while_it_waited_for_a_call_slot_is_not_sent(ma
 
     def worker_dies_as_far_as_the_sweep_can_tell():
         let_the_claim_run_out(booking)
-        engine.sweep()
+        sweep.sweep()
 
     outcome = deliver_while_every_call_slot_is_busy(
         booking, worker_dies_as_far_as_the_sweep_can_tell
@@ -310,7 +310,7 @@ def task_row(booking, status, started_ago):
 @pytest.mark.django_db
 def test_housekeeping_closes_a_delivery_task_a_killed_worker_left_running(make_agency):
     row = task_row(
-        make_booking(make_agency()), "RUNNING", timedelta(seconds=engine.claim_seconds() + 1)
+        make_booking(make_agency()), "RUNNING", timedelta(seconds=sending.claim_seconds() + 1)
     )
 
     assert task_rows.close_abandoned_tasks(deliver_booking) == 1
@@ -356,7 +356,7 @@ def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
     booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.deliver(booking.pk) is None
+        assert sending.deliver(booking.pk) is None
 
     assert sandbox.received() == []
     booking.refresh_from_db()
@@ -388,7 +388,7 @@ def test_the_dispatcher_skips_a_booking_another_transaction_holds_instead_of_wai
     thread.start()
     try:
         assert locked.wait(timeout=10)
-        assert engine.sweep()["dispatched"] == 1  # returns at once: no waiting for the lock
+        assert sweep.sweep()["dispatched"] == 1  # returns at once: no waiting for the lock
     finally:
         done.set()
         thread.join(timeout=10)

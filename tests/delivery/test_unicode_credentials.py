@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus
 from bookings.delivery.credentials import check_credential
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from tests.factories import make_booking, make_slot_viewing
 
 BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])

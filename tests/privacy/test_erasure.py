@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from agencies.models import ApiKey, Membership
-from bookings.delivery.engine import cancel
+from bookings.delivery.staff_actions import cancel
 from bookings.models import (
     Booking,
     DataRequest,

@@ -114,7 +114,7 @@ def test_plain_lines_carry_the_fields_as_key_value_before_any_traceback():
                 "msg": "Delivery attempt: %s",
                 "args": ("retry",),
                 "levelname": "WARNING",
-                "name": "bookings.delivery.engine",
+                "name": "bookings.delivery.sending",
                 "booking_id": 7,
                 "attempt_id": 9,
                 "exc_info": sys.exc_info(),
@@ -124,7 +124,7 @@ def test_plain_lines_carry_the_fields_as_key_value_before_any_traceback():
     first, *traceback = PlainFormatter().format(record).splitlines()
 
     assert first.endswith(
-        "WARNING bookings.delivery.engine Delivery attempt: retry booking_id=7 attempt_id=9"
+        "WARNING bookings.delivery.sending Delivery attempt: retry booking_id=7 attempt_id=9"
     )
     assert traceback[-1] == "ValueError: boom"
 

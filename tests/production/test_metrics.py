@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agencies.models import BrokerSystem, CredentialStatus, Membership
 from agencies.problems import Problem
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking, Heartbeat, Viewing
 from tests import factories
 from tests.conftest import WORKER, count_status, wait_until

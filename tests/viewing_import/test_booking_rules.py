@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import ApiKey, BrokerSystem, Membership
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from tests.factories import (
     BUYER,

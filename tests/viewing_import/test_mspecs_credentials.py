@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from agencies.models import AuthScheme, BrokerSystem, CredentialStatus
 from bookings import polling
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import client_for
 from bookings.providers.base import SourceReadError

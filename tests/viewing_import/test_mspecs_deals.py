@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from agencies.models import BrokerSystem, Membership
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing, ViewingChange
 from bookings.providers.mspecs import PLUGIN
 from bookings.viewing_import.service import import_source

@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 
 from agencies.models import BrokerSystem, CredentialStatus, Membership
-from bookings.delivery import engine
+from bookings.delivery import sending
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
 from bookings.viewing_import import tasks
 from bookings.viewing_import.service import import_source
@@ -149,7 +149,7 @@ def test_a_waiting_booking_on_a_removed_viewing_without_slots_is_set_aside_not_s
     set_deal(sandbox, mspecs_slot_viewing("v", START, ["s-1", "s-2"]))
 
     sync_all()
-    engine.deliver(booking.pk)
+    sending.deliver(booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED
@@ -163,7 +163,7 @@ def test_a_booking_queued_after_its_viewing_was_removed_is_not_sent(imported, sa
     sync_all()
     booking = make_booking(ordinary)  # e.g. entered by staff after the sync
 
-    engine.deliver(booking.pk)
+    sending.deliver(booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED

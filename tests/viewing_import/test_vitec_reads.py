@@ -11,7 +11,7 @@ from django.db import connection
 
 from agencies.models import BrokerSystem
 from agencies.problems import problem_text
-from bookings.delivery.engine import deliver
+from bookings.delivery.sending import deliver
 from bookings.models import ChangedSourcesMark, Viewing, ViewingSlot
 from bookings.providers import client_for, plugin_for
 from bookings.providers.base import SourceReadError

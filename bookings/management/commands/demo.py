@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
 from bookings.consent import record_consent
-from bookings.delivery import engine
+from bookings.delivery import sending, staff_actions
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.intake.service import accept_booking
 from bookings.management.commands.sandbox import demo_start, seed_deals, seed_vitec_estates
@@ -38,7 +38,7 @@ RETRY_AFTER_SECONDS = 3600
 
 
 def deliver_once(booking: Booking) -> None:
-    engine.deliver(booking.pk)
+    sending.deliver(booking.pk)
 
 
 def deliver_all_attempts(booking: Booking) -> None:
@@ -47,11 +47,11 @@ def deliver_all_attempts(booking: Booking) -> None:
     this one run its whole schedule, to show a booking that failed."""
     attempts = len(settings.DELIVERY_RETRY_SCHEDULE) + 1
     with override_settings(CIRCUIT_BREAKER_THRESHOLD=attempts + 1):
-        engine.deliver(booking.pk)
+        sending.deliver(booking.pk)
         while Booking.objects.filter(pk=booking.pk, status=Booking.Status.RETRYING).update(
             next_attempt_at=timezone.now()
         ):
-            engine.deliver(booking.pk)
+            sending.deliver(booking.pk)
 
 
 # (first, last, email, phone as typed, the sandbox's behaviour for its delivery, how it is
@@ -173,7 +173,7 @@ class Command(BaseCommand):
             sandbox, ordinary, None, "Jenny", "Jansson", "jenny@example.se", "0701234567", {}, None
         )
         if cancelled is not None:
-            engine.cancel([cancelled])
+            staff_actions.cancel([cancelled])
 
         for agency in (mspecs, vitec, broken):
             check_credential(agency.credential)

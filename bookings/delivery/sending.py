@@ -1,41 +1,34 @@
-"""Delivery of bookings to the broker systems: the outbox row -> provider, and the
-retry policy (docs/design.md, "The flow of one booking").
+"""Sending one booking to its broker system: the outbox row -> provider, and the retry
+policy (docs/design.md, "The flow of one booking").
 
 The booking row is the schedule (bookings/delivery/schedule.py). A worker claims a due
 booking with one conditional UPDATE (so two workers never send the same booking), posts
 it through the agency's provider client, records the call as a DeliveryAttempt and moves
-the booking to the state the outcome table gives. A periodic sweep puts right what a
-killed worker left behind and wakes what has come due.
+the booking to the state the outcome table gives. The sweep (sweep.py) and the staff
+actions (staff_actions.py) build on this module; it imports neither.
 """
 
 import logging
 import math
 import random
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from agencies.alerts import record_alert
 from agencies.models import AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
 from bookings.buyer.emails import notify_buyer
 from bookings.delivery import circuit
-from bookings.delivery.credentials import hold_agency, resume_held
+from bookings.delivery.credentials import hold_agency
 from bookings.delivery.redaction import redact_answer
-from bookings.delivery.schedule import dispatch_due, due_filter, wake_delivery
+from bookings.delivery.schedule import due_filter, wake_delivery
 from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_changes
-from bookings.models.status import STAFF_TRANSITIONS, Transition
 from bookings.problems import delivery as problems
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
@@ -342,253 +335,4 @@ def record_attempt(
         outcome=outcome,
         # Redact first: a secret cut at the end of the excerpt would no longer match.
         response_excerpt=redact_answer(answer, credential, booking)[:EXCERPT_LENGTH],
-    )
-
-
-# --- the sweep -----------------------------------------------------------------------------
-
-
-def sweep() -> dict[str, int]:
-    """Run periodically (bookings.delivery.tasks.dispatch_deliveries): put right bookings a killed
-    worker was sending, resume held bookings whose credential works again, send a probe
-    through each open circuit that is due one, and wake every booking that is due."""
-    return {
-        "interrupted": recover_interrupted(),
-        "resumed": sum(
-            resume_held(agency_id)
-            for agency_id in Booking.objects.filter(status=Status.HELD)
-            .exclude(viewing__agency__credential__status=CredentialStatus.FAILING)
-            .exclude(viewing__agency__credential__isnull=True)
-            .exclude(viewing__agency__credential__circuit_opened_at__isnull=False)
-            .values_list("viewing__agency", flat=True)
-            .distinct()
-        ),
-        "probes": circuit.wake_probes(),
-        "dispatched": dispatch_due(),
-    }
-
-
-def recover_interrupted() -> int:
-    """A booking still `sending` after its claim ran out was claimed by a worker that died,
-    and may have been sent (see claim): a broker system that merges repeats gets it again;
-    otherwise it may have landed and staff must look."""
-    now = timezone.now()
-    stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).select_related(
-        "viewing__agency__credential", "slot"
-    )
-    recovered = 0
-    # Each booking below is taken with a conditional UPDATE on the state read here, so a
-    # worker that answers meanwhile (or a second sweep) wins and this one skips it.
-    for booking in stale:
-        booking.attempt_count += 1
-        booking.lost_answer_count += 1
-        changes = interrupted_changes(booking)
-        with transaction.atomic():
-            # Undone with the transaction if another worker or sweep has the booking meanwhile.
-            DeliveryAttempt.objects.create(
-                booking=booking,
-                # (Claims made before a claim marked the send have no mark: their claim time.)
-                started_at=booking.send_started_at or booking.updated_at,
-                endpoint="(no answer recorded)",
-                outcome=Outcome.INTERRUPTED,
-                response_excerpt=str(changes["last_problem"]),
-            )
-            still_stale = Booking.objects.filter(
-                pk=booking.pk,
-                status=Status.SENDING,
-                claimed_until__lt=now,
-                send_started_at=booking.send_started_at,
-            ).update(
-                attempt_count=booking.attempt_count,
-                lost_answer_count=booking.lost_answer_count,
-                claimed_until=None,
-                updated_at=timezone.now(),
-                **changes,
-            )
-            if not still_stale:
-                transaction.set_rollback(True)
-                continue
-            if changes["status"] in Status.alerted():
-                alert_stopped(booking.pk, changes["last_problem"])
-            if changes["status"] in Status.given_up():
-                notify_buyer(booking.pk, changes["status"])
-        recovered += 1
-    return recovered
-
-
-def interrupted_changes(booking: Booking) -> dict:
-    """What becomes of a booking whose worker stopped while sending: a lost answer, as in
-    apply_result (review where a repeat is unsafe)."""
-    agency = booking.viewing.agency
-    if not CLIENT_CLASSES[agency.broker_system].lost_answer_repeats:
-        return {"status": Status.NEEDS_REVIEW, "last_problem": problems.STOPPED_MAY_HAVE_SAVED()}
-    changes = retry_changes(booking, agency.credential, problems.STOPPED_SENDING_AGAIN(), None)
-    if changes["status"] == Status.RETRYING:
-        changes["last_problem"] = problems.STOPPED_SENDING_AGAIN()
-    return changes
-
-
-# --- staff actions -------------------------------------------------------------------------
-
-# Why a booking was left alone, by the status it was found in.
-SKIP_REASONS = {
-    Status.DELIVERED: _("already delivered"),
-    Status.CANCELLED: _("cancelled"),
-    Status.SENDING: _("being sent right now"),
-    Status.QUEUED: _("already queued"),
-    Status.RETRYING: _("waiting to retry (use Send now)"),
-    Status.HELD: _("held until the credential works (use Re-send)"),
-    Status.REJECTED: _("rejected (fix it, then Re-send)"),
-    Status.NEEDS_REVIEW: _("needs review (Re-send or Mark as delivered)"),
-    Status.PROBABLY_DELIVERED: _("probably delivered (Re-send or Mark as delivered)"),
-    Status.FAILED: _("failed (use Re-send)"),
-    Status.TOO_LATE: _("too late: its slot or viewing has started"),
-}
-REBOOKED = _("the buyer has booked this time again since")
-GONE = _("no longer exists")
-SKIPPED = ngettext_lazy(
-    "%(count)d booking skipped: %(reason)s.", "%(count)d bookings skipped: %(reason)s.", "count"
-)
-
-
-@dataclass
-class ActionResult:
-    done_message: Promise  # ngettext_lazy with a %(count)d, e.g. "%(count)d bookings cancelled."
-    done: int = 0
-    skipped: Counter = field(default_factory=Counter)  # reason (lazy text) -> count
-
-    @property
-    def message(self) -> str:
-        """Sentences in the active language, e.g. "12 bookings queued to be sent again.
-        3 bookings skipped: already delivered." """
-        sentences = []
-        if self.done or not self.skipped:
-            sentences.append(self.done_message % {"count": self.done})
-        sentences += [
-            SKIPPED % {"count": count, "reason": reason} for reason, count in self.skipped.items()
-        ]
-        return " ".join(sentences)
-
-
-def _act(bookings, done_message, transition: Transition, changes: dict, then=None) -> ActionResult:
-    """Move each booking whose status is (still) one of the transition's sources to its
-    target, with `changes`, by a conditional UPDATE so a worker cannot be overtaken; count
-    the rest by reason."""
-    result = ActionResult(done_message)
-    allowed = transition.sources
-    if transition.target is not None:
-        changes = {**changes, "status": transition.target}
-    for booking in bookings:
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    updated = Booking.objects.filter(pk=booking.pk, status__in=allowed).update(
-                        **changes, updated_at=timezone.now()
-                    )
-            except IntegrityError:
-                # Bringing it back would give its buyer two live bookings of one time.
-                result.skipped[REBOOKED] += 1
-                continue
-            if updated:
-                result.done += 1
-                if then:
-                    then(booking.pk)
-            else:
-                status = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True)
-                result.skipped[SKIP_REASONS.get(status.first(), GONE)] += 1
-    return result
-
-
-def send_now(bookings) -> ActionResult:
-    """Send queued or retrying bookings now instead of at their next attempt time."""
-    return _act(
-        bookings,
-        ngettext_lazy(
-            "%(count)d booking queued to be sent now.",
-            "%(count)d bookings queued to be sent now.",
-            "count",
-        ),
-        STAFF_TRANSITIONS["send_now"],
-        {"next_attempt_at": None},
-        then=wake_delivery,
-    )
-
-
-def resend(bookings) -> ActionResult:
-    """Start delivery again, with a fresh retry schedule, for bookings that stopped."""
-    return _act(
-        bookings,
-        ngettext_lazy(
-            "%(count)d booking queued to be sent again.",
-            "%(count)d bookings queued to be sent again.",
-            "count",
-        ),
-        STAFF_TRANSITIONS["resend"],
-        {
-            "attempt_count": 0,
-            "lost_answer_count": 0,
-            "next_attempt_at": None,
-            "last_problem": None,
-            "provider_errors": {},
-        },
-        then=wake_delivery,
-    )
-
-
-def replayable(agency, since):
-    """The agency's failed or held bookings received since `since`, oldest first."""
-    return Booking.objects.filter(
-        viewing__agency=agency, status__in=Status.replayed(), created_at__gte=since
-    ).order_by("created_at", "pk")
-
-
-def replay(agency, since) -> ActionResult:
-    """Re-send every failed or held booking of the agency received since `since` (e.g. after
-    a broker system's outage), each with a fresh retry schedule."""
-    return resend(replayable(agency, since))
-
-
-CANCELLED_CHANGES = {"next_attempt_at": None}
-CANCELLED_MESSAGE = ngettext_lazy(
-    "%(count)d booking cancelled.", "%(count)d bookings cancelled.", "count"
-)
-
-
-def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
-    """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
-    (bookings/buyer/emails.py) unless `tell_buyer` is false."""
-    then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
-    return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel"], CANCELLED_CHANGES, then)
-
-
-def cancel_unsent(bookings) -> ActionResult:
-    """The buyer's own cancel (bookings/buyer/status.py): only bookings that have not
-    reached the broker system. One in doubt may have, so it is left to staff."""
-    return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_unsent"], CANCELLED_CHANGES)
-
-
-def cancel_as_the_buyer_asked(bookings) -> ActionResult:
-    """Staff removed the buyer from the broker system, as the buyer asked on their status
-    page after delivery (`cancellation_requested_at`): the booking is cancelled, with no
-    email (the buyer asked for it)."""
-    asked = [booking for booking in bookings if booking.cancellation_requested_at]
-    result = _act(
-        asked, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_as_the_buyer_asked"], CANCELLED_CHANGES
-    )
-    if len(bookings) > len(asked):
-        result.skipped[_("the buyer did not ask to cancel")] += len(bookings) - len(asked)
-    return result
-
-
-def mark_delivered(bookings) -> ActionResult:
-    """For a booking in doubt that staff found in the broker system."""
-    return _act(
-        bookings,
-        ngettext_lazy(
-            "%(count)d booking marked as delivered.",
-            "%(count)d bookings marked as delivered.",
-            "count",
-        ),
-        STAFF_TRANSITIONS["mark_delivered"],
-        {"delivered_at": timezone.now(), "last_problem": None},
     )
