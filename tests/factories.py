@@ -192,6 +192,25 @@ def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
     return user
 
 
+# The roles a rule about agency data is tested for: a superuser, the agency's administrator,
+# its staff, and a user who is staff here and administrator of another agency.
+ROLES = ["superuser", "administrator", "staff", "staff_here_administrator_there"]
+
+
+def make_user_in_role(role, agency, other_agency=None):
+    """A staff user of `agency` in one of ROLES (the other agency made when not given)."""
+    if role == "superuser":
+        user = make_staff_user()
+        user.is_superuser = True
+        user.save()
+        return user
+    if role == "administrator":
+        return make_staff_user(agency, role=Membership.Role.ADMIN)
+    if role == "staff":
+        return make_staff_user(agency)
+    return make_mixed_user(agency, other_agency or make_agency())
+
+
 def make_mixed_user(staff_agency, admin_agency):
     """A user who is staff in one agency and administrator in another."""
     user = make_staff_user(staff_agency)

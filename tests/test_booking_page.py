@@ -7,15 +7,16 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils.html import escape
 
-from agencies.models import Membership
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.problems import delivery as problems
 from tests.factories import (
+    ROLES,
     admin_booking_data,
     make_booking,
     make_slot,
     make_staff_user,
+    make_user_in_role,
     make_viewing,
 )
 
@@ -45,23 +46,9 @@ def other_agency(make_agency):
 
 
 # Every role that works on the agency's bookings.
-ROLES = ["superuser", "administrator", "staff", "staff_here_admin_elsewhere"]
-
-
 @pytest.fixture(params=ROLES)
 def member_client(request, client, agency, other_agency):
-    if request.param == "superuser":
-        user = make_staff_user()
-        user.is_superuser = True
-        user.save()
-    elif request.param == "administrator":
-        user = make_staff_user(agency, role=Membership.Role.ADMIN)
-    elif request.param == "staff":
-        user = make_staff_user(agency)
-    else:
-        user = make_staff_user(agency)
-        Membership.objects.create(user=user, agency=other_agency, role=Membership.Role.ADMIN)
-    client.force_login(user)
+    client.force_login(make_user_in_role(request.param, agency, other_agency))
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from agencies.models import ApiKey, BrokerSystem, Membership
+from agencies.models import ApiKey, BrokerSystem
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import plugin_for
@@ -18,11 +18,12 @@ from bookings.providers.contracts import Contract
 from bookings.providers.vitec.client import VitecClient
 from tests.factories import (
     BUYER,
+    ROLES,
     admin_booking_data,
     make_agency,
     make_booking,
-    make_staff_user,
     make_three_slot_viewing,
+    make_user_in_role,
     post_booking_api,
     post_booking_page,
     unsaved_booking,
@@ -334,21 +335,9 @@ def test_vitec_api_says_it_in_swedish(client, vitec_api_key):
 # --- the admin's form, for every role ----------------------------------------------------------
 
 
-@pytest.fixture(params=["superuser", "administrator", "staff", "staff here, admin elsewhere"])
+@pytest.fixture(params=ROLES)
 def staff_client(request, client, slot_viewing):
-    agency = slot_viewing.agency
-    if request.param == "superuser":
-        user = make_staff_user()
-        user.is_superuser = True
-        user.save()
-    elif request.param == "administrator":
-        user = make_staff_user(agency, role=Membership.Role.ADMIN)
-    elif request.param == "staff":
-        user = make_staff_user(agency)
-    else:
-        user = make_staff_user(agency)
-        Membership.objects.create(user=user, agency=make_agency(), role=Membership.Role.ADMIN)
-    client.force_login(user)
+    client.force_login(make_user_in_role(request.param, slot_viewing.agency))
     return client
 
 

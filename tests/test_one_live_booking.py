@@ -12,18 +12,18 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
-from agencies.models import ApiKey, Membership
+from agencies.models import ApiKey
 from bookings.models import Booking
 from tests.factories import (
     BUYER,
+    ROLES,
     admin_booking_data,
     historical_viewing,
     in_english,
-    make_agency,
     make_booking,
     make_slot,
-    make_staff_user,
     make_three_slot_viewing,
+    make_user_in_role,
     post_booking_page,
 )
 
@@ -269,21 +269,9 @@ def test_page_buyer_whose_booking_did_not_stand_may_book_again(client, slot_view
 # --- admin ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["superuser", "staff", "administrator", "staff here, admin elsewhere"])
+@pytest.fixture(params=ROLES)
 def admin_user_client(request, client, slot_viewing):
-    agency = slot_viewing.agency
-    if request.param == "superuser":
-        user = make_staff_user()
-        user.is_superuser = True
-        user.save()
-    elif request.param == "staff":
-        user = make_staff_user(agency)
-    elif request.param == "administrator":
-        user = make_staff_user(agency, role=Membership.Role.ADMIN)
-    else:
-        user = make_staff_user(agency)
-        Membership.objects.create(user=user, agency=make_agency(), role=Membership.Role.ADMIN)
-    client.force_login(user)
+    client.force_login(make_user_in_role(request.param, slot_viewing.agency))
     return client
 
 
