@@ -79,10 +79,10 @@ BOOKING_COUNTS = [
         ngettext_lazy(
             "%(count)s buyer asked to cancel", "%(count)s buyers asked to cancel", "count"
         ),
-        Q(cancellation_requested_at__isnull=False) & ~Q(status=Status.CANCELLED),
+        Q(cancellation_requested_at__isnull=False, status__in=Status.not_cancelled()),
         {
             "cancellation_requested_at__isnull": "False",
-            "status__in": ",".join(s for s in Status.values if s != Status.CANCELLED),
+            "status__in": ",".join(Status.not_cancelled()),
         },
     ),
 ]

@@ -236,3 +236,69 @@ def test_sending_imports_neither_the_sweep_nor_the_staff_actions():
         )
         == []
     )
+
+
+def project_import_graph() -> dict[str, set[str]]:
+    """Module -> the project's modules it imports (at top level or inside a function)."""
+    paths = {
+        ".".join(path.relative_to(BASE_DIR).with_suffix("").parts).removesuffix(".__init__"): path
+        for folder in ("agencies", "bookings", "config")
+        for path in (BASE_DIR / folder).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    graph = {}
+    for module, path in paths.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+                imported.add(node.module)
+        graph[module] = {m for m in imported if m in paths and m != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(module):
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph[module]:
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while (member := stack.pop()) != module:
+                on_stack.discard(member)
+                component.append(member)
+            on_stack.discard(module)
+            if component:
+                found.append(sorted([module, *component]))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_import_cycle_among_the_projects_modules():
+    assert cycles(project_import_graph()) == []
+
+
+def test_the_import_cycle_check_sees_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_schedule_wakes_the_delivery_task_by_its_path():
+    from django.utils.module_loading import import_string
+
+    from bookings.delivery import schedule, tasks
+
+    assert import_string(schedule.DELIVERY_TASK) is tasks.deliver_booking

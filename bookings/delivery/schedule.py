@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from bookings.after_commit import enqueue_after_commit
 from bookings.models import Booking
@@ -21,6 +22,12 @@ from bookings.models import Booking
 # Rows the dispatcher locks and wakes per transaction: a bounded lock set, however big
 # the backlog.
 DISPATCH_BATCH = 500
+
+# The delivery task runs the sender, and sending wakes further bookings (a circuit that
+# closes, a credential that works again): a loop at run time, not in the imports. The
+# schedule names the task by its path, as the task backend's worker finds it, so every
+# import in bookings/delivery/ runs down to here (tests/test_app_boundaries.py).
+DELIVERY_TASK = "bookings.delivery.tasks.deliver_booking"
 
 
 def due_filter(now) -> Q:
@@ -32,10 +39,7 @@ def due_filter(now) -> Q:
 def wake_delivery(booking_id: int) -> None:
     """Have a worker deliver the booking once the current transaction commits (at once
     outside one), so a worker never looks for a row that is not there yet."""
-    # Imported here: the task runs the engine, and delivering one booking wakes others.
-    from bookings.delivery.tasks import deliver_booking
-
-    enqueue_after_commit(deliver_booking, booking_id)
+    enqueue_after_commit(import_string(DELIVERY_TASK), booking_id)
 
 
 def dispatch_due() -> int:

@@ -16,24 +16,10 @@ from django.utils.translation import ngettext_lazy
 from bookings.buyer.emails import notify_buyer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
-from bookings.models.status import STAFF_TRANSITIONS, Transition
+from bookings.models.status import LEFT_ALONE_BECAUSE, STAFF_TRANSITIONS, Transition
 
 Status = Booking.Status
 
-# Why a booking was left alone, by the status it was found in.
-SKIP_REASONS = {
-    Status.DELIVERED: _("already delivered"),
-    Status.CANCELLED: _("cancelled"),
-    Status.SENDING: _("being sent right now"),
-    Status.QUEUED: _("already queued"),
-    Status.RETRYING: _("waiting to retry (use Send now)"),
-    Status.HELD: _("held until the credential works (use Re-send)"),
-    Status.REJECTED: _("rejected (fix it, then Re-send)"),
-    Status.NEEDS_REVIEW: _("needs review (Re-send or Mark as delivered)"),
-    Status.PROBABLY_DELIVERED: _("probably delivered (Re-send or Mark as delivered)"),
-    Status.FAILED: _("failed (use Re-send)"),
-    Status.TOO_LATE: _("too late: its slot or viewing has started"),
-}
 REBOOKED = _("the buyer has booked this time again since")
 GONE = _("no longer exists")
 SKIPPED = ngettext_lazy(
@@ -85,7 +71,7 @@ def _act(bookings, done_message, transition: Transition, changes: dict, then=Non
                     then(booking.pk)
             else:
                 status = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True)
-                result.skipped[SKIP_REASONS.get(status.first(), GONE)] += 1
+                result.skipped[LEFT_ALONE_BECAUSE.get(status.first(), GONE)] += 1
     return result
 
 

@@ -110,6 +110,12 @@ class BookingStatus(models.TextChoices):
         return [cls.DELIVERED, cls.CANCELLED]
 
     @classmethod
+    def not_cancelled(cls) -> list["BookingStatus"]:
+        """Every status but cancelled: a buyer's request to cancel one of these still waits
+        for staff (bookings/cockpit.py)."""
+        return [status for status in cls if status != cls.CANCELLED]
+
+    @classmethod
     def live(cls) -> list["BookingStatus"]:
         """Bookings that stand, are on their way or may have landed: a buyer has at most one
         of these per viewing and time. One refused, failed or cancelled does not stand, so
@@ -155,4 +161,20 @@ STAFF_TRANSITIONS = {
         BookingStatus.CANCELLED,
     ),
     "mark_delivered": Transition(tuple(BookingStatus.in_doubt()), BookingStatus.DELIVERED),
+}
+
+# Why a staff action left a booking alone, by the status it found the booking in: the
+# skipped half of the table above, as staff read it.
+LEFT_ALONE_BECAUSE = {
+    BookingStatus.DELIVERED: _("already delivered"),
+    BookingStatus.CANCELLED: _("cancelled"),
+    BookingStatus.SENDING: _("being sent right now"),
+    BookingStatus.QUEUED: _("already queued"),
+    BookingStatus.RETRYING: _("waiting to retry (use Send now)"),
+    BookingStatus.HELD: _("held until the credential works (use Re-send)"),
+    BookingStatus.REJECTED: _("rejected (fix it, then Re-send)"),
+    BookingStatus.NEEDS_REVIEW: _("needs review (Re-send or Mark as delivered)"),
+    BookingStatus.PROBABLY_DELIVERED: _("probably delivered (Re-send or Mark as delivered)"),
+    BookingStatus.FAILED: _("failed (use Re-send)"),
+    BookingStatus.TOO_LATE: _("too late: its slot or viewing has started"),
 }
