@@ -158,15 +158,15 @@ def seed_agencies_and_people():
 
     from agencies.models import (
         Agency,
-        BrokerSystem,
         CredentialStatus,
         Membership,
+        Provider,
         ProviderCredential,
     )
 
-    systems = [BrokerSystem.MSPECS, BrokerSystem.VITEC, BrokerSystem.MSPECS]
+    systems = [Provider.MSPECS, Provider.VITEC, Provider.MSPECS]
     agencies = [
-        Agency.objects.create(name=f"Bench {n}", slug=f"bench-{n}", broker_system=systems[n])
+        Agency.objects.create(name=f"Bench {n}", slug=f"bench-{n}", provider=systems[n])
         for n in range(AGENCIES)
     ]
     for agency in agencies:
@@ -175,9 +175,9 @@ def seed_agencies_and_people():
             base_url="http://127.0.0.1:9/api",
             username="bench",
             secret="bench-secret",
-            vitec_customer_id="bench" if agency.broker_system == BrokerSystem.VITEC else "",
+            vitec_customer_id="bench" if agency.provider == Provider.VITEC else "",
             status=CredentialStatus.FAILING
-            if agency.broker_system == BrokerSystem.VITEC
+            if agency.provider == Provider.VITEC
             else CredentialStatus.OK,
         )
     member = User.objects.create(username="member", is_staff=True)

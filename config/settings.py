@@ -263,9 +263,9 @@ SECURE_CSP = {
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Delivery to the broker systems.
+# Delivery to the providers.
 # Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed. The
-# default spans about 92 hours (at least 74 with the -20% jitter): a broker system down for
+# default spans about 92 hours (at least 74 with the -20% jitter): a provider down for
 # a weekend loses nothing. A booking stops earlier once its slot or viewing has started
 # (`too_late`, Booking.delivery_deadline).
 DELIVERY_RETRY_SCHEDULE = env.list(
@@ -274,12 +274,12 @@ DELIVERY_RETRY_SCHEDULE = env.list(
     default=[10, 60, 300, 1800, 7200, 21600, 43200, 86400, 86400, 86400],
 )
 # A post whose answer was lost (read timeout, dropped connection) is repeated, where the
-# broker system allows it (MSPECS, at most twice), no sooner than this many seconds and
+# provider allows it (MSPECS, at most twice), no sooner than this many seconds and
 # never while a claim on the booking may still be running.
 DELIVERY_LOST_ANSWER_WAIT = env.float("DELIVERY_LOST_ANSWER_WAIT", default=300)
 # The circuit breaker per credential: after this many failures in a row (5xx, 429,
 # timeouts, no connection) the agency's deliveries are held and one booking probes the
-# broker system, first after CIRCUIT_BREAKER_PROBE_SECONDS, then twice as long each time up
+# provider, first after CIRCUIT_BREAKER_PROBE_SECONDS, then twice as long each time up
 # to CIRCUIT_BREAKER_PROBE_MAX_SECONDS (never sooner than a 429's Retry-After).
 CIRCUIT_BREAKER_THRESHOLD = env.int("CIRCUIT_BREAKER_THRESHOLD", default=5)
 CIRCUIT_BREAKER_PROBE_SECONDS = env.float("CIRCUIT_BREAKER_PROBE_SECONDS", default=30)
@@ -289,7 +289,7 @@ CIRCUIT_BREAKER_PROBE_MAX_SECONDS = env.float("CIRCUIT_BREAKER_PROBE_MAX_SECONDS
 # e.g. since it was woken, before the dispatcher wakes it (again).
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=10)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
-# Broker-system API hosts allowed besides the ones MSPECS and Vitec really use: a host name
+# Providers' API hosts allowed besides the ones MSPECS and Vitec really use: a host name
 # (https only) or `http://host` (plain http too, any port; `make run` adds the sandbox
 # as http://127.0.0.1). Allowed hosts may resolve to private or loopback addresses.
 BROKER_ALLOWED_HOSTS = env.list("BROKER_ALLOWED_HOSTS", default=[])
@@ -320,12 +320,12 @@ SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", d
 
 # Imported viewings (bookings/viewing_import/): every VIEWING_SYNC_INTERVAL seconds the
 # scheduler re-reads each deal and estate behind an upcoming imported viewing, one request
-# each, so many at once overall and per agency; only of the broker systems that allow
+# each, so many at once overall and per agency; only of the providers that allow
 # scheduled reads (Vitec; MSPECS's deals are read on webhooks and the nightly catch-up).
 VIEWING_SYNC_INTERVAL = env.int("VIEWING_SYNC_INTERVAL", default=900)
 VIEWING_SYNC_CONCURRENCY = env.int("VIEWING_SYNC_CONCURRENCY", default=10)
 VIEWING_SYNC_CONCURRENCY_PER_AGENCY = env.int("VIEWING_SYNC_CONCURRENCY_PER_AGENCY", default=4)
-# For a broker system that lists what changed (Vitec), the scheduled sync reads only the
+# For a provider that lists what changed (Vitec), the scheduled sync reads only the
 # estates changed since its last pass, and every one of them again after this many seconds.
 VIEWING_SYNC_ALL_EVERY = env.int("VIEWING_SYNC_ALL_EVERY", default=86400)
 # MSPECS webhooks (bookings/viewing_import/webhooks.py): the secret MSPECS signs them with,
@@ -338,7 +338,7 @@ WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=300)
 # TIME_ZONE): the events its webhook missed (bookings/viewing_import/nightly.py).
 SOURCE_CATCH_UP_SCHEDULE = env.str("SOURCE_CATCH_UP_SCHEDULE", default="15 2 * * *")
 
-# The built-in sandbox broker-system servers (`manage.py sandbox`) that the demo agencies use.
+# The built-in sandbox provider servers (`manage.py sandbox`) that the demo agencies use.
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 

@@ -1,5 +1,5 @@
 """The test suite's fixtures, in one place; the data they make comes from
-tests/factories.py. Tests steer the sandbox broker systems through their control API
+tests/factories.py. Tests steer the sandbox providers through their control API
 (bookings/sandbox/state.py), never their internals."""
 
 import functools
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from agencies.models import ApiKey, BrokerSystem
+from agencies.models import ApiKey, Provider
 from bookings.models import Booking
 from bookings.sandbox import SandboxProviders
 from config.settings import BASE_DIR
@@ -19,7 +19,7 @@ from tests import factories
 
 @pytest.fixture
 def sandbox():
-    """Both fake broker systems, live on a loopback port for this test."""
+    """Both fake providers, live on a loopback port for this test."""
     with SandboxProviders() as providers:
         yield providers
 
@@ -32,7 +32,7 @@ def make_agency(sandbox):
 
 @pytest.fixture
 def mspecs_agency(db):
-    return factories.make_agency(BrokerSystem.MSPECS)
+    return factories.make_agency(Provider.MSPECS)
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ SANDBOX_ALLOWED_HOSTS = ["http://127.0.0.1"]
 
 @pytest.fixture(autouse=True)
 def provider_hosts_allow_the_sandbox(settings):
-    """Every test may call the sandbox broker systems, allowed explicitly as an operator would."""
+    """Every test may call the sandbox providers, allowed explicitly as an operator would."""
     settings.BROKER_ALLOWED_HOSTS = SANDBOX_ALLOWED_HOSTS
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from agencies.models import Agency, Membership, Provider, ProviderCredential
 from agencies.problems import problem_text
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
@@ -23,14 +23,14 @@ CREDENTIAL_FIELDS = {field.name for field in ProviderCredential._meta.get_fields
 
 
 def make_agency(
-    broker_system=BrokerSystem.MSPECS,
+    provider=Provider.MSPECS,
     *,
     sandbox=None,
     base_url=None,
     with_credential=True,
     **fields,
 ):
-    """An agency with a credential for the sandbox broker systems: at `sandbox` when given,
+    """An agency with a credential for the sandbox providers: at `sandbox` when given,
     else at an address where nothing answers. Fields of the credential (secret, username,
     vitec_*...) go to the credential, the others to the agency."""
     credential_fields = {
@@ -40,10 +40,10 @@ def make_agency(
     agency = Agency.objects.create(
         name=fields.pop("name", f"Agency {n}"),
         slug=fields.pop("slug", f"agency-{n}"),
-        broker_system=broker_system,
+        provider=provider,
         **fields,
     )
-    is_vitec = broker_system == BrokerSystem.VITEC
+    is_vitec = provider == Provider.VITEC
     if sandbox is not None:
         base_url = sandbox.vitec_url if is_vitec else sandbox.mspecs_url
     if with_credential:
@@ -113,7 +113,7 @@ def make_slot_viewing(agency, deal_id, slot_ids, *, starts_in=timedelta(days=3),
 def historical_viewing(apps):
     """A viewing and its agency made with a migration test's historical models (`apps`)."""
     agency = apps.get_model("agencies", "Agency").objects.create(
-        name="A", slug="a", broker_system="mspecs"
+        name="A", slug="a", provider="mspecs"
     )
     return apps.get_model("bookings", "Viewing").objects.create(
         agency=agency,
@@ -141,7 +141,7 @@ def make_booking(
     viewing=None, slot=None, *, viewing_id="viewing-1", slot_id="slot-1", time_slots=False, **fields
 ):
     """A saved booking, as intake saves it but bypassing it (no delivery is enqueued);
-    fields may be given bad values to provoke the broker system.
+    fields may be given bad values to provoke the provider.
 
     `viewing` may be an agency instead: the booking is then on the agency's viewing
     `viewing_id` (made the first time, with time slots when `time_slots`), in its slot
@@ -173,7 +173,7 @@ def queue(agency, n):
 
 
 def delivered_booking(viewing, slot=None, *, delivered_at=None, **fields):
-    """A booking as the delivery engine leaves it once the broker system took it."""
+    """A booking as the delivery engine leaves it once the provider took it."""
     return make_booking(
         viewing,
         slot,
@@ -301,11 +301,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-# --- what the broker systems answer about deals and estates ---------------------------------
+# --- what the providers answer about deals and estates ---------------------------------
 
 
 def broker_time(moment) -> str:
-    """A time as the broker systems write it: Swedish local time without an offset."""
+    """A time as the providers write it: Swedish local time without an offset."""
     return timezone.localtime(moment).replace(tzinfo=None).isoformat(timespec="seconds")
 
 

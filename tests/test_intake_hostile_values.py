@@ -1,11 +1,11 @@
-"""Hostile values at every door: names, the message, broker-system ids, NUL bytes in admin URLs."""
+"""Hostile values at every door: names, the message, provider ids, NUL bytes in admin URLs."""
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DataError
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, ProviderCredential
+from agencies.models import Provider, ProviderCredential
 from agencies.validators import validate_provider_id
 from bookings.models import Booking, Viewing, ViewingSlot
 from tests.factories import (
@@ -154,7 +154,7 @@ def test_openapi_document_names_the_limits(client):
     assert "duplicate_booking" in schema["ErrorCode"]["enum"]
 
 
-# --- broker-system ids ---------------------------------------------------------------------
+# --- provider ids ---------------------------------------------------------------------
 
 BAD_PROVIDER_IDS = [
     ".",
@@ -222,7 +222,7 @@ def test_viewing_admin_refuses_a_path_changing_viewing_id(admin_client, viewing_
 
 
 def test_credential_validation_refuses_a_path_changing_customer_id(db):
-    credential = make_agency(BrokerSystem.VITEC).credential
+    credential = make_agency(Provider.VITEC).credential
     credential.vitec_customer_id = ".."
 
     with pytest.raises(ValidationError) as refused:

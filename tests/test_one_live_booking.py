@@ -552,7 +552,7 @@ def test_simultaneous_identical_api_posts_give_one_booking(slot_viewing, api_key
 
 
 def test_api_buyer_whose_booking_needs_review_may_not_book_again(post_api, slot_viewing):
-    # It may already sit in the broker system: a second one could list the buyer twice.
+    # It may already sit in the provider: a second one could list the buyer twice.
     post_api({"slot": "slot-open"})
     Booking.objects.update(status=Booking.Status.NEEDS_REVIEW)
 

@@ -135,7 +135,7 @@ CHOSEN_AT_ENTRY = ["language", "lawful_basis"]
 
 
 class BookingForm(forms.ModelForm):
-    """The booking form; on a rejected booking's page it shows the broker system's field
+    """The booking form; on a rejected booking's page it shows the provider's field
     errors beside the fields they concern until staff save it."""
 
     broker_field_errors: dict[str, list[str]] = {}
@@ -192,7 +192,7 @@ class BookingAdmin(AgencyScopedAdmin):
         ViewingTimeFilter,
         "source",
         "viewing__agency",
-        "viewing__agency__broker_system",
+        "viewing__agency__provider",
     ]
     # No list of viewings beside the list: an agency has hundreds. A viewing's bookings are
     # ?viewing__id__exact=<id>, or a search for its title.
@@ -457,8 +457,8 @@ class BookingAdmin(AgencyScopedAdmin):
         readonly = [*super().get_readonly_fields(request, obj), "source"]
         if obj is not None:
             readonly += CHOSEN_AT_ENTRY
-        if obj is not None and obj.status in Booking.Status.with_the_broker_system():
-            # What the broker system has (or is getting) must stay what we show.
+        if obj is not None and obj.status in Booking.Status.with_the_provider():
+            # What the provider has (or is getting) must stay what we show.
             readonly += BUYER_FIELDS
         return readonly
 
@@ -466,7 +466,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.status == Booking.Status.DELIVERED:
-            # It is in the broker system; erasing the buyer's data has its own audited tool.
+            # It is in the provider; erasing the buyer's data has its own audited tool.
             return False
         return super().has_delete_permission(request, obj)
 
@@ -530,6 +530,6 @@ class BookingAdmin(AgencyScopedAdmin):
 
 
 def provider_field_errors(booking: Booking) -> dict[str, list[str]]:
-    """The broker system's field errors of a rejected booking, by the booking's fields."""
-    client_class = CLIENT_CLASSES[booking.viewing.agency.broker_system]
+    """The provider's field errors of a rejected booking, by the booking's fields."""
+    client_class = CLIENT_CLASSES[booking.viewing.agency.provider]
     return client_class.errors_by_booking_field(booking.provider_errors)

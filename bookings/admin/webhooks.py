@@ -1,4 +1,4 @@
-"""The broker systems' pushed events."""
+"""The providers' pushed events."""
 
 from agencies.admin import ReadOnlyRecordAdmin
 

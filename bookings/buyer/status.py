@@ -1,5 +1,5 @@
 """A booking as its buyer sees it on the private status page (bookings/buyer/links.py):
-its state, in words that promise nothing the broker system has not done, and the buyer's
+its state, in words that promise nothing the provider has not done, and the buyer's
 cancellation."""
 
 from enum import StrEnum
@@ -15,9 +15,9 @@ Status = Booking.Status
 class BuyerState(StrEnum):
     """What the buyer is told: fewer states than staff see, each true for the buyer."""
 
-    WAITING = "waiting"  # received; not yet in the agency's broker system (as far as we know)
-    DELIVERED = "delivered"  # the broker system took it
-    NOT_REGISTERED = "not_registered"  # the broker system refused it, or delivery gave up
+    WAITING = "waiting"  # received; not yet in the agency's provider (as far as we know)
+    DELIVERED = "delivered"  # the provider took it
+    NOT_REGISTERED = "not_registered"  # the provider refused it, or delivery gave up
     CANCELLED = "cancelled"
     CANCELLATION_REQUESTED = "cancellation_requested"  # asked after it may have arrived
 
@@ -49,7 +49,7 @@ def can_cancel(booking: Booking) -> bool:
 
 
 def cancel_by_buyer(booking: Booking) -> None:
-    """The buyer's "cancel my booking". One that cannot be in the broker system yet is
+    """The buyer's "cancel my booking". One that cannot be in the provider yet is
     cancelled outright, through the staff action's conditional update (a worker claiming
     it at the same moment wins or loses cleanly). One that is there, or may be (being sent,
     or set aside for review), gets `cancellation_requested_at` for staff to act on: the

@@ -47,8 +47,8 @@ def status_page(request, token):
                 # One flag per state (is_waiting, is_delivered, …): the template words
                 # each apart by its flag, never by comparing strings.
                 **state_flags(buyer_state(booking)),
-                # What the broker system does once it has the booking.
-                "confirmation": plugin_for(agency.broker_system).buyer_confirmation(credential),
+                # What the provider does once it has the booking.
+                "confirmation": plugin_for(agency.provider).buyer_confirmation(credential),
                 "can_cancel": can_cancel(booking),
                 "booking_page_path": booking_page_path(booking.viewing),
             },

@@ -37,12 +37,12 @@ Status = Booking.Status
 CONNECTION_FIELDS = [*SECRET_SCOPE_FIELDS, "secret"]
 
 
-def broker_system_errors(credential: ProviderCredential) -> dict[str, ValidationError]:
-    """What the agency's broker system needs of the credential and it lacks, by field (its
+def provider_errors(credential: ProviderCredential) -> dict[str, ValidationError]:
+    """What the agency's provider needs of the credential and it lacks, by field (its
     plug-in says: a customer id, a subscriber id, the schemes it accepts). The credential
     model checks the rest (ProviderCredential.clean)."""
-    plugin = plugin_for(credential.agency.broker_system)
-    system = credential.agency.get_broker_system_display()
+    plugin = plugin_for(credential.agency.provider)
+    system = credential.agency.get_provider_display()
     errors = {}
     if plugin.needs_customer_id and not credential.vitec_customer_id:
         errors["vitec_customer_id"] = ValidationError(
@@ -69,7 +69,7 @@ def save_credential(credential: ProviderCredential) -> int:
     """Save a credential as staff edited it. A failing one whose connection details
     changed becomes untested; one that is not failing sends the agency's held bookings
     again. Returns how many were queued again."""
-    # Compared with the values it was loaded with: what decides whether the broker system
+    # Compared with the values it was loaded with: what decides whether the provider
     # accepts it.
     if (
         credential.pk is not None

@@ -1,4 +1,4 @@
-"""Masking what must never be stored from a broker system's answer: credentials, and the
+"""Masking what must never be stored from a provider's answer: credentials, and the
 buyer's email and phone beyond what staff need to recognise them.
 
 `redact_answer` is the one door: delivery, slot polling and the credential check pass every
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from agencies.models import ProviderCredential
     from bookings.models import Booking
 
-# "@" and "+" also URL-encoded (%40, %2B), as a broker system echoing a query string writes them.
+# "@" and "+" also URL-encoded (%40, %2B), as a provider echoing a query string writes them.
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # An address cut off at the end of the text, its domain partly or wholly gone.
 CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]*)\Z")
-# International numbers as broker systems echo them: +46701111111, +46 70-111 11 11. (Bare
+# International numbers as providers echo them: +46701111111, +46 70-111 11 11. (Bare
 # digit runs are left alone: they are as likely dates and ids.)
 PHONE = re.compile(r"(?:\+|%2[Bb])(\d[\d \-]{5,}\d)")
 AUTHORIZATION = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+")
@@ -55,7 +55,7 @@ def keep_first_character(match: re.Match) -> str:
 def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     """`text` with the given secrets, any Authorization value, email address and
     international phone number masked; `personal` values (the buyer's own email and
-    phone, in whatever form the broker system echoes them) keep only their first character.
+    phone, in whatever form the provider echoes them) keep only their first character.
     A text that ends in the beginning of any of these is taken for one cut short, and
     that end is masked too."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
@@ -268,7 +268,7 @@ def redact_answer(
 ) -> Any:
     """`value` (a text, a Problem's parameters, or field errors: dicts and lists of texts,
     keys included) derived
-    from a broker system's answer, with the credential's secret and the booking's buyer
+    from a provider's answer, with the credential's secret and the booking's buyer
     masked in every form (see `redact`). What is stored from an answer goes through here."""
     secrets = credential_secrets(credential.username, credential.secret) if credential else []
     personal = [booking.email, booking.phone] if booking else []

@@ -1,4 +1,4 @@
-"""Sending one booking to its broker system: the outbox row -> provider, and the retry
+"""Sending one booking to its provider: the outbox row -> provider, and the retry
 policy (docs/design.md, "The flow of one booking").
 
 The booking row is the schedule (bookings/delivery/schedule.py). A worker claims a due
@@ -41,7 +41,7 @@ EXCERPT_LENGTH = 2000
 # Random spread of each retry delay, so bookings that failed together do not come back
 # together (±20%).
 RETRY_JITTER = 0.2
-# Retry-After is honoured up to a day; a broker system asking for longer is treated as an
+# Retry-After is honoured up to a day; a provider asking for longer is treated as an
 # error in its header, not a reason to park a booking for weeks.
 MAX_RETRY_AFTER = 24 * 3600
 
@@ -126,7 +126,7 @@ def deliver(booking_id: int) -> Outcome | None:
         )
         return None
     except Exception:
-        # A fault in our own code, not the broker system's answer (that never raises): do not
+        # A fault in our own code, not the provider's answer (that never raises): do not
         # leave the booking claimed and the sweep sending it round and round.
         release(
             booking,
@@ -212,7 +212,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
             "booking_id": booking.pk,
             "agency_id": booking.viewing.agency_id,
             "attempt_id": attempt.pk,
-            "broker_system": booking.viewing.agency.broker_system,
+            "broker_system": booking.viewing.agency.provider,
             "outcome": result.outcome.value,
             "http_status": attempt.http_status,
             "duration_ms": attempt.duration_ms,
@@ -231,12 +231,12 @@ def retry_changes(
 ) -> dict:
     """After a failed attempt (its DeliveryAttempt recorded): when to try again, or how the
     booking ends (see given_up_changes). A post whose answer was lost is repeated only as
-    often as the broker system allows, and after a longer wait that outlasts any claim, so
+    often as the provider allows, and after a longer wait that outlasts any claim, so
     two posts of one booking are never on their way at once. While the credential's circuit
     is open it is held with the agency's others."""
     attempt_number = booking.attempt_count
     lost = booking.lost_answer_count
-    if lost > CLIENT_CLASSES[credential.agency.broker_system].lost_answer_repeats:
+    if lost > CLIENT_CLASSES[credential.agency.provider].lost_answer_repeats:
         return given_up_changes(booking, Status.FAILED, problem)
     if circuit_open:
         return {"status": Status.HELD, "last_problem": circuit.circuit_problem(credential)}
@@ -311,7 +311,7 @@ def alert_stopped(booking_id: int, problem) -> None:
 def retry_delay(attempt_number: int, retry_after: float | None = None) -> float | None:
     """Seconds to wait after failed attempt `attempt_number`, or None to give up.
     Follows settings.DELIVERY_RETRY_SCHEDULE with jitter, never sooner than the
-    broker system's Retry-After."""
+    provider's Retry-After."""
     schedule = settings.DELIVERY_RETRY_SCHEDULE
     if attempt_number > len(schedule):
         return None

@@ -120,7 +120,7 @@ def replayable(agency, since):
 
 def replay(agency, since) -> ActionResult:
     """Re-send every failed or held booking of the agency received since `since` (e.g. after
-    a broker system's outage), each with a fresh retry schedule."""
+    a provider's outage), each with a fresh retry schedule."""
     return resend(replayable(agency, since))
 
 
@@ -139,12 +139,12 @@ def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
 
 def cancel_unsent(bookings) -> ActionResult:
     """The buyer's own cancel (bookings/buyer/status.py): only bookings that have not
-    reached the broker system. One in doubt may have, so it is left to staff."""
+    reached the provider. One in doubt may have, so it is left to staff."""
     return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_unsent"], CANCELLED_CHANGES)
 
 
 def cancel_as_the_buyer_asked(bookings) -> ActionResult:
-    """Staff removed the buyer from the broker system, as the buyer asked on their status
+    """Staff removed the buyer from the provider, as the buyer asked on their status
     page after delivery (`cancellation_requested_at`): the booking is cancelled, with no
     email (the buyer asked for it)."""
     asked = [booking for booking in bookings if booking.cancellation_requested_at]
@@ -157,7 +157,7 @@ def cancel_as_the_buyer_asked(bookings) -> ActionResult:
 
 
 def mark_delivered(bookings) -> ActionResult:
-    """For a booking in doubt that staff found in the broker system."""
+    """For a booking in doubt that staff found in the provider."""
     return _act(
         bookings,
         ngettext_lazy(

@@ -93,7 +93,7 @@ def invalid(fields: dict) -> ApiError:
 
 
 class ProviderIdConverter(StringConverter):
-    """An id from a broker system: one path segment that fits the 200-character id fields.
+    """An id from a provider: one path segment that fits the 200-character id fields.
     A NUL byte, which PostgreSQL refuses in text, falls through to the JSON 404."""
 
     regex = r"[^/\x00]{1,200}"
@@ -236,7 +236,7 @@ def viewing_list(request):
 
 def viewing_json(viewing: Viewing) -> dict:
     """The viewing with its upcoming slots prefetched. As on the booking page, a date-only
-    viewing and one whose times the broker system hides show their day, not their times."""
+    viewing and one whose times the provider hides show their day, not their times."""
     times_shown = not (viewing.date_only or viewing.hide_times)
     return {
         "id": viewing.provider_viewing_id,

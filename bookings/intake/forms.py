@@ -40,7 +40,7 @@ class BookingRequestForm(forms.ModelForm):
         self.fields["consent"].label = consent_sentence(viewing.agency)
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
-        # Slots are named by the broker system's id, among the viewing's own: whether one can
+        # Slots are named by the provider's id, among the viewing's own: whether one can
         # be booked (full, passed, or a viewing without slots) is the model's to say.
         self.fields["slot"].queryset = viewing.slots.all()
         self.fields["slot"].to_field_name = "provider_slot_id"

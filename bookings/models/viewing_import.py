@@ -16,7 +16,7 @@ class WebhookEventQuerySet(AgencyScopedQuerySet):
 
 
 class WebhookEvent(models.Model):
-    """An event a broker system pushed (MSPECS webhooks), stored before it is answered and
+    """An event a provider pushed (MSPECS webhooks), stored before it is answered and
     acted on by the worker (bookings/viewing_import/webhooks.py). Only what we act on is
     kept; MSPECS's events carry no id, so one delivery is known by its signed timestamp and
     the hash of its body."""
@@ -53,13 +53,13 @@ class WebhookEvent(models.Model):
 
 class ChangedSourcesMark(models.Model):
     """How far a scheduled sync has read the list of changed deals or estates of one
-    credential, for a broker system that lists them (Vitec's estates by changedAt;
+    credential, for a provider that lists them (Vitec's estates by changedAt;
     viewing_import/sync.py, `sync_changed`)."""
 
     credential = models.OneToOneField(
         "agencies.ProviderCredential", on_delete=models.CASCADE, related_name="changed_sources"
     )
-    # The newest change read, in the broker system's clock: the next pass asks from there.
+    # The newest change read, in the provider's clock: the next pass asks from there.
     changed_up_to = models.DateTimeField(null=True, blank=True)
     # When every source was last read whatever the list said (our clock).
     all_read_at = models.DateTimeField()

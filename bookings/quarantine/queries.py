@@ -40,7 +40,7 @@ def delivered_mspecs_bookings(user):
     agencies."""
     return Booking.objects.for_user(user).filter(
         status__in=MIRRORED_STATUSES,
-        viewing__agency__broker_system__in=systems_with("has_quarantine"),
+        viewing__agency__provider__in=systems_with("has_quarantine"),
     )
 
 

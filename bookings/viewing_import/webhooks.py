@@ -144,12 +144,12 @@ def mspecs_webhook(request):
 
 
 def agencies_subscribed(subscriber_id: str):
-    """The active agencies whose credential names this subscriber, among the broker systems
+    """The active agencies whose credential names this subscriber, among the providers
     that push events (MSPECS)."""
     systems = [system for system, plugin in PLUGINS.items() if plugin.pushes_source_events]
     return Agency.objects.filter(
         is_active=True,
-        broker_system__in=systems,
+        provider__in=systems,
         credential__mspecs_subscriber_id=subscriber_id,
     )
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.buyer.emails import buyer_email
 from bookings.buyer.links import status_path, status_token
 from bookings.models import Booking
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def booking(make_agency):
     viewing = make_viewing(
-        make_agency(BrokerSystem.MSPECS),
+        make_agency(Provider.MSPECS),
         date_only=True,
         starts_at=datetime(2031, 6, 14, tzinfo=STOCKHOLM),
         ends_at=datetime(2031, 6, 15, tzinfo=STOCKHOLM),

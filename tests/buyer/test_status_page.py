@@ -1,5 +1,5 @@
 """The buyer's private status page (bookings/buyer/): signed link, the state in words that
-promise nothing the broker system has not done, the .ics file and "cancel my booking"."""
+promise nothing the provider has not done, the .ics file and "cancel my booking"."""
 
 from datetime import timedelta
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.buyer.links import status_path, status_token
 from bookings.delivery.sending import claim, deliver
 from bookings.models import Booking, Viewing
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS, name="Mäklarhuset Uppsala")
+    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
 
 
 def page(client, booking, **headers):
@@ -82,9 +82,7 @@ def test_a_delivered_mspecs_booking_says_the_agencys_system_emails_to_confirm(ag
 def test_a_delivered_vitec_booking_names_the_confirmations_the_agency_turned_on(
     make_agency, client, mail, sms, expected
 ):
-    agency = make_agency(
-        BrokerSystem.VITEC, vitec_mail_confirmation=mail, vitec_sms_confirmation=sms
-    )
+    agency = make_agency(Provider.VITEC, vitec_mail_confirmation=mail, vitec_sms_confirmation=sms)
     booking = delivered_booking(agency, time_slots=True, language="en", email="anna@example.se")
 
     assert expected in page(client, booking)
@@ -216,7 +214,7 @@ def test_a_delivered_booking_records_the_request_for_staff(agency, client):
 
 
 @pytest.mark.parametrize("status", [Status.NEEDS_REVIEW])
-def test_a_booking_that_may_be_in_the_broker_system_records_the_request(agency, client, status):
+def test_a_booking_that_may_be_in_the_provider_records_the_request(agency, client, status):
     booking = make_booking(agency, status=status)
 
     cancel(client, booking)
@@ -344,7 +342,7 @@ def test_the_private_page_is_never_cached_nor_named_to_other_sites(agency, clien
     assert response["Referrer-Policy"] == "same-origin"
 
 
-def test_staff_close_a_requested_cancellation_once_done_in_the_broker_system(
+def test_staff_close_a_requested_cancellation_once_done_in_the_provider(
     agency, client, settings, django_capture_on_commit_callbacks
 ):
     from django.core import mail

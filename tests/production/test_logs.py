@@ -37,7 +37,7 @@ def test_a_delivery_with_a_failure_logs_json_events_with_ids_and_nothing_persona
     sandbox.set_credential("sandbox", SECRET)
     agency = make_agency(secret=SECRET)
     booking = make_booking(agency, **BUYER)
-    # The broker system's error answer echoes the buyer and the secret back.
+    # The provider's error answer echoes the buyer and the secret back.
     sandbox.set_fault(status=503, count=1, body={"echo": [*BUYER.values(), SECRET]})
     from bookings.delivery.tasks import deliver_booking
 

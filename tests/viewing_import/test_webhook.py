@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.models import Booking, Viewing, ViewingSlot, WebhookEvent
 from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.sandbox import SandboxProviders
@@ -54,7 +54,7 @@ def queued(settings):
 def agency(make_agency, sandbox):
     """An MSPECS agency (subscriber "sandbox-subscriber") that imported deal-1: viewing "v"
     with slot s-1."""
-    agency = make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id=SUBSCRIBER)
+    agency = make_agency(Provider.MSPECS, mspecs_subscriber_id=SUBSCRIBER)
     sandbox.set_mspecs_deal(
         "deal-1", mspecs_deal("deal-1", [mspecs_slot_viewing("v", START, ["s-1"])])
     )
@@ -127,7 +127,7 @@ def test_mspecs_signed_example_is_taken_and_its_deal_read_again(client, settings
     deal_id, subscriber = published["dealId"], published["subscriberId"]
     with SandboxProviders(mspecs_subscriber_ids={subscriber}) as sandbox:
         agency = factories.make_agency(
-            BrokerSystem.MSPECS, sandbox=sandbox, mspecs_subscriber_id=subscriber
+            Provider.MSPECS, sandbox=sandbox, mspecs_subscriber_id=subscriber
         )
         sandbox.set_mspecs_deal(
             deal_id, mspecs_deal(deal_id, [mspecs_slot_viewing("v", START, ["s-1"])])
@@ -276,9 +276,9 @@ def test_an_event_no_agency_subscribes_to_is_refused(client, agency, queued):
 @pytest.mark.parametrize("other", ["vitec", "inactive"])
 def test_an_event_is_not_matched_to_a_vitec_or_inactive_agency(client, make_agency, other):
     if other == "vitec":
-        make_agency(BrokerSystem.VITEC, mspecs_subscriber_id="shared")
+        make_agency(Provider.VITEC, mspecs_subscriber_id="shared")
     else:
-        make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id="shared", is_active=False)
+        make_agency(Provider.MSPECS, mspecs_subscriber_id="shared", is_active=False)
 
     assert refused_and_nothing_stored(post(client, event(subscriber="shared")), 404)
 
