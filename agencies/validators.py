@@ -1,4 +1,4 @@
-"""Validation of ids that name things in a provider."""
+"""Validation of the ids a provider names things by."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _

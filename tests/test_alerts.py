@@ -90,7 +90,7 @@ def test_an_administrator_who_turned_alerts_off_gets_none(agency, sandbox, setti
 
 def test_a_credential_that_starts_failing_is_alerted_once(agency, sandbox):
     administrator(agency, "admin@example.se", "en")
-    sandbox.set_credential("sandbox", "changed-in-the-broker-system")
+    sandbox.set_credential("sandbox", "changed-in-the-provider")
     for _ in range(2):
         booking = make_booking(agency)
         deliver(booking.pk)

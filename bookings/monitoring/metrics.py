@@ -58,7 +58,7 @@ class DatabaseCollector(Collector):
     def deliveries(self):
         metric = CounterMetricFamily(
             "viewingbridge_deliveries",
-            "Delivery attempts, by broker system and outcome.",
+            "Delivery attempts, by provider and outcome.",
             labels=["broker_system", "outcome"],
         )
         counts = {
@@ -75,7 +75,7 @@ class DatabaseCollector(Collector):
     def attempt_durations(self):
         metric = HistogramMetricFamily(
             "viewingbridge_delivery_attempt_duration_seconds",
-            "How long each delivery call to a broker system took.",
+            "How long each delivery call to a provider took.",
             labels=["broker_system"],
         )
         bucket_counts = {
@@ -131,7 +131,7 @@ class DatabaseCollector(Collector):
     def credentials_failing(self):
         metric = GaugeMetricFamily(
             "viewingbridge_credentials_failing",
-            "Broker-system credentials refused (their agency's bookings are held).",
+            "Provider credentials refused (their agency's bookings are held).",
             labels=["broker_system"],
         )
         counts = dict(

@@ -92,7 +92,7 @@ BROKEN_BUYERS = [
 
 class Command(BaseCommand):
     help = (
-        "Load demo data wired to the sandbox broker systems, with a booking in every state "
+        "Load demo data wired to the sandbox providers, with a booking in every state "
         "reached by the delivery engine (safe to run again), and print the logins."
     )
 
@@ -202,7 +202,7 @@ class Command(BaseCommand):
             + f"\n  Agency staff:    mspecs-staff, vitec-staff, broken-staff / {password}"
             + f"\n  Agency admin:    {agency_admin.username} / {password} (gets the alert emails)"
             + f"\n  Public booking:  {public_link}"
-            + f"\n  Sandbox broker systems: {sandbox_url}"
+            + f"\n  Sandbox providers: {sandbox_url}"
         )
 
     def agency(self, name, slug, provider, sandbox_url, **credential):
@@ -226,7 +226,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(
                 f"The demo credential for {name} is refused: {' '.join(error.messages)} "
-                f"The demo calls the sandbox broker systems at {sandbox_url}; allow them with "
+                f"The demo calls the sandbox providers at {sandbox_url}; allow them with "
                 f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
             ) from None
         save_credential(credential)
