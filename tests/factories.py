@@ -111,9 +111,10 @@ def make_slot_viewing(agency, deal_id, slot_ids, *, starts_in=timedelta(days=3),
 
 
 def historical_viewing(apps):
-    """A viewing and its agency made with a migration test's historical models (`apps`)."""
+    """A viewing and its agency made with a migration test's historical models (`apps`),
+    from before agencies' migration 0014, when Agency.provider was named broker_system."""
     agency = apps.get_model("agencies", "Agency").objects.create(
-        name="A", slug="a", provider="mspecs"
+        name="A", slug="a", broker_system="mspecs"
     )
     return apps.get_model("bookings", "Viewing").objects.create(
         agency=agency,

@@ -96,7 +96,8 @@ def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
     ]
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
-    agency = old.get_model("agencies", "Agency").objects.create(name="Old", provider="mspecs")
+    # Agency.provider's name before agencies' migration 0014.
+    agency = old.get_model("agencies", "Agency").objects.create(name="Old", broker_system="mspecs")
     viewing = old.get_model("bookings", "Viewing").objects.create(
         agency=agency,
         title="Old",
