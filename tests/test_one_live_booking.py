@@ -433,14 +433,17 @@ def test_database_lets_a_live_booking_move_to_another_slot(slot_viewing, later_s
 
 # --- migration -----------------------------------------------------------------------------
 
-BEFORE_THE_RULE = ("bookings", "0002_booking_newest_first_index")
+# Agencies goes back too, to before Agency.broker_system became provider (its 0014), so the
+# historical Agency that historical_viewing makes is the table's.
+AGENCIES_BEFORE_PROVIDER = ("agencies", "0013_provider_credential_mspecs_api")
+BEFORE_THE_RULE = [("bookings", "0002_booking_newest_first_index"), AGENCIES_BEFORE_PROVIDER]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_sets_aside_later_duplicates_made_before_the_rule():
     executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE_THE_RULE])
-    old = executor.loader.project_state([BEFORE_THE_RULE]).apps
+    executor.migrate(BEFORE_THE_RULE)
+    old = executor.loader.project_state(BEFORE_THE_RULE).apps
     viewing = historical_viewing(old)
     OldBooking = old.get_model("bookings", "Booking")
 
@@ -470,14 +473,17 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
     assert f"same buyer as booking {delivered}" in in_english(set_aside.last_problem)
 
 
-BEFORE_ONE_PER_VIEWING = ("bookings", "0017_start_page_and_quarantine_indexes")
+BEFORE_ONE_PER_VIEWING = [
+    ("bookings", "0017_start_page_and_quarantine_indexes"),
+    AGENCIES_BEFORE_PROVIDER,
+]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_sets_aside_a_buyers_second_slot_of_a_viewing():
     executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE_ONE_PER_VIEWING])
-    old = executor.loader.project_state([BEFORE_ONE_PER_VIEWING]).apps
+    executor.migrate(BEFORE_ONE_PER_VIEWING)
+    old = executor.loader.project_state(BEFORE_ONE_PER_VIEWING).apps
     viewing = historical_viewing(old)
     OldSlot = old.get_model("bookings", "ViewingSlot")
     OldBooking = old.get_model("bookings", "Booking")
