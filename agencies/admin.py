@@ -5,10 +5,18 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, ApiKey, Membership
+
+
+def to_the_second(moment) -> str:
+    """A time as records show it: things that follow each other within seconds (delivery
+    attempts) are told apart."""
+    return date_format(localtime(moment), "Y-m-d H:i:s")
 
 
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):

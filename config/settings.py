@@ -79,7 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",  # the unaccent lookup of the booking search (bookings/search.py)
-    "django_tasks_db",
+    "config.apps.TasksDatabaseConfig",  # django_tasks_db, named in Swedish too
     "crontask",
     "axes",
     "agencies",

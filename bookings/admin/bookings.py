@@ -39,7 +39,7 @@ from bookings.models import (
     Viewing,
 )
 from bookings.pagination import BoundedCountPaginator
-from bookings.providers import CLIENT_CLASSES
+from bookings.providers import booking_field_errors
 from bookings.search import without_accents
 
 
@@ -374,7 +374,7 @@ class BookingAdmin(AgencyScopedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         if obj is not None and obj.status == Booking.Status.REJECTED and obj.provider_errors:
-            form.broker_field_errors = provider_field_errors(obj)
+            form.broker_field_errors = booking_field_errors(obj)
         return form
 
     def response_change(self, request, obj):
@@ -527,9 +527,3 @@ class BookingAdmin(AgencyScopedAdmin):
         else:
             record_staff_entry(obj, request.user, obj.lawful_basis)
             accept_booking(obj)  # new bookings go through intake: saved queued, then delivered
-
-
-def provider_field_errors(booking: Booking) -> dict[str, list[str]]:
-    """The provider's field errors of a rejected booking, by the booking's fields."""
-    client_class = CLIENT_CLASSES[booking.viewing.agency.provider]
-    return client_class.errors_by_booking_field(booking.provider_errors)

@@ -503,3 +503,12 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.endpoint} → {self.http_status or '—'} ({self.get_outcome_display()})"
+
+    @property
+    def answer(self) -> str:
+        """What the provider answered, for staff: the excerpt of its answer, or that none
+        came (the excerpt then holds the HTTP library's exception, in English, which tells
+        staff nothing more than the outcome does)."""
+        if self.http_status is None:
+            return str(_("No answer: the connection failed or timed out."))
+        return self.response_excerpt

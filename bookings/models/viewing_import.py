@@ -21,19 +21,25 @@ class WebhookEvent(models.Model):
     kept; MSPECS's events carry no id, so one delivery is known by its signed timestamp and
     the hash of its body."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="webhook_events")
-    event_type = models.CharField(max_length=40)
-    source_id = models.CharField(max_length=200, blank=True)  # the deal the event is about
-    signed_at = models.DateTimeField()  # the signature's timestamp
-    body_sha256 = models.CharField(max_length=64)
-    received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="webhook_events", verbose_name=_("agency")
+    )
+    event_type = models.CharField(_("event"), max_length=40)
+    source_id = models.CharField(  # the deal the event is about
+        _("deal or estate"), max_length=200, blank=True
+    )
+    signed_at = models.DateTimeField(_("signed at"))  # the signature's timestamp
+    body_sha256 = models.CharField(_("content hash (SHA-256)"), max_length=64)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     problem = ProblemField(_("problem"))
 
     objects = WebhookEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = _("event from the broker system")
+        verbose_name_plural = _("events from the broker system")
         constraints = [
             models.UniqueConstraint(
                 fields=["agency", "signed_at", "body_sha256"], name="one_event_per_delivery"

@@ -104,7 +104,9 @@ class Viewing(models.Model):
         help_text=_("The broker system asks not to show the viewing's start and end times."),
     )
     # The viewing is no longer in the provider: closed, never deleted (its bookings stay).
-    removed_from_source_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_from_source_at = models.DateTimeField(
+        _("removed from the broker system at"), null=True, blank=True, editable=False
+    )
     sync_problem = ProblemField(_("sync problem"))
     # Unguessable id for the public booking page.
     public_id = models.UUIDField(
@@ -296,21 +298,30 @@ class ViewingChange(models.Model):
         DEADLINE = "deadline", _("Booking deadline changed")
         ONLINE_BOOKING = "online_booking", _("Bookable from the internet changed")
 
-    viewing = models.ForeignKey(Viewing, on_delete=models.CASCADE, related_name="changes")
-    slot = models.ForeignKey(
-        ViewingSlot, on_delete=models.CASCADE, null=True, blank=True, related_name="changes"
+    viewing = models.ForeignKey(
+        Viewing, on_delete=models.CASCADE, related_name="changes", verbose_name=_("viewing")
     )
-    recorded_at = models.DateTimeField(default=timezone.now)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    slot = models.ForeignKey(
+        ViewingSlot,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="changes",
+        verbose_name=_("time"),
+    )
+    recorded_at = models.DateTimeField(_("when"), default=timezone.now)
+    kind = models.CharField(_("what happened"), max_length=20, choices=Kind.choices)
     # What it was and what it became, as ISO times or values ({"before": .., "after": ..}).
-    detail = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
     # The bookings standing on what changed, for staff to move or tell.
-    booking_ids = models.JSONField(default=list, blank=True)
+    booking_ids = models.JSONField(_("bookings concerned"), default=list, blank=True)
 
     objects = ViewingPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-recorded_at", "-pk"]
+        verbose_name = _("change from the broker system")
+        verbose_name_plural = _("changes from the broker system")
 
     def __str__(self):
         return self.get_kind_display()

@@ -3,18 +3,22 @@ the record of requests carried out, and the page where an agency administrator o
 superuser looks a buyer up by email, downloads their data or erases it."""
 
 import io
+from datetime import datetime
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin import ReadOnlyRecordAdmin
+from agencies.admin import ReadOnlyRecordAdmin, to_the_second
 from bookings.privacy import subject
+from bookings.providers import booking_field_errors
 
 DOWNLOADS = {
     "export_json": (subject.write_json, "application/json", "json"),
@@ -37,9 +41,20 @@ class DataRequestAdmin(ReadOnlyRecordAdmin):
     out or erase, and an administrator of one agency reaches only that agency's rows."""
 
     change_list_template = "admin/bookings/datarequest/change_list.html"
-    list_display = ["performed_at", "kind", "agency", "performed_by", "channel", "counts"]
+    list_display = ["performed_at", "kind", "agency", "performed_by", "channel", "rows"]
+    fields = ["performed_at", "kind", "agency", "performed_by", "channel", "rows", "email_digest"]
+    readonly_fields = fields
     list_filter = ["kind", "channel", "agency"]
     list_select_related = ["agency", "performed_by"]
+
+    @admin.display(description=_("rows"))
+    def rows(self, data_request):
+        """How many rows of each kind, by the kinds' names."""
+        return ", ".join(
+            f"{label} {data_request.counts[kind]}"
+            for kind, label in subject.KINDS.items()
+            if kind in data_request.counts
+        )
 
     def handles_requests(self, request) -> bool:
         return self.is_member(request) and (
@@ -88,12 +103,18 @@ class DataRequestAdmin(ReadOnlyRecordAdmin):
         return TemplateResponse(request, "admin/bookings/datarequest/buyer.html", context)
 
     def tables(self, data: subject.BuyerData) -> list[dict]:
-        records = subject.export_records(data)
+        """Each kind's records, each as its fields and their values in words (the
+        downloads keep the stored values)."""
         return [
             {
                 "label": label,
-                "headers": [subject.field_label(kind, name) for name in subject.FIELDS[kind]],
-                "rows": [list(row.values()) for row in records[kind]],
+                "records": [
+                    [
+                        (subject.field_label(kind, name), readable(record, name))
+                        for name in subject.FIELDS[kind]
+                    ]
+                    for record in data.rows(kind).order_by("pk")
+                ],
             }
             for kind, label in subject.KINDS.items()
         ]
@@ -139,3 +160,40 @@ class DataRequestAdmin(ReadOnlyRecordAdmin):
         if not counts:
             self.message_user(request, _("Nothing is stored under this email."), messages.INFO)
         return redirect(reverse("admin:bookings_datarequest_changelist"))
+
+
+def readable(record, name: str) -> str:
+    """A stored value as staff read it in their language: a choice by its label, a time
+    to the second, a booking's field errors by its fields, a log entry's change in words,
+    an attempt's answer or its absence."""
+    field = record._meta.get_field(name)
+    value = getattr(record, field.attname)
+    if name == "provider_errors":
+        return "; ".join(
+            f"{capfirst(field_name_label(record, field_name))}: {' '.join(messages)}"
+            for field_name, messages in booking_field_errors(record).items()
+        )
+    if name == "response_excerpt":
+        return record.answer
+    if name == "change_message":
+        return record.get_change_message()
+    if name == "response_body":  # the intake API's answer names the booking it made
+        booking_id = value.get("id") if isinstance(value, dict) else None
+        return gettext("Booking %(id)s") % {"id": booking_id} if booking_id else ""
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return getattr(record, f"get_{name}_display")()
+    if isinstance(value, datetime):
+        return to_the_second(value)
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return str(value)
+
+
+def field_name_label(record, name: str) -> str:
+    """A booking field's label, or the provider's own name for a field we do not have."""
+    try:
+        return str(record._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # the provider's name is all there is
+        return name

@@ -23,6 +23,12 @@ CLIENT_CLASSES: dict[str, type[ProviderClient]] = {
 }
 
 
+def booking_field_errors(booking) -> dict[str, list[str]]:
+    """The provider's field errors of a rejected booking, by the booking's fields."""
+    client_class = CLIENT_CLASSES[booking.viewing.agency.provider]
+    return client_class.errors_by_booking_field(booking.provider_errors)
+
+
 def plugin_for(provider: str) -> ProviderPlugin:
     """The plug-in of a provider (an Agency's `provider`)."""
     return PLUGINS[provider]
