@@ -120,6 +120,16 @@ class AgencyAttention:
     def needs_attention(self) -> bool:
         return bool(self.credential_problem) or any(item.count for item in self.items)
 
+    @property
+    def pressing(self) -> list[Item]:
+        """What waits for someone: the counts that are not zero."""
+        return [item for item in self.items if item.count]
+
+    @property
+    def calm(self) -> list[Item]:
+        """The counts at zero, behind one line saying nothing else needs them."""
+        return [item for item in self.items if not item.count]
+
 
 # Quarantine entries are counted up to this many per agency (then "more than"): counting
 # them all is a pass over every delivered booking.
@@ -152,7 +162,9 @@ def needs_attention(user) -> list[AgencyAttention]:
         .order_by("name")
     )
     counts = booking_counts_by_agency(user)
-    return [_agency_attention(agency, counts.get(agency.pk, {})) for agency in agencies]
+    rows = [_agency_attention(agency, counts.get(agency.pk, {})) for agency in agencies]
+    # What needs someone first; each group stays in name order.
+    return sorted(rows, key=lambda row: not row.needs_attention)
 
 
 def booking_counts_by_agency(user) -> dict[int, dict]:
@@ -300,15 +312,44 @@ class Bar:
 
 
 CHART_HEIGHT = 120
-BAR_WIDTH = 24
-BAR_STEP = 30
+BAR_WIDTH = 40
+BAR_STEP = 56
+AXIS_WIDTH = 36  # left of the bars: the scale's numbers
+MAX_TICKS = 4
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: int
+    y: int
+
+
+def scale_top(busiest: int) -> tuple[int, int]:
+    """The scale's top and step for a busiest day of `busiest` bookings: a step of 1, 2
+    or 5 times a power of ten, at most MAX_TICKS of them, the top the first at or above
+    the busiest day."""
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            ticks = -(-max(busiest, 1) // step)
+            if ticks <= MAX_TICKS:
+                return ticks * step, step
+        magnitude *= 10
+
+
+def chart_scale(days: list[Day]) -> list[Tick]:
+    """The chart's scale: gridlines from 0 to the top, each with its number."""
+    top, step = scale_top(max((day.total for day in days), default=0))
+    return [
+        Tick(value, CHART_HEIGHT - value * CHART_HEIGHT // top) for value in range(0, top + 1, step)
+    ]
 
 
 def chart_bars(days: list[Day]) -> list[Bar]:
-    """Stacked bars for an inline SVG CHART_HEIGHT high, scaled to the busiest day: the
-    geometry is computed here because the Content-Security-Policy allows no inline style,
-    and SVG attributes carry it instead."""
-    busiest = max((day.total for day in days), default=0) or 1
+    """Stacked bars for an inline SVG CHART_HEIGHT high, scaled to the top of the scale
+    (chart_scale): the geometry is computed here because the Content-Security-Policy
+    allows no inline style, and SVG attributes carry it instead."""
+    busiest, _step = scale_top(max((day.total for day in days), default=0))
     bars = []
     for index, day in enumerate(days):
         top, segments = CHART_HEIGHT, []

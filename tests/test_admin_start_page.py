@@ -286,3 +286,60 @@ def test_an_open_circuit_is_named_with_why_the_deliveries_are_held(client, own):
 
     assert "circuit open" in section(page, "Own Agency")
     assert "HTTP 503 five times in a row" in section(page, "Own Agency")
+
+
+def test_agencies_that_need_someone_come_first(client, db):
+    calm = make_agency(name="Alfa Calm")
+    busy = make_agency(name="Beta Busy")
+    bookings_in(busy, Status.FAILED)
+
+    page = start_page(client, make_staff_user(calm, busy))
+
+    assert page.index("<h3>Beta Busy</h3>") < page.index("<h3>Alfa Calm</h3>")
+
+
+def test_counts_at_zero_fold_behind_one_line_after_what_needs_someone(client, own):
+    bookings_in(own, Status.REJECTED)
+
+    part = section(start_page(client, make_staff_user(own)), "Own Agency")
+    pressing, calm = part.split('<details class="cockpit-calm">')
+
+    assert "1 rejected" in pressing
+    assert "0 failed" not in pressing
+    assert "<summary>Nothing else needs you here.</summary>" in calm
+    assert "0 failed" in calm
+
+
+def test_an_agency_with_nothing_waiting_says_so_in_one_line(client, own):
+    part = section(start_page(client, make_staff_user(own)), "Own Agency")
+
+    assert "<summary>Nothing needs you here.</summary>" in part
+    assert "<strong>" not in part
+
+
+@pytest.mark.parametrize(
+    "busiest, top, step", [(0, 1, 1), (1, 1, 1), (4, 4, 1), (5, 6, 2), (9, 10, 5), (37, 40, 10)]
+)
+def test_the_chart_scale_ends_at_a_round_number_at_or_above_the_busiest_day(busiest, top, step):
+    assert cockpit.scale_top(busiest) == (top, step)
+
+
+def test_the_chart_shows_its_scale(client, own):
+    bookings_in(own, Status.DELIVERED, Status.DELIVERED, Status.DELIVERED)
+
+    page = start_page(client, make_staff_user(own))
+    ticks = re.findall(r'<g class="chart-tick">.*?text-anchor="end">(\d+)</text>', page, re.S)
+
+    assert ticks == ["0", "1", "2", "3"]
+
+
+def test_swedish_counts_agree_with_their_number(client, own):
+    two = make_agency(name="Two Rejected")
+    bookings_in(own, Status.REJECTED)
+    bookings_in(two, Status.REJECTED, Status.REJECTED)
+    client.force_login(make_staff_user(own, two))
+
+    page = unescape(client.get(INDEX, HTTP_ACCEPT_LANGUAGE="sv").content.decode())
+
+    assert "<strong>1 avvisad</strong>" in section(page, "Own Agency")
+    assert "<strong>2 avvisade</strong>" in section(page, "Two Rejected")

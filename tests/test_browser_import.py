@@ -65,7 +65,7 @@ def test_an_administrator_imports_a_deal_and_copies_a_public_link(browser, live_
     page.screenshot(path=SCREENSHOTS / "import-form.png", full_page=True)
     page.get_by_role("button", name="Importera visningar").click()
 
-    assert "Importerat: 2 visningar (nya: 2)." in page.content()
+    assert "Importerat: 2 visningar. 2 av dem är nya." in page.content()
     page.screenshot(path=SCREENSHOTS / "import-result.png", full_page=True)
     first_copy = page.get_by_role("button", name="Kopiera").first
     first_copy.click()

@@ -1,15 +1,19 @@
 """The credential's page: its state at the top, Test connection as a button, and saving
 says how many held bookings went again."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from agencies.models import CredentialStatus, Membership
+from bookings.delivery.credentials import save_credential
 from bookings.models import Booking
 from bookings.problems import delivery as problems
-from tests.factories import make_booking, make_staff_user
+from tests.factories import in_english, make_booking, make_staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +174,50 @@ def test_an_inconclusive_test_is_still_recorded_as_tested(admin_client_of_agency
     assert agency.credential.tested_at is not None
     assert "Connection tested at" in response.text
     assert messages_of(response)[0].startswith("Own Agency: Inconclusive: ")
+
+
+def failing_and_tested(agency):
+    """A credential refused by its last test, at a known time."""
+    hold(agency, 0)
+    agency.credential.tested_at = timezone.now() - timedelta(hours=1)
+    agency.credential.save(update_fields=["tested_at"])
+    return agency.credential
+
+
+def test_changing_a_failing_credential_forgets_the_test_of_its_old_details(
+    admin_client_of_agency, agency
+):
+    credential = failing_and_tested(agency)
+    data = {
+        "base_url": credential.base_url,
+        "username": "new-user",
+        "secret": "new-secret",
+        "mspecs_subscriber_id": credential.mspecs_subscriber_id,
+        "vitec_reminder_minutes": 120,
+    }
+
+    admin_client_of_agency.post(change_url(credential), data)
+    page = admin_client_of_agency.get(change_url(credential)).text
+
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.UNTESTED
+    assert in_english(credential.status_problem) == "Changed after failing; not tested yet."
+    assert credential.tested_at is None
+    assert "Changed after failing; not tested yet." in page
+
+
+def test_an_inconclusive_test_of_a_changed_credential_no_longer_says_not_tested_yet(
+    admin_client_of_agency, agency, sandbox
+):
+    credential = failing_and_tested(agency)
+    credential.username = "new-user"
+    save_credential(credential)
+    sandbox.set_fault("status", status=503)
+
+    page = admin_client_of_agency.post(connection_test_url(credential), follow=True).text
+
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.UNTESTED  # a 503 proves nothing
+    assert credential.tested_at is not None
+    assert in_english(credential.status_problem).startswith("Inconclusive: ")
+    assert "not tested yet" not in page

@@ -78,6 +78,9 @@ def save_credential(credential: ProviderCredential) -> int:
     ):
         credential.status = CredentialStatus.UNTESTED
         credential.status_problem = CHANGED_AFTER_FAILING()
+        # The last test was of the details replaced: the page must not show it beside
+        # "not tested yet".
+        credential.tested_at = None
     credential.save()
     if credential.status == CredentialStatus.FAILING:
         return 0
@@ -135,6 +138,10 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
         if credential.status != CredentialStatus.FAILING:
             alert_credential_failing(credential, check.problem)
         credential.mark_status(CredentialStatus.FAILING, check.problem)
+    elif credential.status_problem == CHANGED_AFTER_FAILING():
+        # Inconclusive: the status stands, but "not tested yet" no longer does.
+        credential.status_problem = check.problem
+        ProviderCredential.objects.filter(pk=credential.pk).update(status_problem=check.problem)
     return check
 
 

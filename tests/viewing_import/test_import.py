@@ -351,3 +351,16 @@ def test_an_imported_viewings_ids_and_times_cannot_be_changed_by_hand(client, ms
     for name in ("provider_viewing_id", "mspecs_deal_id", "starts_at", "booking_closes_at"):
         assert name not in form.fields
     assert "title" in form.fields  # the title may be made friendlier
+
+
+def test_the_swedish_import_message_agrees_with_each_count(client, mspecs):
+    # Two viewings imported, then one of them again beside a new one: "1 ... ny", "2 ... nya".
+    sign_in(client, "administrator", mspecs)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    first = post_import(client, mspecs).content.decode()
+    Viewing.objects.filter(provider_viewing_id="v-open").delete()
+
+    again = post_import(client, mspecs).content.decode()
+
+    assert "Importerat: 2 visningar. 2 av dem är nya." in first
+    assert "Importerat: 2 visningar. 1 av dem är ny." in again
