@@ -152,7 +152,12 @@ def test_the_detector_passes_swedish_and_names():
 
 @pytest.fixture
 def stored(db):
-    """One of everything the admin lists, in an agency the role works on, in Swedish."""
+    return one_of_everything()
+
+
+def one_of_everything():
+    """One of everything the admin lists, in an agency the role works on, in Swedish:
+    (the agency, a rejected booking with three attempts that got no answer)."""
     agency = make_agency(name="Mäklarhuset Öst")
     viewing = make_viewing(agency, title="Storgatan 1, 3 rok")
     slot = make_slot(viewing)
