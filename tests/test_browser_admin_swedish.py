@@ -9,6 +9,7 @@ tests/test_browser_booking.py is."""
 import pytest
 from django.urls import reverse
 
+from agencies.models import ApiKey
 from bookings.models import DeliveryAttempt
 from tests.factories import make_user_in_role
 from tests.test_admin_in_swedish import english_on, one_of_everything
@@ -49,6 +50,7 @@ def test_the_start_page_data_requests_and_an_attempt_read_in_swedish(
     page = signed_in_page(browser, live_server, user, screen)
     attempt = DeliveryAttempt.objects.filter(booking=booking).first()
     data = [user.username, agency.slug, "/deals/d1/viewings"]
+    data += ApiKey.objects.values_list("prefix", flat=True)
     pages = {
         "admin-start-page": reverse("admin:index"),
         "admin-data-request": reverse("admin:bookings_datarequest_buyer") + "?email=asa@exempel.se",

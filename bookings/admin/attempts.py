@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from agencies.admin import ReadOnlyRecordAdmin, ReadOnlyRecordInline, to_the_second
 from bookings.models import DeliveryAttempt
@@ -21,9 +22,36 @@ class AttemptDisplay:
 
 
 class DeliveryAttemptInline(AttemptDisplay, ReadOnlyRecordInline):
+    """On the booking's page, one row per run of attempts that went the same way."""
+
     model = DeliveryAttempt
     fields = ["started", "endpoint", "http_status", "duration_ms", "outcome", "answer"]
     readonly_fields = fields
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        firsts = [run[0].pk for run in obj.attempts.runs()] if obj is not None else []
+
+        class OneRowPerRun(formset):
+            def get_queryset(self):
+                return super().get_queryset().filter(pk__in=firsts)
+
+        return OneRowPerRun
+
+    @admin.display(description=_("started at"))
+    def started(self, attempt):
+        run = next(run for run in attempt.booking.attempts.runs() if run[0].pk == attempt.pk)
+        if len(run) == 1:
+            return to_the_second(attempt.started_at)
+        return ngettext(
+            "%(first)s to %(last)s, %(count)s time",
+            "%(first)s to %(last)s, %(count)s times",
+            len(run),
+        ) % {
+            "first": to_the_second(attempt.started_at),
+            "last": to_the_second(run[-1].started_at),
+            "count": len(run),
+        }
 
 
 class DeliveryAttemptAdmin(AttemptDisplay, ReadOnlyRecordAdmin):

@@ -24,6 +24,17 @@ from bookings.provider_capabilities import capabilities_of
 class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
     agency_lookup = "booking__viewing__agency__"
 
+    def runs(self) -> list[list["DeliveryAttempt"]]:
+        """The attempts in order, each run of consecutive ones that went the same way
+        together: ten refusals in a row read as one line, not ten."""
+        runs: list[list[DeliveryAttempt]] = []
+        for attempt in self.order_by("started_at", "pk"):
+            if runs and runs[-1][-1].went_as(attempt):
+                runs[-1].append(attempt)
+            else:
+                runs.append([attempt])
+        return runs
+
 
 def unbookable_changes(field: str, problem: Problem) -> dict:
     """How a booking for a slot that filled up (or vanished), or a viewing the broker
@@ -503,6 +514,15 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.endpoint} → {self.http_status or '—'} ({self.get_outcome_display()})"
+
+    def went_as(self, other: "DeliveryAttempt") -> bool:
+        """Whether `other` made the same call and got the same answer."""
+        return (self.endpoint, self.http_status, self.outcome, self.response_excerpt) == (
+            other.endpoint,
+            other.http_status,
+            other.outcome,
+            other.response_excerpt,
+        )
 
     @property
     def answer(self) -> str:
