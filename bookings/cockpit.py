@@ -3,6 +3,7 @@ for staff, each count a link to the list it counts; and the last 14 days' bookin
 outcome. A fixed number of queries (four) whatever the number of agencies or bookings: every
 count of one kind is a conditional aggregate of one grouped query."""
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -331,7 +332,7 @@ def scale_top(busiest: int) -> tuple[int, int]:
     magnitude = 1
     while True:
         for step in (magnitude, 2 * magnitude, 5 * magnitude):
-            ticks = -(-max(busiest, 1) // step)
+            ticks = math.ceil(max(busiest, 1) / step)
             if ticks <= MAX_TICKS:
                 return ticks * step, step
         magnitude *= 10
@@ -349,13 +350,13 @@ def chart_bars(days: list[Day]) -> list[Bar]:
     """Stacked bars for an inline SVG CHART_HEIGHT high, scaled to the top of the scale
     (chart_scale): the geometry is computed here because the Content-Security-Policy
     allows no inline style, and SVG attributes carry it instead."""
-    busiest, _step = scale_top(max((day.total for day in days), default=0))
+    top_of_scale, _step = scale_top(max((day.total for day in days), default=0))
     bars = []
     for index, day in enumerate(days):
         top, segments = CHART_HEIGHT, []
         for outcome in OUTCOMES:
             count = day.counts[outcome.name]
-            height = round(count * CHART_HEIGHT / busiest)
+            height = round(count * CHART_HEIGHT / top_of_scale)
             if count:
                 top -= height
                 segments.append(Segment(outcome, count, top, height))

@@ -287,3 +287,18 @@ def test_every_admin_page_a_role_reaches_is_in_swedish(client, stored, role):
 
     assert english[reverse("admin:index")] == []  # the start page is among them
     assert {page: words for page, words in english.items() if words} == {}
+
+
+def test_a_data_requests_rows_are_named_by_kind(client, own):
+    DataRequest.objects.create(
+        kind=DataRequest.Kind.ERASURE,
+        agency=own,
+        channel=DataRequest.Channel.COMMAND,
+        email_digest="0" * 64,
+        counts={"bookings": 2, "delivery_attempts": 3, "cancelled": 1, "being_sent": 0},
+    )
+    client.force_login(make_user_in_role("administrator", own))
+
+    page = client.get(reverse("admin:bookings_datarequest_changelist")).text
+
+    assert "Bokningar 2, Leveransförsök 3, avbokade först 1, lämnade under sändning 0" in page

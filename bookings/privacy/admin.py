@@ -26,6 +26,13 @@ DOWNLOADS = {
 }
 
 
+# What an erasure's record counts besides the rows (subject.erase).
+ERASURE_COUNTS = {
+    "cancelled": _("cancelled first"),
+    "being_sent": _("left while being sent"),
+}
+
+
 class BuyerLookupForm(forms.Form):
     email = forms.EmailField(label=_("Buyer's email"), max_length=254)
 
@@ -52,7 +59,7 @@ class DataRequestAdmin(ReadOnlyRecordAdmin):
         """How many rows of each kind, by the kinds' names."""
         return ", ".join(
             f"{label} {data_request.counts[kind]}"
-            for kind, label in subject.KINDS.items()
+            for kind, label in {**subject.KINDS, **ERASURE_COUNTS}.items()
             if kind in data_request.counts
         )
 
@@ -170,8 +177,8 @@ def readable(record, name: str) -> str:
     value = getattr(record, field.attname)
     if name == "provider_errors":
         return "; ".join(
-            f"{capfirst(field_name_label(record, field_name))}: {' '.join(messages)}"
-            for field_name, messages in booking_field_errors(record).items()
+            f"{capfirst(field_name_label(record, field_name))}: {' '.join(texts)}"
+            for field_name, texts in booking_field_errors(record).items()
         )
     if name == "response_excerpt":
         return record.answer
