@@ -85,3 +85,24 @@ def test_the_data_request_look_up_fits_a_1440_px_window(browser, live_server):  
     assert page.evaluate("document.scrollingElement.scrollWidth") <= page.evaluate(
         "window.innerWidth"
     )
+
+
+def test_the_attempt_and_slot_rows_show_their_last_column_at_1440_px(browser, live_server):  # noqa: F811
+    agency, booking = one_of_everything()
+    user = make_user_in_role("administrator", agency)
+    page = signed_in_page(browser, live_server, user, "desktop")
+    pages = {
+        "admin-booking-rows-1440": reverse("admin:bookings_booking_change", args=[booking.pk]),
+        "admin-viewing-rows-1440": reverse(
+            "admin:bookings_viewing_change", args=[booking.viewing_id]
+        ),
+    }
+
+    overflowing = {}
+    for name, path in pages.items():
+        read(page, live_server, path, f"{name}.png")
+        overflowing[name] = page.locator(".inline-related.tabular div.wrapper").evaluate_all(
+            "boxes => boxes.filter(box => box.scrollWidth > box.clientWidth).length"
+        )
+
+    assert overflowing == dict.fromkeys(pages, 0)
