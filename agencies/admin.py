@@ -1,11 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group, User
 from django.forms import modelformset_factory
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -296,3 +299,50 @@ class ApiKeyAdmin(AgencyScopedAdmin):
             % {"count": revoked},
             messages.SUCCESS,
         )
+
+
+# --- users and groups: their permissions in the reader's language --------------------------
+
+# Django stores a permission's name in English ("Can add booking"); the four it makes for
+# every model are named here from the model's own, translated, name.
+PERMISSION_ACTIONS = {
+    "add": _("may add %(model)s"),
+    "change": _("may change %(model)s"),
+    "delete": _("may delete %(model)s"),
+    "view": _("may view %(model)s"),
+}
+
+
+def permission_label(permission) -> str:
+    action = permission.codename.split("_", 1)[0]
+    model = permission.content_type.model_class()
+    if model is None or permission.codename != f"{action}_{model._meta.model_name}":
+        return str(permission)
+    if action not in PERMISSION_ACTIONS:
+        return str(permission)
+    return "{} | {}".format(
+        capfirst(model._meta.app_config.verbose_name),
+        PERMISSION_ACTIONS[action] % {"model": model._meta.verbose_name},
+    )
+
+
+class PermissionLabels:
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions"):
+            formfield.label_from_instance = permission_label
+        return formfield
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(PermissionLabels, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GroupAdmin(PermissionLabels, auth_admin.GroupAdmin):
+    pass

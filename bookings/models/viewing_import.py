@@ -70,5 +70,10 @@ class ChangedSourcesMark(models.Model):
     # When every source was last read whatever the list said (our clock).
     all_read_at = models.DateTimeField()
 
+    class Meta:
+        # Named for the permission lists of the user and group pages.
+        verbose_name = _("read mark of changed deals and estates")
+        verbose_name_plural = _("read marks of changed deals and estates")
+
     def __str__(self):
         return f"{self.credential}: {self.changed_up_to}"
