@@ -5,7 +5,7 @@ django-environ. Defaults are safe for production: DEBUG is off and the app refus
 start without SECRET_KEY and FIELD_ENCRYPTION_KEYS. DJANGO_DEV_MODE=1 (set by `make run`
 and the tests) turns on DEBUG and the public development keys for local use.
 Production must set at least SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS and
-DATABASE_URL; see README.md and .env.example.
+DATABASE_URL; see docs/settings.md and .env.example.
 """
 
 import ipaddress
