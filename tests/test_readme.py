@@ -17,6 +17,7 @@ from django.conf import settings
 from bookings import cockpit, pagination
 from bookings.delivery import sending
 from bookings.management.commands import apply_retention
+from bookings.models import BookingStatus
 from bookings.providers import plugin_for
 from bookings.quarantine import views as quarantine_views
 
@@ -125,9 +126,26 @@ def test_the_readme_quick_start_fits_on_one_screen_and_the_readme_stays_short():
     assert len(README.splitlines()) < 300
 
 
-def test_every_document_the_readme_links_exists():
-    for link in re.findall(r"\]\((docs/[^)#]+)", README):
-        assert (ROOT / link).exists(), link
+def anchors(text: str) -> set[str]:
+    """The headings' anchors as GitHub makes them: lower case, punctuation dropped."""
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def test_every_link_between_the_readme_and_the_docs_leads_somewhere():
+    documents = {ROOT / "README.md": README} | {ROOT / "docs" / n: t for n, t in DOCS.items()}
+    links = [
+        (path, target, anchor)
+        for path, text in documents.items()
+        for target, anchor in re.findall(r"\]\(([^):#]*)(?:#([^)]+))?\)", text)
+    ]
+
+    assert links
+    for path, target, anchor in links:
+        linked = (path.parent / target) if target else path
+        assert linked.exists(), (path.name, target)
+        if anchor:
+            assert anchor in anchors(linked.read_text()), (path.name, target, anchor)
 
 
 # The docs' figures beyond "`SETTING` (default)": a pattern, and what each group must read.
@@ -224,3 +242,9 @@ def test_the_settings_table_states_each_literal_default():
         checked += 1
 
     assert checked >= 40
+
+
+def test_the_staff_guide_explains_every_booking_status():
+    rows = re.findall(r"^\| ([a-z ]+?)(?: \(\w+\))? \|", DOCS["guide-staff.md"], re.MULTILINE)
+
+    assert {status.replace("_", " ") for status in BookingStatus.values} <= set(rows)
