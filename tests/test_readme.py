@@ -215,7 +215,7 @@ def settings_table() -> list[tuple[list[str], str]]:
     return rows
 
 
-def test_the_settings_table_names_every_setting_the_app_reads():
+def test_the_settings_table_names_every_setting_the_app_reads_once():
     read = set()
     for node in ast.walk(ast.parse((ROOT / "config" / "settings.py").read_text())):
         if (
@@ -224,10 +224,11 @@ def test_the_settings_table_names_every_setting_the_app_reads():
             and node.args
         ):
             read.add(node.args[0].value)
-    named = {name for names, _ in settings_table() for name in names}
+    named = [name for names, _ in settings_table() for name in names]
 
-    assert read - named == set()
-    assert named - read == set()
+    assert read - set(named) == set()
+    assert set(named) - read == set()
+    assert len(named) == len(set(named)), "a variable in two rows"
 
 
 def test_the_settings_table_states_each_literal_default():
