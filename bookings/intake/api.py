@@ -53,8 +53,9 @@ IDEMPOTENCY_KEY_PARAM = Header(
     None,
     alias=IDEMPOTENCY_HEADER,
     description=f"Up to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters. A retry with the "
-    "same key and body returns the first 202 response instead of booking again; the same key "
-    "with another body is refused (422).",
+    "same key and body (even one sent at the same time) returns the first 202 response "
+    "instead of booking again; the same key with another body is refused (422), also after "
+    "the buyer's data was erased.",
 )
 # What a field of the request body is refused for, by pydantic's error type.
 TYPE_ERRORS = {
