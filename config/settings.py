@@ -414,6 +414,9 @@ BOOKING_RATE_LIMIT_PER_IP = env.int("BOOKING_RATE_LIMIT_PER_IP", default=10)
 BOOKING_RATE_LIMIT_PER_VIEWING = env.int("BOOKING_RATE_LIMIT_PER_VIEWING", default=120)
 API_RATE_LIMIT_PER_KEY = env.int("API_RATE_LIMIT_PER_KEY", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16384)
+# The buyer's status link (bookings/buyer/) answers 410 this many days after the booked
+# time ended: nothing is left to do there, and the page shows who booked what.
+BUYER_LINK_DAYS_AFTER_VIEWING = env.int("BUYER_LINK_DAYS_AFTER_VIEWING", default=30)
 
 # Retention of personal data (bookings/privacy/retention.py), applied every night by
 # `manage.py crontask` at RETENTION_SCHEDULE (cron syntax, TIME_ZONE) and by
