@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from agencies.models import Provider
@@ -530,7 +531,9 @@ def test_a_burst_of_events_for_one_deal_is_one_stored_event_one_task_and_one_rea
     assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
 
 
-def test_events_for_two_deals_wait_apart(client, agency, queued, django_capture_on_commit_callbacks):
+def test_events_for_two_deals_wait_apart(
+    client, agency, queued, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         for deal_id in ("deal-1", "deal-2", "deal-1"):
             post(client, event("VIEWING", deal_id=deal_id, padding=deal_id + str(time.time())))
@@ -597,9 +600,7 @@ def test_a_deals_next_event_wakes_the_worker_again_when_the_wake_up_was_lost(
     assert queued() == [pk, pk]
 
 
-def test_a_read_whose_worker_stopped_holds_the_deal_back_no_longer(
-    client, agency, sandbox, queued
-):
+def test_a_read_whose_worker_stopped_holds_the_deal_back_no_longer(client, agency, sandbox, queued):
     stopped = stored_event(client, padding="1")
     started_at = timezone.now() - LOST_AFTER - timedelta(seconds=1)
     WebhookEvent.objects.filter(pk=stopped).update(started_at=started_at)
@@ -641,3 +642,48 @@ def test_a_failed_read_is_kept_on_the_event(client, agency, sandbox, queued):
 
     assert WebhookEvent.objects.get().problem.code == "source_unreachable"
     assert Viewing.objects.get().sync_problem.code == "source_unreachable"
+
+
+# --- the migration to one waiting event per deal -------------------------------------------
+
+BEFORE_COALESCING = [
+    ("bookings", "0021_changed_sources_mark"),
+    ("agencies", "0014_rename_agency_broker_system_to_provider"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_leaves_each_deal_its_latest_waiting_event_answering_for_the_others():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_COALESCING)
+    old = executor.loader.project_state(BEFORE_COALESCING).apps
+    agency = old.get_model("agencies", "Agency").objects.create(name="A", slug="a")
+    OldEvent = old.get_model("bookings", "WebhookEvent")
+    now = timezone.now()
+
+    def stored(deal_id, seconds_ago, processed_at=None):
+        signed_at = now - timedelta(seconds=seconds_ago)
+        return OldEvent.objects.create(
+            agency=agency,
+            event_type="VIEWING",
+            source_id=deal_id,
+            signed_at=signed_at,
+            body_sha256=str(seconds_ago),
+            processed_at=processed_at,
+        ).pk
+
+    processed = stored("deal-1", 50, processed_at=now)
+    earlier = [stored("deal-2", 40), stored("deal-2", 30)]
+    latest = stored("deal-2", 20)
+    alone = stored("deal-3", 10)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    events = WebhookEvent.objects.in_bulk()
+    assert events[processed].started_at == events[processed].processed_at == now
+    assert all(events[pk].processed_at is not None for pk in earlier)
+    assert [(events[pk].started_at, events[pk].deliveries) for pk in (latest, alone)] == [
+        (None, 3),
+        (None, 1),
+    ]
