@@ -192,16 +192,17 @@ def record_delivery(agency, event_type, deal_id, signed_at, body_sha256) -> bool
             received_at=now,
             woken_at=now,
         )
+        wake = True
     else:
         waiting.coalesce(event_type, signed_at, body_sha256)
-        woken = waiting.woken_at > now - LOST_AFTER
-        waiting.woken_at = waiting.woken_at if woken else now
+        wake = waiting.woken_at <= now - LOST_AFTER
+        if wake:
+            waiting.woken_at = now
         waiting.save(
             update_fields=["event_type", "signed_at", "body_sha256", "deliveries", "woken_at"]
         )
-        if woken:
-            return True
-    enqueue_after_commit(process_webhook_event, waiting.pk)
+    if wake:
+        enqueue_after_commit(process_webhook_event, waiting.pk)
     return True
 
 
