@@ -421,12 +421,14 @@ BUYER_LINK_DAYS_AFTER_VIEWING = env.int("BUYER_LINK_DAYS_AFTER_VIEWING", default
 # Retention of personal data (bookings/privacy/retention.py), applied every night by
 # `manage.py crontask` at RETENTION_SCHEDULE (cron syntax, TIME_ZONE) and by
 # `manage.py apply_retention`. Days, counted from when the viewing ended (bookings), the
-# call was made (delivery attempts), the task finished, the API request was first answered.
+# call was made (delivery attempts), the task finished, the API request was first answered,
+# the webhook event was first received.
 # BOOKING_RETENTION_DAYS is also the most an agency may set: agencies may only shorten it.
 BOOKING_RETENTION_DAYS = env.int("BOOKING_RETENTION_DAYS", default=90)
 DELIVERY_ATTEMPT_RETENTION_DAYS = env.int("DELIVERY_ATTEMPT_RETENTION_DAYS", default=90)
 TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=14)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 RETENTION_SCHEDULE = env.str("RETENTION_SCHEDULE", default="30 3 * * *")
 # Rows per batch (one short transaction each).
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)

@@ -1,7 +1,9 @@
 """Retention: personal data is kept only as long as settings say (docs/settings.md).
 Bookings are anonymised BOOKING_RETENTION_DAYS after their viewing ended (or the agency's
 shorter period); delivery attempts, finished task results and Idempotency-Key records are
-deleted after their own periods; expired sessions are cleared.
+deleted after their own periods, as are the webhook events a provider pushed (kept while
+the deal's sync waits or for what went wrong; they hold no buyer's data: docs/mspecs.md,
+"Webhooks"); expired sessions are cleared.
 
 Each kind of row is handled in one pass over its table, every agency at once, in ranges
 of RETENTION_BATCH_SIZE primary keys (the range's end read from the table's own key
@@ -23,7 +25,13 @@ from django.utils import timezone
 
 from agencies.models import Agency
 from bookings.delivery.task_rows import finished_task_results
-from bookings.models import Booking, DeliveryAttempt, IdempotentRequest, QuarantineDecision
+from bookings.models import (
+    Booking,
+    DeliveryAttempt,
+    IdempotentRequest,
+    QuarantineDecision,
+    WebhookEvent,
+)
 from bookings.privacy.anonymise import (
     ERASED_DOMAIN,
     UNDELIVERED,
@@ -39,6 +47,7 @@ AGENCY_COUNTS = [
     "decisions_anonymised",
     "delivery_attempts_deleted",
     "idempotency_records_deleted",
+    "webhook_events_deleted",
 ]
 
 
@@ -168,6 +177,9 @@ def retention_work(now) -> list[Work]:
     idempotency_records = IdempotentRequest.objects.filter(
         created_at__lt=days_before(now, "IDEMPOTENCY_RETENTION_DAYS")
     )
+    webhook_events = WebhookEvent.objects.filter(
+        received_at__lt=days_before(now, "WEBHOOK_EVENT_RETENTION_DAYS")
+    )
     work = [
         Work("bookings_anonymised", bookings, "viewing__agency__slug", anonymise),
         Work("decisions_anonymised", decisions, "viewing__agency__slug", decisions_anonymised),
@@ -182,6 +194,12 @@ def retention_work(now) -> list[Work]:
             idempotency_records,
             "api_key__agency__slug",
             deleted("idempotency_records_deleted"),
+        ),
+        Work(
+            "webhook_events_deleted",
+            webhook_events,
+            "agency__slug",
+            deleted("webhook_events_deleted"),
         ),
     ]
     finished_tasks = finished_task_results(days_before(now, "TASK_RESULT_RETENTION_DAYS"))

@@ -18,14 +18,17 @@ from bookings.models import (
     QuarantineDecision,
 )
 from bookings.privacy.subject import BuyerData, email_digest, erase
+from tests.conftest import stored_anywhere
 from tests.factories import (
     delivered_booking,
     make_booking,
     make_staff_user,
     make_viewing,
 )
+from tests.viewing_import import test_webhook as webhook
 
 EMAIL = "anna@example.se"
+PHONE = "+46701234567"
 LOOKUP_URL = "/admin/bookings/datarequest/buyer/"
 
 
@@ -37,7 +40,7 @@ def bookings(agency_a, agency_b):
     for name, agency in (("a", agency_a), ("b", agency_b)):
         viewing = make_viewing(agency, title=f"Street {name}")
         booking = delivered_booking(
-            viewing, email=EMAIL, first_name="Anna", phone="+46701234567", message=f"Message {name}"
+            viewing, email=EMAIL, first_name="Anna", phone=PHONE, message=f"Message {name}"
         )
         DeliveryAttempt.objects.create(
             booking=booking,
@@ -51,7 +54,7 @@ def bookings(agency_a, agency_b):
             object_id=str(booking.pk),
             object_repr=str(booking),
             action_flag=CHANGE,
-            change_message="Changed phone to +46701234567",
+            change_message=f"Changed phone to {PHONE}",
             user=make_staff_user(agency),
         )
         QuarantineDecision.objects.create(viewing=viewing, email=EMAIL, decision="approved")
@@ -297,6 +300,34 @@ def test_the_data_requests_list_shows_only_the_administered_agencies(client, boo
     assert response.status_code == 200
     assert "Agency A" in response.text and "Agency B" not in response.text
     assert EMAIL not in response.text
+
+
+# --- what MSPECS pushed -----------------------------------------------------------------
+
+
+@pytest.fixture
+def pushed(client, settings, agency_a):
+    """A signed MSPECS VIEWING event to agency A whose data carries the buyer."""
+    settings.MSPECS_WEBHOOK_SECRET = webhook.SECRET
+    agency_a.credential.mspecs_subscriber_id = webhook.SUBSCRIBER
+    agency_a.credential.save()
+    buyer = {"name": "Anna", "email": EMAIL, "phone": PHONE}
+    payload = webhook.event(eventData={"viewings": [{"id": "v", "buyers": [buyer]}]})
+    assert webhook.post(client, payload).status_code == 200
+
+
+def test_erasing_in_the_admin_leaves_the_buyer_nowhere_webhook_events_included(
+    admin_client, bookings, pushed
+):
+    erase_in_admin(admin_client)
+
+    assert not stored_anywhere(EMAIL) and not stored_anywhere(PHONE)
+
+
+def test_erase_buyer_leaves_the_buyer_nowhere_webhook_events_included(bookings, pushed):
+    call_command("erase_buyer", EMAIL)
+
+    assert not stored_anywhere(EMAIL) and not stored_anywhere(PHONE)
 
 
 # --- the management command ---------------------------------------------------------------

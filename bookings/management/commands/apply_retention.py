@@ -10,7 +10,8 @@ PROGRESS_BAR_FROM_ROWS = 10_000
 class Command(BaseCommand):
     help = (
         "Anonymise bookings past their retention and delete old delivery attempts, task "
-        "results, Idempotency-Key records and expired sessions (as the scheduler does nightly)."
+        "results, Idempotency-Key records, webhook events and expired sessions (as the "
+        "scheduler does nightly)."
     )
 
     def add_arguments(self, parser):
