@@ -183,9 +183,15 @@ def received(booking: Booking) -> Event:
     return Event(
         booking.created_at,
         "received",
-        who(booking.entered_by) if booking.entered_by_id else str(Actor.BUYER.label),
-        gettext("Received %(door)s; %(consent)s") % {"door": door, "consent": consent},
+        who(booking.entered_by) if booking.entered_by_id else entered_by_whom(booking),
+        gettext("Received through %(door)s; %(consent)s") % {"door": door, "consent": consent},
     )
+
+
+def entered_by_whom(booking: Booking) -> str:
+    """A booking with no staff member recorded: the buyer's own, unless it came through the
+    admin before entries were recorded."""
+    return "—" if booking.source == Booking.Source.ADMIN else str(Actor.BUYER.label)
 
 
 def timeline(booking: Booking) -> list[Event]:

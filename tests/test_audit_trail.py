@@ -314,7 +314,7 @@ def test_the_timeline_shows_how_a_booking_came_in_through_the_api_and_its_consen
     key = ApiKey.objects.get()
     assert received == (
         "the buyer",
-        f"Received Intake API, API key {key}; consent given (text version "
+        f"Received through Intake API, API key {key}; consent given (text version "
         f"{booking.consent_text_version[:12]})",
     )
 
@@ -324,7 +324,10 @@ def test_the_timeline_shows_the_staff_member_who_entered_a_booking_by_phone(clie
 
     received = timeline_of(signed_in(client, maja), booking)[0]
 
-    assert received == ("Maja Lind", "Received Admin; lawful basis: The buyer asked by phone")
+    assert received == (
+        "Maja Lind",
+        "Received through Admin; lawful basis: The buyer asked by phone",
+    )
 
 
 def test_the_timeline_puts_attempts_staff_actions_buyer_actions_and_emails_in_order(
@@ -340,7 +343,7 @@ def test_the_timeline_puts_attempts_staff_actions_buyer_actions_and_emails_in_or
     events = timeline_of(client, booking)
 
     assert [who for who, _ in events] == [
-        "the buyer",
+        "—",
         "Viewing Bridge",
         "Maja Lind",
         "Viewing Bridge",
