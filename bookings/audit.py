@@ -108,7 +108,7 @@ def record(by: By, objects, action: Action) -> None:
     if not objects:
         return
     content_type = ContentType.objects.get_for_model(objects[0])
-    message = json.dumps([{MARK: {"action": action, "door": by.door, **by.details}}], default=str)
+    message = json.dumps([{MARK: {"action": action, "door": by.door, **by.details}}])
     user = actor_user(by.who)
     LogEntry.objects.bulk_create(
         LogEntry(
@@ -135,7 +135,8 @@ def describe(entry: LogEntry) -> str:
         return entry.get_change_message() or entry.get_action_flag_display()
     details = dict(json.loads(entry.change_message)[0][MARK])
     action, door = details.pop("action"), details.pop("door")
-    words = [str(Action(action).label), str(Door(door).label)]
+    # A code this version does not know (written by a later one) is shown as it is.
+    words = [str(dict(Action.choices).get(action, action)), str(dict(Door.choices).get(door, door))]
     if "since" in details:
         words.append(short_time(parse_datetime(details["since"])))
     if "kind" in details:  # an email's: the status it tells of

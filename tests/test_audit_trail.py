@@ -8,8 +8,9 @@ may see the booking."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -440,3 +441,17 @@ def test_erasing_keeps_what_was_done_but_no_buyer_data_in_the_log(client, agency
         for text in (entry.object_repr, entry.change_message)
     )
     assert trail(booking)[0] == ("Maja Lind", "Queued to be sent again on the booking's page")
+
+
+def test_an_entry_of_an_action_this_version_does_not_know_shows_its_code(agency, maja):
+    booking = make_booking(agency)
+    LogEntry.objects.create(
+        user=maja,
+        content_type=ContentType.objects.get_for_model(Booking),
+        object_id=str(booking.pk),
+        object_repr="#",
+        action_flag=CHANGE,
+        change_message='[{"audit": {"action": "teleport", "door": "portal"}}]',
+    )
+
+    assert trail(booking) == [("Maja Lind", "teleport portal")]
