@@ -30,6 +30,7 @@ from bookings.admin.booking_actions import (
     confirm_action_page,
     refuse_delivered,
 )
+from bookings.audit import By, Door, timeline
 from bookings.consent import record_staff_entry
 from bookings.delivery import staff_actions
 from bookings.intake.service import accept_booking
@@ -364,7 +365,7 @@ class BookingAdmin(AgencyScopedAdmin):
             return HttpResponseNotAllowed(["POST"])
         if action.confirm and not request.POST.get("post"):
             return confirm_action_page(self, request, action, [booking], form_url=request.path)
-        result = action.run(Booking.objects.filter(pk=booking.pk))
+        result = action.run(Booking.objects.filter(pk=booking.pk), By(request.user, Door.PAGE))
         self.message_user(
             request,
             format_html(
@@ -379,6 +380,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["booking_actions"] = self.actions_fitting(request, obj)
+        context["timeline"] = obj and timeline(obj)
         context["can_save_and_resend"] = (
             obj is not None
             and obj.status == Booking.Status.REJECTED
@@ -394,7 +396,9 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def response_change(self, request, obj):
         if "_save_and_resend" in request.POST:
-            result = staff_actions.resend(Booking.objects.filter(pk=obj.pk))
+            result = staff_actions.resend(
+                Booking.objects.filter(pk=obj.pk), By(request.user, Door.SAVE_AND_RESEND)
+            )
             self.message_user(
                 request,
                 format_html(
@@ -520,7 +524,7 @@ class BookingAdmin(AgencyScopedAdmin):
         if request.method == "POST" and form.is_valid():
             agency, since = form.cleaned_data["agency"], form.cleaned_data["since"]
             if request.POST.get("confirm"):
-                result = staff_actions.replay(agency, since)
+                result = staff_actions.replay(agency, since, request.user)
                 level = messages.WARNING if result.skipped else messages.SUCCESS
                 self.message_user(request, f"{agency}: {result.message}", level)
                 query = urlencode({"viewing__agency__id__exact": agency.pk})

@@ -5,10 +5,11 @@ attempts) stay."""
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, F, Value
+from django.db.models import Case, CharField, F, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from bookings.audit import By, audit_entries
 from bookings.delivery import staff_actions
 from bookings.models import Booking, DeliveryAttempt, QuarantineDecision
 
@@ -25,13 +26,13 @@ def erased_email(prefix: str):
 UNDELIVERED = [*Booking.Status.waiting(), *Booking.Status.stopped()]
 
 
-def cancel_undelivered(bookings) -> int:
+def cancel_undelivered(bookings, by: By) -> int:
     """Bookings not delivered (waiting, held, stopped) are cancelled first: once their data
     is gone nothing may send them (a held booking resumes by itself, a stopped one on
     Re-send). Through the staff action's conditional update, so a worker claiming one
     meanwhile is not overtaken."""
     # No email to the buyer: the address is about to be erased (or kept no longer).
-    return staff_actions.cancel(bookings.filter(status__in=UNDELIVERED), tell_buyer=False).done
+    return staff_actions.cancel(bookings.filter(status__in=UNDELIVERED), by, tell_buyer=False).done
 
 
 def anonymise_bookings(bookings) -> int:
@@ -69,10 +70,18 @@ def anonymise_decisions(decisions) -> int:
 
 def erase_log_entries(model, ids) -> int:
     """The admin log keeps that an object was added or changed, and when, but not how it
-    was named (its __str__ holds the buyer's name or email) nor the change message."""
+    was named (its __str__ holds the buyer's name or email) nor Django's change message
+    (which may name inline rows); the audit trail's messages hold codes only and stay."""
     if not ids:
         return 0
     return LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(model),
         object_id__in=[str(pk) for pk in ids],
-    ).update(object_repr=Concat(Value(f"{ERASED} #"), F("object_id")), change_message="")
+    ).update(
+        object_repr=Concat(Value(f"{ERASED} #"), F("object_id")),
+        change_message=Case(
+            When(audit_entries(), then=F("change_message")),
+            default=Value(""),
+            output_field=TextField(),
+        ),
+    )

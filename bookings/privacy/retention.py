@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency
+from bookings.audit import Actor, By, Door
 from bookings.delivery.task_rows import finished_task_results
 from bookings.models import (
     Booking,
@@ -128,9 +129,13 @@ def in_batches(work: Work, report: RetentionReport, on_progress: Callable[[int],
         report.longest_batch_seconds = max(report.longest_batch_seconds, time.monotonic() - started)
 
 
-def anonymise(bookings: QuerySet) -> Counter:
-    cancelled = cancel_undelivered(bookings)
-    return Counter(bookings_cancelled=cancelled, bookings_anonymised=anonymise_bookings(bookings))
+def anonymiser(by: By) -> Callable[[QuerySet], Counter]:
+    def anonymise(bookings: QuerySet) -> Counter:
+        cancelled = cancel_undelivered(bookings, by)
+        anonymised = anonymise_bookings(bookings)
+        return Counter(bookings_cancelled=cancelled, bookings_anonymised=anonymised)
+
+    return anonymise
 
 
 def deleted(kind: str) -> Callable[[QuerySet], Counter]:
@@ -161,7 +166,7 @@ def viewing_ended_before_retention(now, path: str = "viewing__") -> Q:
     return condition
 
 
-def retention_work(now) -> list[Work]:
+def retention_work(now, who) -> list[Work]:
     expired = viewing_ended_before_retention(now)
     bookings = (
         Booking.objects.filter(expired, anonymised_at__isnull=True)
@@ -181,7 +186,12 @@ def retention_work(now) -> list[Work]:
         received_at__lt=days_before(now, "WEBHOOK_EVENT_RETENTION_DAYS")
     )
     work = [
-        Work("bookings_anonymised", bookings, "viewing__agency__slug", anonymise),
+        Work(
+            "bookings_anonymised",
+            bookings,
+            "viewing__agency__slug",
+            anonymiser(By(who, Door.RETENTION).resolved()),
+        ),
         Work("decisions_anonymised", decisions, "viewing__agency__slug", decisions_anonymised),
         Work(
             "delivery_attempts_deleted",
@@ -216,22 +226,24 @@ def apply_retention(
     on_start: Callable[[int], None] = lambda total: None,
     on_progress: Callable[[int], None] = lambda rows: None,
     now=None,
+    who=Actor.SYSTEM,
 ) -> RetentionReport:
     """Anonymise and delete what is past its retention (on a dry run: only count it).
     `on_start` is told how many rows there are to handle, `on_progress` how many each
-    batch handled."""
+    batch handled; bookings cancelled on the way are recorded as done by `who` (the
+    nightly task: the system; the command: the operator)."""
     now = now or timezone.now()
     report = RetentionReport(dry_run=dry_run)
     for slug in Agency.objects.order_by("slug").values_list("slug", flat=True):
         report.per_agency[slug] = Counter({kind: 0 for kind in AGENCY_COUNTS})
-    work = retention_work(now)
+    work = retention_work(now, who)
     due = {item.kind: item.due_by_agency() for item in work}
     on_start(sum(count for by_agency in due.values() for count in by_agency.values()))
     for item in work:
         if dry_run:
             for slug, count in due[item.kind].items():
                 report.add(slug, Counter({item.kind: count}))
-            if item.handle is anonymise:
+            if item.kind == "bookings_anonymised":
                 undelivered = item.rows.filter(status__in=UNDELIVERED)
                 for slug, count in count_by_agency(undelivered, item.agency_slug).items():
                     report.add(slug, Counter(bookings_cancelled=count))

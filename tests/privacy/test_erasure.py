@@ -20,6 +20,7 @@ from bookings.models import (
 from bookings.privacy.subject import BuyerData, email_digest, erase
 from tests.conftest import stored_anywhere
 from tests.factories import (
+    by_staff,
     delivered_booking,
     make_booking,
     make_staff_user,
@@ -124,7 +125,7 @@ def test_erasing_anonymises_the_quarantine_decisions(bookings, agency_a):
 def test_erasing_rewrites_the_admin_log_entries_of_the_bookings(bookings, agency_a):
     erase(BuyerData(EMAIL, type(agency_a).objects.all()))
 
-    entry = LogEntry.objects.get(object_id=str(bookings["a"].pk))
+    entry = LogEntry.objects.filter(object_id=str(bookings["a"].pk)).earliest("pk")
     assert "Anna" not in entry.object_repr and EMAIL not in entry.object_repr
     assert entry.change_message == ""
     assert entry.action_flag == CHANGE
@@ -186,7 +187,7 @@ def test_an_erased_booking_cannot_be_cancelled_into_a_duplicate(agency_a):
     erased = delivered_booking(viewing, email=EMAIL)
     erase(BuyerData(EMAIL, type(agency_a).objects.all()))
 
-    assert cancel(Booking.objects.filter(pk=erased.pk)).done == 0  # delivered: final
+    assert cancel(Booking.objects.filter(pk=erased.pk), by_staff()).done == 0  # delivered: final
 
 
 def test_erasure_is_recorded_per_agency_without_the_email(bookings, agency_a, agency_b):
