@@ -161,6 +161,18 @@ def count_status(*statuses):
     return Booking.objects.filter(status__in=statuses).count()
 
 
+def stored_anywhere(text: str) -> bool:
+    """Whether any value of any row of any table holds `text`."""
+    from django.apps import apps
+
+    return any(
+        text in str(value)
+        for model in apps.get_models()
+        for row in model._base_manager.values_list()
+        for value in row
+    )
+
+
 def wait_until(condition, timeout=30.0, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from agencies.models import Agency, Membership, Provider, ProviderCredential
 from agencies.problems import problem_text
+from bookings.audit import By, Door
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs.demo import published_deal
@@ -196,6 +197,11 @@ def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
 # The roles a rule about agency data is tested for: a superuser, the agency's administrator,
 # its staff, and a user who is staff here and administrator of another agency.
 ROLES = ["superuser", "administrator", "staff", "staff_here_administrator_there"]
+
+
+def by_staff(*agencies) -> By:
+    """A staff member acting on a booking's page: who acts, for tests not about it."""
+    return By(make_staff_user(*agencies), Door.PAGE)
 
 
 def make_user_in_role(role, agency, other_agency=None):

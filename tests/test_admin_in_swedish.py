@@ -183,7 +183,7 @@ def one_of_everything():
     api_key = ApiKey.issue(agency, "Webbplatsen")[0]
     IdempotentRequest.objects.create(
         api_key=api_key,
-        key="nyckel-1",
+        key_digest="0" * 64,
         request_fingerprint="f",
         response_status=201,
         response_body={"id": rejected.pk, "status": "queued"},

@@ -15,7 +15,7 @@ from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
-from tests.factories import make_booking, make_slot_viewing, make_staff_user
+from tests.factories import by_staff, make_booking, make_slot_viewing, make_staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_a_credential_that_starts_failing_is_alerted_once(agency, sandbox):
     for _ in range(2):
         booking = make_booking(agency)
         deliver(booking.pk)
-    check_credential(agency.credential)
+    check_credential(agency.credential, by_staff())
 
     send_due_digests()
 

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from bookings.after_commit import enqueue_after_commit
+from bookings.audit import Action, Actor, By, Door, record
 from bookings.buyer.links import booking_page_path, status_link
 from bookings.models import Booking
 
@@ -56,6 +57,8 @@ def send_buyer_email(booking_id: int, status: str) -> bool:
             buyer_notified_at=None
         )
         raise
+    # The one place an email to a buyer is recorded: its kind, when, for which booking.
+    record(By(Actor.SYSTEM, Door.WORKER, {"kind": status}), [booking], Action.EMAIL)
     return True
 
 

@@ -4,8 +4,10 @@ cancellation."""
 
 from enum import StrEnum
 
+from django.db import transaction
 from django.utils import timezone
 
+from bookings.audit import Action, Actor, By, Door, record
 from bookings.delivery import staff_actions
 from bookings.models import Booking
 
@@ -57,6 +59,11 @@ def cancel_by_buyer(booking: Booking) -> None:
     docs/vitec.md)."""
     if not can_cancel(booking) or staff_actions.cancel_unsent([booking]).done:
         return
-    Booking.objects.filter(pk=booking.pk, cancellation_requested_at__isnull=True).exclude(
-        status=Status.CANCELLED
-    ).update(cancellation_requested_at=timezone.now(), updated_at=timezone.now())
+    with transaction.atomic():
+        asked = (
+            Booking.objects.filter(pk=booking.pk, cancellation_requested_at__isnull=True)
+            .exclude(status=Status.CANCELLED)
+            .update(cancellation_requested_at=timezone.now(), updated_at=timezone.now())
+        )
+        if asked:
+            record(By(Actor.BUYER, Door.STATUS_PAGE), [booking], Action.ASK_TO_CANCEL)

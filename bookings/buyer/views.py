@@ -1,5 +1,7 @@
 """The buyer's private status page, its calendar file and the cancel button."""
 
+import functools
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -9,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from bookings.buyer.calendar import booking_calendar
-from bookings.buyer.links import booking_for_token, booking_page_path, status_path
+from bookings.buyer.links import booking_for_token, booking_page_path, link_expired, status_path
 from bookings.buyer.status import buyer_state, can_cancel, cancel_by_buyer, state_flags
 from bookings.providers import plugin_for
 
@@ -24,12 +26,38 @@ def unknown_link(request):
     return render(request, "bookings/status_link_unknown.html", status=404)
 
 
+def expired_link(request, booking):
+    with translation.override(buyer_language(request, booking)):
+        response = render(
+            request,
+            "bookings/status_link_expired.html",
+            {"agency": booking.agency, "days": settings.BUYER_LINK_DAYS_AFTER_VIEWING},
+            status=410,
+        )
+        response["Content-Language"] = translation.get_language()
+    return response
+
+
+def buyer_link(view):
+    """The view, given the link's booking: 404 for an unknown or erased one, 410 once the
+    link has expired (bookings/buyer/links.py)."""
+
+    @functools.wraps(view)
+    def with_booking(request, token):
+        booking = booking_for_token(token)
+        if booking is None:
+            return unknown_link(request)
+        if link_expired(booking):
+            return expired_link(request, booking)
+        return view(request, token, booking)
+
+    return with_booking
+
+
 @never_cache  # private: no shared cache keeps it, and the state shown is current
 @require_safe
-def status_page(request, token):
-    booking = booking_for_token(token)
-    if booking is None:
-        return unknown_link(request)
+@buyer_link
+def status_page(request, token, booking):
     agency = booking.agency
     credential = getattr(agency, "credential", None)
     starts_at, ends_at = booking.booked_time
@@ -59,10 +87,8 @@ def status_page(request, token):
 
 @never_cache
 @require_safe
-def calendar_file(request, token):
-    booking = booking_for_token(token)
-    if booking is None:
-        return unknown_link(request)
+@buyer_link
+def calendar_file(request, token, booking):
     with translation.override(buyer_language(request, booking)):
         body = booking_calendar(booking, request.build_absolute_uri(status_path(booking)))
     return HttpResponse(
@@ -75,10 +101,8 @@ def calendar_file(request, token):
 
 
 @require_POST
-def cancel(request, token):
-    booking = booking_for_token(token)
-    if booking is None:
-        return unknown_link(request)
+@buyer_link
+def cancel(request, token, booking):
     cancel_by_buyer(booking)
     # The page says what happened: cancelled, or asked for.
     return redirect("buyer-status", token)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.admin import AgencyScopedAdmin
 from agencies.models import ProviderCredential
 from agencies.problems import problem_text
+from bookings.audit import By, Door
 from bookings.delivery.credentials import check_credential, provider_errors, save_credential
 from bookings.delivery.redaction import redact_answer
 
@@ -258,7 +259,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     def report_connection_test(self, request, credential):
         """Test the credential and say what the answer proves."""
         try:
-            check = check_credential(credential)
+            check = check_credential(credential, By(request.user, Door.CREDENTIAL_PAGE))
         except Exception:
             # Whatever the client raised, the page answers; the log gets the details
             # with the secret masked.

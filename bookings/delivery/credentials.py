@@ -9,6 +9,8 @@ tested (the credential admin, the demo), never from signals:
   held bookings go again (`resume_held`).
 """
 
+from dataclasses import replace
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -25,6 +27,7 @@ from agencies.models import (
     ProviderCredential,
 )
 from agencies.problems import CHANGED_AFTER_FAILING, Problem
+from bookings.audit import Action, By, record
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
@@ -123,9 +126,10 @@ def resume_held(agency: Agency | int) -> int:
     return len(booking_ids)
 
 
-def check_credential(credential: ProviderCredential) -> ConnectionCheck:
+def check_credential(credential: ProviderCredential, by: By) -> ConnectionCheck:
     """Make a harmless authenticated call and record the credential's status: refused, it
-    is failing; accepted, it works and the held bookings go again."""
+    is failing; accepted, it works and the held bookings go again. The audit trail records
+    who tested it and the status it ended in."""
     check = client_for(credential).check_connection()
     check.problem = redact_answer(check.problem, credential)
     credential.tested_at = timezone.now()
@@ -142,6 +146,8 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
         # Inconclusive: the status stands, but "not tested yet" no longer does.
         credential.status_problem = check.problem
         ProviderCredential.objects.filter(pk=credential.pk).update(status_problem=check.problem)
+    tested = replace(by, details={"outcome": credential.status})
+    record(tested, [credential], Action.TEST_CONNECTION)
     return check
 
 

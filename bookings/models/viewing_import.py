@@ -11,15 +11,18 @@ from agencies.problems import ProblemField
 
 
 class WebhookEventQuerySet(AgencyScopedQuerySet):
-    def unprocessed(self):
-        return self.filter(processed_at__isnull=True)
+    def pending(self):
+        """Waiting for the worker to take them."""
+        return self.filter(started_at__isnull=True)
 
 
 class WebhookEvent(models.Model):
-    """An event a provider pushed (MSPECS webhooks), stored before it is answered and
-    acted on by the worker (bookings/viewing_import/webhooks.py). Only what we act on is
-    kept; MSPECS's events carry no id, so one delivery is known by its signed timestamp and
-    the hash of its body."""
+    """What a provider pushed about one deal (MSPECS webhooks), stored before it is
+    answered and acted on by the worker (bookings/viewing_import/webhooks.py). Only what we
+    act on is kept. A deal has at most one waiting: the events that arrive meanwhile are
+    coalesced into it, the latest signed deciding what the worker does. MSPECS's events
+    carry no id, so a delivery is known by its signed timestamp and the hash of its body
+    (those of the latest delivery coalesced)."""
 
     agency = models.ForeignKey(
         Agency, on_delete=models.CASCADE, related_name="webhook_events", verbose_name=_("agency")
@@ -30,7 +33,13 @@ class WebhookEvent(models.Model):
     )
     signed_at = models.DateTimeField(_("signed at"))  # the signature's timestamp
     body_sha256 = models.CharField(_("content hash (SHA-256)"), max_length=64)
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    # How many events were coalesced.
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)  # the first
+    # When its task was last enqueued.
+    woken_at = models.DateTimeField(_("worker woken at"), default=timezone.now)
+    # When the worker took it.
+    started_at = models.DateTimeField(_("taken by the worker at"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     problem = ProblemField(_("problem"))
 
@@ -44,6 +53,11 @@ class WebhookEvent(models.Model):
             models.UniqueConstraint(
                 fields=["agency", "signed_at", "body_sha256"], name="one_event_per_delivery"
             ),
+            models.UniqueConstraint(
+                fields=["agency", "source_id"],
+                condition=Q(started_at__isnull=True),
+                name="one_pending_event_per_deal",
+            ),
         ]
         indexes = [
             models.Index(
@@ -55,6 +69,12 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.source_id}".strip()
+
+    def coalesce(self, event_type: str, signed_at, body_sha256: str) -> None:
+        """Count one more delivery in this waiting event; the latest signed decides."""
+        self.deliveries += 1
+        if signed_at >= self.signed_at:
+            self.event_type, self.signed_at, self.body_sha256 = event_type, signed_at, body_sha256
 
 
 class ChangedSourcesMark(models.Model):

@@ -14,7 +14,7 @@ from bookings.delivery import staff_actions
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.polling import poll_slots
-from tests.factories import make_booking, make_staff_user
+from tests.factories import by_staff, make_booking, make_staff_user
 
 Status = Booking.Status
 pytestmark = pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_a_booking_rejected_again_after_a_resend_emails_its_buyer_only_once(
     booking = make_booking(agency)
     rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
-    staff_actions.resend([booking])
+    staff_actions.resend([booking], by_staff())
     rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     assert len(mail.outbox) == 1
@@ -260,7 +260,7 @@ def test_cancelling_without_telling_the_buyer_sends_nothing(
     booking = make_booking(agency)
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff_actions.cancel([booking], tell_buyer=False)
+        staff_actions.cancel([booking], by_staff(), tell_buyer=False)
 
     assert mail.outbox == []
 

@@ -12,7 +12,7 @@ from bookings.delivery.credentials import check_credential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers.base import ProviderAddressRefused, check_provider_address
-from tests.factories import in_english, make_booking, make_slot_viewing
+from tests.factories import by_staff, in_english, make_booking, make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
@@ -155,7 +155,7 @@ def test_test_connection_to_a_refused_address_says_why_and_sends_nothing(
     credential = make_agency(system).credential
     settings.BROKER_ALLOWED_HOSTS = []
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert check.message.startswith("Refused: Not sent to http://127.0.0.1:")

@@ -8,7 +8,7 @@ from bookings.delivery.credentials import check_credential, save_credential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import client_for
-from tests.factories import make_booking, make_slot_viewing
+from tests.factories import by_staff, make_booking, make_slot_viewing
 
 Status = Booking.Status
 BOTH = pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
@@ -22,7 +22,7 @@ def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
 
-    check = check_credential(agency.credential)
+    check = check_credential(agency.credential, by_staff())
 
     assert check.ok is True
     assert check.record.status == 200  # the agency's own deal: the login was checked
@@ -37,7 +37,7 @@ def test_connection_check_answered_404_says_the_login_is_not_verified(make_agenc
     # nothing.
     credential = make_agency(Provider.MSPECS).credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is None
     assert check.record.status == 404
@@ -50,7 +50,7 @@ def test_connection_check_answered_404_says_the_login_is_not_verified(make_agenc
 def test_vitec_connection_check_reads_the_estate_list_and_proves_the_login(make_agency, sandbox):
     credential = make_agency(Provider.VITEC).credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is True
     assert check.record.endpoint == "/Advertising/Estate/sandbox-customer?PageSize=1&PageIndex=0"
@@ -63,7 +63,7 @@ def test_vitec_connection_check_reads_the_estate_list_and_proves_the_login(make_
 def test_vitec_connection_check_for_a_customer_the_login_may_not_use_is_refused(make_agency):
     credential = make_agency(Provider.VITEC, vitec_customer_id="someone-else").credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert check.record.status == 403
@@ -79,7 +79,7 @@ def test_connection_check_answered_a_redirect_says_the_login_is_not_verified(
     credential = make_agency(system).credential
     sandbox.set_fault("status", status=302, count=1)
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is None
     assert check.message.startswith("Reachable, login not verified")
@@ -90,7 +90,7 @@ def test_connection_check_answered_a_redirect_says_the_login_is_not_verified(
 def test_connection_check_with_a_wrong_secret_marks_it_failing(system, make_agency):
     credential = make_agency(system, secret="wrong").credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert "401" in check.message
@@ -102,7 +102,7 @@ def test_connection_check_with_a_wrong_secret_marks_it_failing(system, make_agen
 def test_connection_check_with_a_foreign_vitec_customer_is_refused(make_agency):
     credential = make_agency(Provider.VITEC, vitec_customer_id="someone-else").credential
 
-    assert check_credential(credential).ok is False
+    assert check_credential(credential, by_staff()).ok is False
 
 
 @pytest.mark.django_db
@@ -110,7 +110,7 @@ def test_connection_check_while_the_provider_is_down_changes_nothing(make_agency
     credential = make_agency().credential
     sandbox.set_fault("status", status=502)
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is None
     credential.refresh_from_db()
@@ -168,7 +168,7 @@ def test_a_successful_connection_test_resumes_held_bookings(
     sandbox.set_credential("sandbox", "sandbox-secret")  # ...and changed it back
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        check = check_credential(agency.credential)
+        check = check_credential(agency.credential, by_staff())
 
     assert check.ok is True
     assert "1 held booking queued again" in check.message

@@ -1,4 +1,4 @@
-"""The delivery policy (README, "Delivery"): a retry schedule of days, "too late" once a
+"""The delivery policy (docs/delivery.md): a retry schedule of days, "too late" once a
 booking's slot or viewing has started, MSPECS lost answers repeated at most twice, and the
 circuit breaker per credential. Over real HTTP to the sandbox."""
 
@@ -15,7 +15,14 @@ from bookings.delivery.sending import claim_seconds, deliver
 from bookings.models import Booking, Outcome
 from bookings.problems import delivery as problems
 from bookings.quarantine.queries import pending_entries, with_bookings
-from tests.factories import in_english, make_booking, make_slot, make_staff_user, make_viewing
+from tests.factories import (
+    by_staff,
+    in_english,
+    make_booking,
+    make_slot,
+    make_staff_user,
+    make_viewing,
+)
 
 Status = Booking.Status
 CIRCUIT = {
@@ -207,7 +214,7 @@ def test_lost_answers_still_count_after_the_booking_was_held_and_resumed(make_ag
 def test_staff_re_send_starts_counting_lost_answers_again(make_agency):
     booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED, lost_answer_count=3)
 
-    staff_actions.resend(Booking.objects.filter(pk=booking.pk))
+    staff_actions.resend(Booking.objects.filter(pk=booking.pk), by_staff())
 
     assert refreshed(booking).lost_answer_count == 0
 
@@ -244,7 +251,7 @@ def test_quarantine_mirror_shows_probably_delivered_bookings_flagged(client, mak
 def test_probably_delivered_can_be_marked_delivered_once_checked(make_agency):
     booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED)
 
-    result = staff_actions.mark_delivered(Booking.objects.filter(pk=booking.pk))
+    result = staff_actions.mark_delivered(Booking.objects.filter(pk=booking.pk), by_staff())
 
     assert result.done == 1
     assert refreshed(booking).status == Status.DELIVERED
@@ -389,7 +396,7 @@ def test_a_successful_connection_test_closes_the_circuit_and_releases_the_held(
     _, failed = fail_in_a_row(agency, sandbox, 3)
     sandbox.clear_fault()
 
-    check = check_credential(refreshed(agency.credential))
+    check = check_credential(refreshed(agency.credential), by_staff())
 
     assert check.ok is True
     assert not refreshed(agency.credential).circuit_is_open

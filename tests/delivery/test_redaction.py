@@ -13,7 +13,7 @@ from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.redaction import credential_secrets, redact
 from bookings.delivery.sending import EXCERPT_LENGTH, deliver
-from tests.factories import in_english, make_booking, make_slot_viewing
+from tests.factories import by_staff, in_english, make_booking, make_slot_viewing
 
 
 def test_redact_masks_secrets_and_authorization_headers():
@@ -314,7 +314,7 @@ def test_a_connection_check_answer_echoing_the_secret_is_stored_nowhere(
     echo = " ".join(SECRET_FORMS.values())
     sandbox.set_fault(status=status, count=1, body=ERROR_BODIES[Provider.VITEC](echo))
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     credential.refresh_from_db()
     texts = {"message": [check.message], "status problem": problem_texts(credential.status_problem)}

@@ -7,7 +7,7 @@ from django.urls import reverse
 from agencies.models import CredentialStatus, Provider
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.sending import deliver
-from tests.factories import make_booking, make_slot_viewing
+from tests.factories import by_staff, make_booking, make_slot_viewing
 
 BOTH = pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
 # Outside Latin-1 ("€", "Ł"), and inside it but not ASCII ("é", sent as Latin-1 before).
@@ -44,7 +44,7 @@ def test_test_connection_accepts_a_non_latin1_login(secret, make_agency, sandbox
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
 
-    check = check_credential(agency.credential)
+    check = check_credential(agency.credential, by_staff())
 
     assert check.ok is True
     agency.credential.refresh_from_db()
@@ -78,7 +78,7 @@ def test_a_wrong_non_latin1_secret_is_refused_not_an_error(make_agency, sandbox,
     unicode_login("pris-100€")
     credential = make_agency(username="Åsa", secret="pris-200€").credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert "401" in check.message

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, Membership, Provider, ProviderCredential
+from bookings.audit import Actor, By, Door
 from bookings.consent import record_consent
 from bookings.delivery import sending, staff_actions
 from bookings.delivery.credentials import check_credential, save_credential
@@ -173,10 +174,10 @@ class Command(BaseCommand):
             sandbox, ordinary, None, "Jenny", "Jansson", "jenny@example.se", "0701234567", {}, None
         )
         if cancelled is not None:
-            staff_actions.cancel([cancelled])
+            staff_actions.cancel([cancelled], By(Actor.OPERATOR, Door.DEMO))
 
         for agency in (mspecs, vitec, broken):
-            check_credential(agency.credential)
+            check_credential(agency.credential, By(Actor.OPERATOR, Door.DEMO))
 
         admin = self.user("admin", password, is_superuser=True)
         for agency, username in [
