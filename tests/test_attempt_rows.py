@@ -9,7 +9,13 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import DeliveryAttempt, Outcome
-from tests.factories import ROLES, STOCKHOLM, make_booking, make_user_in_role
+from tests.factories import (
+    ROLES,
+    STOCKHOLM,
+    admin_booking_data,
+    make_booking,
+    make_user_in_role,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +82,26 @@ def test_an_attempt_alone_is_a_run_of_one(own):
     only = attempt(booking, 1, 200, Outcome.DELIVERED)
 
     assert [[a.pk for a in run] for run in booking.attempts.runs()] == [[only.pk]]
+
+
+def test_a_booking_with_grouped_attempts_saves_as_its_page_posts_it(client, own):
+    booking = make_booking(own, status="rejected")
+    for second in (1, 2, 3):
+        attempt(booking, second, 503)
+    client.force_login(make_user_in_role("staff", own))
+    # The page's form: its one attempt row, as the management form counts it.
+    data = admin_booking_data(
+        booking.viewing,
+        booking.slot,
+        first_name="Åsa",
+        **{"attempts-TOTAL_FORMS": "1", "attempts-INITIAL_FORMS": "1"},
+        **{"attempts-0-id": str(booking.attempts.order_by("pk").first().pk)},
+        **{"attempts-0-booking": str(booking.pk)},
+    )
+
+    response = client.post(reverse("admin:bookings_booking_change", args=[booking.pk]), data)
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.first_name == "Åsa"
+    assert booking.attempts.count() == 3

@@ -30,17 +30,23 @@ class DeliveryAttemptInline(AttemptDisplay, ReadOnlyRecordInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        firsts = [run[0].pk for run in obj.attempts.runs()] if obj is not None else []
 
         class OneRowPerRun(formset):
             def get_queryset(self):
-                return super().get_queryset().filter(pk__in=firsts)
+                # The first attempt of each run, knowing its run: read in one query,
+                # however long the booking's history.
+                if not hasattr(self, "_queryset"):
+                    runs = self.instance.attempts.runs() if self.instance.pk else []
+                    for run in runs:
+                        run[0].run = run
+                    self._queryset = [run[0] for run in runs]
+                return self._queryset
 
         return OneRowPerRun
 
     @admin.display(description=_("started at"))
     def started(self, attempt):
-        run = next(run for run in attempt.booking.attempts.runs() if run[0].pk == attempt.pk)
+        run = getattr(attempt, "run", [attempt])
         if len(run) == 1:
             return to_the_second(attempt.started_at)
         return ngettext(
