@@ -13,7 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from bookings.buyer.emails import notify_buyer
+from bookings.buyer.emails import correct_buyer, notify_buyer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
 from bookings.models.status import LEFT_ALONE_BECAUSE, STAFF_TRANSITIONS, Transition
@@ -157,7 +157,8 @@ def cancel_as_the_buyer_asked(bookings) -> ActionResult:
 
 
 def mark_delivered(bookings) -> ActionResult:
-    """For a booking in doubt that staff found in the provider."""
+    """For a booking in doubt that staff found in the provider; a buyer told it had
+    failed gets the correction."""
     return _act(
         bookings,
         ngettext_lazy(
@@ -167,4 +168,5 @@ def mark_delivered(bookings) -> ActionResult:
         ),
         STAFF_TRANSITIONS["mark_delivered"],
         {"delivered_at": timezone.now(), "last_problem": None},
+        then=lambda booking_id: correct_buyer(Booking.objects.get(pk=booking_id)),
     )

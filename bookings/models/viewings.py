@@ -137,6 +137,18 @@ class Viewing(models.Model):
         return f"{self.title} ({timezone.localtime(self.starts_at):{shown}})"
 
     @property
+    def title_and_address(self) -> str:
+        """The viewing as the buyer reads it in one line. Imported titles are often the
+        street address ("Kungsgatan 5, Göteborg"): then the address alone, which holds it,
+        so no line says the address twice."""
+        address = self.address.casefold()
+        if not address:
+            return self.title
+        if all(part.strip().casefold() in address for part in self.title.split(",")):
+            return self.address
+        return f"{self.title}, {self.address}"
+
+    @property
     def is_imported(self) -> bool:
         return bool(self.source_id)
 
