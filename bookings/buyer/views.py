@@ -9,8 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from bookings.buyer.calendar import booking_calendar
-from bookings.buyer.links import booking_for_token, booking_page_path, status_path
 from bookings.buyer.cancel import cancel_by_buyer, cancels_outright
+from bookings.buyer.links import booking_for_token, booking_page_path, status_path
 from bookings.buyer.status import buyer_state, can_cancel, state_flags
 from bookings.providers import plugin_for
 
