@@ -167,13 +167,18 @@ def render_email(booking: Booking, template: str, context: dict) -> EmailMessage
     )
 
 
-def receipt_email(booking: Booking) -> EmailMessage:
+def with_calendar_file(booking: Booking, template: str) -> EmailMessage:
+    """The email, with the booking's calendar file attached as it stands now."""
     context = email_context(booking)
-    email = render_email(booking, "booking_received", context)
+    email = render_email(booking, template, context)
     with translation.override(booking.language):
         name, body = booking_calendar(booking, context["status_link"])
     email.attach(name, body, "text/calendar")
     return email
+
+
+def receipt_email(booking: Booking) -> EmailMessage:
+    return with_calendar_file(booking, "booking_received")
 
 
 def ended_email(booking: Booking) -> EmailMessage:
@@ -191,4 +196,4 @@ def ended_email(booking: Booking) -> EmailMessage:
 
 
 def correction_email(booking: Booking) -> EmailMessage:
-    return render_email(booking, "booking_delivered_after_all", email_context(booking))
+    return with_calendar_file(booking, "booking_delivered_after_all")

@@ -23,8 +23,9 @@ def accept_booking(booking: Booking) -> Booking:
     try:
         with transaction.atomic():
             booking.save()
-            wake_delivery(booking.pk)
+            # The receipt first: a worker quick to send it then finds it still standing.
             send_receipt(booking.pk)
+            wake_delivery(booking.pk)
     except IntegrityError:
         # An identical booking was saved since the check: the same answer as if it had
         # been there before.
