@@ -84,7 +84,8 @@ def test_a_buyer_booked_by_staff_in_the_admin_gets_a_receipt(
     client, viewing, agency, role, django_capture_on_commit_callbacks
 ):
     client.force_login(make_user_in_role(role, agency))
-    data = admin_booking_data(viewing, viewing.slots.get(provider_slot_id="slot-open"))
+    slot = viewing.slots.get(provider_slot_id="slot-open")
+    data = admin_booking_data(viewing, slot, language="en")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:bookings_booking_add"), data)
