@@ -175,6 +175,7 @@ def test_every_time_has_an_autocomplete_hint(client, slot_viewing):
             "Ljus trea med balkong, Kungsgatan 5, Göteborg",
         ),
         ("Kungsgatan 5, Göteborg", "", "Kungsgatan 5, Göteborg"),
+        ("Storgatan 1, 3 rok", "Storgatan 1, Uppsala", "Storgatan 1, 3 rok, Uppsala"),
     ],
 )
 def test_a_viewing_names_its_address_once(title, address, shown, mspecs_agency):

@@ -62,16 +62,18 @@ def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Lägg till i min kalender (.ics)").click()
     download = download_info.value
-    assert download.suggested_filename == "viewing.ics"
+    assert download.suggested_filename == "visning-storgatan-1-3-rok-annu-inte-bekraftad.ics"
     [event] = Calendar.from_ical(Path(download.path()).read_bytes()).walk("VEVENT")
     booking = Booking.objects.get()
     assert event.decoded("dtstart") == booking.slot.starts_at.replace(microsecond=0)
     assert str(event["summary"]) == f"Visning: {viewing.title}"
 
-    page.get_by_role("button", name="Avboka").click()
+    page.get_by_role("link", name="Avboka").click()
+    assert page.get_by_role("heading", name="Avboka din bokning?").is_visible()
+    page.get_by_role("button", name="Ja, avboka").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Din bokning är avbokad").is_visible()
-    assert page.get_by_role("button", name="Avboka").count() == 0
+    assert page.get_by_role("link", name="Avboka").count() == 0
     page.screenshot(path=SCREENSHOTS / "buyer-status-cancelled.png", full_page=True)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
