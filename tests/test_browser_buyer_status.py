@@ -96,3 +96,29 @@ def test_a_closed_viewings_link_shows_a_friendly_page(
     page.screenshot(path=SCREENSHOTS / "viewing-closed.png", full_page=True)
     page.get_by_role("button", name="Svenska").click()
     assert page.get_by_role("heading", name="Visningen går inte längre att boka").is_visible()
+
+
+def test_the_language_switch_keeps_what_the_buyer_typed_and_the_chosen_time(
+    browser,  # noqa: F811 (the fixture)
+    live_server,
+):
+    viewing = make_three_slot_viewing(make_agency(name="Mäklarhuset Uppsala"))
+    page = phone_page(browser)
+    page.goto(f"{live_server.url}/book/{viewing.public_id}/")
+    page.locator('input[value="slot-open"]').check()
+    page.get_by_label("Förnamn").fill("Anna")
+    page.get_by_label("E-post").fill("anna@example.se")
+    page.get_by_label("Mobilnummer").fill("070-111 11 11")
+
+    page.get_by_role("button", name="English").click()
+
+    assert page.get_by_role("heading", name="Storgatan 1, 3 rok").is_visible()
+    assert page.get_by_label("First name").input_value() == "Anna"
+    assert page.get_by_label("Email").input_value() == "anna@example.se"
+    assert page.get_by_label("Mobile phone").input_value() == "070-111 11 11"
+    assert page.get_by_label("Mobile phone").get_attribute("type") == "tel"
+    assert page.locator('input[value="slot-open"]').is_checked()
+    assert not page.get_by_text("Please correct the errors below.").is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "booking-page-switched-to-english.png", full_page=True)
+    assert Booking.objects.count() == 0

@@ -131,7 +131,7 @@ CANCELLED_MESSAGE = ngettext_lazy(
 
 
 def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
-    """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
+    """Staff's Cancel, of any booking not delivered; its buyer gets the email saying so
     (bookings/buyer/emails.py) unless `tell_buyer` is false."""
     then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
     return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel"], CANCELLED_CHANGES, then)

@@ -220,3 +220,33 @@ def test_a_delivered_booking_still_gets_its_receipt(agency):
 def booking_refreshed(booking):
     booking.refresh_from_db()
     return booking
+
+
+# --- who may turn them off ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "role, may",
+    [
+        ("superuser", True),
+        ("administrator", True),
+        ("staff", False),
+        ("staff_here_administrator_there", False),
+    ],
+)
+def test_the_agencys_administrators_turn_receipts_off_in_the_admin(client, agency, role, may):
+    client.force_login(make_user_in_role(role, agency))
+    data = {
+        "name": agency.name,
+        "slug": agency.slug,
+        "provider": agency.provider,
+        "phone_region": agency.phone_region,
+        "is_active": "on",
+        "buyer_emails_enabled": "on",
+        # buyer_receipts_enabled left out: an unticked box
+    }
+
+    client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
+
+    agency.refresh_from_db()
+    assert agency.buyer_receipts_enabled is not may
