@@ -63,7 +63,7 @@ serve: install
 	@trap 'kill 0' EXIT; \
 	$(PY) manage.py delivery_worker & \
 	$(PY) manage.py crontask --no-heartbeat & \
-	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(SERVE_PORT) --workers $(SERVE_WORKERS) --no-control-socket
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi --bind 127.0.0.1:$(SERVE_PORT) --workers $(SERVE_WORKERS) --no-control-socket
 
 test: install
 	$(PY) -m ruff check .

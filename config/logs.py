@@ -4,30 +4,68 @@ Code logs an event with its ids in `extra` (`logger.info("delivery attempt",
 extra={"booking_id": 1, "agency_id": 2, "attempt_id": 3})`), never a name, email, phone or
 secret. PlainFormatter appends them as key=value; JsonFormatter (LOG_FORMAT=json) writes one
 JSON object a line for a log collector. A dozen lines on the standard library's Formatter,
-rather than a dependency: the fields are exactly what `extra` carried.
+rather than a dependency: the fields are exactly what `extra` carried. Every process (web,
+gunicorn's own lines through config/gunicorn.py, worker, scheduler) writes through these, so
+one mode has one format, each line's time in ISO 8601 with its offset.
 """
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import HttpRequest
 
 # Attributes every LogRecord has; anything else on a record came in through `extra`.
 STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# runserver's own clock reading for its request line: a second time, without an offset.
+DROPPED_FIELDS = frozenset({"server_time"})
 
 
 def event_fields(record: logging.LogRecord) -> dict:
-    return {
-        name: value for name, value in record.__dict__.items() if name not in STANDARD_ATTRIBUTES
-    }
+    fields = {}
+    for name, value in record.__dict__.items():
+        if name in STANDARD_ATTRIBUTES or name in DROPPED_FIELDS:
+            continue
+        if name == "request":
+            # Django passes the HttpRequest (django.request), runserver its socket
+            # (django.server, whose message is already the request line): the one is named
+            # by method and path, the other says nothing a line needs.
+            if not isinstance(value, HttpRequest):
+                continue
+            value = f"{value.method} {value.path}"
+        fields[name] = value
+    return fields
+
+
+def timestamp(record: logging.LogRecord) -> str:
+    """The event's time in TIME_ZONE, ISO 8601 with its offset, to the millisecond."""
+    moment = datetime.fromtimestamp(record.created, ZoneInfo(settings.TIME_ZONE))
+    return moment.isoformat(timespec="milliseconds")
+
+
+def plain_value(value) -> str:
+    """A value as key=value shows it: quoted when a space, quote or line break in it would
+    blur where it ends (a forged second line included)."""
+    text = str(value)
+    if not text or any(character.isspace() or character in '"=' for character in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
 
 
 class PlainFormatter(logging.Formatter):
     def __init__(self):
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    def formatTime(self, record, datefmt=None):
+        return timestamp(record)
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        fields = " ".join(f"{name}={value}" for name, value in event_fields(record).items())
+        fields = " ".join(
+            f"{name}={plain_value(value)}" for name, value in event_fields(record).items()
+        )
         if not fields:
             return line
         # The fields stay on the event's first line, before any traceback.
@@ -38,7 +76,7 @@ class PlainFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "time": timestamp(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -5,7 +5,7 @@ django-environ. Defaults are safe for production: DEBUG is off and the app refus
 start without SECRET_KEY and FIELD_ENCRYPTION_KEYS. DJANGO_DEV_MODE=1 (set by `make run`
 and the tests) turns on DEBUG and the public development keys for local use.
 Production must set at least SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS and
-DATABASE_URL; see README.md and .env.example.
+DATABASE_URL; see docs/settings.md and .env.example.
 """
 
 import ipaddress
@@ -80,10 +80,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",  # the unaccent lookup of the booking search (bookings/search.py)
     "django_tasks_db",
-    "crontask",
     "axes",
     "agencies",
     "bookings",
+    # After bookings, whose `crontask` command (the same scheduler, its messages logged)
+    # takes the name: of two apps with one command, the first listed wins.
+    "crontask",
 ]
 
 MIDDLEWARE = [
@@ -346,7 +348,8 @@ SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 # own default gives the "django" logger a console handler of its own in DEBUG, so every
 # django.tasks line (each task's start and end) was printed twice, once by it and once by
 # the root; here it has none and propagates. LOG_FORMAT=json writes one JSON object a line
-# with the event's ids as fields (config/logs.py).
+# with the event's ids as fields (config/logs.py). gunicorn reads this too
+# (config/gunicorn.py), so its own lines share the format.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
@@ -367,6 +370,10 @@ LOGGING = {
         # Django's own console handler (DEBUG) would print each event a second time on
         # the way to the root's: configured here, it keeps none and only propagates.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # gunicorn's own lines (start, workers booted) through the root's handler. No access
+        # log: a URL can hold a buyer's signed link; the proxy in front keeps one if wanted.
+        "gunicorn.error": {"handlers": [], "propagate": True},
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
     },
 }
 
@@ -407,6 +414,9 @@ BOOKING_RATE_LIMIT_PER_IP = env.int("BOOKING_RATE_LIMIT_PER_IP", default=10)
 BOOKING_RATE_LIMIT_PER_VIEWING = env.int("BOOKING_RATE_LIMIT_PER_VIEWING", default=120)
 API_RATE_LIMIT_PER_KEY = env.int("API_RATE_LIMIT_PER_KEY", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16384)
+# The buyer's status link (bookings/buyer/) answers 410 this many days after the booked
+# time ended: nothing is left to do there, and the page shows who booked what.
+BUYER_LINK_DAYS_AFTER_VIEWING = env.int("BUYER_LINK_DAYS_AFTER_VIEWING", default=30)
 
 # Retention of personal data (bookings/privacy/retention.py), applied every night by
 # `manage.py crontask` at RETENTION_SCHEDULE (cron syntax, TIME_ZONE) and by

@@ -216,8 +216,8 @@ def test_the_demos_sold_deal_is_refused_as_sold(served):
 
 
 def test_the_readmes_fix_of_the_broken_credential_sends_the_held_bookings(served, client):
-    """README.md, "What make run gives you": the agency administrator enters the sandbox's
-    secret on the broken agency's credential page."""
+    """docs/guide-administrator.md, "Try it: fixing the broken credential": the agency
+    administrator enters the sandbox's secret on the broken agency's credential page."""
     credential = ProviderCredential.objects.get(agency__slug="trasiga-nyckeln-demo")
     client.force_login(get_user_model().objects.get(username="mspecs-admin"))
 

@@ -121,13 +121,14 @@ def test_api_same_buyer_in_another_slot_is_409_saying_one_per_viewing(
     assert Booking.objects.count() == 1
 
 
-def test_api_409_in_swedish(post_api, slot_viewing, later_slot):
+def test_api_409_in_swedish_message_and_fields(post_api, slot_viewing, later_slot):
     post_api({"slot": "slot-open"})
 
     response = post_api({"slot": "slot-later"}, HTTP_ACCEPT_LANGUAGE="sv")
 
     assert response.status_code == 409
     assert "en bokning per person och visning" in response.json()["error"]["fields"]["__all__"][0]
+    assert "en per köpare och visning" in response.json()["error"]["message"]
 
 
 def test_api_same_buyer_under_another_idempotency_key_is_409(post_api, slot_viewing):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed
@@ -32,6 +33,7 @@ from bookings.admin.booking_actions import (
 from bookings.consent import record_staff_entry
 from bookings.delivery import staff_actions
 from bookings.intake.service import accept_booking
+from bookings.intake.validators import validate_public_email_domain
 from bookings.models import (
     DUPLICATE_BOOKING,
     DUPLICATE_BOOKING_ERROR,
@@ -140,6 +142,11 @@ class BookingForm(forms.ModelForm):
 
     broker_field_errors: dict[str, list[str]] = {}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "email" in self.fields:  # not when read-only
+            self.fields["email"].validators.append(validate_public_email_domain)
+
     def full_clean(self):
         super().full_clean()
         if not self.is_bound:
@@ -158,6 +165,14 @@ class BookingForm(forms.ModelForm):
                     )
                     % {"id": existing.pk, "time": existing.slot or existing.viewing},
                 )
+
+
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Shows a value sent back that is no id (`viewing=abc`) as nothing chosen, beside the
+    field's error, where the admin's widget would look it up and fail."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
 
 
 class ViewingChoiceForm(forms.Form):
@@ -440,6 +455,10 @@ class BookingAdmin(AgencyScopedAdmin):
         return value if value.isdigit() else ""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "viewing":
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         if db_field.name != "slot":
             return super().formfield_for_foreignkey(db_field, request, **kwargs)
         field = super().formfield_for_foreignkey(

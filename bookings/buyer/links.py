@@ -2,9 +2,12 @@
 signed with SECRET_KEY (a link cannot be guessed or forged, and needs nothing stored), and
 the viewing's booking page."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Booking, Viewing
 
@@ -40,6 +43,8 @@ def booking_page_path(viewing: Viewing) -> str | None:
 
 
 def booking_for_token(token: str) -> Booking | None:
+    """The link's booking; None for a link that is not ours, or whose booking was erased
+    (nothing of it is left to show)."""
     try:
         booking_id = signing.Signer(salt=STATUS_SALT).unsign_object(token)
     except signing.BadSignature:
@@ -48,6 +53,12 @@ def booking_for_token(token: str) -> Booking | None:
         # Only the credential's confirmation flags are read: its secret stays encrypted.
         Booking.objects.select_related("viewing__agency__credential", "slot")
         .defer("viewing__agency__credential__secret")
-        .filter(pk=booking_id)
+        .filter(pk=booking_id, anonymised_at__isnull=True)
         .first()
     )
+
+
+def link_expired(booking: Booking) -> bool:
+    """BUYER_LINK_DAYS_AFTER_VIEWING days after the booked time ended."""
+    days = timedelta(days=settings.BUYER_LINK_DAYS_AFTER_VIEWING)
+    return booking.booked_time[1] + days < timezone.now()

@@ -1,5 +1,7 @@
 """The buyer's private status page, its calendar file and the cancel step."""
 
+import functools
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from bookings.buyer.calendar import booking_calendar
 from bookings.buyer.cancel import cancel_by_buyer, cancels_outright
-from bookings.buyer.links import booking_for_token, booking_page_path, status_path
+from bookings.buyer.links import booking_for_token, booking_page_path, link_expired, status_path
 from bookings.buyer.status import buyer_state, can_cancel, state_flags
 from bookings.providers import plugin_for
 
@@ -25,12 +27,38 @@ def unknown_link(request):
     return render(request, "bookings/status_link_unknown.html", status=404)
 
 
+def expired_link(request, booking):
+    with translation.override(buyer_language(request, booking)):
+        response = render(
+            request,
+            "bookings/status_link_expired.html",
+            {"agency": booking.agency, "days": settings.BUYER_LINK_DAYS_AFTER_VIEWING},
+            status=410,
+        )
+        response["Content-Language"] = translation.get_language()
+    return response
+
+
+def buyer_link(view):
+    """The view, given the link's booking: 404 for an unknown or erased one, 410 once the
+    link has expired (bookings/buyer/links.py)."""
+
+    @functools.wraps(view)
+    def with_booking(request, token):
+        booking = booking_for_token(token)
+        if booking is None:
+            return unknown_link(request)
+        if link_expired(booking):
+            return expired_link(request, booking)
+        return view(request, token, booking)
+
+    return with_booking
+
+
 @never_cache  # private: no shared cache keeps it, and the state shown is current
 @require_safe
-def status_page(request, token):
-    booking = booking_for_token(token)
-    if booking is None:
-        return unknown_link(request)
+@buyer_link
+def status_page(request, token, booking):
     agency = booking.agency
     credential = getattr(agency, "credential", None)
     starts_at, ends_at = booking.booked_time
@@ -60,10 +88,8 @@ def status_page(request, token):
 
 @never_cache
 @require_safe
-def calendar_file(request, token):
-    booking = booking_for_token(token)
-    if booking is None:
-        return unknown_link(request)
+@buyer_link
+def calendar_file(request, token, booking):
     with translation.override(buyer_language(request, booking)):
         name, body = booking_calendar(booking, request.build_absolute_uri(status_path(booking)))
     return HttpResponse(
@@ -75,12 +101,10 @@ def calendar_file(request, token):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def cancel(request, token):
+@buyer_link
+def cancel(request, token, booking):
     """GET asks once (a page with one button, no JavaScript needed; the email's cancel
     link opens it); its POST cancels."""
-    booking = booking_for_token(token)
-    if booking is None:
-        return unknown_link(request)
     if request.method == "POST":
         cancel_by_buyer(booking)
     if request.method == "POST" or not can_cancel(booking):

@@ -1,4 +1,4 @@
-"""The circuit breaker per credential (README, "Delivery").
+"""The circuit breaker per credential (docs/delivery.md).
 
 A provider that answers 5xx or 429, times out or cannot be reached
 CIRCUIT_BREAKER_THRESHOLD times in a row gets no more calls with every booking: the circuit

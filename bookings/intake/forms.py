@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import ApiKey
 from bookings.consent import consent_sentence, record_consent
+from bookings.intake.validators import validate_public_email_domain
 from bookings.models import Booking, Viewing
 
 
@@ -43,6 +44,7 @@ class BookingRequestForm(forms.ModelForm):
         booking = Booking(viewing=viewing, source=source, language=language)
         super().__init__(*args, instance=booking, **kwargs)
         self.fields["consent"].label = consent_sentence(viewing.agency)
+        self.fields["email"].validators.append(validate_public_email_domain)
         # Slots are named by the provider's id, among the viewing's own: whether one can
         # be booked (full, passed, or a viewing without slots) is the model's to say.
         self.fields["slot"].queryset = viewing.slots.all()

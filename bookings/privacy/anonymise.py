@@ -10,13 +10,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from bookings.delivery import staff_actions
-from bookings.models import (
-    ERASED_FINGERPRINT,
-    Booking,
-    DeliveryAttempt,
-    IdempotentRequest,
-    QuarantineDecision,
-)
+from bookings.models import Booking, DeliveryAttempt, QuarantineDecision
 
 # Under the reserved .invalid domain (RFC 2606): never a real address. Unique per row,
 # so the one-live-booking constraints and the quarantine decisions' uniqueness still hold.
@@ -42,8 +36,9 @@ def cancel_undelivered(bookings) -> int:
 
 def anonymise_bookings(bookings) -> int:
     """Anonymise these bookings (not being sent right now) and what records them: their
-    delivery attempts' excerpts, their admin log entries and their Idempotency-Key records'
-    request hashes. Returns how many bookings."""
+    delivery attempts' excerpts and their admin log entries. Their Idempotency-Key records
+    hold keyed digests only (bookings/models/intake.py) and stay, so that a key never
+    answers for another request. Returns how many bookings."""
     ids = list(
         bookings.exclude(status=Booking.Status.SENDING)
         .filter(anonymised_at__isnull=True)
@@ -53,9 +48,6 @@ def anonymise_bookings(bookings) -> int:
         return 0
     DeliveryAttempt.objects.filter(booking_id__in=ids).update(response_excerpt="")
     erase_log_entries(Booking, ids)
-    IdempotentRequest.objects.filter(response_body__id__in=ids).update(
-        request_fingerprint=ERASED_FINGERPRINT
-    )
     return Booking.objects.filter(pk__in=ids, anonymised_at__isnull=True).update(
         first_name="",
         last_name="",

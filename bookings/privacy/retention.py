@@ -1,4 +1,4 @@
-"""Retention: personal data is kept only as long as settings say (README, Settings).
+"""Retention: personal data is kept only as long as settings say (docs/settings.md).
 Bookings are anonymised BOOKING_RETENTION_DAYS after their viewing ended (or the agency's
 shorter period); delivery attempts, finished task results and Idempotency-Key records are
 deleted after their own periods; expired sessions are cleared.

@@ -50,7 +50,7 @@ ATTEMPT_FIELDS = [
 ]
 DECISION_FIELDS = ["id", "viewing_id", "email", "decision", "decided_at"]
 LOG_FIELDS = ["id", "action_time", "object_id", "object_repr", "action_flag", "change_message"]
-IDEMPOTENCY_FIELDS = ["id", "key", "response_status", "response_body", "created_at"]
+IDEMPOTENCY_FIELDS = ["id", "key_digest", "response_status", "response_body", "created_at"]
 
 
 def normalise_email(email: str) -> str:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -372,3 +373,63 @@ def test_staff_of_another_agency_cannot_close_a_requested_cancellation(agency, m
 
     booking.refresh_from_db()
     assert booking.status == Status.DELIVERED
+
+
+# --- when the link stops answering -------------------------------------------------------
+
+DOORS = {
+    "page": lambda client, token: client.get(reverse("buyer-status", args=[token])),
+    "calendar": lambda client, token: client.get(reverse("buyer-calendar", args=[token])),
+    "cancel": lambda client, token: client.post(reverse("buyer-cancel", args=[token])),
+}
+
+
+def ended_days_ago(booking, days: float) -> None:
+    ends_at = timezone.now() - timedelta(days=days)
+    Viewing.objects.filter(pk=booking.viewing_id).update(
+        starts_at=ends_at - timedelta(hours=1), ends_at=ends_at
+    )
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_an_erased_bookings_link_is_not_found(agency, client, door):
+    booking = make_booking(agency, email="anna@example.se")
+    call_command("erase_buyer", "anna@example.se")
+
+    response = DOORS[door](client, status_token(booking))
+
+    assert response.status_code == 404
+    assert "anna" not in response.content.decode().lower()
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_link_is_gone_once_the_viewing_ended_the_set_days_ago(agency, client, settings, door):
+    settings.BUYER_LINK_DAYS_AFTER_VIEWING = 30
+    booking = delivered_booking(agency, language="en")
+    ended_days_ago(booking, 30.01)
+
+    response = DOORS[door](client, status_token(booking))
+
+    assert response.status_code == 410
+    assert "This booking page is closed" in response.content.decode()
+    assert "more than 30 days ago" in response.content.decode()
+
+
+def test_a_link_still_answers_until_the_set_days_have_passed(agency, client, settings):
+    settings.BUYER_LINK_DAYS_AFTER_VIEWING = 30
+    booking = delivered_booking(agency, language="en")
+    ended_days_ago(booking, 29.99)
+
+    assert client.get(status_path(booking)).status_code == 200
+
+
+def test_the_gone_page_is_in_the_buyers_language(agency, client):
+    booking = delivered_booking(agency, language="sv")
+    ended_days_ago(booking, settings.BUYER_LINK_DAYS_AFTER_VIEWING + 1)
+
+    response = client.get(status_path(booking), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 410
+    assert response["Content-Language"] == "sv"
+    assert "Mäklarhuset Uppsala" in response.content.decode()
+    assert "Bokningssidan är stängd" in response.content.decode()

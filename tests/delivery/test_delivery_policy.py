@@ -1,4 +1,4 @@
-"""The delivery policy (README, "Delivery"): a retry schedule of days, "too late" once a
+"""The delivery policy (docs/delivery.md): a retry schedule of days, "too late" once a
 booking's slot or viewing has started, MSPECS lost answers repeated at most twice, and the
 circuit breaker per credential. Over real HTTP to the sandbox."""
 

@@ -9,13 +9,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from agencies.models import ApiKey, Membership
+from agencies.models import Membership
 from bookings.delivery.staff_actions import cancel
 from bookings.models import (
     Booking,
     DataRequest,
     DeliveryAttempt,
-    IdempotentRequest,
     QuarantineDecision,
 )
 from bookings.privacy.subject import BuyerData, email_digest, erase
@@ -185,35 +184,6 @@ def test_an_erased_booking_cannot_be_cancelled_into_a_duplicate(agency_a):
     erase(BuyerData(EMAIL, type(agency_a).objects.all()))
 
     assert cancel(Booking.objects.filter(pk=erased.pk)).done == 0  # delivered: final
-
-
-def test_an_api_retry_with_the_same_idempotency_key_still_gets_its_booking(client, agency_a):
-    viewing = make_viewing(agency_a, provider_viewing_id="view-9")
-    raw_key = ApiKey.issue(agency_a, "Website")[1]
-    payload = {
-        "first_name": "Anna",
-        "last_name": "Andersson",
-        "email": EMAIL,
-        "phone": "0701111111",
-        "consent": True,
-    }
-
-    def post():
-        return client.post(
-            f"/api/v1/viewings/{viewing.provider_viewing_id}/bookings",
-            json.dumps(payload),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {raw_key}",
-            HTTP_IDEMPOTENCY_KEY="order-1",
-        )
-
-    first = post()
-    erase(BuyerData(EMAIL, type(agency_a).objects.all()))
-    retry = post()
-
-    assert IdempotentRequest.objects.get().request_fingerprint == ""
-    assert (retry.status_code, retry.json()["id"]) == (202, first.json()["id"])
-    assert Booking.objects.count() == 1
 
 
 def test_erasure_is_recorded_per_agency_without_the_email(bookings, agency_a, agency_b):

@@ -141,17 +141,21 @@ def test_old_delivery_attempts_are_deleted(settings):
 def test_old_idempotency_records_are_deleted(settings):
     settings.IDEMPOTENCY_RETENTION_DAYS = 30
     api_key = ApiKey.issue(make_agency(), "Website")[0]
-    for key in ("old", "new"):
+    for digest in ("old", "new"):
         IdempotentRequest.objects.create(
-            api_key=api_key, key=key, request_fingerprint="f", response_status=202, response_body={}
+            api_key=api_key,
+            key_digest=digest,
+            request_fingerprint="f",
+            response_status=202,
+            response_body={},
         )
-    IdempotentRequest.objects.filter(key="old").update(
+    IdempotentRequest.objects.filter(key_digest="old").update(
         created_at=timezone.now() - timedelta(days=31)
     )
 
     apply_retention()
 
-    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    assert list(IdempotentRequest.objects.values_list("key_digest", flat=True)) == ["new"]
 
 
 def test_finished_task_results_are_deleted_after_their_period(settings):

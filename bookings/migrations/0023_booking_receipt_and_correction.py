@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0021_changed_sources_mark'),
+        ('bookings', '0022_idempotency_key_digests'),
     ]
 
     operations = [
