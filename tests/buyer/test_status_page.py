@@ -381,6 +381,7 @@ DOORS = {
     "page": lambda client, token: client.get(reverse("buyer-status", args=[token])),
     "calendar": lambda client, token: client.get(reverse("buyer-calendar", args=[token])),
     "cancel": lambda client, token: client.post(reverse("buyer-cancel", args=[token])),
+    "cancel step": lambda client, token: client.get(reverse("buyer-cancel", args=[token])),
 }
 
 
