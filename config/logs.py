@@ -11,6 +11,11 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from django.http import HttpRequest
+
+from bookings.client_address import client_address
+from bookings.delivery.redaction import MASK, redact_log, redact_sql
+
 # Attributes every LogRecord has; anything else on a record came in through `extra`.
 STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -19,6 +24,41 @@ def event_fields(record: logging.LogRecord) -> dict:
     return {
         name: value for name, value in record.__dict__.items() if name not in STANDARD_ATTRIBUTES
     }
+
+
+class MaskPersonalData(logging.Filter):
+    """On the log handler: what reaches the log from outside our own `extra` (Django's
+    request warnings and 500s, their exceptions, SQL in the debug log) gets the buyers'
+    emails and phone numbers, query strings' values and SQL's values masked, as the
+    attempt excerpts are (bookings/delivery/redaction.py). A masked copy is written; the
+    record itself stays whole for any other handler."""
+
+    def filter(self, record: logging.LogRecord) -> logging.LogRecord:
+        masked = logging.makeLogRecord(record.__dict__)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):  # arguments that do not fit the message
+            message = str(record.msg)
+        masked.msg, masked.args = redact_log(message), None
+        if record.exc_info or record.exc_text:
+            exception = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            masked.exc_text, masked.exc_info = redact_log(exception), None
+        if record.stack_info:
+            masked.stack_info = redact_log(record.stack_info)
+        fields = event_fields(record)
+        if "sql" in fields:
+            # Django's SQL debug lines: the statement with its values masked, without them.
+            masked.msg = masked.sql = redact_sql(str(fields["sql"]))
+            if "params" in fields:
+                masked.params = MASK
+        if isinstance(request := fields.get("request"), HttpRequest):
+            # The request's own repr would carry its query string as sent.
+            masked.request = redact_log(f"{request.method} {request.get_full_path()}")
+            masked.client_address = client_address(request)
+        for name, value in fields.items():
+            if isinstance(value, str) and name != "sql":
+                setattr(masked, name, redact_log(value))
+        return masked
 
 
 class PlainFormatter(logging.Formatter):
@@ -44,7 +84,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             **event_fields(record),
         }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         # default=str: a field that is a UUID or a datetime still makes one valid line.
         return json.dumps(entry, ensure_ascii=False, default=str)
