@@ -1,4 +1,5 @@
-"""Log formatters: one line per event, with the event's ids as fields.
+"""Log formatters: one line per event, with the event's ids as fields; and the filter that
+masks personal data in what others log (MaskPersonalData, on the handler).
 
 Code logs an event with its ids in `extra` (`logger.info("delivery attempt",
 extra={"booking_id": 1, "agency_id": 2, "attempt_id": 3})`), never a name, email, phone or
@@ -38,7 +39,7 @@ class MaskPersonalData(logging.Filter):
         try:
             message = record.getMessage()
         except (TypeError, ValueError, KeyError):  # arguments that do not fit the message
-            message = str(record.msg)
+            message = str(record.msg)  # still written, not raised into the caller
         masked.msg, masked.args = redact_log(message), None
         if record.exc_info or record.exc_text:
             exception = record.exc_text or logging.Formatter().formatException(record.exc_info)
