@@ -131,7 +131,8 @@ def test_a_server_error_mails_nobody(settings, console_log):
 def sql_debug_log(console_log):
     """Django's SQL debug lines, as DEBUG=True with LOG_LEVEL=DEBUG writes them."""
     logger = logging.getLogger("django.db.backends")
-    level, logger.level = logger.level, logging.DEBUG
+    level = logger.level
+    logger.setLevel(logging.DEBUG)  # not .level =: setLevel clears what loggers cached
     connection.force_debug_cursor = True
     yield console_log
     connection.force_debug_cursor = False
