@@ -8,15 +8,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from bookings.buyer.links import status_path
+from bookings.client_address import client_address
 from bookings.intake.forms import PublicBookingForm
 from bookings.intake.ratelimit import over_limit
 from bookings.intake.service import accept_booking
 from bookings.models import DUPLICATE_BOOKING, Booking, Viewing
-
-
-def client_ip(request) -> str:
-    # Behind a proxy, set it to pass the client address as REMOTE_ADDR.
-    return request.META.get("REMOTE_ADDR", "")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -36,7 +32,7 @@ def booking_page(request, public_id):
     status = 200
     if request.method == "POST":
         retry_after = over_limit(
-            f"page-ip:{client_ip(request)}", settings.BOOKING_RATE_LIMIT_PER_IP
+            f"page-ip:{client_address(request)}", settings.BOOKING_RATE_LIMIT_PER_IP
         ) or over_limit(f"page-viewing:{viewing.pk}", settings.BOOKING_RATE_LIMIT_PER_VIEWING)
         if retry_after:
             form.is_valid()  # keep the values and show the field errors there are
