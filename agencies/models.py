@@ -89,7 +89,17 @@ class Agency(models.Model):
         default=True,
         db_default=True,
         help_text=_(
-            "One email to the buyer when their booking is rejected, fails or is cancelled by staff."
+            "An email to the buyer when their booking is rejected, fails or is cancelled by "
+            "staff, and another if it reaches the broker system after all."
+        ),
+    )
+    buyer_receipts_enabled = models.BooleanField(
+        _("email buyers a receipt when they book"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "One email when a booking is received, with the buyer's private link, the calendar "
+            "file and how to cancel. It is not the broker system's confirmation and says so."
         ),
     )
     # Shorter than the operator's BOOKING_RETENTION_DAYS only (see clean); empty: theirs.
@@ -618,6 +628,7 @@ class AlertKind(models.TextChoices):
     CREDENTIAL_FAILING = "credential_failing", _("broker-system credential failing")
     BOOKINGS_STOPPED = "bookings_stopped", _("bookings failed or needing review")
     SLOT_POLLING_FAILING = "slot_polling_failing", _("slot polling failing")
+    CANCELLATION_REQUESTED = "cancellation_requested", _("buyers asking to cancel")
 
 
 class Alert(models.Model):

@@ -128,6 +128,13 @@ def audit_entries() -> Q:
     return Q(change_message__startswith=PREFIX)
 
 
+# The buyer's emails that tell of no end status (bookings/buyer/emails.py), by the code
+# the trail keeps for them.
+RECEIPT = "receipt"
+CORRECTION = "correction"
+EMAIL_KINDS = {RECEIPT: _("receipt"), CORRECTION: _("correction: delivered after all")}
+
+
 def describe(entry: LogEntry) -> str:
     """What an entry says, in the reader's language: ours by their codes, Django's own
     (adding, changing fields) as its History page words them."""
@@ -139,8 +146,9 @@ def describe(entry: LogEntry) -> str:
     words = [str(dict(Action.choices).get(action, action)), str(dict(Door.choices).get(door, door))]
     if "since" in details:
         words.append(short_time(parse_datetime(details["since"])))
-    if "kind" in details:  # an email's: the status it tells of
-        words.append(f"({dict(Booking.Status.choices).get(details['kind'], details['kind'])})")
+    if "kind" in details:  # an email's: the status it tells of, or what else it is
+        kind = details["kind"]
+        words.append(f"({({**dict(Booking.Status.choices), **EMAIL_KINDS}).get(kind, kind)})")
     if "outcome" in details:  # a connection test's: the credential's status after it
         words.append(f"({CredentialStatus(details['outcome']).label})")
     return " ".join(words)

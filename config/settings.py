@@ -157,12 +157,18 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for one user
-# name, or from one address, both are refused (even with the right password) for
-# LOGIN_COOLOFF_MINUTES, counted again from each further try. A superuser unlocks one
-# sooner by deleting its access attempt in the admin (Axes, Access attempts).
+# name from one address, that name is refused from that address (even with the right
+# password), and after as many from one address for any names, that address is refused,
+# for LOGIN_COOLOFF_MINUTES, counted again from each further try. Never the user name
+# alone: anyone could keep anyone else locked out. A superuser unlocks sooner in the admin
+# (Axes, Access attempts) or with `manage.py axes_reset_username`/`axes_reset_ip`.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# The client's address behind the proxies (bookings/client_address.py). A callable rather
+# than axes' AXES_IPWARE_* settings: those need django-ipware, and one function serves the
+# lock-out, the rate limits, /metrics and the logs alike.
+AXES_CLIENT_IP_CALLABLE = "bookings.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
 
@@ -264,6 +270,12 @@ SECURE_CSP = {
 }
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies stand in front of the web process, each appending the address it was
+# reached from to X-Forwarded-For: the client's address is the one this far from the right
+# (bookings/client_address.py). 0: nothing in front, the header is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {TRUSTED_PROXY_COUNT}.")
 
 # Delivery to the providers.
 # Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed. The
@@ -360,7 +372,15 @@ LOGGING = {
         "plain": {"()": "config.logs.PlainFormatter"},
         "json": {"()": "config.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Buyers' emails and phones, query strings' and SQL's values masked (config/logs.py).
+    "filters": {"mask_personal_data": {"()": "config.logs.MaskPersonalData"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["mask_personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The scheduler logs every tick of every job, and django-axes its version at every
     # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
@@ -398,7 +418,8 @@ HEALTH_MAX_DUE_AGE = env.float("HEALTH_MAX_DUE_AGE", default=600)
 
 # /metrics (Prometheus): answered only to a scraper sending `Authorization: Bearer
 # <METRICS_TOKEN>`, or from an address in METRICS_ALLOWED_ADDRESSES (addresses or networks,
-# e.g. 10.0.0.0/8, matched against REMOTE_ADDR only); with neither set it is off (404).
+# e.g. 10.0.0.0/8, matched against the client's address, TRUSTED_PROXY_COUNT); with neither
+# set it is off (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=[])
 for _entry in METRICS_ALLOWED_ADDRESSES:

@@ -3,16 +3,20 @@ tests/factories.py. Tests steer the sandbox providers through their control API
 (bookings/sandbox/state.py), never their internals."""
 
 import functools
+import io
+import logging
 import os
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
 from agencies.models import ApiKey, Provider
 from bookings.models import Booking
 from bookings.sandbox import SandboxProviders
+from config.logs import JsonFormatter, PlainFormatter
 from config.settings import BASE_DIR
 from tests import factories
 
@@ -88,6 +92,23 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def console_log():
+    """What the project's log handler (the root's, config/settings.py LOGGING) writes during
+    the test, through its filter and formatter: `.text()`, and `.handler` to set another
+    formatter."""
+    handler = next(
+        handler
+        for handler in logging.getLogger().handlers
+        if isinstance(handler.formatter, PlainFormatter | JsonFormatter)
+    )
+    formatter, stream = handler.formatter, io.StringIO()
+    previous = handler.setStream(stream)
+    yield types.SimpleNamespace(handler=handler, text=stream.getvalue)
+    handler.setStream(previous)
+    handler.setFormatter(formatter)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from agencies.models import ApiKey
 from bookings import audit
 from bookings.audit import Action, Actor, By, Door
-from bookings.buyer.emails import send_buyer_email
+from bookings.buyer.emails import send_buyer_email, send_correction_email, send_receipt_email
 from bookings.buyer.links import status_token
 from bookings.models import Booking, QuarantineDecision
 from bookings.privacy.retention import apply_retention
@@ -288,6 +288,22 @@ def test_an_email_to_the_buyer_is_recorded_with_its_kind(agency, mailoutbox):
     assert len(mailoutbox) == 1
     assert trail(booking) == [
         ("Viewing Bridge", "Email sent to the buyer by the worker (Rejected by broker system)")
+    ]
+
+
+def test_a_receipt_and_a_correction_are_recorded_by_what_they_are(agency, mailoutbox):
+    booking = make_booking(agency, status=Status.DELIVERED, buyer_notified_at=timezone.now())
+
+    send_receipt_email(booking.pk)
+    send_correction_email(booking.pk)
+
+    assert len(mailoutbox) == 2
+    assert trail(booking) == [
+        ("Viewing Bridge", "Email sent to the buyer by the worker (receipt)"),
+        (
+            "Viewing Bridge",
+            "Email sent to the buyer by the worker (correction: delivered after all)",
+        ),
     ]
 
 

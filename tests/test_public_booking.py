@@ -104,7 +104,7 @@ def test_booking_without_consent_is_refused_and_keeps_the_values(client, slot_vi
     assert response.status_code == 200
     assert "Du måste samtycka innan du kan boka." in html
     assert 'value="Andersson"' in html
-    assert 'value="slot-open"\n            \n            checked' in html
+    assert 'value="slot-open" autocomplete="off"\n            \n            checked' in html
     assert not Booking.objects.exists()
 
 

@@ -232,7 +232,9 @@ class BookingAdmin(AgencyScopedAdmin):
         "coloured_status",
         *CONSENT_RECORD,
         "cancellation_requested_at",
+        "receipt_sent_at",
         "buyer_notified_at",
+        "buyer_corrected_at",
         "attempt_count",
         "next_attempt_at",
         "last_error",
@@ -247,7 +249,8 @@ class BookingAdmin(AgencyScopedAdmin):
             {
                 "fields": [
                     ("coloured_status", "attempt_count", "next_attempt_at"),
-                    ("cancellation_requested_at", "buyer_notified_at"),
+                    ("receipt_sent_at", "buyer_notified_at", "buyer_corrected_at"),
+                    "cancellation_requested_at",
                     "last_error",
                     "provider_reference",
                     ("created_at", "updated_at", "delivered_at"),

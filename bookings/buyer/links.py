@@ -1,5 +1,6 @@
-"""The buyer's private links: the status page, signed with SECRET_KEY (a link cannot be
-guessed or forged, and needs nothing stored), and the viewing's booking page."""
+"""The buyer's private links: the status page, its calendar file and its cancel step,
+signed with SECRET_KEY (a link cannot be guessed or forged, and needs nothing stored), and
+the viewing's booking page."""
 
 from datetime import timedelta
 
@@ -24,9 +25,14 @@ def status_path(booking: Booking) -> str:
     return reverse("buyer-status", args=[status_token(booking)])
 
 
-def status_link(booking: Booking) -> str:
-    """The status page's full address, for an email (no request to take the host from)."""
-    return settings.SITE_URL + status_path(booking)
+def email_links(booking: Booking) -> dict[str, str]:
+    """The full addresses an email gives the buyer (no request to take the host from):
+    their status page, its calendar file and its cancel step."""
+    token = status_token(booking)
+    return {
+        f"{name}_link": settings.SITE_URL + reverse(f"buyer-{name}", args=[token])
+        for name in ("status", "calendar", "cancel")
+    }
 
 
 def booking_page_path(viewing: Viewing) -> str | None:

@@ -1,4 +1,4 @@
-"""The buyer's private status page, its calendar file and the cancel button."""
+"""The buyer's private status page, its calendar file and the cancel step."""
 
 import functools
 
@@ -8,11 +8,12 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from bookings.buyer.calendar import booking_calendar
+from bookings.buyer.cancel import cancel_by_buyer, cancels_outright
 from bookings.buyer.links import booking_for_token, booking_page_path, link_expired, status_path
-from bookings.buyer.status import buyer_state, can_cancel, cancel_by_buyer, state_flags
+from bookings.buyer.status import buyer_state, can_cancel, state_flags
 from bookings.providers import plugin_for
 
 
@@ -90,19 +91,39 @@ def status_page(request, token, booking):
 @buyer_link
 def calendar_file(request, token, booking):
     with translation.override(buyer_language(request, booking)):
-        body = booking_calendar(booking, request.build_absolute_uri(status_path(booking)))
+        name, body = booking_calendar(booking, request.build_absolute_uri(status_path(booking)))
     return HttpResponse(
         body,
         content_type="text/calendar; charset=utf-8",
-        headers={
-            "Content-Disposition": content_disposition_header(True, "viewing.ics"),
-        },
+        headers={"Content-Disposition": content_disposition_header(True, name)},
     )
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 @buyer_link
 def cancel(request, token, booking):
-    cancel_by_buyer(booking)
-    # The page says what happened: cancelled, or asked for.
-    return redirect("buyer-status", token)
+    """GET asks once (a page with one button, no JavaScript needed; the email's cancel
+    link opens it); its POST cancels."""
+    if request.method == "POST":
+        cancel_by_buyer(booking)
+    if request.method == "POST" or not can_cancel(booking):
+        # The status page says what happened: cancelled, or asked for.
+        return redirect("buyer-status", token)
+    starts_at, ends_at = booking.booked_time
+    with translation.override(buyer_language(request, booking)):
+        response = render(
+            request,
+            "bookings/booking_cancel.html",
+            {
+                "booking": booking,
+                "token": token,
+                "viewing": booking.viewing,
+                "agency": booking.agency,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "cancels_outright": cancels_outright(booking),
+            },
+        )
+        response["Content-Language"] = translation.get_language()
+    return response

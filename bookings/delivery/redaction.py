@@ -2,7 +2,8 @@
 buyer's email and phone beyond what staff need to recognise them.
 
 `redact_answer` is the one door: delivery, slot polling and the credential check pass every
-text derived from an answer through it before storing it."""
+text derived from an answer through it before storing it. `redact_log` and `redact_sql` mask
+what the logs write (config/logs.py)."""
 
 import base64
 import re
@@ -285,3 +286,34 @@ def redact_answer(
         return item
 
     return clean(value)
+
+
+# A query string's values: a staff look-up by ?email=, a filter on a name.
+QUERY_VALUE = re.compile(r"([?&][^=&\s#'\"]*=)[^&\s#'\"]+")
+# What PostgreSQL's errors quote of a row: Key (email)=(a@example.se), Failing row contains
+# (...), invalid input syntax for type integer: "abc", and the statement's line with its
+# values bound in (LINE 1: ... WHERE email = 'a@example.se').
+KEY_VALUES = re.compile(r"(Key \(.*?\))=\(.*\)")
+FAILING_ROW = re.compile(r"(Failing row contains) \(.*\)")
+INPUT_VALUE = re.compile(r'(invalid input (?:syntax|value) for [^:\n]*): ".*"')
+STATEMENT_LINE = re.compile(r"(?m)^(LINE \d+: )(.*)$")
+# A string literal in SQL ('' is a quote inside one), or one cut off at the end of an error's
+# LINE; identifiers are in double quotes.
+SQL_LITERAL = re.compile(r"'(?:[^']|'')*(?:'|\Z)")
+
+
+def redact_sql(sql: str) -> str:
+    """`sql` with every string literal masked: a statement as Django's debug log writes it
+    has the values bound in."""
+    return SQL_LITERAL.sub(f"'{MASK}'", sql)
+
+
+def redact_log(text: str) -> str:
+    """`text` for a log line: emails, international phone numbers, Authorization values,
+    query strings' values and the values PostgreSQL's errors quote masked."""
+    text = redact(text, secrets=[])
+    text = QUERY_VALUE.sub(rf"\1{MASK}", text)
+    text = KEY_VALUES.sub(rf"\1=({MASK})", text)
+    text = FAILING_ROW.sub(rf"\1 ({MASK})", text)
+    text = INPUT_VALUE.sub(rf'\1: "{MASK}"', text)
+    return STATEMENT_LINE.sub(lambda line: line[1] + redact_sql(line[2]), text)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from agencies.alerts import record_alert
 from agencies.models import AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
-from bookings.buyer.emails import notify_buyer
+from bookings.buyer.emails import correct_buyer, notify_buyer
 from bookings.delivery import circuit
 from bookings.delivery.credentials import hold_agency
 from bookings.delivery.redaction import redact_answer
@@ -288,6 +288,8 @@ def release(booking: Booking, **changes) -> bool:
         )
     elif changes.get("status") in Status.given_up():
         notify_buyer(booking.pk, changes["status"])
+    elif changes.get("status") == Status.DELIVERED:
+        correct_buyer(booking)
     for name, value in changes.items():
         setattr(booking, name, value)
     if released and changes.get("status") in Status.alerted():

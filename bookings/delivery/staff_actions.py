@@ -17,7 +17,7 @@ from django.utils.translation import ngettext_lazy
 
 from bookings import audit
 from bookings.audit import Action, By, Door
-from bookings.buyer.emails import notify_buyer
+from bookings.buyer.emails import correct_buyer, notify_buyer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
 from bookings.models.status import LEFT_ALONE_BECAUSE, STAFF_TRANSITIONS, Transition
@@ -140,7 +140,7 @@ CANCELLED_MESSAGE = ngettext_lazy(
 
 
 def cancel(bookings, by: By, *, tell_buyer: bool = True) -> ActionResult:
-    """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
+    """Staff's Cancel, of any booking not delivered; its buyer gets the email saying so
     (bookings/buyer/emails.py) unless `tell_buyer` is false."""
     then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
     return _act(bookings, CANCELLED_MESSAGE, Action.CANCEL, by, CANCELLED_CHANGES, then)
@@ -170,7 +170,8 @@ def cancel_as_the_buyer_asked(bookings, by: By) -> ActionResult:
 
 
 def mark_delivered(bookings, by: By) -> ActionResult:
-    """For a booking in doubt that staff found in the provider."""
+    """For a booking in doubt that staff found in the provider; a buyer told it had
+    failed gets the correction."""
     return _act(
         bookings,
         ngettext_lazy(
@@ -181,4 +182,5 @@ def mark_delivered(bookings, by: By) -> ActionResult:
         Action.MARK_DELIVERED,
         by,
         {"delivered_at": timezone.now(), "last_problem": None},
+        then=lambda booking_id: correct_buyer(Booking.objects.get(pk=booking_id)),
     )

@@ -14,6 +14,7 @@ class BookingRequestForm(forms.ModelForm):
 
     consent = forms.BooleanField(
         error_messages={"required": _("You must consent before you can book.")},
+        widget=forms.CheckboxInput(attrs={"autocomplete": "off"}),
     )
 
     class Meta:
@@ -27,20 +28,22 @@ class BookingRequestForm(forms.ModelForm):
             "phone": _("Mobile phone"),
             "message": _("Message to the broker"),
         }
+        # Every field says what a browser may fill in (autocomplete); the phone is a tel
+        # input, so a phone shows its number pad.
         widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
             "phone": forms.TextInput(
-                attrs={"autocomplete": "tel", "inputmode": "tel", "aria-describedby": "phone-hint"}
+                attrs={"type": "tel", "autocomplete": "tel", "aria-describedby": "phone-hint"}
             ),
-            "message": forms.Textarea(attrs={"rows": 3}),
+            "message": forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         }
 
     def __init__(self, *args, viewing: Viewing, source: str, language: str, **kwargs):
         booking = Booking(viewing=viewing, source=source, language=language)
         super().__init__(*args, instance=booking, **kwargs)
         self.fields["consent"].label = consent_sentence(viewing.agency)
-        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
-        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
         self.fields["email"].validators.append(validate_public_email_domain)
         # Slots are named by the provider's id, among the viewing's own: whether one can
         # be booked (full, passed, or a viewing without slots) is the model's to say.
@@ -62,6 +65,14 @@ class PublicBookingForm(BookingRequestForm):
         label=_("Leave this field empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
+
+    # What a switch of language keeps (bookings/intake/views.py): what the buyer typed and
+    # the time they chose. Not the consent: its sentence is now in another language.
+    KEPT_ON_LANGUAGE_SWITCH = ("slot", "first_name", "last_name", "email", "phone", "message")
+
+    @classmethod
+    def kept_values(cls, data) -> dict[str, str]:
+        return {name: data[name] for name in cls.KEPT_ON_LANGUAGE_SWITCH if name in data}
 
     def clean_website(self):
         if self.cleaned_data["website"]:

@@ -231,9 +231,17 @@ class Booking(models.Model):
     cancellation_requested_at = models.DateTimeField(
         _("buyer asked to cancel at"), null=True, blank=True, editable=False
     )
-    # The one email telling the buyer the booking ended (bookings/buyer/emails.py).
+    # The buyer's emails, each sent once (bookings/buyer/emails.py): the receipt on booking,
+    # the one telling them the booking ended, and the one correcting it when a booking
+    # they were told had failed reaches the provider after all.
+    receipt_sent_at = models.DateTimeField(
+        _("receipt emailed at"), null=True, blank=True, editable=False
+    )
     buyer_notified_at = models.DateTimeField(
         _("buyer emailed at"), null=True, blank=True, editable=False
+    )
+    buyer_corrected_at = models.DateTimeField(
+        _("buyer told it was delivered after all at"), null=True, blank=True, editable=False
     )
 
     status = models.CharField(

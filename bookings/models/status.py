@@ -70,7 +70,7 @@ class BookingStatus(models.TextChoices):
     @classmethod
     def ended(cls) -> list["BookingStatus"]:
         """Bookings that cannot go ahead: given up, or cancelled by staff; the ends a buyer
-        gets their one email for (bookings/buyer/emails.py)."""
+        gets their email for (bookings/buyer/emails.py)."""
         return [*cls.given_up(), cls.CANCELLED]
 
     @classmethod

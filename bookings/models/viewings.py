@@ -139,6 +139,22 @@ class Viewing(models.Model):
         return f"{self.title} ({timezone.localtime(self.starts_at):{shown}})"
 
     @property
+    def title_and_address(self) -> str:
+        """The viewing as the buyer reads it in one line. Imported titles are often the
+        street address ("Kungsgatan 5, Göteborg"), so no part is said twice: a title that
+        the address holds gives way to it, and an address part the title holds is left out
+        ("Storgatan 1, 3 rok" at "Storgatan 1, Uppsala": "Storgatan 1, 3 rok, Uppsala")."""
+        title_parts = [part.strip() for part in self.title.split(",")]
+        address_parts = [part.strip() for part in self.address.split(",") if part.strip()]
+        address = self.address.casefold()
+        if address and all(part.casefold() in address for part in title_parts):
+            return self.address
+        title = self.title.casefold()
+        return ", ".join(
+            [self.title, *(part for part in address_parts if part.casefold() not in title)]
+        )
+
+    @property
     def is_imported(self) -> bool:
         return bool(self.source_id)
 

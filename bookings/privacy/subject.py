@@ -43,7 +43,7 @@ BOOKING_FIELDS = [
     *("provider_reference", "created_at", "updated_at", "delivered_at"),
     # What the buyer agreed to, and what they asked and were told.
     *("consent_given_at", "consent_text_version", "lawful_basis"),
-    *("cancellation_requested_at", "buyer_notified_at"),
+    *("cancellation_requested_at", "receipt_sent_at", "buyer_notified_at", "buyer_corrected_at"),
 ]
 ATTEMPT_FIELDS = [
     *("id", "booking_id", "started_at", "endpoint", "url", "http_status", "duration_ms"),

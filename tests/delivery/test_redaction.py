@@ -11,7 +11,7 @@ from django.utils import translation
 from agencies.models import Provider
 from bookings import polling
 from bookings.delivery.credentials import check_credential
-from bookings.delivery.redaction import credential_secrets, redact
+from bookings.delivery.redaction import credential_secrets, redact, redact_log, redact_sql
 from bookings.delivery.sending import EXCERPT_LENGTH, deliver
 from tests.factories import by_staff, in_english, make_booking, make_slot_viewing
 
@@ -337,3 +337,57 @@ def test_a_slot_poll_answer_echoing_the_secret_is_stored_nowhere(make_agency, sa
         "summary": list(summary.errors.values()),
     }
     assert_nothing_stored_contains(texts, SECRET_FORMS)
+
+
+@pytest.mark.parametrize(
+    ("sql", "masked"),
+    [
+        (
+            """SELECT 1 FROM "bookings_booking" WHERE "email" = 'a@example.se' AND "id" = 4""",
+            """SELECT 1 FROM "bookings_booking" WHERE "email" = '***' AND "id" = 4""",
+        ),
+        (
+            "UPDATE t SET last_name = 'O''Brien', phone = '0701234567'",
+            "UPDATE t SET last_name = '***', phone = '***'",
+        ),
+        ("INSERT INTO t VALUES ('', 'x')", "INSERT INTO t VALUES ('***', '***')"),
+    ],
+    ids=["identifiers-stay", "quote-inside", "empty"],
+)
+def test_redact_sql_masks_every_string_literal(sql, masked):
+    assert redact_sql(sql) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("GET /x/?email=a%40example.se&q=Zelda#top", "GET /x/?email=***&q=***#top"),
+        ("GET /x/?q=&page=2", "GET /x/?q=&page=***"),
+        (
+            "DETAIL:  Key (lower(email::text), viewing_id)=(zelda@example.se, 3) already exists.",
+            "DETAIL:  Key (lower(email::text), viewing_id)=(***) already exists.",
+        ),
+        (
+            "DETAIL:  Failing row contains (7, Zelda, 0701234567, null).",
+            "DETAIL:  Failing row contains (***).",
+        ),
+        (
+            'invalid input syntax for type integer: "Zetterlund"',
+            'invalid input syntax for type integer: "***"',
+        ),
+        (
+            "LINE 1: ...FROM t WHERE last_name = 'Zetterl",
+            "LINE 1: ...FROM t WHERE last_name = '***'",
+        ),
+    ],
+    ids=[
+        "query-string",
+        "empty-query-value",
+        "unique-key",
+        "failing-row",
+        "input-syntax",
+        "cut-line",
+    ],
+)
+def test_redact_log_masks_query_values_and_what_postgresql_quotes(text, masked):
+    assert redact_log(text) == masked
