@@ -5,9 +5,9 @@ flag (bookings/polling.py)."""
 import pytest
 from django.urls import reverse
 
+from agencies.models import ApiKey
 from bookings import polling
 from bookings.models import ViewingSlot
-from agencies.models import ApiKey
 from tests.factories import ROLES, make_agency, make_slot_viewing, make_user_in_role
 
 pytestmark = pytest.mark.django_db
