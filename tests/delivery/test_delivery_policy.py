@@ -22,6 +22,7 @@ from tests.factories import (
     make_booking,
     make_slot,
     make_staff_user,
+    make_user_in_role,
     make_viewing,
 )
 
@@ -401,6 +402,24 @@ def test_once_the_retry_after_has_passed_the_agencys_bookings_go_again(
     make_due(waiting)
 
     assert deliver(waiting.pk) == Outcome.DELIVERED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["superuser", "administrator"])
+def test_the_credential_page_says_until_when_the_agency_is_paused(
+    role, client, make_agency, sandbox
+):
+    agency = make_agency(Provider.MSPECS)
+    sandbox.set_fault("status", status=429, retry_after=600, count=1)
+    deliver(make_booking(agency).pk)
+    client.force_login(make_user_in_role(role, agency))
+
+    page = client.get(
+        f"/admin/agencies/providercredential/{agency.credential.pk}/change/",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+
+    assert "Paused until" in page and "asked us to wait" in page
 
 
 # --- attempts -------------------------------------------------------------------------------
