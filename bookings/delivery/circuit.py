@@ -9,10 +9,11 @@ Retry-After. The first answer that is not a failure closes the circuit and sends
 booking again. A refused login (401/403) is not a failure here: it holds the agency through
 the credential's own status (credentials.hold_agency).
 
-A provider that asks for a pause (a 429, or a failure with a Retry-After) pauses the
-account, not only the booking it answered: none of the agency's bookings is sent before
-the Retry-After has passed (`pause`, `paused_until`); those that come up meanwhile wait
-until then as retries, and then go at the pace of the call slots (DELIVERY_CONCURRENCY).
+A 429 (too many requests) limits the account, not only the booking it answered: the
+credential is paused, and none of the agency's bookings is sent before its Retry-After has
+passed (`pause`, `paused_until`); those that come up meanwhile wait until then as retries,
+then go at the pace of the call slots (DELIVERY_CONCURRENCY). A 5xx's Retry-After delays
+only its booking, and the probe once the circuit is open.
 
 The state is on the credential (`ProviderCredential.circuit_is_open`, `circuit_problem`,
 `circuit_next_probe_at`); every change is one conditional UPDATE, so workers in several
@@ -66,7 +67,10 @@ def paused_until(credential: ProviderCredential):
 
 
 def note_failure(
-    credential: ProviderCredential, answer: Problem, retry_after: float | None, pause_seconds=None
+    credential: ProviderCredential,
+    answer: Problem,
+    retry_after: float | None,
+    pause_seconds: float | None = None,
 ) -> bool:
     """Count a failed call (`answer`: what came back, or why nothing did) on the credential;
     pause the agency for `pause_seconds` when the provider asked it to wait; open its

@@ -176,7 +176,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
         circuit_open = False
         if record.broker_failing:
             circuit_open = circuit.note_failure(
-                credential, record.describe(), record.retry_after, record.pause
+                credential, record.describe(), record.retry_after, record.back_off
             )
         elif not record.address_refused:
             circuit.note_answer(credential)

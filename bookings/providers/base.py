@@ -209,12 +209,6 @@ class CallRecord:
         (429, honouring its Retry-After); None otherwise."""
         return (self.retry_after or 1.0) if self.status == 429 else None
 
-    @property
-    def pause(self) -> float | None:
-        """Seconds every call of the account must wait: the provider said it is busy and
-        when to come back (a 429, or a failure with a Retry-After). None otherwise."""
-        return self.back_off or (self.retry_after if self.broker_failing else None)
-
     def describe(self) -> Problem:
         if self.status is not None:
             return problems.HTTP_STATUS(status=self.status)
@@ -506,8 +500,8 @@ class ProviderClient:
                 finally:
                     record.duration_ms = round((time.monotonic() - started) * 1000)
                 record.status, record.headers = response.status_code, response.headers
-                if record.pause:
-                    pause_calls(self.credential, record.pause)
+                if record.back_off:  # too many requests: the account's limit, not the call's
+                    pause_calls(self.credential, record.back_off)
         except requests.RequestException as error:
             record.error = error
         else:
