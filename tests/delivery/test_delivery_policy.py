@@ -2,6 +2,7 @@
 booking's slot or viewing has started, MSPECS lost answers repeated at most twice, and the
 circuit breaker per credential. Over real HTTP to the sandbox."""
 
+import importlib
 import time
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from bookings.delivery.sending import claim_seconds, deliver
 from bookings.models import Booking, Outcome
 from bookings.problems import delivery as problems
 from bookings.quarantine.queries import pending_entries, with_bookings
+from tests import factories
 from tests.factories import (
     by_staff,
     in_english,
@@ -503,3 +505,20 @@ def test_the_credential_page_says_whether_the_circuit_is_open(client, make_agenc
     ).content.decode()
 
     assert "Open since" in page and "Next probe at" in page
+
+
+@pytest.mark.django_db
+def test_the_migration_counts_every_attempt_a_booking_made_before_its_last_fresh_schedule():
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "bookings.migrations.0022_attempts_before_run_and_slot_status_unknown"
+    )
+    booking = make_booking(factories.make_agency(), status=Status.RETRYING, attempt_count=1)
+    for _ in range(3):  # two before the counter was reset, one since
+        booking.attempts.create(endpoint="POST /bookings", outcome=Outcome.RETRY)
+
+    migration.count_every_attempt(apps, None)
+
+    booking = refreshed(booking)
+    assert (booking.attempt_count, booking.attempts_before_run) == (3, 2)
