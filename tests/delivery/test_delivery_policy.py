@@ -512,7 +512,7 @@ def test_the_migration_counts_every_attempt_a_booking_made_before_its_last_fresh
     from django.apps import apps
 
     migration = importlib.import_module(
-        "bookings.migrations.0022_attempts_before_run_and_slot_status_unknown"
+        "bookings.migrations.0026_attempts_before_run_and_slot_status_unknown"
     )
     booking = make_booking(factories.make_agency(), status=Status.RETRYING, attempt_count=1)
     for _ in range(3):  # two before the counter was reset, one since

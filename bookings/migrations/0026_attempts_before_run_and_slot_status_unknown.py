@@ -22,7 +22,7 @@ def count_every_attempt(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0021_changed_sources_mark"),
+        ("bookings", "0025_booking_receipt_and_correction"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agencies", "0014_rename_agency_broker_system_to_provider"),
+        ("agencies", "0015_agency_buyer_receipts_and_cancel_alerts"),
     ]
 
     operations = [
