@@ -57,7 +57,7 @@ def pause(credential: ProviderCredential, seconds: float) -> None:
     ).update(paused_until=until)
 
 
-def paused_until(credential: ProviderCredential):
+def paused_until(credential: ProviderCredential) -> datetime | None:
     """When the agency's bookings may be sent again, or None if they may now: the pause
     as loaded with the booking, or a later one this process heard of since."""
     here = calls_paused_until(credential)
