@@ -29,13 +29,13 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="booking",
             name="attempts_before_run",
-            field=models.PositiveIntegerField(default=0, editable=False),
+            field=models.PositiveIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name="viewingslot",
             name="status_unknown",
             field=models.BooleanField(
-                default=False, verbose_name="not in the last slot status answer"
+                db_default=False, default=False, verbose_name="not in the last slot status answer"
             ),
         ),
         migrations.RunPython(count_every_attempt, migrations.RunPython.noop),

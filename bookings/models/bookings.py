@@ -240,7 +240,7 @@ class Booking(models.Model):
     # since it last started afresh (resumed from held, sent again by staff), after the
     # `attempts_before_run` made before.
     attempt_count = models.PositiveIntegerField(default=0, verbose_name=_("attempt count"))
-    attempts_before_run = models.PositiveIntegerField(default=0, editable=False)
+    attempts_before_run = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     # A worker that claims the booking owns it until then; a crashed worker's claim expires.
     claimed_until = models.DateTimeField(

@@ -234,7 +234,7 @@ class ViewingSlot(models.Model):
     # neither full nor open as far as we know, so it stays bookable and a booking goes
     # ahead (the provider refuses it if it really is full); staff see the flag.
     status_unknown = models.BooleanField(
-        default=False, verbose_name=_("not in the last slot status answer")
+        default=False, db_default=False, verbose_name=_("not in the last slot status answer")
     )
     # Places as the provider states them (None: not stated). MSPECS gives the places
     # left (freeSpots); Vitec the capacity (participantPerTimeSlot) and the participants it
