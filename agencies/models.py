@@ -382,6 +382,9 @@ class ProviderCredential(models.Model):
     circuit_problem = ProblemField(_("why the circuit opened"))
     circuit_probes = models.PositiveIntegerField(default=0, editable=False)
     circuit_next_probe_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The provider asked for a pause (a 429's Retry-After): the account is limited, not one
+    # booking, so none of the agency's bookings is sent before then (circuit.py).
+    paused_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AgencyScopedQuerySet.as_manager()
 

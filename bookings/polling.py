@@ -215,15 +215,17 @@ class _Results:
         for viewing_id in deal.viewing_ids:
             self.polled_viewing_ids.append(viewing_id)
             for slot in self.slots[viewing_id]:
-                before = (slot.number_booked, slot.fully_booked, slot.missing_from_provider)
+                before = (slot.number_booked, slot.fully_booked, slot.status_unknown)
                 status = statuses.get(slot.provider_slot_id)
                 if status is None:
-                    slot.missing_from_provider = True
+                    # Not in the answer, though the viewing lists it (whether the slot
+                    # exists is the sync's to say): its status is unknown, not "full".
+                    slot.status_unknown, slot.fully_booked = True, False
                 else:
-                    slot.missing_from_provider = False
+                    slot.status_unknown = False
                     slot.number_booked = status.number_booked
                     slot.fully_booked = status.fully_booked
-                if before != (slot.number_booked, slot.fully_booked, slot.missing_from_provider):
+                if before != (slot.number_booked, slot.fully_booked, slot.status_unknown):
                     self.changed_slots.append(slot)
                 if not slot.is_bookable:
                     self.unbookable_slot_ids.append(slot.pk)
@@ -257,14 +259,10 @@ class _Results:
             # bulk_update's CASE per row.
             by_state = defaultdict(list)
             for slot in self.changed_slots:
-                by_state[slot.number_booked, slot.fully_booked, slot.missing_from_provider].append(
-                    slot.pk
-                )
-            for (number_booked, fully_booked, missing), slot_ids in by_state.items():
+                by_state[slot.number_booked, slot.fully_booked, slot.status_unknown].append(slot.pk)
+            for (number_booked, fully_booked, unknown), slot_ids in by_state.items():
                 ViewingSlot.objects.filter(pk__in=slot_ids).update(
-                    number_booked=number_booked,
-                    fully_booked=fully_booked,
-                    missing_from_provider=missing,
+                    number_booked=number_booked, fully_booked=fully_booked, status_unknown=unknown
                 )
             Viewing.objects.filter(pk__in=self.polled_viewing_ids).update(
                 slots_polled_at=now, slot_poll_problem=None

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agencies.models import Membership
 from bookings import pagination
+from bookings.delivery.credentials import resume_held
 from bookings.models import Booking
 from bookings.search import without_accents
 from tests.factories import make_booking, make_mixed_user, make_slot, make_staff_user, make_viewing
@@ -65,6 +66,18 @@ def test_the_status_says_how_many_attempts_and_when_a_retry_is_next(role_client,
     )
 
     assert "3 attempts, next " in role_client.get(BOOKINGS).text
+
+
+def test_the_status_counts_every_attempt_not_only_those_since_the_booking_was_resumed(
+    role_client, own
+):
+    booking = make_booking(make_viewing(own), status=Booking.Status.HELD)
+    for _ in range(2):
+        booking.attempts.create(endpoint="POST /bookings", outcome="retry")
+    Booking.objects.filter(pk=booking.pk).update(attempt_count=2)
+    resume_held(own)
+
+    assert "2 attempts" in role_client.get(BOOKINGS).text
 
 
 def test_the_viewing_column_shows_the_slots_time(role_client, own):

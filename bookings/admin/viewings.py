@@ -48,9 +48,10 @@ class ViewingSlotInline(AgencyScopedInline):
         "number_booked",
         "fully_booked",
         "missing_from_provider",
+        "status_unknown",
         "status_checked_at",
     ]
-    readonly_fields = ["places", "status_checked_at"]
+    readonly_fields = ["places", "status_unknown", "status_checked_at"]
 
     @admin.display(description=_("places left"))
     def places(self, slot):
@@ -222,7 +223,10 @@ class ViewingAdmin(AgencyScopedAdmin):
 
 
 class ViewingSlotAdmin(AgencyScopedAdmin):
-    list_display = ["__str__", "viewing", "number_booked", "fully_booked", "status_checked_at"]
-    list_filter = ["fully_booked", "missing_from_provider", "viewing__agency"]
+    list_display = [
+        *("__str__", "viewing", "number_booked", "fully_booked", "status_unknown"),
+        "status_checked_at",
+    ]
+    list_filter = ["fully_booked", "missing_from_provider", "status_unknown", "viewing__agency"]
     list_select_related = ["viewing"]
     search_fields = ["viewing__title", "provider_slot_id"]

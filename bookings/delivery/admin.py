@@ -22,6 +22,7 @@ from agencies.admin import AgencyScopedAdmin
 from agencies.models import ProviderCredential
 from agencies.problems import problem_text
 from bookings.audit import By, Door
+from bookings.delivery.circuit import paused_until
 from bookings.delivery.credentials import check_credential, provider_errors, save_credential
 from bookings.delivery.redaction import redact_answer
 
@@ -192,13 +193,21 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
 
     @admin.display(description=_("Circuit breaker"))
     def circuit(self, credential):
-        if not credential.circuit_is_open:
-            return gettext("Closed: deliveries go as usual.")
-        return gettext("Open since %(opened)s: %(problem)s Next probe at %(probe)s.") % {
-            "opened": date_format(localtime(credential.circuit_opened_at), "DATETIME_FORMAT"),
-            "problem": problem_text(credential.circuit_problem),
-            "probe": date_format(localtime(credential.circuit_next_probe_at), "DATETIME_FORMAT"),
-        }
+        if credential.circuit_is_open:
+            state = gettext("Open since %(opened)s: %(problem)s Next probe at %(probe)s.") % {
+                "opened": date_format(localtime(credential.circuit_opened_at), "DATETIME_FORMAT"),
+                "problem": problem_text(credential.circuit_problem),
+                "probe": date_format(
+                    localtime(credential.circuit_next_probe_at), "DATETIME_FORMAT"
+                ),
+            }
+        else:
+            state = gettext("Closed: deliveries go as usual.")
+        if until := paused_until(credential):
+            state += " " + gettext("Paused until %(time)s: the broker system asked us to wait.") % {
+                "time": date_format(localtime(until), "DATETIME_FORMAT")
+            }
+        return state
 
     @admin.display(description=_("Stored secret"))
     def secret_state(self, credential):

@@ -9,15 +9,21 @@ Retry-After. The first answer that is not a failure closes the circuit and sends
 booking again. A refused login (401/403) is not a failure here: it holds the agency through
 the credential's own status (credentials.hold_agency).
 
+A 429 (too many requests) limits the account, not only the booking it answered: the
+credential is paused, and none of the agency's bookings is sent before its Retry-After has
+passed (`pause`, `paused_until`); those that come up meanwhile wait until then as retries,
+then go at the pace of the call slots (DELIVERY_CONCURRENCY). A 5xx's Retry-After delays
+only its booking, and the probe once the circuit is open.
+
 The state is on the credential (`ProviderCredential.circuit_is_open`, `circuit_problem`,
 `circuit_next_probe_at`); every change is one conditional UPDATE, so workers in several
 processes agree on it.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agencies.models import ProviderCredential
@@ -26,8 +32,13 @@ from bookings.delivery.credentials import alert_credential_failing, resume_held
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
 from bookings.problems import delivery as problems
+from bookings.providers.base import calls_paused_until
 
 Status = Booking.Status
+
+# Retry-After is honoured up to a day; a provider asking for longer is treated as an
+# error in its header, not a reason to park bookings for weeks.
+MAX_RETRY_AFTER = 24 * 3600
 
 
 def probe_wait(probes: int, retry_after: float | None = None) -> timedelta:
@@ -37,12 +48,36 @@ def probe_wait(probes: int, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=max(seconds, retry_after or 0))
 
 
+def pause(credential: ProviderCredential, seconds: float) -> None:
+    """The provider asked the account to wait `seconds`: no booking of the agency is
+    sent before then (a later pause than one already set wins)."""
+    until = timezone.now() + timedelta(seconds=min(seconds, MAX_RETRY_AFTER))
+    ProviderCredential.objects.filter(
+        Q(paused_until__isnull=True) | Q(paused_until__lt=until), pk=credential.pk
+    ).update(paused_until=until)
+
+
+def paused_until(credential: ProviderCredential) -> datetime | None:
+    """When the agency's bookings may be sent again, or None if they may now: the pause
+    as loaded with the booking, or a later one this process heard of since."""
+    here = calls_paused_until(credential)
+    times = [credential.paused_until, here and datetime.fromtimestamp(here, UTC)]
+    until = max((t for t in times if t is not None), default=None)
+    return until if until is not None and until > timezone.now() else None
+
+
 def note_failure(
-    credential: ProviderCredential, answer: Problem, retry_after: float | None
+    credential: ProviderCredential,
+    answer: Problem,
+    retry_after: float | None,
+    pause_seconds: float | None = None,
 ) -> bool:
     """Count a failed call (`answer`: what came back, or why nothing did) on the credential;
-    open its circuit, holding the agency's waiting bookings, at the threshold. Returns
-    whether the circuit is open now."""
+    pause the agency for `pause_seconds` when the provider asked it to wait; open its
+    circuit, holding the agency's waiting bookings, at the threshold. Returns whether the
+    circuit is open now."""
+    if pause_seconds:
+        pause(credential, pause_seconds)
     now = timezone.now()
     credentials = ProviderCredential.objects.filter(pk=credential.pk)
     credentials.update(consecutive_failures=F("consecutive_failures") + 1)

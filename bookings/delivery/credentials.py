@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,10 +114,11 @@ def resume_held(agency: Agency | int) -> int:
     their delivery."""
     held = Booking.objects.filter(viewing__agency=agency, status=Status.HELD)
     booking_ids = list(held.values_list("pk", flat=True))
-    # A fresh retry schedule: the refused attempts said nothing about the booking.
+    # A fresh retry schedule: the refused attempts said nothing about the booking (they
+    # still count among its attempts).
     held.filter(pk__in=booking_ids).update(
         status=Status.QUEUED,
-        attempt_count=0,
+        attempts_before_run=F("attempt_count"),
         next_attempt_at=None,
         last_problem=None,
         updated_at=timezone.now(),

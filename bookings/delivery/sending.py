@@ -41,9 +41,6 @@ EXCERPT_LENGTH = 2000
 # Random spread of each retry delay, so bookings that failed together do not come back
 # together (±20%).
 RETRY_JITTER = 0.2
-# Retry-After is honoured up to a day; a provider asking for longer is treated as an
-# error in its header, not a reason to park a booking for weeks.
-MAX_RETRY_AFTER = 24 * 3600
 
 
 def claim_seconds() -> float:
@@ -115,6 +112,10 @@ def deliver(booking_id: int) -> Outcome | None:
         return Outcome.REJECTED
     try:
         result = client_for(credential).deliver(booking, in_flight=sending(booking))
+    except Paused as paused:
+        # Nothing was sent: the provider asked the agency's calls to wait.
+        release(booking, status=Status.RETRYING, next_attempt_at=paused.until)
+        return Outcome.RETRY
     except ClaimLost:
         # Nothing was sent: the claim ran out while waiting for a call slot.
         if release(booking, status=Status.QUEUED, next_attempt_at=None):
@@ -142,13 +143,25 @@ class ClaimLost(Exception):
     """The worker's claim ran out (or passed to the sweep) before its call could start."""
 
 
+class Paused(Exception):
+    """The provider asked the agency's calls to wait until `until` (circuit.pause)."""
+
+    def __init__(self, until):
+        super().__init__(until)
+        self.until = until
+
+
 @contextmanager
 def sending(booking: Booking) -> Iterator[None]:
     """Wait for a delivery call slot for the claimed booking. Raises ClaimLost, sending
-    nothing, if the claim ran out meanwhile: the sweep may have handed the booking on."""
+    nothing, if the claim ran out meanwhile: the sweep may have handed the booking on; or
+    Paused if the agency's calls are paused (checked in the slot, as the call that got the
+    pause noted it before letting its slot go)."""
     with delivery_calls_in_flight():
         if timezone.now() >= booking.claimed_until:
             raise ClaimLost
+        if until := circuit.paused_until(booking.viewing.agency.credential):
+            raise Paused(until)
         yield
 
 
@@ -162,7 +175,9 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
         attempt = record_attempt(booking, credential, record, result.outcome)
         circuit_open = False
         if record.broker_failing:
-            circuit_open = circuit.note_failure(credential, record.describe(), record.retry_after)
+            circuit_open = circuit.note_failure(
+                credential, record.describe(), record.retry_after, record.back_off
+            )
         elif not record.address_refused:
             circuit.note_answer(credential)
         booking.attempt_count = attempt_number
@@ -234,7 +249,7 @@ def retry_changes(
     often as the provider allows, and after a longer wait that outlasts any claim, so
     two posts of one booking are never on their way at once. While the credential's circuit
     is open it is held with the agency's others."""
-    attempt_number = booking.attempt_count
+    attempt_number = booking.attempt_count - booking.attempts_before_run
     lost = booking.lost_answer_count
     if lost > CLIENT_CLASSES[credential.agency.provider].lost_answer_repeats:
         return given_up_changes(booking, Status.FAILED, problem)
@@ -318,7 +333,7 @@ def retry_delay(attempt_number: int, retry_after: float | None = None) -> float 
     if attempt_number > len(schedule):
         return None
     delay = schedule[attempt_number - 1] * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
-    return max(delay, min(retry_after or 0, MAX_RETRY_AFTER))
+    return max(delay, min(retry_after or 0, circuit.MAX_RETRY_AFTER))
 
 
 def record_attempt(

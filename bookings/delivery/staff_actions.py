@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -110,7 +111,7 @@ def resend(bookings, by: By) -> ActionResult:
         Action.RESEND,
         by,
         {
-            "attempt_count": 0,
+            "attempts_before_run": F("attempt_count"),
             "lost_answer_count": 0,
             "next_attempt_at": None,
             "last_problem": None,

@@ -247,7 +247,11 @@ class Booking(models.Model):
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
     )
+    # Every attempt ever made, as staff count them; the retry schedule counts only those
+    # since it last started afresh (resumed from held, sent again by staff), after the
+    # `attempts_before_run` made before.
     attempt_count = models.PositiveIntegerField(default=0, verbose_name=_("attempt count"))
+    attempts_before_run = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     # A worker that claims the booking owns it until then; a crashed worker's claim expires.
     claimed_until = models.DateTimeField(

@@ -232,6 +232,12 @@ class ViewingSlot(models.Model):
     missing_from_provider = models.BooleanField(
         default=False, verbose_name=_("missing from the broker system")
     )
+    # The last slot status answer did not mention the slot, which the viewing still lists:
+    # neither full nor open as far as we know, so it stays bookable and a booking goes
+    # ahead (the provider refuses it if it really is full); staff see the flag.
+    status_unknown = models.BooleanField(
+        default=False, db_default=False, verbose_name=_("not in the last slot status answer")
+    )
     # Places as the provider states them (None: not stated). MSPECS gives the places
     # left (freeSpots); Vitec the capacity (participantPerTimeSlot) and the participants it
     # lists (number_booked, as read at status_checked_at), from which the places left are

@@ -60,6 +60,25 @@ def delivery_calls_in_flight() -> threading.BoundedSemaphore:
         return _in_flight[size]
 
 
+# Per account (a credential at its provider's address), until when (time.time()) the
+# provider asked for a pause: noted by the thread that got the answer before it lets its
+# call slot go, so that no call of the same account waiting for a slot in this process goes
+# out meanwhile (bookings/delivery/circuit.py keeps the pause for every process).
+_paused_until: dict[tuple[int, str], float] = {}
+
+
+def pause_calls(credential: ProviderCredential, seconds: float) -> None:
+    key, until = (credential.pk, credential.base_url), time.time() + seconds
+    with _in_flight_lock:
+        _paused_until[key] = max(until, _paused_until.get(key, 0.0))
+
+
+def calls_paused_until(credential: ProviderCredential) -> float | None:
+    """Until when (time.time()) this process knows the credential's calls must wait."""
+    until = _paused_until.get((credential.pk, credential.base_url))
+    return until if until is not None and until > time.time() else None
+
+
 class ProviderAddressRefused(requests.RequestException):
     """Not sent: the URL breaks the base-URL rules, or its host resolves to an address
     inside a network (private, loopback, link-local...) and the operator did not allow it."""
@@ -480,12 +499,13 @@ class ProviderClient:
                     )
                 finally:
                     record.duration_ms = round((time.monotonic() - started) * 1000)
+                record.status, record.headers = response.status_code, response.headers
+                if record.back_off:  # too many requests: the account's limit, not the call's
+                    pause_calls(self.credential, record.back_off)
         except requests.RequestException as error:
             record.error = error
         else:
-            record.status = response.status_code
             record.text = response.text
-            record.headers = response.headers
             try:
                 record.body = response.json()
             except ValueError:

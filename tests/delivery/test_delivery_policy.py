@@ -2,6 +2,8 @@
 booking's slot or viewing has started, MSPECS lost answers repeated at most twice, and the
 circuit breaker per credential. Over real HTTP to the sandbox."""
 
+import importlib
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,12 +17,14 @@ from bookings.delivery.sending import claim_seconds, deliver
 from bookings.models import Booking, Outcome
 from bookings.problems import delivery as problems
 from bookings.quarantine.queries import pending_entries, with_bookings
+from tests import factories
 from tests.factories import (
     by_staff,
     in_english,
     make_booking,
     make_slot,
     make_staff_user,
+    make_user_in_role,
     make_viewing,
 )
 
@@ -350,12 +354,97 @@ def test_a_failed_probe_waits_twice_as_long_for_the_next(make_agency, sandbox):
 @override_settings(**CIRCUIT)
 def test_a_429s_retry_after_delays_the_next_probe(make_agency, sandbox):
     agency = make_agency(Provider.MSPECS)
+    fail_in_a_row(agency, sandbox, 3)
+    ProviderCredential.objects.filter(pk=agency.credential.pk).update(
+        circuit_next_probe_at=timezone.now()
+    )
+    sandbox.set_fault("status", status=429, retry_after=3000)
     before = timezone.now()
 
-    fail_in_a_row(agency, sandbox, 3, status=429, retry_after=3000)
+    deliver(make_booking(agency).pk)  # the probe
 
     credential = refreshed(agency.credential)
     assert credential.circuit_next_probe_at >= before + timedelta(seconds=3000)
+
+
+# --- a provider asking for a pause -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_429s_retry_after_pauses_the_agencys_other_bookings_unsent(make_agency, sandbox):
+    agency = make_agency(Provider.MSPECS)
+    other_agency_booking = make_booking(make_agency(Provider.VITEC))
+    sandbox.set_fault("status", status=429, retry_after=600, count=1)
+    before = timezone.now()
+
+    assert deliver(make_booking(agency).pk) == Outcome.RETRY
+    served = sandbox.requests_served
+    others = [make_booking(agency) for _ in range(3)]
+
+    assert [deliver(b.pk) for b in others] == [Outcome.RETRY] * 3
+    assert sandbox.requests_served == served  # none posted
+    for booking in map(refreshed, others):
+        assert (booking.status, booking.attempt_count) == (Status.RETRYING, 0)
+        assert booking.next_attempt_at >= before + timedelta(seconds=600)
+    assert deliver(other_agency_booking.pk) == Outcome.DELIVERED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
+def test_once_the_retry_after_has_passed_the_agencys_bookings_go_again(
+    system, make_agency, sandbox
+):
+    agency = make_agency(system)
+    sandbox.set_fault("status", status=429, retry_after=1, count=1)
+    deliver(make_booking(agency).pk)
+    waiting = make_booking(agency)
+    assert deliver(waiting.pk) == Outcome.RETRY
+
+    time.sleep(1.1)
+    make_due(waiting)
+
+    assert deliver(waiting.pk) == Outcome.DELIVERED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["superuser", "administrator"])
+def test_the_credential_page_says_until_when_the_agency_is_paused(
+    role, client, make_agency, sandbox
+):
+    agency = make_agency(Provider.MSPECS)
+    sandbox.set_fault("status", status=429, retry_after=600, count=1)
+    deliver(make_booking(agency).pk)
+    client.force_login(make_user_in_role(role, agency))
+
+    page = client.get(
+        f"/admin/agencies/providercredential/{agency.credential.pk}/change/",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+
+    assert "Paused until" in page and "asked us to wait" in page
+
+
+# --- attempts -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(DELIVERY_RETRY_SCHEDULE=[30, 600, 6000])
+def test_a_resumed_booking_keeps_its_attempts_and_starts_the_schedule_afresh(make_agency, sandbox):
+    agency = make_agency(Provider.VITEC)
+    booking = make_booking(agency)
+    sandbox.set_fault("status", status=500)
+    for _ in range(2):
+        deliver(booking.pk)
+        make_due(booking)
+    Booking.objects.filter(pk=booking.pk).update(status=Status.HELD)
+    resume_held(agency)  # as a closing circuit does
+    before = timezone.now()
+
+    deliver(booking.pk)
+
+    booking = refreshed(booking)
+    assert booking.attempt_count == booking.attempts.count() == 3
+    assert booking.next_attempt_at <= before + timedelta(seconds=30 * 1.2 + 1)
 
 
 @pytest.mark.django_db
@@ -416,3 +505,20 @@ def test_the_credential_page_says_whether_the_circuit_is_open(client, make_agenc
     ).content.decode()
 
     assert "Open since" in page and "Next probe at" in page
+
+
+@pytest.mark.django_db
+def test_the_migration_counts_every_attempt_a_booking_made_before_its_last_fresh_schedule():
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "bookings.migrations.0027_attempts_before_run_and_slot_status_unknown"
+    )
+    booking = make_booking(factories.make_agency(), status=Status.RETRYING, attempt_count=1)
+    for _ in range(3):  # two before the counter was reset, one since
+        booking.attempts.create(endpoint="POST /bookings", outcome=Outcome.RETRY)
+
+    migration.count_every_attempt(apps, None)
+
+    booking = refreshed(booking)
+    assert (booking.attempt_count, booking.attempts_before_run) == (3, 2)

@@ -50,7 +50,10 @@ def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency):
     )
     assert statuses(stopped) == [Status.QUEUED] * 4
     queued = Booking.objects.filter(status="queued")
-    assert {(b.attempt_count, b.last_problem) for b in queued} == {(0, None)}
+    # A fresh schedule; the attempts made still count.
+    assert {(b.attempt_count, b.attempts_before_run, b.last_problem) for b in queued} == {
+        (6, 6, None)
+    }
     assert statuses(delivered) == [Status.DELIVERED] * 3
 
 

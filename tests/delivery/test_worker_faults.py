@@ -9,7 +9,7 @@ from django.utils import timezone
 from agencies.models import Provider
 from bookings.delivery.credentials import save_credential
 from bookings.delivery.schedule import wake_delivery
-from bookings.models import Booking
+from bookings.models import Booking, DeliveryAttempt
 from tests.conftest import WORKER, WORKER_THREADS, count_status, wait_until
 from tests.factories import make_booking, make_slot, queue
 
@@ -58,6 +58,28 @@ def test_provider_failing_for_a_while_then_recovering_delivers_each_booking_once
     assert sorted(emails) == sorted(b.email for b in bookings)  # each exactly once
     failures = Booking.objects.filter(attempts__http_status=500).distinct().count()
     assert failures > 0  # the outage was really felt
+
+
+def test_a_429_pauses_the_agency_until_its_retry_after_then_all_go_at_the_call_slots_pace(
+    make_agency, sandbox, start_process
+):
+    sandbox.set_latency(0.1)
+    sandbox.set_fault("status", status=429, retry_after=2, count=1)
+    bookings = queue(make_agency(Provider.MSPECS), 12)
+
+    start_process(*WORKER, "--threads", "6", DELIVERY_CONCURRENCY=2, **FAST_RETRIES)
+    start_process("crontask", "--no-heartbeat", **FAST_RETRIES)
+    wait_until(lambda: count_status(Status.DELIVERED) == 12, timeout=30)
+
+    assert sorted(posted_emails(sandbox, "mspecs")) == sorted(b.email for b in bookings)
+    [busy] = DeliveryAttempt.objects.filter(http_status=429)
+    answered_while_paused = DeliveryAttempt.objects.filter(
+        started_at__gt=busy.started_at, started_at__lt=busy.started_at + timedelta(seconds=1.5)
+    )
+    # Only the call already under way beside it when the 429 came; none started after.
+    assert answered_while_paused.count() <= 1
+    assert sandbox.requests_served == 13
+    assert sandbox.max_in_flight <= 2  # and no burst beyond the call slots when it resumed
 
 
 def kill_a_worker_mid_batch_then_restart(system, make_agency, sandbox, start):
