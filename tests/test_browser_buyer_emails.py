@@ -18,6 +18,9 @@ from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
     SCREENSHOTS,
     book_the_open_slot,
     browser,
+    new_page,
+    phone_page,
+    sign_in,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -34,13 +37,6 @@ def run_the_worker():
 
 def link_after(label: str, body: str) -> str:
     return re.search(re.escape(label) + r"\n(\S+)", body).group(1)
-
-
-def phone_page(browser):  # noqa: F811 (the fixture)
-    # A phone-sized screen without JavaScript: the buyer's pages must work without it.
-    return browser.new_context(
-        locale="sv-SE", viewport={"width": 390, "height": 844}, java_script_enabled=False
-    ).new_page()
 
 
 def test_a_buyer_books_and_the_receipt_carries_the_link_the_calendar_file_and_cancel(
@@ -118,14 +114,9 @@ def test_staff_re_send_a_booking_its_buyer_was_told_had_failed_and_the_buyer_is_
     [failed] = mail.outbox
     assert "så du är inte bokad" in failed.body
 
-    page = browser.new_context(
-        locale="sv-SE", viewport={"width": 1280, "height": 900}, java_script_enabled=False
-    ).new_page()
+    page = new_page(browser, java_script_enabled=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/booking/{booking.pk}/change/")
-    page.get_by_label("Användarnamn").fill(staff.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, staff.username, f"/admin/bookings/booking/{booking.pk}/change/")
     page.get_by_role("button", name="Skicka igen", exact=True).click()
     assert "1 bokning köad för att skickas igen." in page.locator(".messagelist").inner_text()
     run_the_worker()  # delivers it

@@ -14,6 +14,7 @@ from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
     SCREENSHOTS,
     book_the_open_slot,
     browser,
+    phone_page,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -21,13 +22,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def phone_page(browser, locale="sv-SE"):  # noqa: F811 (the fixture)
-    # A phone-sized screen without JavaScript: the buyer's pages must work without it.
-    return browser.new_context(
-        locale=locale, viewport={"width": 390, "height": 844}, java_script_enabled=False
-    ).new_page()
 
 
 def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(

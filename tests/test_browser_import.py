@@ -18,7 +18,7 @@ from tests.factories import (
     mspecs_ordinary_viewing,
     mspecs_slot_viewing,
 )
-from tests.test_browser_booking import CHROMIUM, SCREENSHOTS
+from tests.test_browser_booking import CHROMIUM, SCREENSHOTS, sign_in
 
 # The same headless Chromium as the booking flow's (skipped without Playwright).
 browser = test_browser_booking.browser
@@ -55,10 +55,7 @@ def test_an_administrator_imports_a_deal_and_copies_a_public_link(browser, live_
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/viewing/")
-    page.get_by_label("Användarnamn").fill(administrator.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, administrator.username, "/admin/bookings/viewing/")
     page.get_by_role("link", name="Importera från mäklarsystemet").click()
     page.get_by_label("Byrå").select_option(str(agency.pk))
     page.get_by_label("Affärs- eller objekt-id").fill("deal-77")
@@ -99,10 +96,7 @@ def test_an_administrator_picks_a_published_deal_and_opens_its_date_only_viewing
     page = browser.new_context(locale="sv-SE").new_page()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/viewing/")
-    page.get_by_label("Användarnamn").fill(administrator.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, administrator.username, "/admin/bookings/viewing/")
     page.get_by_role("link", name="Importera från mäklarsystemet").click()
     page.get_by_label("Byrå").select_option(str(agency.pk))
     page.get_by_role("button", name="Lista affärer och objekt").click()
