@@ -23,19 +23,8 @@ from tests.factories import (
 )
 
 Status = Booking.Status
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def tasks_run_at_once(settings):
-    """Tasks run as they are enqueued, so an email goes when its transaction commits."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.SITE_URL = "https://bridge.example.se"
-
-
-@pytest.fixture
-def agency(make_agency):
-    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
+# Tasks run at once: an email goes when its transaction commits.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_run_at_once")]
 
 
 @pytest.fixture
