@@ -2,23 +2,15 @@
 in a real browser (Debian's Chromium, headless, via Playwright). Screenshot in
 var/screenshots/."""
 
-import pytest
-
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user
-from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
-    CHROMIUM,
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
     SCREENSHOTS,
     browser,
     new_page,
+    pytestmark,
     sign_in,
-    sync_api,
 )
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 
 
 def test_a_cancel_on_the_bookings_page_shows_in_its_timeline_with_who_did_it(

@@ -5,7 +5,6 @@ had failed, and the correcting email goes out. Screenshots go to var/screenshots
 
 import re
 
-import pytest
 from django.core import mail
 from django.core.management import call_command
 from icalendar import Calendar
@@ -13,21 +12,16 @@ from icalendar import Calendar
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user, make_three_slot_viewing
-from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
-    CHROMIUM,
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
     SCREENSHOTS,
     book_the_open_slot,
     browser,
     new_page,
     phone_page,
+    pytestmark,
     sign_in,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 REJECTION = {"message": "Invalid phone number."}  # a BadRequestError
 
 

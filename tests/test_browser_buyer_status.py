@@ -4,24 +4,17 @@ cancel; and a closed viewing's page. Screenshots go to var/screenshots/."""
 
 from pathlib import Path
 
-import pytest
 from icalendar import Calendar
 
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency, make_three_slot_viewing
-from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
-    CHROMIUM,
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
     SCREENSHOTS,
     book_the_open_slot,
     browser,
     phone_page,
+    pytestmark,
 )
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 
 
 def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(

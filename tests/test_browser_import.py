@@ -6,8 +6,6 @@ Skipped, with the reason, where Chromium or Playwright is missing."""
 import zoneinfo
 from datetime import date, datetime
 
-import pytest
-
 from agencies.models import Membership, Provider
 from tests import test_browser_booking
 from tests.factories import (
@@ -18,15 +16,11 @@ from tests.factories import (
     mspecs_ordinary_viewing,
     mspecs_slot_viewing,
 )
-from tests.test_browser_booking import CHROMIUM, SCREENSHOTS, sign_in
+from tests.test_browser_booking import SCREENSHOTS, pytestmark, sign_in  # noqa: F401
 
 # The same headless Chromium as the booking flow's (skipped without Playwright).
 browser = test_browser_booking.browser
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 START = datetime(2031, 6, 10, 17, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Stockholm"))
 DAY = date(2031, 6, 14)
 

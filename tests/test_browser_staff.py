@@ -2,25 +2,18 @@
 (Debian's Chromium, headless, via Playwright): sign in, find the failing booking, open it,
 re-send it from its page, and see it delivered. Screenshots in var/screenshots/."""
 
-import pytest
 from django.core.management import call_command
 
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user
-from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
-    CHROMIUM,
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
     SCREENSHOTS,
     browser,
     new_page,
+    pytestmark,
     sign_in,
-    sync_api,
 )
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 
 
 def test_staff_resend_a_failed_booking_from_its_page_and_see_it_delivered(
