@@ -281,6 +281,18 @@ def admin_booking_data(viewing, slot=None, **fields) -> dict:
     }
 
 
+def admin_agency_data(agency, **fields) -> dict:
+    """The admin's agency form filled in as the agency stands; a box left out is unticked."""
+    return {
+        "name": agency.name,
+        "slug": agency.slug,
+        "provider": agency.provider,
+        "phone_region": agency.phone_region,
+        "is_active": "on",
+        **fields,
+    }
+
+
 def post_booking_api(client, api_key, url="/api/v1/viewings/view-1/bookings", headers=(), **fields):
     """BUYER books the open slot through the JSON API, reading English."""
     return client.post(

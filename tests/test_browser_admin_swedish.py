@@ -13,20 +13,15 @@ from agencies.models import ApiKey
 from bookings.models import DeliveryAttempt
 from tests.factories import make_user_in_role
 from tests.test_admin_in_swedish import english_on, one_of_everything
-from tests.test_browser_booking import SCREENSHOTS, browser, pytestmark  # noqa: F401
+from tests.test_browser_booking import SCREENSHOTS, browser, new_page, pytestmark, sign_in  # noqa: F401
 
 SCREENS = {"desktop": (1440, 900), "phone": (390, 844)}
 
 
 def signed_in_page(browser, live_server, user, screen):  # noqa: F811
     width, height = SCREENS[screen]
-    page = browser.new_context(
-        locale="sv-SE", viewport={"width": width, "height": height}, timezone_id="UTC"
-    ).new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.get_by_label("Användarnamn").fill(user.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    page = new_page(browser, width, height, timezone_id="UTC")
+    sign_in(page, live_server, user.username)
     page.wait_for_url("**/admin/")
     return page
 

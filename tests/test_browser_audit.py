@@ -2,16 +2,15 @@
 in a real browser (Debian's Chromium, headless, via Playwright). Screenshot in
 var/screenshots/."""
 
-import pytest
-
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user
-from tests.test_browser_booking import CHROMIUM, SCREENSHOTS, browser, sync_api  # noqa: F401
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
+    SCREENSHOTS,
+    browser,
+    new_page,
+    pytestmark,
+    sign_in,
+)
 
 
 def test_a_cancel_on_the_bookings_page_shows_in_its_timeline_with_who_did_it(
@@ -23,14 +22,9 @@ def test_a_cancel_on_the_bookings_page_shows_in_its_timeline_with_who_did_it(
     staff.first_name, staff.last_name = "Maja", "Lind"
     staff.save()
     make_booking(agency, first_name="Björn", last_name="Berg", status=Booking.Status.FAILED)
-    page = browser.new_context(
-        locale="sv-SE", viewport={"width": 1280, "height": 900}, java_script_enabled=False
-    ).new_page()
+    page = new_page(browser, java_script_enabled=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/booking/")
-    page.get_by_label("Användarnamn").fill(staff.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, staff.username, "/admin/bookings/booking/")
     page.get_by_role("link", name="Björn Berg").click()
 
     page.get_by_role("button", name="Skicka igen", exact=True).click()

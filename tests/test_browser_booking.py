@@ -49,6 +49,26 @@ def browser(monkeypatch):
         browser.close()
 
 
+def new_page(browser, width=1280, height=900, locale="sv-SE", **options):
+    """A page in a fresh browser context: Swedish and desktop-sized unless told otherwise."""
+    return browser.new_context(
+        locale=locale, viewport={"width": width, "height": height}, **options
+    ).new_page()
+
+
+def phone_page(browser, locale="sv-SE"):
+    # A phone-sized screen without JavaScript: the buyer's pages must work without it.
+    return new_page(browser, 390, 844, locale, java_script_enabled=False)
+
+
+def sign_in(page, live_server, username, next_path="/admin/", password="pw") -> None:
+    """Sign in on the Swedish admin login page, which then opens next_path."""
+    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(password)
+    page.get_by_role("button", name="Logga in").click()
+
+
 def book_the_open_slot(page) -> None:
     """Anna books the open slot on the Swedish booking page and lands on her status page."""
     page.locator('input[value="slot-open"]').check()
@@ -64,10 +84,7 @@ def book_the_open_slot(page) -> None:
 def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, sandbox, admin_user):
     viewing = make_three_slot_viewing(make_agency(sandbox=sandbox))
     sandbox.set_deal(viewing.mspecs_deal_id, {"slot-open": 10, "slot-full": 5})
-    # A phone-sized screen, and no JavaScript: the page must work without it.
-    page = browser.new_context(
-        locale="sv-SE", viewport={"width": 390, "height": 844}, java_script_enabled=False
-    ).new_page()
+    page = phone_page(browser)
 
     page.goto(f"{live_server.url}/book/{viewing.public_id}/")
     assert page.get_by_label("Förnamn").is_visible()
@@ -80,10 +97,7 @@ def test_buyer_books_a_slot_and_staff_see_it_delivered(browser, live_server, san
 
     call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/booking/")
-    page.get_by_label("Användarnamn").fill(admin_user.username)
-    page.get_by_label("Lösenord").fill("password")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, admin_user.username, "/admin/bookings/booking/", "password")
     row = page.locator("#result_list tbody tr", has_text="anna@example.se")
     assert "Levererad" in row.inner_text()
     assert Booking.objects.get().status == Booking.Status.DELIVERED
@@ -106,10 +120,7 @@ def test_the_public_page_and_the_admin_break_no_rule_of_the_content_security_pol
     page.goto(f"{live_server.url}/book/{viewing.public_id}/")
     # The stylesheet loaded: the page's own background, not the browser's white.
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.get_by_label("Användarnamn").fill(admin_user.username)
-    page.get_by_label("Lösenord").fill("password")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, admin_user.username, password="password")
     for path in ["/admin/", "/admin/bookings/booking/", "/admin/agencies/agency/add/"]:
         page.goto(f"{live_server.url}{path}")
         assert page.locator("#content").is_visible()

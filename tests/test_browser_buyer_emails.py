@@ -5,7 +5,6 @@ had failed, and the correcting email goes out. Screenshots go to var/screenshots
 
 import re
 
-import pytest
 from django.core import mail
 from django.core.management import call_command
 from icalendar import Calendar
@@ -13,18 +12,16 @@ from icalendar import Calendar
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user, make_three_slot_viewing
-from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
-    CHROMIUM,
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
     SCREENSHOTS,
     book_the_open_slot,
     browser,
+    new_page,
+    phone_page,
+    pytestmark,
+    sign_in,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 REJECTION = {"message": "Invalid phone number."}  # a BadRequestError
 
 
@@ -34,13 +31,6 @@ def run_the_worker():
 
 def link_after(label: str, body: str) -> str:
     return re.search(re.escape(label) + r"\n(\S+)", body).group(1)
-
-
-def phone_page(browser):  # noqa: F811 (the fixture)
-    # A phone-sized screen without JavaScript: the buyer's pages must work without it.
-    return browser.new_context(
-        locale="sv-SE", viewport={"width": 390, "height": 844}, java_script_enabled=False
-    ).new_page()
 
 
 def test_a_buyer_books_and_the_receipt_carries_the_link_the_calendar_file_and_cancel(
@@ -118,14 +108,9 @@ def test_staff_re_send_a_booking_its_buyer_was_told_had_failed_and_the_buyer_is_
     [failed] = mail.outbox
     assert "så du är inte bokad" in failed.body
 
-    page = browser.new_context(
-        locale="sv-SE", viewport={"width": 1280, "height": 900}, java_script_enabled=False
-    ).new_page()
+    page = new_page(browser, java_script_enabled=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/booking/{booking.pk}/change/")
-    page.get_by_label("Användarnamn").fill(staff.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, staff.username, f"/admin/bookings/booking/{booking.pk}/change/")
     page.get_by_role("button", name="Skicka igen", exact=True).click()
     assert "1 bokning köad för att skickas igen." in page.locator(".messagelist").inner_text()
     run_the_worker()  # delivers it

@@ -4,30 +4,17 @@ cancel; and a closed viewing's page. Screenshots go to var/screenshots/."""
 
 from pathlib import Path
 
-import pytest
 from icalendar import Calendar
 
 from bookings.models import Booking, Viewing
 from tests.factories import make_agency, make_three_slot_viewing
-from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture)
-    CHROMIUM,
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
     SCREENSHOTS,
     book_the_open_slot,
     browser,
+    phone_page,
+    pytestmark,
 )
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-def phone_page(browser, locale="sv-SE"):  # noqa: F811 (the fixture)
-    # A phone-sized screen without JavaScript: the buyer's pages must work without it.
-    return browser.new_context(
-        locale=locale, viewport={"width": 390, "height": 844}, java_script_enabled=False
-    ).new_page()
 
 
 def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from agencies.problems import Problem
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
-from tests.test_browser_booking import SCREENSHOTS, browser, pytestmark  # noqa: F401
+from tests.test_browser_booking import SCREENSHOTS, browser, new_page, pytestmark, sign_in  # noqa: F401
 
 WIDTH = 1280
 
@@ -45,12 +45,9 @@ def test_staff_see_what_needs_them_and_the_whole_booking_list_at_1280_px(browser
             ),
         )
     staff = make_staff_user(agency)
-    page = browser.new_context(locale="sv-SE", viewport={"width": WIDTH, "height": 900}).new_page()
+    page = new_page(browser, WIDTH)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.get_by_label("Användarnamn").fill(staff.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, staff.username)
     page.wait_for_url("**/admin/")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "admin-start-page-1280.png", full_page=True)

@@ -6,8 +6,6 @@ Skipped, with the reason, where Chromium or Playwright is missing."""
 import zoneinfo
 from datetime import date, datetime
 
-import pytest
-
 from agencies.models import Membership, Provider
 from tests import test_browser_booking
 from tests.factories import (
@@ -18,15 +16,11 @@ from tests.factories import (
     mspecs_ordinary_viewing,
     mspecs_slot_viewing,
 )
-from tests.test_browser_booking import CHROMIUM, SCREENSHOTS
+from tests.test_browser_booking import SCREENSHOTS, pytestmark, sign_in  # noqa: F401
 
 # The same headless Chromium as the booking flow's (skipped without Playwright).
 browser = test_browser_booking.browser
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
 START = datetime(2031, 6, 10, 17, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Stockholm"))
 DAY = date(2031, 6, 14)
 
@@ -55,10 +49,7 @@ def test_an_administrator_imports_a_deal_and_copies_a_public_link(browser, live_
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/viewing/")
-    page.get_by_label("Användarnamn").fill(administrator.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, administrator.username, "/admin/bookings/viewing/")
     page.get_by_role("link", name="Importera från mäklarsystemet").click()
     page.get_by_label("Byrå").select_option(str(agency.pk))
     page.get_by_label("Affärs- eller objekt-id").fill("deal-77")
@@ -99,10 +90,7 @@ def test_an_administrator_picks_a_published_deal_and_opens_its_date_only_viewing
     page = browser.new_context(locale="sv-SE").new_page()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/viewing/")
-    page.get_by_label("Användarnamn").fill(administrator.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, administrator.username, "/admin/bookings/viewing/")
     page.get_by_role("link", name="Importera från mäklarsystemet").click()
     page.get_by_label("Byrå").select_option(str(agency.pk))
     page.get_by_role("button", name="Lista affärer och objekt").click()

@@ -2,18 +2,18 @@
 (Debian's Chromium, headless, via Playwright): sign in, find the failing booking, open it,
 re-send it from its page, and see it delivered. Screenshots in var/screenshots/."""
 
-import pytest
 from django.core.management import call_command
 
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import make_agency, make_booking, make_staff_user
-from tests.test_browser_booking import CHROMIUM, SCREENSHOTS, browser, sync_api  # noqa: F401
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-    pytest.mark.django_db(transaction=True),
-]
+from tests.test_browser_booking import (  # noqa: F401 (browser: the fixture; pytestmark: its skips)
+    SCREENSHOTS,
+    browser,
+    new_page,
+    pytestmark,
+    sign_in,
+)
 
 
 def test_staff_resend_a_failed_booking_from_its_page_and_see_it_delivered(
@@ -30,15 +30,10 @@ def test_staff_resend_a_failed_booking_from_its_page_and_see_it_delivered(
     deliver(booking.pk)
     sandbox.clear_fault()
     assert Booking.objects.get().status == Booking.Status.FAILED
-    page = browser.new_context(
-        locale="sv-SE", viewport={"width": 1280, "height": 900}, java_script_enabled=False
-    ).new_page()
+    page = new_page(browser, java_script_enabled=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/bookings/booking/")
-    page.get_by_label("Användarnamn").fill(staff.username)
-    page.get_by_label("Lösenord").fill("pw")
-    page.get_by_role("button", name="Logga in").click()
+    sign_in(page, live_server, staff.username, "/admin/bookings/booking/")
     row = page.locator("#result_list tbody tr", has_text="bjorn@example.se")
     assert "Misslyckad" in row.inner_text()
     assert "Gav upp efter 1 försök." in row.inner_text()

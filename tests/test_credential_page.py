@@ -104,12 +104,9 @@ def test_a_refused_test_says_so_and_holds_on(admin_client_of_agency, agency, san
     assert agency.credential.status == CredentialStatus.FAILING
 
 
-def test_saving_a_fixed_credential_says_how_many_held_bookings_it_resumed(
-    admin_client_of_agency, agency
-):
-    hold(agency, 3)
-    credential = agency.credential
-    data = {
+def new_details(credential):
+    """The credential page's form, sent with a new user name and secret."""
+    return {
         "base_url": credential.base_url,
         "username": "new-user",
         "secret": "new-secret",
@@ -117,7 +114,15 @@ def test_saving_a_fixed_credential_says_how_many_held_bookings_it_resumed(
         "vitec_reminder_minutes": 120,
     }
 
-    response = admin_client_of_agency.post(change_url(credential), data, follow=True)
+
+def test_saving_a_fixed_credential_says_how_many_held_bookings_it_resumed(
+    admin_client_of_agency, agency
+):
+    hold(agency, 3)
+    credential = agency.credential
+    response = admin_client_of_agency.post(
+        change_url(credential), new_details(credential), follow=True
+    )
 
     assert "3 held bookings of Own Agency queued to be sent again." in messages_of(response)
     assert Booking.objects.filter(status=Booking.Status.QUEUED).count() == 3
@@ -188,15 +193,7 @@ def test_changing_a_failing_credential_forgets_the_test_of_its_old_details(
     admin_client_of_agency, agency
 ):
     credential = failing_and_tested(agency)
-    data = {
-        "base_url": credential.base_url,
-        "username": "new-user",
-        "secret": "new-secret",
-        "mspecs_subscriber_id": credential.mspecs_subscriber_id,
-        "vitec_reminder_minutes": 120,
-    }
-
-    admin_client_of_agency.post(change_url(credential), data)
+    admin_client_of_agency.post(change_url(credential), new_details(credential))
     page = admin_client_of_agency.get(change_url(credential)).text
 
     credential.refresh_from_db()

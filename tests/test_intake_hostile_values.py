@@ -53,6 +53,18 @@ def admin_add(client, viewing, **fields):
     )
 
 
+def booked_open_slot(viewing):
+    return make_booking(viewing, viewing.slots.get(provider_slot_id="slot-open"))
+
+
+def admin_change(client, booking, **fields):
+    """The booking's admin page, sent with these fields changed."""
+    return client.post(
+        reverse("admin:bookings_booking_change", args=[booking.pk]),
+        {**admin_booking_data(booking.viewing, booking.slot), **fields},
+    )
+
+
 # --- names ---------------------------------------------------------------------------------
 
 
@@ -89,12 +101,9 @@ def test_admin_form_refuses_control_and_formatting_characters_in_names(
 
 
 def test_admin_change_form_refuses_a_line_break_in_a_stored_name(admin_client, slot_viewing):
-    booking = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+    booking = booked_open_slot(slot_viewing)
 
-    response = admin_client.post(
-        reverse("admin:bookings_booking_change", args=[booking.pk]),
-        admin_booking_data(slot_viewing, booking.slot, first_name="Eve\nBcc: x@evil.se"),
-    )
+    response = admin_change(admin_client, booking, first_name="Eve\nBcc: x@evil.se")
 
     assert response.context["adminform"].form.has_error("first_name", "invisible_character")
     booking.refresh_from_db()
@@ -140,7 +149,7 @@ def test_admin_form_refuses_a_message_over_2000_characters(admin_client, slot_vi
 
 
 def test_model_validation_refuses_a_message_over_2000_characters(slot_viewing):
-    booking = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+    booking = booked_open_slot(slot_viewing)
     booking.message = "x" * 2001
 
     with pytest.raises(ValidationError) as refused:
@@ -321,12 +330,9 @@ def test_admin_form_refuses_an_email_without_a_public_domain(
 
 
 def test_admin_change_form_refuses_an_email_without_a_public_domain(admin_client, slot_viewing):
-    booking = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+    booking = booked_open_slot(slot_viewing)
 
-    response = admin_client.post(
-        reverse("admin:bookings_booking_change", args=[booking.pk]),
-        admin_booking_data(slot_viewing, booking.slot, email="anna@[127.0.0.1]"),
-    )
+    response = admin_change(admin_client, booking, email="anna@[127.0.0.1]")
 
     assert response.context["adminform"].form.has_error("email", "email_domain")
 
@@ -358,12 +364,9 @@ def test_admin_add_form_with_a_malformed_viewing_is_a_field_error(
 
 
 def test_admin_change_form_with_a_malformed_viewing_is_a_field_error(admin_client, slot_viewing):
-    booking = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+    booking = booked_open_slot(slot_viewing)
 
-    response = admin_client.post(
-        reverse("admin:bookings_booking_change", args=[booking.pk]),
-        {**admin_booking_data(slot_viewing, booking.slot), "viewing": "abc"},
-    )
+    response = admin_change(admin_client, booking, viewing="abc")
 
     assert response.context["adminform"].form.has_error("viewing", "invalid_choice")
     booking.refresh_from_db()

@@ -27,16 +27,41 @@ def unknown_link(request):
     return render(request, "bookings/status_link_unknown.html", status=404)
 
 
-def expired_link(request, booking):
+def render_for_buyer(request, booking, template, context, status=200):
+    """The page in the buyer's language (buyer_language), saying which it is."""
     with translation.override(buyer_language(request, booking)):
-        response = render(
-            request,
-            "bookings/status_link_expired.html",
-            {"agency": booking.agency, "days": settings.BUYER_LINK_DAYS_AFTER_VIEWING},
-            status=410,
-        )
+        response = render(request, template, context, status=status)
         response["Content-Language"] = translation.get_language()
     return response
+
+
+def render_booking_page(request, token, booking, template, **context):
+    """A page about the link's booking and its booked time, for the buyer."""
+    starts_at, ends_at = booking.booked_time
+    return render_for_buyer(
+        request,
+        booking,
+        template,
+        {
+            "booking": booking,
+            "token": token,
+            "viewing": booking.viewing,
+            "agency": booking.agency,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            **context,
+        },
+    )
+
+
+def expired_link(request, booking):
+    return render_for_buyer(
+        request,
+        booking,
+        "bookings/status_link_expired.html",
+        {"agency": booking.agency, "days": settings.BUYER_LINK_DAYS_AFTER_VIEWING},
+        status=410,
+    )
 
 
 def buyer_link(view):
@@ -61,29 +86,19 @@ def buyer_link(view):
 def status_page(request, token, booking):
     agency = booking.agency
     credential = getattr(agency, "credential", None)
-    starts_at, ends_at = booking.booked_time
-    with translation.override(buyer_language(request, booking)):
-        response = render(
-            request,
-            "bookings/booking_status.html",
-            {
-                "booking": booking,
-                "token": token,
-                "viewing": booking.viewing,
-                "agency": agency,
-                "starts_at": starts_at,
-                "ends_at": ends_at,
-                # One flag per state (is_waiting, is_delivered, …): the template words
-                # each apart by its flag, never by comparing strings.
-                **state_flags(buyer_state(booking)),
-                # What the provider does once it has the booking.
-                "confirmation": plugin_for(agency.provider).buyer_confirmation(credential),
-                "can_cancel": can_cancel(booking),
-                "booking_page_path": booking_page_path(booking.viewing),
-            },
-        )
-        response["Content-Language"] = translation.get_language()
-    return response
+    return render_booking_page(
+        request,
+        token,
+        booking,
+        "bookings/booking_status.html",
+        # One flag per state (is_waiting, is_delivered, …): the template words each apart
+        # by its flag, never by comparing strings.
+        **state_flags(buyer_state(booking)),
+        # What the provider does once it has the booking.
+        confirmation=plugin_for(agency.provider).buyer_confirmation(credential),
+        can_cancel=can_cancel(booking),
+        booking_page_path=booking_page_path(booking.viewing),
+    )
 
 
 @never_cache
@@ -110,20 +125,10 @@ def cancel(request, token, booking):
     if request.method == "POST" or not can_cancel(booking):
         # The status page says what happened: cancelled, or asked for.
         return redirect("buyer-status", token)
-    starts_at, ends_at = booking.booked_time
-    with translation.override(buyer_language(request, booking)):
-        response = render(
-            request,
-            "bookings/booking_cancel.html",
-            {
-                "booking": booking,
-                "token": token,
-                "viewing": booking.viewing,
-                "agency": booking.agency,
-                "starts_at": starts_at,
-                "ends_at": ends_at,
-                "cancels_outright": cancels_outright(booking),
-            },
-        )
-        response["Content-Language"] = translation.get_language()
-    return response
+    return render_booking_page(
+        request,
+        token,
+        booking,
+        "bookings/booking_cancel.html",
+        cancels_outright=cancels_outright(booking),
+    )

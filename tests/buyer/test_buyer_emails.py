@@ -7,7 +7,7 @@ from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
 
-from agencies.models import Membership, Provider
+from agencies.models import Membership
 from bookings.buyer.emails import send_buyer_email
 from bookings.buyer.links import status_path
 from bookings.delivery import staff_actions
@@ -17,20 +17,9 @@ from bookings.polling import poll_slots
 from tests.factories import by_staff, make_booking, make_staff_user
 
 Status = Booking.Status
-pytestmark = pytest.mark.django_db
+# Tasks run at once: an email goes when its transaction commits.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_run_at_once")]
 REJECTION = {"message": "Invalid phone number."}  # a BadRequestError
-
-
-@pytest.fixture(autouse=True)
-def tasks_run_at_once(settings):
-    """Tasks run as they are enqueued, so an email goes when its transaction commits."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.SITE_URL = "https://bridge.example.se"
-
-
-@pytest.fixture
-def agency(make_agency):
-    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
 
 
 def rejected_by_the_provider(booking, sandbox, capture):

@@ -7,18 +7,13 @@ from django.core import mail
 from django.urls import reverse
 
 from agencies.alerts import send_due_digests
-from agencies.models import Alert, AlertKind, Membership, Provider
+from agencies.models import Alert, AlertKind, Membership
 from bookings.buyer.links import status_path, status_token
 from bookings.models import Booking
 from tests.factories import delivered_booking, make_booking, make_staff_user
 
 Status = Booking.Status
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def agency(make_agency):
-    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
 
 
 def cancel_url(booking):

@@ -7,7 +7,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
-from agencies.models import Provider
 from bookings.buyer.emails import (
     correction_email,
     ended_email,
@@ -18,28 +17,16 @@ from bookings.buyer.emails import (
 from bookings.delivery import staff_actions
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
+from tests.buyer.test_buyer_emails import REJECTION, rejected_by_the_provider
 from tests.factories import ROLES, by_staff, make_booking, make_user_in_role
 
 Status = Booking.Status
-pytestmark = pytest.mark.django_db
-REJECTION = {"message": "Invalid phone number."}  # a BadRequestError
-
-
-@pytest.fixture(autouse=True)
-def tasks_run_at_once(settings):
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.SITE_URL = "https://bridge.example.se"
-
-
-@pytest.fixture
-def agency(make_agency):
-    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
+# Tasks run at once: an email goes when its transaction commits.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_run_at_once")]
 
 
 def told_it_was_rejected(booking, sandbox, capture):
-    sandbox.set_fault(status=400, count=1, body=REJECTION)
-    with capture(execute=True):
-        assert deliver(booking.pk) == "rejected"
+    rejected_by_the_provider(booking, sandbox, capture)
     assert [email.subject for email in mail.outbox] == [
         f"Your viewing booking could not be registered: {booking.viewing.title}"
     ]

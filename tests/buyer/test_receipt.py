@@ -14,6 +14,7 @@ from bookings.buyer.links import status_token
 from bookings.models import Booking
 from tests.factories import (
     ROLES,
+    admin_agency_data,
     admin_booking_data,
     make_booking,
     make_three_slot_viewing,
@@ -23,19 +24,8 @@ from tests.factories import (
 )
 
 Status = Booking.Status
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def tasks_run_at_once(settings):
-    """Tasks run as they are enqueued, so an email goes when its transaction commits."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.SITE_URL = "https://bridge.example.se"
-
-
-@pytest.fixture
-def agency(make_agency):
-    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
+# Tasks run at once: an email goes when its transaction commits.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_run_at_once")]
 
 
 @pytest.fixture
@@ -236,15 +226,8 @@ def booking_refreshed(booking):
 )
 def test_the_agencys_administrators_turn_receipts_off_in_the_admin(client, agency, role, may):
     client.force_login(make_user_in_role(role, agency))
-    data = {
-        "name": agency.name,
-        "slug": agency.slug,
-        "provider": agency.provider,
-        "phone_region": agency.phone_region,
-        "is_active": "on",
-        "buyer_emails_enabled": "on",
-        # buyer_receipts_enabled left out: an unticked box
-    }
+    # buyer_receipts_enabled left out: an unticked box
+    data = admin_agency_data(agency, buyer_emails_enabled="on")
 
     client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
 

@@ -21,11 +21,6 @@ Status = Booking.Status
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def agency(make_agency):
-    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
-
-
 def page(client, booking, **headers):
     return client.get(status_path(booking), **headers).content.decode()
 

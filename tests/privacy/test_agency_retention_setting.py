@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from agencies.models import Membership
-from tests.factories import make_agency, make_staff_user
+from tests.factories import admin_agency_data, make_agency, make_staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -16,14 +16,7 @@ def operator_maximum(settings):
 
 
 def change_retention(client, agency, days):
-    data = {
-        "name": agency.name,
-        "slug": agency.slug,
-        "provider": agency.provider,
-        "phone_region": agency.phone_region,
-        "is_active": "on",
-        "booking_retention_days": days,
-    }
+    data = admin_agency_data(agency, booking_retention_days=days)
     return client.post(reverse("admin:agencies_agency_change", args=[agency.pk]), data)
 
 
