@@ -21,7 +21,11 @@ helper; the clock runs from when the workers can first see a task (the commit on
 database backend; the first enqueue on Redis, which does not wait for the commit) until the
 last is delivered. Ideal is N·L/C; ratio = ideal / elapsed. cpu_ms_per_booking is the
 user+system CPU the worker processes and their children spent on the measured bookings
-(read from /proc before and after them) divided by the bookings delivered.
+(read from /proc before and after them) divided by the bookings delivered;
+bookings_per_core_s = 1000 / cpu_ms_per_booking, what one core of worker CPU delivers per
+second; bookings_per_s = N / elapsed. With a redis-server of its own, redis_cpu_ms_per_booking
+is that server's CPU likewise (the database server's is not measured: it may serve others).
+The arithmetic from these figures to a deployment is in docs/scaling.md.
 """
 
 import argparse
@@ -196,6 +200,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the processes we started
     processes: list[subprocess.Popen] = []
     workers: list[subprocess.Popen] = []
+    redis_started = False
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as scratch:
         overrides = {"DELIVERY_CONCURRENCY": str(args.concurrency)}
         try:
@@ -204,6 +209,7 @@ def main() -> None:
                 if not redis_url:
                     redis, redis_url = start_redis(Path(scratch))
                     processes.append(redis)
+                    redis_started = True
                 overrides |= {"TASKS_BACKEND": RQ_BACKEND, "REDIS_URL": redis_url}
             env = bench_environment(Path(scratch), **overrides)
             setup_django(env)
@@ -219,9 +225,11 @@ def main() -> None:
             workers = start_workers(args, env)
             visible_at_commit = args.backend == "db"
             deliver_and_time(warm_up, visible_at_commit=visible_at_commit)
-            cpu_before = cpu_seconds(workers)
+            own_redis = processes[:1] if args.backend == "rq" and redis_started else []
+            cpu_before, redis_before = cpu_seconds(workers), cpu_seconds(own_redis)
             elapsed = deliver_and_time(measured, visible_at_commit=visible_at_commit)
             cpu_spent = cpu_seconds(workers) - cpu_before
+            redis_spent = cpu_seconds(own_redis) - redis_before
             counts = status_counts()
         finally:
             stop_workers(workers)  # first: they talk to Redis and the sandbox until they exit
@@ -234,7 +242,14 @@ def main() -> None:
         f"processes={args.processes} threads={threads} concurrency={concurrency} "
         f"delivered={counts.get('delivered', 0) - loops} elapsed_s={elapsed:.2f} "
         f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} "
-        f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f}"
+        f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f} "
+        f"bookings_per_s={args.bookings / elapsed:.0f} "
+        f"bookings_per_core_s={args.bookings / cpu_spent:.0f}"
+        + (
+            f" redis_cpu_ms_per_booking={redis_spent * 1000 / args.bookings:.2f}"
+            if redis_started
+            else ""
+        )
     )
 
 
