@@ -24,7 +24,8 @@ user+system CPU the worker processes and their children spent on the measured bo
 (read from /proc before and after them) divided by the bookings delivered;
 bookings_per_core_s = 1000 / cpu_ms_per_booking, what one core of worker CPU delivers per
 second; bookings_per_s = N / elapsed. With a redis-server of its own, redis_cpu_ms_per_booking
-is that server's CPU likewise (the database server's is not measured: it may serve others).
+is that server's CPU likewise, and on a PostgreSQL server on this machine db_cpu_ms_per_booking
+the CPU of the server processes serving the bench's database (pg_stat_activity's pids).
 The arithmetic from these figures to a deployment is in docs/scaling.md.
 """
 
@@ -159,6 +160,29 @@ def cpu_seconds(processes: list[subprocess.Popen]) -> float:
     return total / ticks
 
 
+def database_server_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL server processes connected to the bench's database, if
+    the server runs on this machine (their /proc entries); None on SQLite or elsewhere."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    if not all(Path(f"/proc/{pid}").exists() for pid in pids):
+        return None
+    return sum(cpu_seconds([PidOnly(pid)]) for pid in pids)
+
+
+class PidOnly:
+    def __init__(self, pid: int):
+        self.pid = pid
+
+
 def status_counts() -> dict[str, int]:
     from django.db.models import Count
 
@@ -227,9 +251,11 @@ def main() -> None:
             deliver_and_time(warm_up, visible_at_commit=visible_at_commit)
             own_redis = processes[:1] if args.backend == "rq" and redis_started else []
             cpu_before, redis_before = cpu_seconds(workers), cpu_seconds(own_redis)
+            db_before = database_server_cpu()
             elapsed = deliver_and_time(measured, visible_at_commit=visible_at_commit)
             cpu_spent = cpu_seconds(workers) - cpu_before
             redis_spent = cpu_seconds(own_redis) - redis_before
+            db_after = database_server_cpu()
             counts = status_counts()
         finally:
             stop_workers(workers)  # first: they talk to Redis and the sandbox until they exit
@@ -248,6 +274,11 @@ def main() -> None:
         + (
             f" redis_cpu_ms_per_booking={redis_spent * 1000 / args.bookings:.2f}"
             if redis_started
+            else ""
+        )
+        + (
+            f" db_cpu_ms_per_booking={(db_after - db_before) * 1000 / args.bookings:.2f}"
+            if db_before is not None and db_after is not None
             else ""
         )
     )
