@@ -23,7 +23,8 @@ last is delivered. Ideal is N·L/C; ratio = ideal / elapsed. cpu_ms_per_booking 
 user+system CPU the worker processes and their children spent on the measured bookings
 (read from /proc before and after them) divided by the bookings delivered;
 bookings_per_core_s = 1000 / cpu_ms_per_booking, what one core of worker CPU delivers per
-second; bookings_per_s = N / elapsed. With a redis-server of its own, redis_cpu_ms_per_booking
+second; bookings_per_s = N / elapsed; enqueue_s, how long enqueueing the N tasks took (inside
+the elapsed time on Redis). With a redis-server of its own, redis_cpu_ms_per_booking
 is that server's CPU likewise, and on a PostgreSQL server on this machine db_cpu_ms_per_booking
 the CPU of the server processes serving the bench's database (pg_stat_activity's pids).
 The arithmetic from these figures to a deployment is in docs/scaling.md.
@@ -113,7 +114,8 @@ def make_bookings(sandbox_url: str, n: int):
     return list(Booking.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> float:
+def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> tuple[float, float]:
+    """Seconds until every booking is delivered, and seconds the enqueueing took."""
     from django.db import transaction
 
     from bookings.delivery.tasks import deliver_booking
@@ -122,10 +124,11 @@ def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> floa
         started = time.monotonic()
         for booking_id in booking_ids:
             deliver_booking.enqueue(booking_id)
+    enqueued = time.monotonic() - started
     if visible_at_commit:
         started = time.monotonic()
     wait_delivered(booking_ids, timeout=600)
-    return time.monotonic() - started
+    return time.monotonic() - started, enqueued
 
 
 def wait_delivered(booking_ids: list[int], timeout: float) -> None:
@@ -252,7 +255,7 @@ def main() -> None:
             own_redis = processes[:1] if args.backend == "rq" and redis_started else []
             cpu_before, redis_before = cpu_seconds(workers), cpu_seconds(own_redis)
             db_before = database_server_cpu()
-            elapsed = deliver_and_time(measured, visible_at_commit=visible_at_commit)
+            elapsed, enqueue_s = deliver_and_time(measured, visible_at_commit=visible_at_commit)
             cpu_spent = cpu_seconds(workers) - cpu_before
             redis_spent = cpu_seconds(own_redis) - redis_before
             db_after = database_server_cpu()
@@ -267,7 +270,7 @@ def main() -> None:
         f"backend={args.backend} bookings={args.bookings} latency_ms={args.latency * 1000:.0f} "
         f"processes={args.processes} threads={threads} concurrency={concurrency} "
         f"delivered={counts.get('delivered', 0) - loops} elapsed_s={elapsed:.2f} "
-        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} "
+        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} enqueue_s={enqueue_s:.2f} "
         f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f} "
         f"bookings_per_s={args.bookings / elapsed:.0f} "
         f"bookings_per_core_s={args.bookings / cpu_spent:.0f}"
