@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 # Development mode on purpose (DEBUG and the public development keys); without it the app
 # refuses to start without real keys.
 run test: export DJANGO_DEV_MODE := 1
-# The sandbox broker systems serve plain http on loopback; the operator allows them explicitly.
+# The sandbox providers serve plain http on loopback; the operator allows them explicitly.
 run: export BROKER_ALLOWED_HOSTS ?= http://127.0.0.1
 # Mail goes to the local catcher, read at http://127.0.0.1:1080.
 run: export EMAIL_URL ?= smtp://127.0.0.1:1025
@@ -63,7 +63,7 @@ serve: install
 	@trap 'kill 0' EXIT; \
 	$(PY) manage.py delivery_worker & \
 	$(PY) manage.py crontask --no-heartbeat & \
-	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(SERVE_PORT) --workers $(SERVE_WORKERS) --no-control-socket
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi --bind 127.0.0.1:$(SERVE_PORT) --workers $(SERVE_WORKERS) --no-control-socket
 
 test: install
 	$(PY) -m ruff check .

@@ -184,8 +184,8 @@ class ReadOnlyRecordInline(AgencyScopedInline):
 @admin.register(Agency)
 class AgencyAdmin(AgencyScopedAdmin):
     admin_only = True
-    list_display = ["name", "slug", "broker_system", "phone_region", "is_active"]
-    list_filter = ["broker_system", "is_active"]
+    list_display = ["name", "slug", "provider", "phone_region", "is_active"]
+    list_filter = ["provider", "is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

@@ -7,7 +7,7 @@ from django.core.checks import Error
 
 def check_field_encryption_keys(app_configs, **kwargs):
     """Every key in FIELD_ENCRYPTION_KEYS must be a Fernet key: a bad one would pass start-up
-    and then make every read of a broker-system secret fail."""
+    and then make every read of a provider secret fail."""
     errors = []
     for position, key in enumerate(settings.FIELD_ENCRYPTION_KEYS, start=1):
         try:

@@ -16,7 +16,7 @@ from agencies.problems import Problem, ProblemField
 from agencies.validators import validate_provider_id
 
 
-class BrokerSystem(models.TextChoices):
+class Provider(models.TextChoices):
     MSPECS = "mspecs", "MSPECS"
     VITEC = "vitec", "Vitec Express"
 
@@ -56,8 +56,8 @@ class AgencyQuerySet(AgencyScopedQuerySet):
 class Agency(models.Model):
     name = models.CharField(max_length=200, verbose_name=_("name"))
     slug = models.SlugField(unique=True, verbose_name=_("slug"))
-    broker_system = models.CharField(
-        max_length=10, choices=BrokerSystem.choices, verbose_name=_("broker system")
+    provider = models.CharField(
+        max_length=10, choices=Provider.choices, verbose_name=_("broker system")
     )
     phone_region = models.CharField(
         max_length=2,
@@ -89,7 +89,17 @@ class Agency(models.Model):
         default=True,
         db_default=True,
         help_text=_(
-            "One email to the buyer when their booking is rejected, fails or is cancelled by staff."
+            "An email to the buyer when their booking is rejected, fails or is cancelled by "
+            "staff, and another if it reaches the broker system after all."
+        ),
+    )
+    buyer_receipts_enabled = models.BooleanField(
+        _("email buyers a receipt when they book"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "One email when a booking is received, with the buyer's private link, the calendar "
+            "file and how to cancel. It is not the broker system's confirmation and says so."
         ),
     )
     # Shorter than the operator's BOOKING_RETENTION_DAYS only (see clean); empty: theirs.
@@ -162,22 +172,22 @@ MSPECS_API_HOSTS = {
     MspecsApi.EXTERNAL_VIEWING: frozenset({"login.mspecs.se", "stage.mspecs.se", "demo.mspecs.se"}),
 }
 
-# The API hosts each broker system really uses; an operator adds others (a proxy, the
+# The API hosts each provider really uses; an operator adds others (a proxy, the
 # sandbox) in settings.BROKER_ALLOWED_HOSTS.
 VENDOR_HOSTS = {
-    BrokerSystem.MSPECS: frozenset().union(*MSPECS_API_HOSTS.values()),
-    BrokerSystem.VITEC: frozenset({"connect.maklare.vitec.net"}),
+    Provider.MSPECS: frozenset().union(*MSPECS_API_HOSTS.values()),
+    Provider.VITEC: frozenset({"connect.maklare.vitec.net"}),
 }
 
 
-def vendor_hosts(broker_system: str | None = None, mspecs_api: str = "") -> frozenset[str]:
+def vendor_hosts(provider: str | None = None, mspecs_api: str = "") -> frozenset[str]:
     """The hosts a base URL may name: those of the MSPECS API `mspecs_api` when given for
-    MSPECS, else those of the broker system, else those of every broker system."""
-    if broker_system is None:
+    MSPECS, else those of the provider, else those of every provider."""
+    if provider is None:
         return frozenset().union(*VENDOR_HOSTS.values())
-    if broker_system == BrokerSystem.MSPECS and mspecs_api in MSPECS_API_HOSTS:
+    if provider == Provider.MSPECS and mspecs_api in MSPECS_API_HOSTS:
         return MSPECS_API_HOSTS[mspecs_api]
-    return VENDOR_HOSTS[broker_system]
+    return VENDOR_HOSTS[provider]
 
 
 def operator_allowed_hosts() -> dict[str, bool]:
@@ -191,10 +201,10 @@ def operator_allowed_hosts() -> dict[str, bool]:
     return allowed
 
 
-def validate_provider_url(url: str, broker_system: str | None = None, mspecs_api: str = "") -> None:
-    """The rules for a broker system's base URL (and every URL called under it): https
+def validate_provider_url(url: str, provider: str | None = None, mspecs_api: str = "") -> None:
+    """The rules for a provider's base URL (and every URL called under it): https
     (or plain http where the operator allowed it), no user info, query or fragment, and a
-    host the broker system (for MSPECS: the API the credential speaks) uses or the operator
+    host the provider (for MSPECS: the API the credential speaks) uses or the operator
     added."""
     try:
         parts = urlsplit(url)
@@ -219,10 +229,10 @@ def validate_provider_url(url: str, broker_system: str | None = None, mspecs_api
         errors.append(
             ValidationError(_("The address may not have a query (?) or fragment (#)."), "query")
         )
-    hosts = vendor_hosts(broker_system, mspecs_api)
+    hosts = vendor_hosts(provider, mspecs_api)
     if host not in hosts and host not in operator_hosts:
-        if broker_system and host in vendor_hosts(broker_system):
-            # A host of the broker system's other API: the API chosen is the mistake.
+        if provider and host in vendor_hosts(provider):
+            # A host of the provider's other API: the API chosen is the mistake.
             message = _(
                 "%(host)s is an address of the other MSPECS API; choose that API, or use %(hosts)s."
             )
@@ -270,7 +280,7 @@ class AuthScheme(models.TextChoices):
 
 
 class ProviderCredential(models.Model):
-    """How Viewing Bridge signs in to an agency's broker system, and the booking defaults.
+    """How Viewing Bridge signs in to an agency's provider, and the booking defaults.
 
     The secret is never shown back; the instance tracks whether it was entered (assigned)
     since it was loaded, and the stored values it is compared against."""
@@ -366,7 +376,7 @@ class ProviderCredential(models.Model):
 
     # The circuit breaker (the delivery engine keeps it, bookings/delivery/circuit.py): after
     # CIRCUIT_BREAKER_THRESHOLD failures in a row (5xx, 429, timeouts) the circuit opens, the
-    # agency's deliveries are held, and one booking at a time probes the broker system.
+    # agency's deliveries are held, and one booking at a time probes the provider.
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     circuit_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     circuit_problem = ProblemField(_("why the circuit opened"))
@@ -380,7 +390,7 @@ class ProviderCredential(models.Model):
         verbose_name_plural = _("broker-system credentials")
 
     def __str__(self):
-        return f"{self.agency} ({self.agency.get_broker_system_display()})"
+        return f"{self.agency} ({self.agency.get_provider_display()})"
 
     def __repr__(self):
         # Never let the secret reach a log line or a traceback.
@@ -449,14 +459,14 @@ class ProviderCredential(models.Model):
 
     def clean(self):
         errors = {}
-        broker_system = self.agency.broker_system if self.agency_id else None
+        provider = self.agency.provider if self.agency_id else None
         if self.base_url:
             try:
-                validate_provider_url(self.base_url, broker_system, self.mspecs_api)
+                validate_provider_url(self.base_url, provider, self.mspecs_api)
             except ValidationError as error:
                 errors["base_url"] = error
-        # What each broker system needs of a credential (a customer id, which schemes) is
-        # its plug-in's to say: bookings/delivery/credentials.py, broker_system_errors.
+        # What each provider needs of a credential (a customer id, which schemes) is
+        # its plug-in's to say: bookings/delivery/credentials.py, provider_errors.
         if self.auth_scheme == AuthScheme.BASIC and not self.username:
             errors["username"] = _("HTTP Basic needs a user name.")
         if self.secret_scope_changed():
@@ -469,12 +479,12 @@ class ProviderCredential(models.Model):
 
     @property
     def circuit_is_open(self) -> bool:
-        """Whether deliveries are held because the broker system keeps failing (not because
+        """Whether deliveries are held because the provider keeps failing (not because
         it refused the login: that is `status` failing)."""
         return self.circuit_opened_at is not None
 
     def close_circuit(self) -> bool:
-        """The broker system answers again: failures no longer in a row, the circuit closed.
+        """The provider answers again: failures no longer in a row, the circuit closed.
         Returns whether it was open (the caller then sends the held bookings again)."""
         credentials = ProviderCredential.objects.filter(pk=self.pk)
         closed = credentials.filter(circuit_opened_at__isnull=False).update(
@@ -618,6 +628,7 @@ class AlertKind(models.TextChoices):
     CREDENTIAL_FAILING = "credential_failing", _("broker-system credential failing")
     BOOKINGS_STOPPED = "bookings_stopped", _("bookings failed or needing review")
     SLOT_POLLING_FAILING = "slot_polling_failing", _("slot polling failing")
+    CANCELLATION_REQUESTED = "cancellation_requested", _("buyers asking to cancel")
 
 
 class Alert(models.Model):

@@ -1,15 +1,15 @@
-"""Validation of ids that name things in a broker system."""
+"""Validation of the ids a provider names things by."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 # Characters that end or restructure a URL path segment (or escape one): an id holding
-# one could make a call with the agency's credential reach another path of the broker-system API.
+# one could make a call with the agency's credential reach another path of the provider's API.
 URL_SPECIAL_CHARACTERS = frozenset("/\\?#%")
 
 
 def validate_provider_id(value: str) -> None:
-    """A broker-system id becomes one path segment of a broker-system API call: refuse `.` and `..`
+    """A provider id becomes one path segment of a call to the provider's API: refuse `.` and `..`
     (which step through the path) and characters that would change the URL."""
     if (
         value in (".", "..")

@@ -1,6 +1,7 @@
 """Admin page cost from 1,000 to 1,000,000 bookings: SQL queries and median render time of
-the admin start page, the booking list and the quarantine mirror, each beside a bare
-changelist of the same model (a plain ModelAdmin on a separate admin site) at the same size.
+the admin start page, the booking list, the quarantine mirror and a booking's page (its
+timeline read from an admin log of one entry per booking), each beside a bare changelist
+of the same model (a plain ModelAdmin on a separate admin site) at the same size.
 
 Runs on PostgreSQL by default: BENCH_DATABASE_URL, or
 postgres://postgres@127.0.0.1:5432/vb_bench_admin (created when missing, and wiped). An
@@ -36,8 +37,9 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vb_bench_admin"
 POSTGRES_SIZES = "1000,10000,100000,1000000"
 SQLITE_SIZES = "1000,10000,100000"
 RUNS = 7
-# Booking n is on viewing n // BOOKINGS_PER_VIEWING, in its slot n % 3; bookings 3k, 3k+1
-# and 3k+2 share one email (so one quarantine entry of three, under different names).
+# Booking n is on viewing n // BOOKINGS_PER_VIEWING, in its slot n % 3, with an email of
+# its own: a buyer holds one live booking per viewing (the one_live_booking_per_viewing
+# constraint), so each quarantine entry has one booking.
 BOOKINGS_PER_VIEWING = 48
 SLOTS_PER_VIEWING = 3
 AGENCIES = 3  # the user works on the first two
@@ -84,16 +86,18 @@ def main() -> None:
         "start": (member, "/admin/"),
         "list": (member, "/admin/bookings/booking/"),
         "mirror": (member, "/admin/quarantine/"),
+        # The first booking seeded, on the member's agency: its page at every size.
+        "booking": (member, "/admin/bookings/booking/{first}/change/"),
         "bare": (superuser, "/bare-admin/bookings/booking/"),
     }
     queries, medians = {}, {}
     created = 0
     try:
         for size in sizes:
-            seed_bookings(start=created, end=size)
+            first = seed_bookings(start=created, end=size, user=member)
             created = size
             for name, (user, url) in pages.items():
-                queries[name, size], medians[name, size] = measure(user, url)
+                queries[name, size], medians[name, size] = measure(user, url.format(first=first))
             print(
                 f"bookings={size} "
                 + " ".join(f"{name}_queries={queries[name, size]}" for name in pages)
@@ -158,15 +162,15 @@ def seed_agencies_and_people():
 
     from agencies.models import (
         Agency,
-        BrokerSystem,
         CredentialStatus,
         Membership,
+        Provider,
         ProviderCredential,
     )
 
-    systems = [BrokerSystem.MSPECS, BrokerSystem.VITEC, BrokerSystem.MSPECS]
+    systems = [Provider.MSPECS, Provider.VITEC, Provider.MSPECS]
     agencies = [
-        Agency.objects.create(name=f"Bench {n}", slug=f"bench-{n}", broker_system=systems[n])
+        Agency.objects.create(name=f"Bench {n}", slug=f"bench-{n}", provider=systems[n])
         for n in range(AGENCIES)
     ]
     for agency in agencies:
@@ -175,9 +179,9 @@ def seed_agencies_and_people():
             base_url="http://127.0.0.1:9/api",
             username="bench",
             secret="bench-secret",
-            vitec_customer_id="bench" if agency.broker_system == BrokerSystem.VITEC else "",
+            vitec_customer_id="bench" if agency.provider == Provider.VITEC else "",
             status=CredentialStatus.FAILING
-            if agency.broker_system == BrokerSystem.VITEC
+            if agency.provider == Provider.VITEC
             else CredentialStatus.OK,
         )
     member = User.objects.create(username="member", is_staff=True)
@@ -187,14 +191,16 @@ def seed_agencies_and_people():
     return member, superuser
 
 
-def seed_bookings(start: int, end: int) -> None:
+def seed_bookings(start: int, end: int, user) -> int:
     """Bookings start..end-1, booking n made n minutes ago, with the viewings and slots
-    they need, in a few INSERT ... SELECT statements."""
+    they need and an admin log entry each (re-sent by `user`), in a few INSERT ... SELECT
+    statements. Returns the first booking's id."""
+    from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.utils import timezone
 
     from agencies.models import Agency
-    from bookings.models import Viewing
+    from bookings.models import Booking, Viewing
     from bookings.problems.delivery import POLL_FAILED
 
     now = timezone.now()
@@ -209,6 +215,8 @@ def seed_bookings(start: int, end: int) -> None:
             cursor.execute(sql.viewings(first_viewing, last_viewing, agency_ids))
             cursor.execute(sql.slots(first_viewing, last_viewing))
         cursor.execute(sql.bookings(start, end))
+        content_type = ContentType.objects.get_for_model(Booking).pk
+        cursor.execute(sql.log_entries(start, content_type, user.pk))
         cursor.execute(
             "SELECT (SELECT MAX(id) - MIN(id) + 1 - COUNT(*) FROM bookings_viewing),"
             " (SELECT MAX(id) - MIN(id) + 1 - COUNT(*) FROM bookings_viewingslot),"
@@ -225,6 +233,7 @@ def seed_bookings(start: int, end: int) -> None:
             cursor.execute("VACUUM ANALYZE")
         else:
             cursor.execute("ANALYZE")
+    return Booking.objects.order_by("pk").values_list("pk", flat=True).first()
 
 
 class SeedSql:
@@ -305,7 +314,7 @@ class SeedSql:
                 phone, message, source, consent_given_at, status, attempt_count,
                 next_attempt_at, claimed_until, send_started_at, last_problem,
                 provider_errors, provider_reference, created_at, updated_at, delivered_at)
-            SELECT viewing.id, slot.id, {first_name}, 'Berg', 'buyer' || (n / 3) || '@example.se',
+            SELECT viewing.id, slot.id, {first_name}, 'Berg', 'buyer' || n || '@example.se',
                 '+46701111111', '', 'public', {created}, {status}, 1,
                 CASE WHEN n % 100 IN (4, 7) THEN {self.time("10")} END, NULL, NULL, NULL,
                 {self.json_null()}, '', {created}, {created},
@@ -314,6 +323,16 @@ class SeedSql:
             JOIN bookings_viewing viewing ON viewing.id = {VIEWING_IDS} + {viewing}
             JOIN bookings_viewingslot slot
                 ON slot.id = {SLOT_IDS} + {SLOTS_PER_VIEWING} * {viewing} + n % 3"""
+
+    def log_entries(self, start: int, content_type: int, user: int) -> str:
+        """One entry of the audit trail (bookings/audit.py) per booking from `start` on."""
+        return f"""
+            INSERT INTO django_admin_log (action_time, user_id, content_type_id, object_id,
+                object_repr, action_flag, change_message)
+            SELECT created_at, {user}, {content_type}, CAST(id AS TEXT), 'Bench', 2,
+                '[{{"audit": {{"action": "resend", "door": "list"}}}}]'
+            FROM bookings_booking
+            WHERE id >= (SELECT MIN(id) FROM bookings_booking) + {start}"""
 
 
 def measure(user, url: str) -> tuple[int, float]:

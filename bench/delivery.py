@@ -4,7 +4,7 @@
         [--processes 1] [--threads 8] [--concurrency 4]
 
 Starts everything itself on a throwaway SQLite database (or BENCH_DATABASE_URL, e.g. a
-scratch PostgreSQL database that may be wiped): migrate, the sandbox broker systems with
+scratch PostgreSQL database that may be wiped): migrate, the sandbox providers with
 the given latency per request, and the workers of the task backend:
 - db (django-tasks-db, the default): `--processes` `manage.py delivery_worker` processes of
   `--threads` worker threads, each process allowed `--concurrency` delivery calls in flight
@@ -15,7 +15,7 @@ the given latency per request, and the workers of the task backend:
   instead of forking a work horse per job. Redis is BENCH_REDIS_URL (a scratch database that
   may be emptied) or else a redis-server of the bench's own on a free port.
 The concurrency C is processes x concurrency: at most that many bookings are ever waiting
-for the broker system at once. After a warm-up booking per worker loop (imports,
+for the provider at once. After a warm-up booking per worker loop (imports,
 connections), the bookings are enqueued in one transaction, through the app's own enqueue
 helper; the clock runs from when the workers can first see a task (the commit on the
 database backend; the first enqueue on Redis, which does not wait for the commit) until the

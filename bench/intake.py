@@ -1,5 +1,5 @@
 """Requests per second of the JSON intake through gunicorn on loopback, with the sandbox
-broker system up and then down, in one run: intake never waits on a broker system, so the
+provider up and then down, in one run: intake never waits on a provider, so the
 two should match (ratio >= 0.95).
 
     .venv/bin/python bench/intake.py [--seconds 20] [--rounds 5] [--concurrency 8]
@@ -67,7 +67,7 @@ def main() -> None:
         worker = ("delivery_worker", "--interval", "0.2")
         start(stack, manage(*worker, env=env, nice=10, stdout=worker_log, stderr=worker_log))
         # The scheduler too, as `make run` and production run it: its dispatcher wakes the
-        # retries that come due while the broker system is down.
+        # retries that come due while the provider is down.
         scheduler = ("crontask", "--no-heartbeat")
         start(stack, manage(*scheduler, env=env, nice=10, stdout=worker_log, stderr=worker_log))
         base_url = start_gunicorn(stack, env, args.web_workers)
@@ -87,7 +87,7 @@ def main() -> None:
 
     up_figures, down_figures = up.figures(), down.figures()
     ratio = down_figures["rps"] / up_figures["rps"]
-    for label, figures in (("broker system up", up_figures), ("broker system down", down_figures)):
+    for label, figures in (("provider up", up_figures), ("provider down", down_figures)):
         print(
             f"{label:11}: {figures['rps']:7.1f} req/s  {figures['requests']} requests  "
             f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms"

@@ -1,17 +1,17 @@
-"""A broker-system outage: 1,000 bookings for one credential while the broker answers 500.
+"""A provider outage: 1,000 bookings for one credential while the broker answers 500.
 
     .venv/bin/python bench/outage.py [--bookings 1000] [--outage 60] [--latency 0.2]
         [--threads 8] [--concurrency 4] [--probe-seconds 1] [--probe-max-seconds 8]
 
 Starts everything itself, as bench/delivery.py does (a throwaway SQLite database or
-BENCH_DATABASE_URL, the sandbox broker systems answering in `--latency` seconds, one
+BENCH_DATABASE_URL, the sandbox providers answering in `--latency` seconds, one
 `manage.py delivery_worker` process and `manage.py crontask`). After a warm-up booking per
 worker thread, the sandbox is told (control API: POST /_sandbox/faults) to answer every
 call 500, the bookings are enqueued in one transaction, and after `--outage` seconds the
 fault is cleared. The circuit breaker's waits are set so that the run fits in minutes
 (CIRCUIT_BREAKER_PROBE_SECONDS doubling up to CIRCUIT_BREAKER_PROBE_MAX_SECONDS).
 
-Prints how many calls the broker system received during the outage (`calls_during_outage`:
+Prints how many calls the provider received during the outage (`calls_during_outage`:
 the failures that opened the circuit, the calls under way then, and the probes), the time
 from recovery until every booking was delivered (`recovered_s`, which includes waiting for
 the next probe), the ideal N·L/C for delivering them, and ratio = ideal / recovered_s.

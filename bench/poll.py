@@ -1,7 +1,7 @@
 """Slot-status polling: 500 MSPECS deals against the sandbox at 50 ms per request.
 
 Starts everything itself: a throwaway SQLite database under a temp dir, the sandbox
-broker systems in a subprocess (`manage.py sandbox`, so the server does not share this process's
+providers in a subprocess (`manage.py sandbox`, so the server does not share this process's
 GIL), then times `bookings.polling.poll_slots()`. Ends with one key=value line:
 requests (must equal deals), elapsed seconds, the ideal N·L/C and ideal/elapsed (≥ 0.9).
 
@@ -48,7 +48,7 @@ def main() -> None:
         text=True,
     )
     try:
-        # "Sandbox broker systems: MSPECS http://127.0.0.1:PORT/mspecs, Vitec ..."
+        # "Sandbox providers: MSPECS http://127.0.0.1:PORT/mspecs, Vitec ..."
         banner = sandbox.stdout.readline()
         base = banner.split("MSPECS ", 1)[1].split("/mspecs", 1)[0]
         seed(base)
@@ -95,14 +95,12 @@ def seed(base: str) -> None:
     the sandbox knows every first slot as full, so each deal has one slot to change."""
     from django.utils import timezone
 
-    from agencies.models import Agency, BrokerSystem, ProviderCredential
+    from agencies.models import Agency, Provider, ProviderCredential
     from bookings.models import Viewing, ViewingSlot
 
     starts_at = timezone.now() + timedelta(days=2)
     agencies = [
-        Agency.objects.create(
-            name=f"Bench {n}", slug=f"bench-{n}", broker_system=BrokerSystem.MSPECS
-        )
+        Agency.objects.create(name=f"Bench {n}", slug=f"bench-{n}", provider=Provider.MSPECS)
         for n in range(AGENCIES)
     ]
     for agency in agencies:

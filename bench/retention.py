@@ -62,14 +62,14 @@ def seed(bookings: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from agencies.models import Agency, BrokerSystem
+    from agencies.models import Agency, Provider
     from bookings.models import Booking, DeliveryAttempt, Viewing
 
     agencies = [
         Agency.objects.create(
             name=f"Retention {n}",
             slug=f"retention-{n}",
-            broker_system=BrokerSystem.MSPECS,
+            provider=Provider.MSPECS,
             booking_retention_days=30 if n == 0 else None,
         )
         for n in range(AGENCIES)

@@ -2,7 +2,7 @@
 request, each read only as its vendor allows, twice: once after every deal and estate gained
 a slot, once with nothing changed.
 
-Starts everything itself (a throwaway database, the sandbox broker systems in a
+Starts everything itself (a throwaway database, the sandbox providers in a
 subprocess), imports every deal and estate first (no latency), then times one pass of the
 periodic work: the scheduled sync (`sync_changed(sources_of(scheduled_viewings()))`), which
 reads Vitec's estates only (MSPECS forbids scheduled deal reads: docs/mspecs.md), and the
@@ -77,13 +77,13 @@ def vitec_customer(n: int) -> str:
 
 
 def make_agencies(base: str) -> list:
-    from agencies.models import Agency, BrokerSystem, ProviderCredential
+    from agencies.models import Agency, Provider, ProviderCredential
 
     agencies = []
-    for system, path in ((BrokerSystem.MSPECS, "mspecs"), (BrokerSystem.VITEC, "vitec")):
+    for system, path in ((Provider.MSPECS, "mspecs"), (Provider.VITEC, "vitec")):
         for n in range(AGENCIES_PER_SYSTEM):
             agency = Agency.objects.create(
-                name=f"{system} {n}", slug=f"{system}-{n}", broker_system=system
+                name=f"{system} {n}", slug=f"{system}-{n}", provider=system
             )
             ProviderCredential.objects.create(
                 agency=agency,

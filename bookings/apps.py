@@ -8,8 +8,8 @@ class BookingsConfig(AppConfig):
     verbose_name = _("Bookings")
 
     def ready(self):
-        # Registers the broker systems' plug-ins where the models find them
-        # (bookings/broker_systems.py).
+        # Registers the providers' plug-ins where the models find them
+        # (bookings/provider_capabilities.py).
         import bookings.providers  # noqa: F401
         from bookings.search import add_unaccent_to_sqlite
 

@@ -143,7 +143,7 @@ def needs_attention(user) -> list[AgencyAttention]:
             slot_poll_errors=BoundedCount(poll_errors.values("pk")),
             quarantine_waiting=Case(
                 When(
-                    broker_system__in=systems_with("has_quarantine"),
+                    provider__in=systems_with("has_quarantine"),
                     then=BoundedCount(waiting.values("pk"), QUARANTINE_COUNT_LIMIT),
                 ),
                 default=None,

@@ -1,5 +1,5 @@
-"""Calls to the broker systems, one per deal or estate, on worker threads with bounded
-concurrency overall and per agency, and back-off when a broker system says it is busy.
+"""Calls to the providers, one per deal or estate, on worker threads with bounded
+concurrency overall and per agency, and back-off when a provider says it is busy.
 
 Slot polling (bookings/polling.py) and viewing sync (bookings/viewing_import/sync.py) both
 run their calls through `call_each`. Worker threads only make HTTP calls; results come back
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-# A broker system asking for longer than this is treated as an error in its header.
+# A provider asking for longer than this is treated as an error in its header.
 MAX_BACK_OFF_SECONDS = 60.0
 # Calls of one item that come back "busy" before the item's outcome is that error.
 MAX_TRIES = 3

@@ -4,7 +4,7 @@
 the admin action "Refresh slot status" and `manage.py poll_slots`. Worker threads only make
 HTTP calls; every database read and write happens on the calling thread, so no connection
 crosses threads. Calls run with bounded concurrency overall and per agency, so one agency's
-slow or large broker-system account cannot take every worker, and back off when MSPECS
+slow or large account at a provider cannot take every worker, and back off when MSPECS
 answers 429 (bookings/fanout.py).
 """
 
@@ -69,10 +69,10 @@ class PollSummary:
 
 
 def pollable_viewings():
-    """Time-slot viewings with a deal id, of the broker systems whose slot status is polled
+    """Time-slot viewings with a deal id, of the providers whose slot status is polled
     (MSPECS): the ones slot status exists for."""
     return Viewing.objects.filter(
-        agency__broker_system__in=systems_with("polls_slot_status"),
+        agency__provider__in=systems_with("polls_slot_status"),
         viewing_type=Viewing.Type.TIME_SLOTS,
     ).exclude(mspecs_deal_id="")
 
@@ -125,7 +125,7 @@ def poll_slots(
             results.add_error(deal, problems.NO_CREDENTIAL())
             continue
         if agency.credential.status == CredentialStatus.FAILING:
-            # Calling with a refused credential every tick could lock the broker-system account.
+            # Calling with a refused credential every tick could lock the account at the provider.
             results.add_error(deal, problems.POLL_WAITS_FOR_CREDENTIAL())
             continue
         if agency.pk not in clients:
@@ -175,7 +175,7 @@ WRITE_EVERY_SECONDS = 1.0
 
 
 def _client(agency: Agency) -> ProviderClient:
-    client_class = plugin_for(agency.broker_system).client_class
+    client_class = plugin_for(agency.provider).client_class
     # Enough pooled connections for every call this agency may have in flight.
     session = client_class.new_session(
         agency.credential, pool_size=settings.SLOT_POLL_CONCURRENCY_PER_AGENCY
@@ -233,7 +233,7 @@ class _Results:
         problem = redact_answer(problem, getattr(agency, "credential", None))
         self.failed.append((deal.viewing_ids, problem))
         self.summary.errors[f"{agency} / {deal.deal_id}"] = str(problem)
-        # The problem's code only: its parameters may quote the broker system's answer.
+        # The problem's code only: its parameters may quote the provider's answer.
         logger.warning(
             "Slot poll failed: %s",
             problem.code,

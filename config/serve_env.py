@@ -1,6 +1,6 @@
 """`python -m config.serve_env FILE`: write the throwaway settings `make serve` runs the
 production stack with on this machine, unless FILE exists (its keys must stay the same:
-they sign sessions and encrypt the broker-system secrets stored meanwhile).
+they sign sessions and encrypt the provider secrets stored meanwhile).
 
 Fresh random keys, only local hosts, and plain http (no HTTPS redirect or secure-only
 cookies: there is no TLS on localhost). Values set in the environment win over the file's

@@ -5,7 +5,7 @@ django-environ. Defaults are safe for production: DEBUG is off and the app refus
 start without SECRET_KEY and FIELD_ENCRYPTION_KEYS. DJANGO_DEV_MODE=1 (set by `make run`
 and the tests) turns on DEBUG and the public development keys for local use.
 Production must set at least SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS and
-DATABASE_URL; see README.md and .env.example.
+DATABASE_URL; see docs/settings.md and .env.example.
 """
 
 import ipaddress
@@ -80,10 +80,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",  # the unaccent lookup of the booking search (bookings/search.py)
     "django_tasks_db",
-    "crontask",
     "axes",
     "agencies",
     "bookings",
+    # After bookings, whose `crontask` command (the same scheduler, its messages logged)
+    # takes the name: of two apps with one command, the first listed wins.
+    "crontask",
 ]
 
 MIDDLEWARE = [
@@ -155,12 +157,18 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for one user
-# name, or from one address, both are refused (even with the right password) for
-# LOGIN_COOLOFF_MINUTES, counted again from each further try. A superuser unlocks one
-# sooner by deleting its access attempt in the admin (Axes, Access attempts).
+# name from one address, that name is refused from that address (even with the right
+# password), and after as many from one address for any names, that address is refused,
+# for LOGIN_COOLOFF_MINUTES, counted again from each further try. Never the user name
+# alone: anyone could keep anyone else locked out. A superuser unlocks sooner in the admin
+# (Axes, Access attempts) or with `manage.py axes_reset_username`/`axes_reset_ip`.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# The client's address behind the proxies (bookings/client_address.py). A callable rather
+# than axes' AXES_IPWARE_* settings: those need django-ipware, and one function serves the
+# lock-out, the rate limits, /metrics and the logs alike.
+AXES_CLIENT_IP_CALLABLE = "bookings.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
 
@@ -272,10 +280,16 @@ SECURE_CSP = {
 }
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies stand in front of the web process, each appending the address it was
+# reached from to X-Forwarded-For: the client's address is the one this far from the right
+# (bookings/client_address.py). 0: nothing in front, the header is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {TRUSTED_PROXY_COUNT}.")
 
-# Delivery to the broker systems.
+# Delivery to the providers.
 # Seconds to wait before attempt 2, 3, ...; after the last one a booking is failed. The
-# default spans about 92 hours (at least 74 with the -20% jitter): a broker system down for
+# default spans about 92 hours (at least 74 with the -20% jitter): a provider down for
 # a weekend loses nothing. A booking stops earlier once its slot or viewing has started
 # (`too_late`, Booking.delivery_deadline).
 DELIVERY_RETRY_SCHEDULE = env.list(
@@ -284,12 +298,12 @@ DELIVERY_RETRY_SCHEDULE = env.list(
     default=[10, 60, 300, 1800, 7200, 21600, 43200, 86400, 86400, 86400],
 )
 # A post whose answer was lost (read timeout, dropped connection) is repeated, where the
-# broker system allows it (MSPECS, at most twice), no sooner than this many seconds and
+# provider allows it (MSPECS, at most twice), no sooner than this many seconds and
 # never while a claim on the booking may still be running.
 DELIVERY_LOST_ANSWER_WAIT = env.float("DELIVERY_LOST_ANSWER_WAIT", default=300)
 # The circuit breaker per credential: after this many failures in a row (5xx, 429,
 # timeouts, no connection) the agency's deliveries are held and one booking probes the
-# broker system, first after CIRCUIT_BREAKER_PROBE_SECONDS, then twice as long each time up
+# provider, first after CIRCUIT_BREAKER_PROBE_SECONDS, then twice as long each time up
 # to CIRCUIT_BREAKER_PROBE_MAX_SECONDS (never sooner than a 429's Retry-After).
 CIRCUIT_BREAKER_THRESHOLD = env.int("CIRCUIT_BREAKER_THRESHOLD", default=5)
 CIRCUIT_BREAKER_PROBE_SECONDS = env.float("CIRCUIT_BREAKER_PROBE_SECONDS", default=30)
@@ -299,7 +313,7 @@ CIRCUIT_BREAKER_PROBE_MAX_SECONDS = env.float("CIRCUIT_BREAKER_PROBE_MAX_SECONDS
 # e.g. since it was woken, before the dispatcher wakes it (again).
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=10)
 DELIVERY_SWEEP_GRACE = env.float("DELIVERY_SWEEP_GRACE", default=10)
-# Broker-system API hosts allowed besides the ones MSPECS and Vitec really use: a host name
+# Providers' API hosts allowed besides the ones MSPECS and Vitec really use: a host name
 # (https only) or `http://host` (plain http too, any port; `make run` adds the sandbox
 # as http://127.0.0.1). Allowed hosts may resolve to private or loopback addresses.
 BROKER_ALLOWED_HOSTS = env.list("BROKER_ALLOWED_HOSTS", default=[])
@@ -330,12 +344,12 @@ SLOT_POLL_CONCURRENCY_PER_AGENCY = env.int("SLOT_POLL_CONCURRENCY_PER_AGENCY", d
 
 # Imported viewings (bookings/viewing_import/): every VIEWING_SYNC_INTERVAL seconds the
 # scheduler re-reads each deal and estate behind an upcoming imported viewing, one request
-# each, so many at once overall and per agency; only of the broker systems that allow
+# each, so many at once overall and per agency; only of the providers that allow
 # scheduled reads (Vitec; MSPECS's deals are read on webhooks and the nightly catch-up).
 VIEWING_SYNC_INTERVAL = env.int("VIEWING_SYNC_INTERVAL", default=900)
 VIEWING_SYNC_CONCURRENCY = env.int("VIEWING_SYNC_CONCURRENCY", default=10)
 VIEWING_SYNC_CONCURRENCY_PER_AGENCY = env.int("VIEWING_SYNC_CONCURRENCY_PER_AGENCY", default=4)
-# For a broker system that lists what changed (Vitec), the scheduled sync reads only the
+# For a provider that lists what changed (Vitec), the scheduled sync reads only the
 # estates changed since its last pass, and every one of them again after this many seconds.
 VIEWING_SYNC_ALL_EVERY = env.int("VIEWING_SYNC_ALL_EVERY", default=86400)
 # MSPECS webhooks (bookings/viewing_import/webhooks.py): the secret MSPECS signs them with,
@@ -348,7 +362,7 @@ WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=300)
 # TIME_ZONE): the events its webhook missed (bookings/viewing_import/nightly.py).
 SOURCE_CATCH_UP_SCHEDULE = env.str("SOURCE_CATCH_UP_SCHEDULE", default="15 2 * * *")
 
-# The built-in sandbox broker-system servers (`manage.py sandbox`) that the demo agencies use.
+# The built-in sandbox provider servers (`manage.py sandbox`) that the demo agencies use.
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 
@@ -356,7 +370,8 @@ SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 # own default gives the "django" logger a console handler of its own in DEBUG, so every
 # django.tasks line (each task's start and end) was printed twice, once by it and once by
 # the root; here it has none and propagates. LOG_FORMAT=json writes one JSON object a line
-# with the event's ids as fields (config/logs.py).
+# with the event's ids as fields (config/logs.py). gunicorn reads this too
+# (config/gunicorn.py), so its own lines share the format.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
@@ -367,7 +382,15 @@ LOGGING = {
         "plain": {"()": "config.logs.PlainFormatter"},
         "json": {"()": "config.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Buyers' emails and phones, query strings' and SQL's values masked (config/logs.py).
+    "filters": {"mask_personal_data": {"()": "config.logs.MaskPersonalData"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["mask_personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The scheduler logs every tick of every job, and django-axes its version at every
     # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
@@ -377,6 +400,10 @@ LOGGING = {
         # Django's own console handler (DEBUG) would print each event a second time on
         # the way to the root's: configured here, it keeps none and only propagates.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # gunicorn's own lines (start, workers booted) through the root's handler. No access
+        # log: a URL can hold a buyer's signed link; the proxy in front keeps one if wanted.
+        "gunicorn.error": {"handlers": [], "propagate": True},
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
     },
 }
 
@@ -401,7 +428,8 @@ HEALTH_MAX_DUE_AGE = env.float("HEALTH_MAX_DUE_AGE", default=600)
 
 # /metrics (Prometheus): answered only to a scraper sending `Authorization: Bearer
 # <METRICS_TOKEN>`, or from an address in METRICS_ALLOWED_ADDRESSES (addresses or networks,
-# e.g. 10.0.0.0/8, matched against REMOTE_ADDR only); with neither set it is off (404).
+# e.g. 10.0.0.0/8, matched against the client's address, TRUSTED_PROXY_COUNT); with neither
+# set it is off (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=[])
 for _entry in METRICS_ALLOWED_ADDRESSES:
@@ -417,16 +445,21 @@ BOOKING_RATE_LIMIT_PER_IP = env.int("BOOKING_RATE_LIMIT_PER_IP", default=10)
 BOOKING_RATE_LIMIT_PER_VIEWING = env.int("BOOKING_RATE_LIMIT_PER_VIEWING", default=120)
 API_RATE_LIMIT_PER_KEY = env.int("API_RATE_LIMIT_PER_KEY", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16384)
+# The buyer's status link (bookings/buyer/) answers 410 this many days after the booked
+# time ended: nothing is left to do there, and the page shows who booked what.
+BUYER_LINK_DAYS_AFTER_VIEWING = env.int("BUYER_LINK_DAYS_AFTER_VIEWING", default=30)
 
 # Retention of personal data (bookings/privacy/retention.py), applied every night by
 # `manage.py crontask` at RETENTION_SCHEDULE (cron syntax, TIME_ZONE) and by
 # `manage.py apply_retention`. Days, counted from when the viewing ended (bookings), the
-# call was made (delivery attempts), the task finished, the API request was first answered.
+# call was made (delivery attempts), the task finished, the API request was first answered,
+# the webhook event was first received.
 # BOOKING_RETENTION_DAYS is also the most an agency may set: agencies may only shorten it.
 BOOKING_RETENTION_DAYS = env.int("BOOKING_RETENTION_DAYS", default=90)
 DELIVERY_ATTEMPT_RETENTION_DAYS = env.int("DELIVERY_ATTEMPT_RETENTION_DAYS", default=90)
 TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=14)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 RETENTION_SCHEDULE = env.str("RETENTION_SCHEDULE", default="30 3 * * *")
 # Rows per batch (one short transaction each).
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)

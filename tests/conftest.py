@@ -1,25 +1,29 @@
 """The test suite's fixtures, in one place; the data they make comes from
-tests/factories.py. Tests steer the sandbox broker systems through their control API
+tests/factories.py. Tests steer the sandbox providers through their control API
 (bookings/sandbox/state.py), never their internals."""
 
 import functools
+import io
+import logging
 import os
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
-from agencies.models import ApiKey, BrokerSystem
+from agencies.models import ApiKey, Provider
 from bookings.models import Booking
 from bookings.sandbox import SandboxProviders
+from config.logs import JsonFormatter, PlainFormatter
 from config.settings import BASE_DIR
 from tests import factories
 
 
 @pytest.fixture
 def sandbox():
-    """Both fake broker systems, live on a loopback port for this test."""
+    """Both fake providers, live on a loopback port for this test."""
     with SandboxProviders() as providers:
         yield providers
 
@@ -32,7 +36,7 @@ def make_agency(sandbox):
 
 @pytest.fixture
 def mspecs_agency(db):
-    return factories.make_agency(BrokerSystem.MSPECS)
+    return factories.make_agency(Provider.MSPECS)
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ SANDBOX_ALLOWED_HOSTS = ["http://127.0.0.1"]
 
 @pytest.fixture(autouse=True)
 def provider_hosts_allow_the_sandbox(settings):
-    """Every test may call the sandbox broker systems, allowed explicitly as an operator would."""
+    """Every test may call the sandbox providers, allowed explicitly as an operator would."""
     settings.BROKER_ALLOWED_HOSTS = SANDBOX_ALLOWED_HOSTS
 
 
@@ -88,6 +92,23 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def console_log():
+    """What the project's log handler (the root's, config/settings.py LOGGING) writes during
+    the test, through its filter and formatter: `.text()`, and `.handler` to set another
+    formatter."""
+    handler = next(
+        handler
+        for handler in logging.getLogger().handlers
+        if isinstance(handler.formatter, PlainFormatter | JsonFormatter)
+    )
+    formatter, stream = handler.formatter, io.StringIO()
+    previous = handler.setStream(stream)
+    yield types.SimpleNamespace(handler=handler, text=stream.getvalue)
+    handler.setStream(previous)
+    handler.setFormatter(formatter)
 
 
 @pytest.fixture(autouse=True)
@@ -159,6 +180,18 @@ def start_process(transactional_db, settings):
 
 def count_status(*statuses):
     return Booking.objects.filter(status__in=statuses).count()
+
+
+def stored_anywhere(text: str) -> bool:
+    """Whether any value of any row of any table holds `text`."""
+    from django.apps import apps
+
+    return any(
+        text in str(value)
+        for model in apps.get_models()
+        for row in model._base_manager.values_list()
+        for value in row
+    )
 
 
 def wait_until(condition, timeout=30.0, interval=0.05):

@@ -11,8 +11,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from agencies.models import Agency, Membership, Provider, ProviderCredential
 from agencies.problems import problem_text
+from bookings.audit import By, Door
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking, Viewing, ViewingSlot
 from bookings.providers.mspecs.demo import published_deal
@@ -23,14 +24,14 @@ CREDENTIAL_FIELDS = {field.name for field in ProviderCredential._meta.get_fields
 
 
 def make_agency(
-    broker_system=BrokerSystem.MSPECS,
+    provider=Provider.MSPECS,
     *,
     sandbox=None,
     base_url=None,
     with_credential=True,
     **fields,
 ):
-    """An agency with a credential for the sandbox broker systems: at `sandbox` when given,
+    """An agency with a credential for the sandbox providers: at `sandbox` when given,
     else at an address where nothing answers. Fields of the credential (secret, username,
     vitec_*...) go to the credential, the others to the agency."""
     credential_fields = {
@@ -40,10 +41,10 @@ def make_agency(
     agency = Agency.objects.create(
         name=fields.pop("name", f"Agency {n}"),
         slug=fields.pop("slug", f"agency-{n}"),
-        broker_system=broker_system,
+        provider=provider,
         **fields,
     )
-    is_vitec = broker_system == BrokerSystem.VITEC
+    is_vitec = provider == Provider.VITEC
     if sandbox is not None:
         base_url = sandbox.vitec_url if is_vitec else sandbox.mspecs_url
     if with_credential:
@@ -111,7 +112,8 @@ def make_slot_viewing(agency, deal_id, slot_ids, *, starts_in=timedelta(days=3),
 
 
 def historical_viewing(apps):
-    """A viewing and its agency made with a migration test's historical models (`apps`)."""
+    """A viewing and its agency made with a migration test's historical models (`apps`),
+    from before agencies' migration 0014, when Agency.provider was named broker_system."""
     agency = apps.get_model("agencies", "Agency").objects.create(
         name="A", slug="a", broker_system="mspecs"
     )
@@ -141,7 +143,7 @@ def make_booking(
     viewing=None, slot=None, *, viewing_id="viewing-1", slot_id="slot-1", time_slots=False, **fields
 ):
     """A saved booking, as intake saves it but bypassing it (no delivery is enqueued);
-    fields may be given bad values to provoke the broker system.
+    fields may be given bad values to provoke the provider.
 
     `viewing` may be an agency instead: the booking is then on the agency's viewing
     `viewing_id` (made the first time, with time slots when `time_slots`), in its slot
@@ -173,7 +175,7 @@ def queue(agency, n):
 
 
 def delivered_booking(viewing, slot=None, *, delivered_at=None, **fields):
-    """A booking as the delivery engine leaves it once the broker system took it."""
+    """A booking as the delivery engine leaves it once the provider took it."""
     return make_booking(
         viewing,
         slot,
@@ -195,6 +197,11 @@ def make_staff_user(*agencies, role=Membership.Role.STAFF, username=None):
 # The roles a rule about agency data is tested for: a superuser, the agency's administrator,
 # its staff, and a user who is staff here and administrator of another agency.
 ROLES = ["superuser", "administrator", "staff", "staff_here_administrator_there"]
+
+
+def by_staff(*agencies) -> By:
+    """A staff member acting on a booking's page: who acts, for tests not about it."""
+    return By(make_staff_user(*agencies), Door.PAGE)
 
 
 def make_user_in_role(role, agency, other_agency=None):
@@ -301,11 +308,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-# --- what the broker systems answer about deals and estates ---------------------------------
+# --- what the providers answer about deals and estates ---------------------------------
 
 
 def broker_time(moment) -> str:
-    """A time as the broker systems write it: Swedish local time without an offset."""
+    """A time as the providers write it: Swedish local time without an offset."""
     return timezone.localtime(moment).replace(tzinfo=None).isoformat(timespec="seconds")
 
 

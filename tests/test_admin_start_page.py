@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import BrokerSystem, CredentialStatus, Membership
+from agencies.models import CredentialStatus, Membership, Provider
 from agencies.problems import Problem
 from bookings import cockpit
 from bookings.models import Booking
@@ -237,7 +237,7 @@ def test_quarantine_entries_beyond_the_limit_say_more_than(client, own, monkeypa
 
 
 def test_a_vitec_agency_has_no_quarantine_count(client, db):
-    vitec = make_agency(BrokerSystem.VITEC, name="Vitec Agency")
+    vitec = make_agency(Provider.VITEC, name="Vitec Agency")
 
     part = section(start_page(client, make_staff_user(vitec)), "Vitec Agency")
 

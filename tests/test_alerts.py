@@ -15,7 +15,7 @@ from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
-from tests.factories import make_booking, make_slot_viewing, make_staff_user
+from tests.factories import by_staff, make_booking, make_slot_viewing, make_staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -90,11 +90,11 @@ def test_an_administrator_who_turned_alerts_off_gets_none(agency, sandbox, setti
 
 def test_a_credential_that_starts_failing_is_alerted_once(agency, sandbox):
     administrator(agency, "admin@example.se", "en")
-    sandbox.set_credential("sandbox", "changed-in-the-broker-system")
+    sandbox.set_credential("sandbox", "changed-in-the-provider")
     for _ in range(2):
         booking = make_booking(agency)
         deliver(booking.pk)
-    check_credential(agency.credential)
+    check_credential(agency.credential, by_staff())
 
     send_due_digests()
 

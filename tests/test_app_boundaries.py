@@ -2,7 +2,7 @@
 loads the cron timetable (bookings/tasks.py), the model modules import downwards, delivery's
 sending imports neither its sweep nor its staff actions, and only the django-tasks-db
 specifics (its worker loop and its table's housekeeping) know the task backend, so another
-backend of Django's Tasks API can replace it. And which code may name a broker system: only
+backend of Django's Tasks API can replace it. And which code may name a provider: only
 its plug-in, so that a third one is a new folder and one line. And where the bookings app's
 admin pages are registered: in one place, not by importing a module."""
 
@@ -70,19 +70,19 @@ def test_only_the_backend_specific_modules_know_the_database_task_backend():
     ]
 
 
-# Who may name a broker system: its plug-in (bookings/providers/), and the demo, which sets
+# Who may name a provider: its plug-in (bookings/providers/), and the demo, which sets
 # up one agency of each. Everything else asks the plug-in what the system can do.
-MAY_NAME_A_BROKER_SYSTEM = [
+MAY_NAME_A_PROVIDER = [
     "bookings/providers/",
     "bookings/management/commands/demo.py",
     # VENDOR_HOSTS, each system's API hosts: agencies sits below the plug-ins and cannot ask
     # them; to move into the plug-ins with the MSPX hosts.
     "agencies/models.py",
 ]
-NAMES_A_BROKER_SYSTEM = re.compile(r"\bBrokerSystem\.(MSPECS|VITEC)\b")
+NAMES_A_PROVIDER = re.compile(r"\bProvider\.(MSPECS|VITEC)\b")
 
 
-def test_only_the_plug_ins_name_a_broker_system():
+def test_only_the_plug_ins_name_a_provider():
     paths = [
         *(BASE_DIR / "bookings").rglob("*.py"),
         *(BASE_DIR / "agencies").rglob("*.py"),
@@ -92,22 +92,22 @@ def test_only_the_plug_ins_name_a_broker_system():
     naming = sorted(
         name
         for path in paths
-        if not (name := str(path.relative_to(BASE_DIR))).startswith(tuple(MAY_NAME_A_BROKER_SYSTEM))
+        if not (name := str(path.relative_to(BASE_DIR))).startswith(tuple(MAY_NAME_A_PROVIDER))
         and "/migrations/" not in name
-        and NAMES_A_BROKER_SYSTEM.search(path.read_text())
+        and NAMES_A_PROVIDER.search(path.read_text())
     )
 
     assert naming == []
 
 
-def test_agencies_name_a_broker_system_only_for_its_hosts():
+def test_agencies_name_a_provider_only_for_its_hosts():
     text = (BASE_DIR / "agencies" / "models.py").read_text()
 
     # The hosts table, and the MSPECS API a credential speaks choosing among its hosts
     # (agencies imports nothing from the plug-ins, which import agencies).
-    assert len(NAMES_A_BROKER_SYSTEM.findall(text)) == 3
-    assert "VENDOR_HOSTS = {\n    BrokerSystem.MSPECS:" in text
-    assert "if broker_system == BrokerSystem.MSPECS and mspecs_api in MSPECS_API_HOSTS:" in text
+    assert len(NAMES_A_PROVIDER.findall(text)) == 3
+    assert "VENDOR_HOSTS = {\n    Provider.MSPECS:" in text
+    assert "if provider == Provider.MSPECS and mspecs_api in MSPECS_API_HOSTS:" in text
 
 
 # The one place that registers the bookings app's admin pages: each ModelAdmin elsewhere is
@@ -192,10 +192,15 @@ def test_the_ground_floor_imports_no_feature_package():
     assert above == []
 
 
-# What the models stand on: the ground floor, the broker systems' table the plug-ins fill
-# (bookings/broker_systems.py) and phone numbers; never a feature package or a plug-in,
+# What the models stand on: the ground floor, the providers' table the plug-ins fill
+# (bookings/provider_capabilities.py) and phone numbers; never a feature package or a plug-in,
 # which import the models.
-BELOW_THE_MODELS = {GROUND_FLOOR, "bookings.broker_systems", "bookings.phones", "bookings.models"}
+BELOW_THE_MODELS = {
+    GROUND_FLOOR,
+    "bookings.provider_capabilities",
+    "bookings.phones",
+    "bookings.models",
+}
 
 
 def test_the_models_import_nothing_above_them():
@@ -210,8 +215,8 @@ def test_the_models_import_nothing_above_them():
     assert above == []
 
 
-def test_the_broker_systems_table_imports_nothing_of_the_project():
-    path = BASE_DIR / "bookings" / "broker_systems.py"
+def test_the_providers_table_imports_nothing_of_the_project():
+    path = BASE_DIR / "bookings" / "provider_capabilities.py"
 
     assert {m.split(".")[0] for m in imported_modules(path)} <= {"typing"}
 

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.models import Booking, Viewing
 from tests.factories import admin_booking_data, make_agency, make_booking, make_slot, make_viewing
 
@@ -88,7 +88,7 @@ def test_a_time_slot_viewing_needs_a_slot(admin_client, slotted_viewing):
 
 
 def test_a_vitec_viewing_needs_a_slot(admin_client):
-    vitec_viewing = make_viewing(make_agency(BrokerSystem.VITEC))
+    vitec_viewing = make_viewing(make_agency(Provider.VITEC))
 
     response = add_booking(admin_client, booking_form(vitec_viewing))
 
@@ -108,7 +108,7 @@ def change_phone_region(client, agency, phone_region):
     data = {
         "name": agency.name,
         "slug": agency.slug,
-        "broker_system": agency.broker_system,
+        "provider": agency.provider,
         "phone_region": phone_region,
         "is_active": "on",
     }

@@ -192,7 +192,7 @@ def test_a_user_of_no_agency_cannot_act(client, agency):
     assert booking.status == Status.FAILED
 
 
-# --- a rejected booking: the broker system's field errors, save and re-send ----------------
+# --- a rejected booking: the provider's field errors, save and re-send ----------------
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""A credential's base URL may only name a broker system's real API host, or a host the
+"""A credential's base URL may only name a provider's real API host, or a host the
 operator allowed in BROKER_ALLOWED_HOSTS: at every door that saves one."""
 
 import os
@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, Membership, ProviderCredential
+from agencies.models import Membership, Provider, ProviderCredential
 from config.settings import BASE_DIR
 from tests.factories import free_port, make_agency, make_staff_user
 
@@ -37,59 +37,59 @@ HOSTILE_URLS = [
 ]
 
 
-def credential_for(broker_system, base_url):
-    agency = make_agency(broker_system, with_credential=False)
+def credential_for(provider, base_url):
+    agency = make_agency(provider, with_credential=False)
     return ProviderCredential(
         agency=agency,
         base_url=base_url,
         username="api",
         secret="s3cret",
-        vitec_customer_id="customer-1" if broker_system == BrokerSystem.VITEC else "",
+        vitec_customer_id="customer-1" if provider == Provider.VITEC else "",
     )
 
 
 @pytest.mark.parametrize("base_url", HOSTILE_URLS)
 def test_a_hostile_base_url_is_refused(base_url):
     with pytest.raises(ValidationError) as refused:
-        credential_for(BrokerSystem.MSPECS, base_url).full_clean()
+        credential_for(Provider.MSPECS, base_url).full_clean()
 
     assert "base_url" in refused.value.message_dict
 
 
 @pytest.mark.parametrize(
-    ("broker_system", "base_url"),
+    ("provider", "base_url"),
     [
-        (BrokerSystem.MSPECS, "https://integration.mspecs.se"),
-        (BrokerSystem.MSPECS, "https://test-integration.mspecs.se/"),
-        (BrokerSystem.VITEC, "https://connect.maklare.vitec.net"),
-        (BrokerSystem.VITEC, "https://CONNECT.maklare.vitec.net/api"),
+        (Provider.MSPECS, "https://integration.mspecs.se"),
+        (Provider.MSPECS, "https://test-integration.mspecs.se/"),
+        (Provider.VITEC, "https://connect.maklare.vitec.net"),
+        (Provider.VITEC, "https://CONNECT.maklare.vitec.net/api"),
     ],
 )
-def test_the_broker_systems_own_https_hosts_are_accepted(broker_system, base_url):
-    credential_for(broker_system, base_url).full_clean()
+def test_the_providers_own_https_hosts_are_accepted(provider, base_url):
+    credential_for(provider, base_url).full_clean()
 
 
 def test_a_host_the_operator_allowed_is_accepted_over_https_only(settings):
     settings.BROKER_ALLOWED_HOSTS = ["broker-proxy.example.se"]
 
-    credential_for(BrokerSystem.MSPECS, "https://broker-proxy.example.se/mspecs").full_clean()
+    credential_for(Provider.MSPECS, "https://broker-proxy.example.se/mspecs").full_clean()
     with pytest.raises(ValidationError):
-        credential_for(BrokerSystem.MSPECS, "http://broker-proxy.example.se/mspecs").full_clean()
+        credential_for(Provider.MSPECS, "http://broker-proxy.example.se/mspecs").full_clean()
 
 
 def test_plain_http_needs_the_operator_to_allow_it_for_that_host(settings):
     settings.BROKER_ALLOWED_HOSTS = ["http://127.0.0.1"]
 
-    credential_for(BrokerSystem.MSPECS, "http://127.0.0.1:8001/mspecs").full_clean()
+    credential_for(Provider.MSPECS, "http://127.0.0.1:8001/mspecs").full_clean()
     with pytest.raises(ValidationError):
-        credential_for(BrokerSystem.MSPECS, "http://localhost:8001/mspecs").full_clean()
+        credential_for(Provider.MSPECS, "http://localhost:8001/mspecs").full_clean()
 
 
 def test_the_sandbox_is_refused_unless_the_operator_allowed_it(settings, sandbox):
     settings.BROKER_ALLOWED_HOSTS = []
 
     with pytest.raises(ValidationError) as refused:
-        credential_for(BrokerSystem.MSPECS, sandbox.mspecs_url).full_clean()
+        credential_for(Provider.MSPECS, sandbox.mspecs_url).full_clean()
 
     assert "BROKER_ALLOWED_HOSTS" in " ".join(refused.value.message_dict["base_url"])
 
@@ -233,4 +233,4 @@ def test_an_allowed_provider_host_entry_that_is_not_a_host_stops_start_up(entry)
 def test_allowed_provider_host_entries_are_read_as_hosts(settings, entry, base_url):
     settings.BROKER_ALLOWED_HOSTS = [entry]
 
-    credential_for(BrokerSystem.MSPECS, base_url).full_clean()
+    credential_for(Provider.MSPECS, base_url).full_clean()

@@ -1,4 +1,4 @@
-"""A booking the agency's broker system would refuse for a field's length is refused at
+"""A booking the agency's provider would refuse for a field's length is refused at
 every door before it is saved, in the buyer's language; the limits come from the
 plug-in's contract (MSPECS: firstName and lastName 60, email 80, phoneNumber 25; Vitec:
 email.emailAddress 100)."""
@@ -9,11 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from agencies.models import ApiKey, BrokerSystem
+from agencies.models import ApiKey, Provider
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import plugin_for
-from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
+from bookings.providers.base import BuyerConfirmation, ProviderPlugin
 from bookings.providers.contracts import Contract
 from bookings.providers.vitec.client import VitecClient
 from tests.factories import (
@@ -31,8 +31,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MSPECS = plugin_for(BrokerSystem.MSPECS)
-VITEC = plugin_for(BrokerSystem.VITEC)
+MSPECS = plugin_for(Provider.MSPECS)
+VITEC = plugin_for(Provider.VITEC)
 EMAIL_DOMAIN = "@example.se"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -100,7 +100,7 @@ def test_limits_of_a_nested_request_follow_refs_and_take_the_shortest(tmp_path):
             }
         )
     )
-    plugin = BrokerSystemPlugin(
+    plugin = ProviderPlugin(
         system="third",
         client_class=VitecClient,
         contract=Contract(tmp_path),
@@ -206,7 +206,7 @@ def test_page_refuses_hostile_long_names_with_a_message_and_saves_nothing(
 
 
 def test_a_vitec_agency_takes_a_name_over_mspecs_limit(client):
-    viewing = make_three_slot_viewing(make_agency(BrokerSystem.VITEC))
+    viewing = make_three_slot_viewing(make_agency(Provider.VITEC))
 
     response = post_booking_page(client, viewing, first_name="x" * 61)
 
@@ -262,7 +262,7 @@ def test_api_document_states_the_contracts_limits(client):
 
 @pytest.fixture
 def vitec_viewing(db):
-    return make_three_slot_viewing(make_agency(BrokerSystem.VITEC))
+    return make_three_slot_viewing(make_agency(Provider.VITEC))
 
 
 @pytest.fixture
@@ -424,14 +424,14 @@ def test_a_delivered_booking_is_not_measured_again(slot_viewing):
         status=Booking.Status.DELIVERED,
     )
 
-    booking.full_clean()  # it is in the broker system already: nothing more to refuse
+    booking.full_clean()  # it is in the provider already: nothing more to refuse
 
 
-# --- what reaches the broker system ------------------------------------------------------------
+# --- what reaches the provider ------------------------------------------------------------
 
 
 def test_a_booking_at_every_limit_is_delivered_in_the_contracts_shape(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     booking = unsaved_booking(
         make_booking(agency).viewing,
         first_name="Å" * 60,
@@ -451,7 +451,7 @@ def test_a_booking_at_every_limit_is_delivered_in_the_contracts_shape(make_agenc
 
 def test_a_vitec_booking_at_the_limit_is_delivered_in_the_contracts_shape(make_agency, sandbox):
     booking = unsaved_booking(
-        make_booking(make_agency(BrokerSystem.VITEC)).viewing, email=email_of_length(100)
+        make_booking(make_agency(Provider.VITEC)).viewing, email=email_of_length(100)
     )
     booking.slot = booking.viewing.slots.get()
     booking.full_clean()
@@ -466,7 +466,7 @@ def test_a_vitec_booking_at_the_limit_is_delivered_in_the_contracts_shape(make_a
 
 def test_one_over_would_break_the_contract_our_client_sends_by(make_agency, sandbox):
     # What intake refuses is what the schema refuses: the two agree on the count.
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     booking = make_booking(agency, first_name="Å" * 61)
     client_class = MSPECS.client_class
 

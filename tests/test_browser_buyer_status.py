@@ -62,16 +62,18 @@ def test_buyer_books_opens_the_status_link_downloads_the_calendar_and_cancels(
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Lägg till i min kalender (.ics)").click()
     download = download_info.value
-    assert download.suggested_filename == "viewing.ics"
+    assert download.suggested_filename == "visning-storgatan-1-3-rok-annu-inte-bekraftad.ics"
     [event] = Calendar.from_ical(Path(download.path()).read_bytes()).walk("VEVENT")
     booking = Booking.objects.get()
     assert event.decoded("dtstart") == booking.slot.starts_at.replace(microsecond=0)
     assert str(event["summary"]) == f"Visning: {viewing.title}"
 
-    page.get_by_role("button", name="Avboka").click()
+    page.get_by_role("link", name="Avboka").click()
+    assert page.get_by_role("heading", name="Avboka din bokning?").is_visible()
+    page.get_by_role("button", name="Ja, avboka").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Din bokning är avbokad").is_visible()
-    assert page.get_by_role("button", name="Avboka").count() == 0
+    assert page.get_by_role("link", name="Avboka").count() == 0
     page.screenshot(path=SCREENSHOTS / "buyer-status-cancelled.png", full_page=True)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
@@ -94,3 +96,29 @@ def test_a_closed_viewings_link_shows_a_friendly_page(
     page.screenshot(path=SCREENSHOTS / "viewing-closed.png", full_page=True)
     page.get_by_role("button", name="Svenska").click()
     assert page.get_by_role("heading", name="Visningen går inte längre att boka").is_visible()
+
+
+def test_the_language_switch_keeps_what_the_buyer_typed_and_the_chosen_time(
+    browser,  # noqa: F811 (the fixture)
+    live_server,
+):
+    viewing = make_three_slot_viewing(make_agency(name="Mäklarhuset Uppsala"))
+    page = phone_page(browser)
+    page.goto(f"{live_server.url}/book/{viewing.public_id}/")
+    page.locator('input[value="slot-open"]').check()
+    page.get_by_label("Förnamn").fill("Anna")
+    page.get_by_label("E-post").fill("anna@example.se")
+    page.get_by_label("Mobilnummer").fill("070-111 11 11")
+
+    page.get_by_role("button", name="English").click()
+
+    assert page.get_by_role("heading", name="Storgatan 1, 3 rok").is_visible()
+    assert page.get_by_label("First name").input_value() == "Anna"
+    assert page.get_by_label("Email").input_value() == "anna@example.se"
+    assert page.get_by_label("Mobile phone").input_value() == "070-111 11 11"
+    assert page.get_by_label("Mobile phone").get_attribute("type") == "tel"
+    assert page.locator('input[value="slot-open"]').is_checked()
+    assert not page.get_by_text("Please correct the errors below.").is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "booking-page-switched-to-english.png", full_page=True)
+    assert Booking.objects.count() == 0

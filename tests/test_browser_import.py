@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from agencies.models import BrokerSystem, Membership
+from agencies.models import Membership, Provider
 from tests import test_browser_booking
 from tests.factories import (
     make_agency,
@@ -32,7 +32,7 @@ DAY = date(2031, 6, 14)
 
 
 def test_an_administrator_imports_a_deal_and_copies_a_public_link(browser, live_server, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, sandbox=sandbox, name="Mäklarhuset")
+    agency = make_agency(Provider.MSPECS, sandbox=sandbox, name="Mäklarhuset")
     sandbox.set_mspecs_deal(
         "deal-77",
         mspecs_deal(
@@ -82,7 +82,7 @@ def test_an_administrator_imports_a_deal_and_copies_a_public_link(browser, live_
 def test_an_administrator_picks_a_published_deal_and_opens_its_date_only_viewing(
     browser, live_server, sandbox
 ):
-    agency = make_agency(BrokerSystem.MSPECS, sandbox=sandbox, name="Mäklarhuset")
+    agency = make_agency(Provider.MSPECS, sandbox=sandbox, name="Mäklarhuset")
     sandbox.set_mspecs_deal(
         "deal-88",
         mspecs_deal(

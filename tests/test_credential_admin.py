@@ -1,4 +1,4 @@
-"""The broker-system credential in the admin: the secret is write-only and never shown,
+"""The provider credential in the admin: the secret is write-only and never shown,
 is only sent where it was entered for, and testing the connection always answers."""
 
 import logging
@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, CredentialStatus, Membership, ProviderCredential
+from agencies.models import CredentialStatus, Membership, Provider, ProviderCredential
 from bookings.models import Booking
 from bookings.problems import delivery as problems
 from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
@@ -50,7 +50,7 @@ def messages_of(response):
 
 @pytest.fixture
 def own_agency(db):
-    return make_agency(BrokerSystem.VITEC, name="Own Agency")
+    return make_agency(Provider.VITEC, name="Own Agency")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from agencies.models import Agency, BrokerSystem, CredentialStatus, Membership, ProviderCredential
+from agencies.models import Agency, CredentialStatus, Membership, Provider, ProviderCredential
 from bookings.delivery import sending
 from bookings.management.commands.demo import SANDBOX_MSPECS_SUBSCRIBER, SANDBOX_SECRET
 from bookings.management.commands.sandbox import seed, seed_deals
@@ -33,10 +33,10 @@ def counts():
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
-def test_demo_loads_both_broker_systems_with_bookings_in_several_states(db, capsys):
+def test_demo_loads_both_providers_with_bookings_in_several_states(db, capsys):
     call_command("demo")
 
-    assert set(Agency.objects.values_list("broker_system", flat=True)) == {"mspecs", "vitec"}
+    assert set(Agency.objects.values_list("provider", flat=True)) == {"mspecs", "vitec"}
     assert set(Viewing.objects.values_list("viewing_type", flat=True)) == set(Viewing.Type)
     assert {"queued", "delivered", "rejected", "failed"} <= set(
         Booking.objects.values_list("status", flat=True)
@@ -132,7 +132,7 @@ def test_demo_refuses_clearly_when_the_sandbox_port_is_taken(db, settings):
 
 @pytest.mark.django_db
 def test_the_sandbox_holds_demo_deals_to_import_in_mspecs_shapes(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     seed_deals(sandbox)  # every deal is checked against MSPECS's contract as it is set
 
     timed, day = import_source(agency, "DEAL-2001"), import_source(agency, "DEAL-2002")
@@ -173,10 +173,7 @@ def test_both_demo_agencies_list_their_sources_to_import(served):
         "OBJ20001_1000002\tSjönära villa med egen brygga",
     ]
     [request] = served.published_deals_requests()
-    assert (
-        plugin_for(BrokerSystem.MSPECS).contract.violations("published_deals_request", request)
-        == []
-    )
+    assert plugin_for(Provider.MSPECS).contract.violations("published_deals_request", request) == []
 
 
 def test_the_demos_source_lists_are_in_the_vendors_shapes(served):
@@ -194,8 +191,8 @@ def test_the_demos_source_lists_are_in_the_vendors_shapes(served):
         timeout=5,
     )
 
-    mspecs = plugin_for(BrokerSystem.MSPECS).contract
-    vitec = plugin_for(BrokerSystem.VITEC).contract
+    mspecs = plugin_for(Provider.MSPECS).contract
+    vitec = plugin_for(Provider.VITEC).contract
     assert mspecs.violations("published_deals", deals.json()) == []
     assert vitec.violations("estate-list", estates.json()) == []
 
@@ -219,8 +216,8 @@ def test_the_demos_sold_deal_is_refused_as_sold(served):
 
 
 def test_the_readmes_fix_of_the_broken_credential_sends_the_held_bookings(served, client):
-    """README.md, "What make run gives you": the agency administrator enters the sandbox's
-    secret on the broken agency's credential page."""
+    """docs/guide-administrator.md, "Try it: fixing the broken credential": the agency
+    administrator enters the sandbox's secret on the broken agency's credential page."""
     credential = ProviderCredential.objects.get(agency__slug="trasiga-nyckeln-demo")
     client.force_login(get_user_model().objects.get(username="mspecs-admin"))
 
@@ -239,5 +236,5 @@ def test_the_readmes_fix_of_the_broken_credential_sends_the_held_bookings(served
         "hanna.holm@example.se",
         "ivar.ivarsson@example.se",
     ]
-    contract = plugin_for(BrokerSystem.MSPECS).contract
+    contract = plugin_for(Provider.MSPECS).contract
     assert [contract.violations("external_viewer", body) for body in received] == [[], []]

@@ -166,6 +166,16 @@ def test_body_over_the_limit_is_413(api, slot_viewing, settings):
     assert response.json()["error"]["code"] == "too_large"
 
 
+def test_body_over_djangos_upload_limit_is_the_same_json_413(api, slot_viewing, settings):
+    # 3 MB: more than DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), where Django stops reading.
+    response = api.post(payload=booking_payload(message="x" * 3_000_000))
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "too_large"
+    assert str(settings.API_MAX_BODY_BYTES) in response.json()["error"]["message"]
+
+
 def test_form_encoded_body_is_415(api, slot_viewing):
     response = api.post(payload="a=b", content_type="application/x-www-form-urlencoded")
 

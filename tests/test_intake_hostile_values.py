@@ -1,18 +1,20 @@
-"""Hostile values at every door: names, the message, broker-system ids, NUL bytes in admin URLs."""
+"""Hostile values at every door: names, the message, provider ids, NUL bytes in admin URLs."""
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DataError
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, ProviderCredential
+from agencies.models import Provider, ProviderCredential
 from agencies.validators import validate_provider_id
 from bookings.models import Booking, Viewing, ViewingSlot
 from tests.factories import (
+    ROLES,
     admin_booking_data,
     make_agency,
     make_booking,
     make_staff_user,
+    make_user_in_role,
     make_viewing,
     post_booking_api,
     post_booking_page,
@@ -154,7 +156,7 @@ def test_openapi_document_names_the_limits(client):
     assert "duplicate_booking" in schema["ErrorCode"]["enum"]
 
 
-# --- broker-system ids ---------------------------------------------------------------------
+# --- provider ids ---------------------------------------------------------------------
 
 BAD_PROVIDER_IDS = [
     ".",
@@ -222,7 +224,7 @@ def test_viewing_admin_refuses_a_path_changing_viewing_id(admin_client, viewing_
 
 
 def test_credential_validation_refuses_a_path_changing_customer_id(db):
-    credential = make_agency(BrokerSystem.VITEC).credential
+    credential = make_agency(Provider.VITEC).credential
     credential.vitec_customer_id = ".."
 
     with pytest.raises(ValidationError) as refused:
@@ -273,3 +275,96 @@ def test_admin_search_without_nul_still_works(signed_in):
 def test_postgresql_refuses_a_nul_byte_in_text_which_made_these_a_500(db):
     with pytest.raises(DataError, match="NUL"):
         Booking.objects.filter(email="\x00").exists()
+
+
+# --- email domains -------------------------------------------------------------------------
+
+# Addresses Django's EmailValidator takes and the providers refuse.
+NOT_PUBLIC_EMAILS = {
+    "localhost": "anna@localhost",
+    "localhost in capitals": "anna@LOCALHOST",
+    "a name under localhost": "anna@dev.localhost",
+    "IPv4 literal": "anna@[127.0.0.1]",
+    "IPv6 literal": "anna@[IPv6:::1]",
+    "undotted host name": "anna@intranet",
+}
+
+
+@pytest.mark.parametrize("email", NOT_PUBLIC_EMAILS.values(), ids=NOT_PUBLIC_EMAILS.keys())
+def test_api_refuses_an_email_without_a_public_domain(client, api_key, slot_viewing, email):
+    response = api_post(client, api_key, email=email)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["email"]
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.parametrize("email", NOT_PUBLIC_EMAILS.values(), ids=NOT_PUBLIC_EMAILS.keys())
+def test_page_refuses_an_email_without_a_public_domain(client, slot_viewing, email):
+    response = post_booking_page(client, slot_viewing, email=email)
+
+    assert response.context["form"].has_error("email", "email_domain")
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("email", NOT_PUBLIC_EMAILS.values(), ids=NOT_PUBLIC_EMAILS.keys())
+def test_admin_form_refuses_an_email_without_a_public_domain(
+    client, slot_viewing, mspecs_agency, role, email
+):
+    client.force_login(make_user_in_role(role, mspecs_agency))
+
+    response = admin_add(client, slot_viewing, email=email)
+
+    assert response.context["adminform"].form.has_error("email", "email_domain")
+    assert not Booking.objects.exists()
+
+
+def test_admin_change_form_refuses_an_email_without_a_public_domain(admin_client, slot_viewing):
+    booking = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+
+    response = admin_client.post(
+        reverse("admin:bookings_booking_change", args=[booking.pk]),
+        admin_booking_data(slot_viewing, booking.slot, email="anna@[127.0.0.1]"),
+    )
+
+    assert response.context["adminform"].form.has_error("email", "email_domain")
+
+
+def test_every_door_takes_an_email_at_a_subdomain(client, api_key, slot_viewing):
+    response = api_post(client, api_key, email="anna@mail.example.co.uk")
+
+    assert response.status_code == 202
+
+
+# --- the admin's viewing field -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("viewing", ["abc", "1.5", "-1", "1e3"])
+def test_admin_add_form_with_a_malformed_viewing_is_a_field_error(
+    client, slot_viewing, mspecs_agency, role, viewing
+):
+    client.force_login(make_user_in_role(role, mspecs_agency))
+
+    slot = slot_viewing.slots.get(provider_slot_id="slot-open")
+    data = {**admin_booking_data(slot_viewing, slot), "viewing": viewing}
+
+    response = client.post(reverse("admin:bookings_booking_add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.has_error("viewing", "invalid_choice")
+    assert not Booking.objects.exists()
+
+
+def test_admin_change_form_with_a_malformed_viewing_is_a_field_error(admin_client, slot_viewing):
+    booking = make_booking(slot_viewing, slot_viewing.slots.get(provider_slot_id="slot-open"))
+
+    response = admin_client.post(
+        reverse("admin:bookings_booking_change", args=[booking.pk]),
+        {**admin_booking_data(slot_viewing, booking.slot), "viewing": "abc"},
+    )
+
+    assert response.context["adminform"].form.has_error("viewing", "invalid_choice")
+    booking.refresh_from_db()
+    assert booking.viewing == slot_viewing

@@ -1,14 +1,12 @@
 import pytest
 
-from agencies.models import Agency, BrokerSystem, ProviderCredential
+from agencies.models import Agency, Provider, ProviderCredential
 from bookings.providers.mspecs.client import MspecsClient, SlotStatus, SlotStatusError
 
 
 @pytest.fixture
 def mspecs_client(db, sandbox):
-    agency = Agency.objects.create(
-        name="Mäklarna", slug="maklarna", broker_system=BrokerSystem.MSPECS
-    )
+    agency = Agency.objects.create(name="Mäklarna", slug="maklarna", provider=Provider.MSPECS)
     credential = ProviderCredential.objects.create(
         agency=agency, base_url=sandbox.mspecs_url, username="sandbox", secret="sandbox-secret"
     )

@@ -8,27 +8,27 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, Membership, MspecsApi, ProviderCredential
+from agencies.models import Membership, MspecsApi, Provider, ProviderCredential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.providers import client_for, plugin_for
 from bookings.providers.mspecs.client import ExternalViewingClient, MspecsClient
 from tests.factories import make_agency, make_booking, make_slot, make_staff_user, make_viewing
 
-CONTRACT = plugin_for(BrokerSystem.MSPECS).contract
+CONTRACT = plugin_for(Provider.MSPECS).contract
 PROVIDER, EXTERNAL = MspecsApi.PROVIDER, MspecsApi.EXTERNAL_VIEWING
 
 pytestmark = pytest.mark.django_db
 
 
-def credential_for(mspecs_api, base_url, broker_system=BrokerSystem.MSPECS):
+def credential_for(mspecs_api, base_url, provider=Provider.MSPECS):
     return ProviderCredential(
-        agency=make_agency(broker_system, with_credential=False),
+        agency=make_agency(provider, with_credential=False),
         base_url=base_url,
         username="api",
         secret="s3cret",
         mspecs_api=mspecs_api,
-        vitec_customer_id="customer-1" if broker_system == BrokerSystem.VITEC else "",
+        vitec_customer_id="customer-1" if provider == Provider.VITEC else "",
     )
 
 
@@ -91,7 +91,7 @@ def test_a_hostile_base_url_is_refused_for_the_external_viewing_api(base_url):
 
 
 def test_vitec_ignores_the_mspecs_api():
-    credential_for(EXTERNAL, "https://connect.maklare.vitec.net", BrokerSystem.VITEC).full_clean()
+    credential_for(EXTERNAL, "https://connect.maklare.vitec.net", Provider.VITEC).full_clean()
 
 
 def test_a_credential_stored_with_the_other_apis_host_is_not_called(sandbox, settings):

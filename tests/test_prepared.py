@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.delivery import sending
 from bookings.delivery.schedule import due_filter
 from bookings.delivery.tasks import deliver_booking
@@ -26,8 +26,8 @@ READ = ("viewing__agency__credential", "slot")
 
 def test_the_claims_read_is_the_querysets_with_the_columns_delivery_uses(make_agency):
     for booking in (
-        make_booking(make_agency(BrokerSystem.MSPECS)),
-        make_booking(make_agency(BrokerSystem.VITEC)),  # in a slot
+        make_booking(make_agency(Provider.MSPECS)),
+        make_booking(make_agency(Provider.VITEC)),  # in a slot
     ):
         prepared = sending.CLAIMED_BOOKING.first(booking_id=booking.pk)
         plain = Booking.objects.select_related(*READ).get(pk=booking.pk)
@@ -66,7 +66,7 @@ def test_the_prepared_claim_takes_a_due_booking_once(make_agency):
 def test_a_delivery_runs_five_statements(make_agency):
     """Claim, read, and the outcome's attempt and release in one transaction: a column the
     read leaves out but delivery needs would add a statement here."""
-    for system in (BrokerSystem.MSPECS, BrokerSystem.VITEC):
+    for system in (Provider.MSPECS, Provider.VITEC):
         booking = make_booking(make_agency(system))
         sending.claim(booking.pk)  # the first: a client and session for the credential
         Booking.objects.filter(pk=booking.pk).update(status=Status.QUEUED)

@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import translation
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from agencies.problems import LEGACY, Problem
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
@@ -22,7 +22,7 @@ def in_swedish(problem) -> str:
 
 @pytest.mark.django_db
 def test_the_same_stored_problem_reads_in_swedish_and_english(sandbox):
-    booking = make_booking(make_viewing(make_agency(BrokerSystem.MSPECS, sandbox=sandbox)))
+    booking = make_booking(make_viewing(make_agency(Provider.MSPECS, sandbox=sandbox)))
     sandbox.set_fault(status=503, count=99)
     deliver(booking.pk)
 
@@ -65,7 +65,7 @@ def test_a_problem_missing_a_parameter_its_message_names_still_says_what_is_stor
 
 @pytest.mark.django_db
 def test_a_sentence_cannot_be_stored_as_a_problem():
-    booking = make_booking(make_viewing(make_agency(BrokerSystem.MSPECS)))
+    booking = make_booking(make_viewing(make_agency(Provider.MSPECS)))
 
     with pytest.raises(TypeError, match="takes a Problem"):
         Booking.objects.filter(pk=booking.pk).update(last_problem="Something went wrong.")
@@ -73,7 +73,7 @@ def test_a_sentence_cannot_be_stored_as_a_problem():
 
 @pytest.mark.django_db
 def test_the_booking_list_shows_the_problem_in_the_readers_language(client):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     make_booking(
         make_viewing(agency), status=Booking.Status.REJECTED, last_problem=problems.SLOT_FULL()
     )
@@ -96,6 +96,7 @@ def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
     ]
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
+    # Agency.provider's name before agencies' migration 0014.
     agency = old.get_model("agencies", "Agency").objects.create(name="Old", broker_system="mspecs")
     viewing = old.get_model("bookings", "Viewing").objects.create(
         agency=agency,
@@ -124,7 +125,7 @@ def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
 
 @pytest.mark.django_db
 def test_the_credential_page_shows_its_status_detail_in_the_readers_language(admin_client):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
     credential.mark_status("failing", problems.CREDENTIAL_REFUSED(status=401))
     page = reverse("admin:agencies_providercredential_change", args=[credential.pk])
 

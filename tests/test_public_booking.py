@@ -5,7 +5,7 @@ from cryptography.fernet import Fernet
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.models import Booking, Viewing
 from tests.factories import BUYER, make_agency, make_three_slot_viewing
 
@@ -84,7 +84,7 @@ def test_booking_is_queued_normalised_and_confirmed(client, slot_viewing):
 
 
 def test_vitec_confirmation_follows_the_configured_channels(client):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     agency.credential.vitec_mail_confirmation = False
     agency.credential.vitec_sms_confirmation = True
     agency.credential.save()
@@ -104,7 +104,7 @@ def test_booking_without_consent_is_refused_and_keeps_the_values(client, slot_vi
     assert response.status_code == 200
     assert "Du måste samtycka innan du kan boka." in html
     assert 'value="Andersson"' in html
-    assert 'value="slot-open"\n            \n            checked' in html
+    assert 'value="slot-open" autocomplete="off"\n            \n            checked' in html
     assert not Booking.objects.exists()
 
 
@@ -266,7 +266,7 @@ def test_viewing_admin_links_to_the_public_page(admin_client, slot_viewing):
 
 
 def test_confirmation_page_does_not_decrypt_the_provider_secret(client, settings):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     agency.credential.vitec_sms_confirmation = True
     agency.credential.save()
     confirmation_url = client.post(page_url(make_three_slot_viewing(agency)), form_data())[

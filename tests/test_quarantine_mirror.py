@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import BrokerSystem, Membership
+from agencies.models import Membership, Provider
 from bookings.delivery import sending
 from bookings.intake.service import accept_booking
 from bookings.models import Booking, QuarantineDecision
@@ -119,7 +119,7 @@ def test_entry_lists_its_booking_with_its_age(viewing):
 def test_only_delivered_bookings_of_mspecs_agencies_are_mirrored(viewing, member):
     delivered_booking(viewing, email="in@example.se")
     unsaved_booking(viewing, email="queued@example.se").save()
-    vitec = make_agency(broker_system=BrokerSystem.VITEC)
+    vitec = make_agency(provider=Provider.VITEC)
     member.memberships.create(agency=vitec)
     vitec_viewing = make_slot_viewing(vitec, "", ["v1"])
     delivered_booking(vitec_viewing, vitec_viewing.slots.get(), email="vitec@example.se")
@@ -130,9 +130,7 @@ def test_only_delivered_bookings_of_mspecs_agencies_are_mirrored(viewing, member
 
 
 def test_page_says_vitec_agencies_have_no_quarantine(member_client, member):
-    member.memberships.create(
-        agency=make_agency(broker_system=BrokerSystem.VITEC, name="Vitecbyrån")
-    )
+    member.memberships.create(agency=make_agency(provider=Provider.VITEC, name="Vitecbyrån"))
 
     page = member_client.get(MIRROR).content.decode()
 

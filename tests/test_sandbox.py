@@ -1,4 +1,4 @@
-"""The sandbox broker-system servers: steered by their control API, in process or over HTTP
+"""The sandbox provider servers: steered by their control API, in process or over HTTP
 (the benches), and imported by no runtime code path."""
 
 import ast
@@ -15,7 +15,7 @@ SANDBOX = "bookings.sandbox"
 # (`manage.py sandbox`; `manage.py demo`, which delivers its bookings to its own sandbox).
 ALLOWED = {
     Path("bookings/sandbox"),
-    # Each broker system's sandbox routes, beside its client (no runtime code imports them).
+    # Each provider's sandbox routes, beside its client (no runtime code imports them).
     *(
         path.relative_to(BASE_DIR)
         for path in (BASE_DIR / "bookings/providers").glob("*/sandbox.py")

@@ -137,6 +137,15 @@ def test_the_app_refuses_to_start_without_real_keys_in_one_sentence(env, name, p
     )
 
 
+def test_a_negative_trusted_proxy_count_refuses_to_start_in_one_sentence():
+    result = manage("check", env=PRODUCTION_ENV | {"TRUSTED_PROXY_COUNT": "-1"})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "ImproperlyConfigured: TRUSTED_PROXY_COUNT must be 0 or more, not -1.\n"
+    )
+
+
 def test_the_env_example_placeholders_are_the_ones_refused():
     example = (settings.BASE_DIR / ".env.example").read_text()
 

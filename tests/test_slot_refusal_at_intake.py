@@ -22,7 +22,7 @@ def test_booking_validation_refuses_a_fully_booked_slot(slot):
     assert refused.value.message_dict["slot"] == ["This slot is fully booked; choose another."]
 
 
-def test_booking_validation_refuses_a_slot_the_broker_system_no_longer_lists(slot):
+def test_booking_validation_refuses_a_slot_the_provider_no_longer_lists(slot):
     slot.missing_from_provider = True
     slot.save()
 
@@ -41,7 +41,7 @@ def test_intake_accepts_a_slot_with_room_left(slot):
     assert booking.pk and booking.status == Booking.Status.QUEUED
 
 
-def test_a_slot_marked_full_by_the_broker_system_refuses_the_next_booking(slot):
+def test_a_slot_marked_full_by_the_provider_refuses_the_next_booking(slot):
     slot.mark_fully_booked()
 
     with pytest.raises(ValidationError, match="fully booked"):

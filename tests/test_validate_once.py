@@ -2,6 +2,7 @@
 answers only the error codes of its ErrorCode enum, all of them listed in its document."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -118,3 +119,36 @@ def test_every_error_code_is_one_the_api_answers(client, api_key, slot_viewing, 
     response = answer(client, api_key, settings, code)
 
     assert response.json()["error"]["code"] == code
+
+
+class SwedishClient(Client):
+    """Every request asks for Swedish (Accept-Language), whatever `answer` sends."""
+
+    def generic(self, *args, **extra):
+        return super().generic(*args, **{**extra, "HTTP_ACCEPT_LANGUAGE": "sv"})
+
+
+SWEDISH_MESSAGES = {
+    ErrorCode.INVALID: "Några fält är inte giltiga.",
+    ErrorCode.INVALID_JSON: "Innehållet är inte giltig JSON.",
+    ErrorCode.UNAUTHORIZED: "Skicka en giltig API-nyckel som inte är återkallad, som "
+    "'Authorization: Bearer <nyckel>'.",
+    ErrorCode.NOT_FOUND: "Ingen öppen visning med detta id för er byrå.",
+    ErrorCode.METHOD_NOT_ALLOWED: "Använd GET.",
+    ErrorCode.SLOT_FULL: "Den här tiden är fullbokad.",
+    ErrorCode.BOOKING_CLOSED: "Bokningen för den här visningen har stängt.",
+    ErrorCode.DUPLICATE_BOOKING: "Den här köparen (e-postadressen) har redan en aktiv bokning "
+    "av visningen: en per köpare och visning, oavsett tid. status_url pekar ut den; för att "
+    "byta tid flyttar byrån den till en annan tid.",
+    ErrorCode.TOO_LARGE: "Innehållet får vara högst 10 byte.",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Skicka innehållet som application/json.",
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: "Den här Idempotency-Key användes för en annan förfrågan.",
+    ErrorCode.RATE_LIMITED: "För många förfrågningar för den här API-nyckeln.",
+}
+
+
+@pytest.mark.parametrize("code", list(ErrorCode))
+def test_every_error_message_is_in_the_requests_language(api_key, slot_viewing, settings, code):
+    response = answer(SwedishClient(), api_key, settings, code)
+
+    assert response.json()["error"]["message"] == SWEDISH_MESSAGES[code]

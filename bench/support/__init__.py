@@ -1,5 +1,5 @@
 """What the benches share: a throwaway database and settings, Django set up on it, the
-sandbox broker systems in a subprocess, and an MSPECS agency with one open viewing on them."""
+sandbox providers in a subprocess, and an MSPECS agency with one open viewing on them."""
 
 import os
 import secrets
@@ -39,7 +39,7 @@ def bench_environment(scratch: Path, **overrides: str) -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LOG_LEVEL": "WARNING",
         "STATIC_ROOT": str(scratch / "static"),
-        # The sandbox broker systems serve plain http on loopback: allowed explicitly.
+        # The sandbox providers serve plain http on loopback: allowed explicitly.
         "BROKER_ALLOWED_HOSTS": "http://127.0.0.1",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
@@ -75,14 +75,14 @@ def manage(*args: str, env: dict, nice: int = 0, **popen) -> subprocess.Popen:
 
 
 def start_sandbox(env: dict, *, latency: float = 0.0, port: int = 0):
-    """The sandbox broker systems (on a free port unless given); returns the process and its
+    """The sandbox providers (on a free port unless given); returns the process and its
     base URL."""
     process = manage(
         *("sandbox", "--port", str(port), "--latency", str(latency)),
         env=env,
         stdout=subprocess.PIPE,
     )
-    line = process.stdout.readline().decode()  # "Sandbox broker systems: MSPECS {url}/mspecs, ..."
+    line = process.stdout.readline().decode()  # "Sandbox providers: MSPECS {url}/mspecs, ..."
     if "MSPECS" not in line:
         raise RuntimeError(f"sandbox did not start: {line!r}")
     return process, line.split("MSPECS ", 1)[1].split("/mspecs", 1)[0]
@@ -95,10 +95,10 @@ def make_mspecs_viewing(sandbox_url: str):
 
     from django.utils import timezone
 
-    from agencies.models import Agency, BrokerSystem, ProviderCredential
+    from agencies.models import Agency, Provider, ProviderCredential
     from bookings.models import Viewing
 
-    agency = Agency.objects.create(name="Bench", slug="bench", broker_system=BrokerSystem.MSPECS)
+    agency = Agency.objects.create(name="Bench", slug="bench", provider=Provider.MSPECS)
     ProviderCredential.objects.create(
         agency=agency, base_url=f"{sandbox_url}/mspecs", username="sandbox", secret="sandbox-secret"
     )

@@ -33,6 +33,6 @@ admin.site.register(QuarantineDecision, QuarantineDecisionAdmin)
 admin.site.register(IdempotentRequest, IdempotentRequestAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(DataRequest, DataRequestAdmin)
-# The broker-system credential is agencies' model; its page drives delivery's credential
+# The provider credential is agencies' model; its page drives delivery's credential
 # lifecycle, which agencies may not import (bookings/delivery/admin.py).
 admin.site.register(ProviderCredential, ProviderCredentialAdmin)

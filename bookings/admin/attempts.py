@@ -1,4 +1,4 @@
-"""The delivery attempts: each call to a broker system, on the booking's page and alone."""
+"""The delivery attempts: each call to a provider, on the booking's page and alone."""
 
 from agencies.admin import ReadOnlyRecordAdmin, ReadOnlyRecordInline
 from bookings.models import DeliveryAttempt

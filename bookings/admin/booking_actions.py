@@ -12,6 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from bookings.audit import By, Door
 from bookings.delivery import staff_actions
 from bookings.models import Booking
 from bookings.models.status import STAFF_TRANSITIONS
@@ -92,7 +93,7 @@ def bulk_action(action: BookingAction):
     def run(modeladmin, request, queryset):
         if len(queryset) > 1 and not request.POST.get("post"):
             return confirm_action_page(modeladmin, request, action, queryset)
-        result = action.run(queryset)
+        result = action.run(queryset, By(request.user, Door.LIST))
         level = messages.WARNING if result.skipped else messages.SUCCESS
         modeladmin.message_user(request, result.message, level)
         return None

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed
@@ -29,9 +30,11 @@ from bookings.admin.booking_actions import (
     confirm_action_page,
     refuse_delivered,
 )
+from bookings.audit import By, Door, timeline
 from bookings.consent import record_staff_entry
 from bookings.delivery import staff_actions
 from bookings.intake.service import accept_booking
+from bookings.intake.validators import validate_public_email_domain
 from bookings.models import (
     DUPLICATE_BOOKING,
     DUPLICATE_BOOKING_ERROR,
@@ -135,10 +138,15 @@ CHOSEN_AT_ENTRY = ["language", "lawful_basis"]
 
 
 class BookingForm(forms.ModelForm):
-    """The booking form; on a rejected booking's page it shows the broker system's field
+    """The booking form; on a rejected booking's page it shows the provider's field
     errors beside the fields they concern until staff save it."""
 
     broker_field_errors: dict[str, list[str]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "email" in self.fields:  # not when read-only
+            self.fields["email"].validators.append(validate_public_email_domain)
 
     def full_clean(self):
         super().full_clean()
@@ -158,6 +166,14 @@ class BookingForm(forms.ModelForm):
                     )
                     % {"id": existing.pk, "time": existing.slot or existing.viewing},
                 )
+
+
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Shows a value sent back that is no id (`viewing=abc`) as nothing chosen, beside the
+    field's error, where the admin's widget would look it up and fail."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
 
 
 class ViewingChoiceForm(forms.Form):
@@ -192,7 +208,7 @@ class BookingAdmin(AgencyScopedAdmin):
         ViewingTimeFilter,
         "source",
         "viewing__agency",
-        "viewing__agency__broker_system",
+        "viewing__agency__provider",
     ]
     # No list of viewings beside the list: an agency has hundreds. A viewing's bookings are
     # ?viewing__id__exact=<id>, or a search for its title.
@@ -216,7 +232,9 @@ class BookingAdmin(AgencyScopedAdmin):
         "coloured_status",
         *CONSENT_RECORD,
         "cancellation_requested_at",
+        "receipt_sent_at",
         "buyer_notified_at",
+        "buyer_corrected_at",
         "attempt_count",
         "next_attempt_at",
         "last_error",
@@ -231,7 +249,8 @@ class BookingAdmin(AgencyScopedAdmin):
             {
                 "fields": [
                     ("coloured_status", "attempt_count", "next_attempt_at"),
-                    ("cancellation_requested_at", "buyer_notified_at"),
+                    ("receipt_sent_at", "buyer_notified_at", "buyer_corrected_at"),
+                    "cancellation_requested_at",
                     "last_error",
                     "provider_reference",
                     ("created_at", "updated_at", "delivered_at"),
@@ -349,7 +368,7 @@ class BookingAdmin(AgencyScopedAdmin):
             return HttpResponseNotAllowed(["POST"])
         if action.confirm and not request.POST.get("post"):
             return confirm_action_page(self, request, action, [booking], form_url=request.path)
-        result = action.run(Booking.objects.filter(pk=booking.pk))
+        result = action.run(Booking.objects.filter(pk=booking.pk), By(request.user, Door.PAGE))
         self.message_user(
             request,
             format_html(
@@ -364,6 +383,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["booking_actions"] = self.actions_fitting(request, obj)
+        context["timeline"] = obj and timeline(obj)
         context["can_save_and_resend"] = (
             obj is not None
             and obj.status == Booking.Status.REJECTED
@@ -379,7 +399,9 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def response_change(self, request, obj):
         if "_save_and_resend" in request.POST:
-            result = staff_actions.resend(Booking.objects.filter(pk=obj.pk))
+            result = staff_actions.resend(
+                Booking.objects.filter(pk=obj.pk), By(request.user, Door.SAVE_AND_RESEND)
+            )
             self.message_user(
                 request,
                 format_html(
@@ -437,6 +459,10 @@ class BookingAdmin(AgencyScopedAdmin):
         return value if value.isdigit() else ""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "viewing":
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         if db_field.name != "slot":
             return super().formfield_for_foreignkey(db_field, request, **kwargs)
         field = super().formfield_for_foreignkey(
@@ -457,8 +483,8 @@ class BookingAdmin(AgencyScopedAdmin):
         readonly = [*super().get_readonly_fields(request, obj), "source"]
         if obj is not None:
             readonly += CHOSEN_AT_ENTRY
-        if obj is not None and obj.status in Booking.Status.with_the_broker_system():
-            # What the broker system has (or is getting) must stay what we show.
+        if obj is not None and obj.status in Booking.Status.with_the_provider():
+            # What the provider has (or is getting) must stay what we show.
             readonly += BUYER_FIELDS
         return readonly
 
@@ -466,7 +492,7 @@ class BookingAdmin(AgencyScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.status == Booking.Status.DELIVERED:
-            # It is in the broker system; erasing the buyer's data has its own audited tool.
+            # It is in the provider; erasing the buyer's data has its own audited tool.
             return False
         return super().has_delete_permission(request, obj)
 
@@ -501,7 +527,7 @@ class BookingAdmin(AgencyScopedAdmin):
         if request.method == "POST" and form.is_valid():
             agency, since = form.cleaned_data["agency"], form.cleaned_data["since"]
             if request.POST.get("confirm"):
-                result = staff_actions.replay(agency, since)
+                result = staff_actions.replay(agency, since, request.user)
                 level = messages.WARNING if result.skipped else messages.SUCCESS
                 self.message_user(request, f"{agency}: {result.message}", level)
                 query = urlencode({"viewing__agency__id__exact": agency.pk})
@@ -530,6 +556,6 @@ class BookingAdmin(AgencyScopedAdmin):
 
 
 def provider_field_errors(booking: Booking) -> dict[str, list[str]]:
-    """The broker system's field errors of a rejected booking, by the booking's fields."""
-    client_class = CLIENT_CLASSES[booking.viewing.agency.broker_system]
+    """The provider's field errors of a rejected booking, by the booking's fields."""
+    client_class = CLIENT_CLASSES[booking.viewing.agency.provider]
     return client_class.errors_by_booking_field(booking.provider_errors)

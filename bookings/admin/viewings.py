@@ -1,4 +1,4 @@
-"""The viewings and their slots: imported from a broker system or entered by staff, with
+"""The viewings and their slots: imported from a provider or entered by staff, with
 what syncs changed and the import page (bookings/viewing_import/admin.py)."""
 
 from datetime import datetime
@@ -24,7 +24,7 @@ from bookings.models import ViewingChange, ViewingSlot
 from bookings.viewing_import import sync
 from bookings.viewing_import.admin import import_view
 
-# What the broker system decides for an imported viewing: shown, never typed by hand.
+# What the provider decides for an imported viewing: shown, never typed by hand.
 IMPORTED_VIEWING_FIELDS = [
     "provider_viewing_id",
     "mspecs_deal_id",
@@ -64,7 +64,7 @@ class ViewingSlotInline(AgencyScopedInline):
         return [*readonly, *IMPORTED_SLOT_FIELDS] if obj and obj.is_imported else readonly
 
     def has_add_permission(self, request, obj=None):
-        # An imported viewing's slots come from the broker system.
+        # An imported viewing's slots come from the provider.
         return not (obj and obj.is_imported) and super().has_add_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
@@ -72,7 +72,7 @@ class ViewingSlotInline(AgencyScopedInline):
 
 
 class ViewingChangeInline(ReadOnlyRecordInline):
-    """What syncs with the broker system changed, newest first, with the bookings on it."""
+    """What syncs with the provider changed, newest first, with the bookings on it."""
 
     model = ViewingChange
     verbose_name = _("change from the broker system")
@@ -135,7 +135,7 @@ class ViewingAdmin(AgencyScopedAdmin):
         "viewing_type",
         "is_open",
         "bookable_from_internet",
-        "agency__broker_system",
+        "agency__provider",
     ]
     list_select_related = ["agency"]
     search_fields = ["title", "address", "provider_viewing_id", "mspecs_deal_id", "source_id"]
@@ -151,7 +151,7 @@ class ViewingAdmin(AgencyScopedAdmin):
         "slot_poll_error",
     ]
     inlines = [ViewingSlotInline, ViewingChangeInline]
-    actions = ["refresh_slot_status", "sync_from_broker_system"]
+    actions = ["refresh_slot_status", "sync_from_provider"]
 
     def get_urls(self):
         return [
@@ -194,7 +194,7 @@ class ViewingAdmin(AgencyScopedAdmin):
             self.message_user(request, f"{deal}: {error}", messages.ERROR)
 
     @admin.action(description=_("Sync from broker system"))
-    def sync_from_broker_system(self, request, queryset):
+    def sync_from_provider(self, request, queryset):
         sources = sync.sources_of(queryset)
         if not sources:
             self.message_user(

@@ -1,2 +1,2 @@
 """The buyer's side after booking: the private status page (state, calendar file, cancel)
-and the one email when a booking cannot go ahead."""
+and the buyer's emails (receipt, cannot go ahead, went after all)."""

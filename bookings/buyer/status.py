@@ -1,13 +1,13 @@
 """A booking as its buyer sees it on the private status page (bookings/buyer/links.py):
-its state, in words that promise nothing the broker system has not done, and the buyer's
-cancellation."""
+its state, in words that promise nothing the provider has not done (the buyer's cancel is
+bookings/buyer/cancel.py)."""
 
 from enum import StrEnum
 
 from django.utils import timezone
 
-from bookings.delivery import staff_actions
-from bookings.models import Booking
+from bookings.models import Booking, QuarantineDecision
+from bookings.providers import plugin_for
 
 Status = Booking.Status
 
@@ -15,9 +15,9 @@ Status = Booking.Status
 class BuyerState(StrEnum):
     """What the buyer is told: fewer states than staff see, each true for the buyer."""
 
-    WAITING = "waiting"  # received; not yet in the agency's broker system (as far as we know)
-    DELIVERED = "delivered"  # the broker system took it
-    NOT_REGISTERED = "not_registered"  # the broker system refused it, or delivery gave up
+    WAITING = "waiting"  # received; not yet in the agency's provider (as far as we know)
+    DELIVERED = "delivered"  # the provider took it
+    NOT_REGISTERED = "not_registered"  # the provider refused it, or delivery gave up
     CANCELLED = "cancelled"
     CANCELLATION_REQUESTED = "cancellation_requested"  # asked after it may have arrived
 
@@ -36,6 +36,20 @@ def buyer_state(booking: Booking) -> BuyerState:
     return BuyerState.WAITING
 
 
+def confirmed_by_provider(booking: Booking) -> bool:
+    """Whether the provider has confirmed the booking, not just received it: delivered,
+    and where delivered buyers wait in a quarantine, approved there by a broker."""
+    if booking.status != Status.DELIVERED:
+        return False
+    if not plugin_for(booking.agency.provider).has_quarantine:
+        return True
+    return QuarantineDecision.objects.filter(
+        viewing=booking.viewing_id,
+        email__iexact=booking.email,
+        decision=QuarantineDecision.Decision.APPROVED,
+    ).exists()
+
+
 def state_flags(state: BuyerState) -> dict[str, bool]:
     """`is_<state>` for each state, true for `state` alone: what the status page tests."""
     return {f"is_{each.value}": each == state for each in BuyerState}
@@ -46,17 +60,3 @@ def can_cancel(booking: Booking) -> bool:
         buyer_state(booking) not in (BuyerState.CANCELLED, BuyerState.CANCELLATION_REQUESTED)
         and booking.booked_time[1] > timezone.now()
     )
-
-
-def cancel_by_buyer(booking: Booking) -> None:
-    """The buyer's "cancel my booking". One that cannot be in the broker system yet is
-    cancelled outright, through the staff action's conditional update (a worker claiming
-    it at the same moment wins or loses cleanly). One that is there, or may be (being sent,
-    or set aside for review), gets `cancellation_requested_at` for staff to act on: the
-    vendor documents offer no cancellation call we can rely on (docs/mspecs.md,
-    docs/vitec.md)."""
-    if not can_cancel(booking) or staff_actions.cancel_unsent([booking]).done:
-        return
-    Booking.objects.filter(pk=booking.pk, cancellation_requested_at__isnull=True).exclude(
-        status=Status.CANCELLED
-    ).update(cancellation_requested_at=timezone.now(), updated_at=timezone.now())

@@ -1,4 +1,4 @@
-"""The broker-system credential's admin page. It lives with delivery, not in `agencies`,
+"""The provider credential's admin page. It lives with delivery, not in `agencies`,
 because saving and testing a credential drive the credential lifecycle
 (bookings/delivery/credentials.py): `agencies` imports nothing from `bookings`."""
 
@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from agencies.admin import AgencyScopedAdmin
 from agencies.models import ProviderCredential
 from agencies.problems import problem_text
-from bookings.delivery.credentials import broker_system_errors, check_credential, save_credential
+from bookings.audit import By, Door
+from bookings.delivery.credentials import check_credential, provider_errors, save_credential
 from bookings.delivery.redaction import redact_answer
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class ProviderCredentialForm(forms.ModelForm):
         # system needs of it.
         super()._post_clean()
         if self.instance.agency_id is not None:
-            for name, error in broker_system_errors(self.instance).items():
+            for name, error in provider_errors(self.instance).items():
                 self.add_error(name if name in self.fields else None, error)
 
     def clean(self):
@@ -122,7 +123,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     admin_only = True
     form = ProviderCredentialForm
     list_display = ["agency", "base_url", "username", "status", "circuit_open", "status_changed_at"]
-    list_filter = ["status", "agency__broker_system"]
+    list_filter = ["status", "agency__provider"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "username", "base_url"]
     readonly_fields = [
@@ -258,7 +259,7 @@ class ProviderCredentialAdmin(AgencyScopedAdmin):
     def report_connection_test(self, request, credential):
         """Test the credential and say what the answer proves."""
         try:
-            check = check_credential(credential)
+            check = check_credential(credential, By(request.user, Door.CREDENTIAL_PAGE))
         except Exception:
             # Whatever the client raised, the page answers; the log gets the details
             # with the secret masked.

@@ -1,9 +1,9 @@
-"""The circuit breaker per credential (README, "Delivery").
+"""The circuit breaker per credential (docs/delivery.md).
 
-A broker system that answers 5xx or 429, times out or cannot be reached
+A provider that answers 5xx or 429, times out or cannot be reached
 CIRCUIT_BREAKER_THRESHOLD times in a row gets no more calls with every booking: the circuit
 opens, the agency's waiting bookings are held (status `held`, the problem saying why), and
-one booking at a time probes the broker system, first after CIRCUIT_BREAKER_PROBE_SECONDS,
+one booking at a time probes the provider, first after CIRCUIT_BREAKER_PROBE_SECONDS,
 then twice as long each time up to CIRCUIT_BREAKER_PROBE_MAX_SECONDS, never sooner than a
 Retry-After. The first answer that is not a failure closes the circuit and sends every held
 booking again. A refused login (401/403) is not a failure here: it holds the agency through
@@ -64,7 +64,7 @@ def note_failure(
         alert_credential_failing(credential, credential.circuit_problem)
         return True
     if retry_after:
-        # Already open (a probe, or a call that was under way): honour the broker system's wish.
+        # Already open (a probe, or a call that was under way): honour the provider's wish.
         credentials.filter(
             circuit_opened_at__isnull=False,
             circuit_next_probe_at__lt=now + timedelta(seconds=retry_after),
@@ -73,7 +73,7 @@ def note_failure(
 
 
 def note_answer(credential: ProviderCredential) -> int:
-    """The broker system answered (anything but a failure): the failures are no longer in a
+    """The provider answered (anything but a failure): the failures are no longer in a
     row, and an open circuit closes, sending the held bookings again. Returns how many.
     Nothing to reset as the credential was loaded with the booking is the common case: then
     no write at all, rather than one per delivery queueing behind every other writer. (A

@@ -9,6 +9,8 @@ tested (the credential admin, the demo), never from signals:
   held bookings go again (`resume_held`).
 """
 
+from dataclasses import replace
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -25,6 +27,7 @@ from agencies.models import (
     ProviderCredential,
 )
 from agencies.problems import CHANGED_AFTER_FAILING, Problem
+from bookings.audit import Action, By, record
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
@@ -37,12 +40,12 @@ Status = Booking.Status
 CONNECTION_FIELDS = [*SECRET_SCOPE_FIELDS, "secret"]
 
 
-def broker_system_errors(credential: ProviderCredential) -> dict[str, ValidationError]:
-    """What the agency's broker system needs of the credential and it lacks, by field (its
+def provider_errors(credential: ProviderCredential) -> dict[str, ValidationError]:
+    """What the agency's provider needs of the credential and it lacks, by field (its
     plug-in says: a customer id, a subscriber id, the schemes it accepts). The credential
     model checks the rest (ProviderCredential.clean)."""
-    plugin = plugin_for(credential.agency.broker_system)
-    system = credential.agency.get_broker_system_display()
+    plugin = plugin_for(credential.agency.provider)
+    system = credential.agency.get_provider_display()
     errors = {}
     if plugin.needs_customer_id and not credential.vitec_customer_id:
         errors["vitec_customer_id"] = ValidationError(
@@ -69,7 +72,7 @@ def save_credential(credential: ProviderCredential) -> int:
     """Save a credential as staff edited it. A failing one whose connection details
     changed becomes untested; one that is not failing sends the agency's held bookings
     again. Returns how many were queued again."""
-    # Compared with the values it was loaded with: what decides whether the broker system
+    # Compared with the values it was loaded with: what decides whether the provider
     # accepts it.
     if (
         credential.pk is not None
@@ -120,9 +123,10 @@ def resume_held(agency: Agency | int) -> int:
     return len(booking_ids)
 
 
-def check_credential(credential: ProviderCredential) -> ConnectionCheck:
+def check_credential(credential: ProviderCredential, by: By) -> ConnectionCheck:
     """Make a harmless authenticated call and record the credential's status: refused, it
-    is failing; accepted, it works and the held bookings go again."""
+    is failing; accepted, it works and the held bookings go again. The audit trail records
+    who tested it and the status it ended in."""
     check = client_for(credential).check_connection()
     check.problem = redact_answer(check.problem, credential)
     credential.tested_at = timezone.now()
@@ -135,6 +139,8 @@ def check_credential(credential: ProviderCredential) -> ConnectionCheck:
         if credential.status != CredentialStatus.FAILING:
             alert_credential_failing(credential, check.problem)
         credential.mark_status(CredentialStatus.FAILING, check.problem)
+    tested = replace(by, details={"outcome": credential.status})
+    record(tested, [credential], Action.TEST_CONNECTION)
     return check
 
 

@@ -1,8 +1,9 @@
-"""Masking what must never be stored from a broker system's answer: credentials, and the
+"""Masking what must never be stored from a provider's answer: credentials, and the
 buyer's email and phone beyond what staff need to recognise them.
 
 `redact_answer` is the one door: delivery, slot polling and the credential check pass every
-text derived from an answer through it before storing it."""
+text derived from an answer through it before storing it. `redact_log` and `redact_sql` mask
+what the logs write (config/logs.py)."""
 
 import base64
 import re
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
     from agencies.models import ProviderCredential
     from bookings.models import Booking
 
-# "@" and "+" also URL-encoded (%40, %2B), as a broker system echoing a query string writes them.
+# "@" and "+" also URL-encoded (%40, %2B), as a provider echoing a query string writes them.
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # An address cut off at the end of the text, its domain partly or wholly gone.
 CUT_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]*)\Z")
-# International numbers as broker systems echo them: +46701111111, +46 70-111 11 11. (Bare
+# International numbers as providers echo them: +46701111111, +46 70-111 11 11. (Bare
 # digit runs are left alone: they are as likely dates and ids.)
 PHONE = re.compile(r"(?:\+|%2[Bb])(\d[\d \-]{5,}\d)")
 AUTHORIZATION = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+")
@@ -55,7 +56,7 @@ def keep_first_character(match: re.Match) -> str:
 def redact(text: str, secrets: list[str], personal: list[str] = ()) -> str:
     """`text` with the given secrets, any Authorization value, email address and
     international phone number masked; `personal` values (the buyer's own email and
-    phone, in whatever form the broker system echoes them) keep only their first character.
+    phone, in whatever form the provider echoes them) keep only their first character.
     A text that ends in the beginning of any of these is taken for one cut short, and
     that end is masked too."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
@@ -268,7 +269,7 @@ def redact_answer(
 ) -> Any:
     """`value` (a text, a Problem's parameters, or field errors: dicts and lists of texts,
     keys included) derived
-    from a broker system's answer, with the credential's secret and the booking's buyer
+    from a provider's answer, with the credential's secret and the booking's buyer
     masked in every form (see `redact`). What is stored from an answer goes through here."""
     secrets = credential_secrets(credential.username, credential.secret) if credential else []
     personal = [booking.email, booking.phone] if booking else []
@@ -285,3 +286,34 @@ def redact_answer(
         return item
 
     return clean(value)
+
+
+# A query string's values: a staff look-up by ?email=, a filter on a name.
+QUERY_VALUE = re.compile(r"([?&][^=&\s#'\"]*=)[^&\s#'\"]+")
+# What PostgreSQL's errors quote of a row: Key (email)=(a@example.se), Failing row contains
+# (...), invalid input syntax for type integer: "abc", and the statement's line with its
+# values bound in (LINE 1: ... WHERE email = 'a@example.se').
+KEY_VALUES = re.compile(r"(Key \(.*?\))=\(.*\)")
+FAILING_ROW = re.compile(r"(Failing row contains) \(.*\)")
+INPUT_VALUE = re.compile(r'(invalid input (?:syntax|value) for [^:\n]*): ".*"')
+STATEMENT_LINE = re.compile(r"(?m)^(LINE \d+: )(.*)$")
+# A string literal in SQL ('' is a quote inside one), or one cut off at the end of an error's
+# LINE; identifiers are in double quotes.
+SQL_LITERAL = re.compile(r"'(?:[^']|'')*(?:'|\Z)")
+
+
+def redact_sql(sql: str) -> str:
+    """`sql` with every string literal masked: a statement as Django's debug log writes it
+    has the values bound in."""
+    return SQL_LITERAL.sub(f"'{MASK}'", sql)
+
+
+def redact_log(text: str) -> str:
+    """`text` for a log line: emails, international phone numbers, Authorization values,
+    query strings' values and the values PostgreSQL's errors quote masked."""
+    text = redact(text, secrets=[])
+    text = QUERY_VALUE.sub(rf"\1{MASK}", text)
+    text = KEY_VALUES.sub(rf"\1=({MASK})", text)
+    text = FAILING_ROW.sub(rf"\1 ({MASK})", text)
+    text = INPUT_VALUE.sub(rf'\1: "{MASK}"', text)
+    return STATEMENT_LINE.sub(lambda line: line[1] + redact_sql(line[2]), text)

@@ -1,4 +1,4 @@
-"""Sending one booking to its broker system: the outbox row -> provider, and the retry
+"""Sending one booking to its provider: the outbox row -> provider, and the retry
 policy (docs/design.md, "The flow of one booking").
 
 The booking row is the schedule (bookings/delivery/schedule.py). A worker claims a due
@@ -25,7 +25,7 @@ from django.utils import timezone
 from agencies.alerts import record_alert
 from agencies.models import Agency, AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
-from bookings.buyer.emails import notify_buyer
+from bookings.buyer.emails import correct_buyer, notify_buyer
 from bookings.delivery import circuit
 from bookings.delivery.credentials import hold_agency
 from bookings.delivery.redaction import redact_answer
@@ -44,7 +44,7 @@ EXCERPT_LENGTH = 2000
 # Random spread of each retry delay, so bookings that failed together do not come back
 # together (±20%).
 RETRY_JITTER = 0.2
-# Retry-After is honoured up to a day; a broker system asking for longer is treated as an
+# Retry-After is honoured up to a day; a provider asking for longer is treated as an
 # error in its header, not a reason to park a booking for weeks.
 MAX_RETRY_AFTER = 24 * 3600
 
@@ -86,7 +86,7 @@ CLAIMED_BOOKING = PreparedSelect(
 CLAIMED_BOOKING_FIELDS = [
     *("first_name", "last_name", "email", "phone", "message", "consent_given_at"),
     *("status", "attempt_count", "claimed_until", "send_started_at", "lost_answer_count"),
-    *("created_at", "updated_at"),
+    *("created_at", "updated_at", "buyer_notified_at"),
     *("viewing__agency_id", "viewing__starts_at", "viewing__booking_closes_at"),
     *("viewing__removed_from_source_at", "viewing__provider_viewing_id"),
     *("viewing__mspecs_deal_id", "viewing__viewing_type"),
@@ -169,7 +169,7 @@ def deliver(booking_id: int) -> Outcome | None:
         )
         return None
     except Exception:
-        # A fault in our own code, not the broker system's answer (that never raises): do not
+        # A fault in our own code, not the provider's answer (that never raises): do not
         # leave the booking claimed and the sweep sending it round and round.
         release(
             booking,
@@ -255,7 +255,7 @@ def apply_result(booking: Booking, credential: ProviderCredential, result: Deliv
             "booking_id": booking.pk,
             "agency_id": booking.viewing.agency_id,
             "attempt_id": attempt.pk,
-            "broker_system": booking.viewing.agency.broker_system,
+            "broker_system": booking.viewing.agency.provider,
             "outcome": result.outcome.value,
             "http_status": attempt.http_status,
             "duration_ms": attempt.duration_ms,
@@ -274,12 +274,12 @@ def retry_changes(
 ) -> dict:
     """After a failed attempt (its DeliveryAttempt recorded): when to try again, or how the
     booking ends (see given_up_changes). A post whose answer was lost is repeated only as
-    often as the broker system allows, and after a longer wait that outlasts any claim, so
+    often as the provider allows, and after a longer wait that outlasts any claim, so
     two posts of one booking are never on their way at once. While the credential's circuit
     is open it is held with the agency's others."""
     attempt_number = booking.attempt_count
     lost = booking.lost_answer_count
-    if lost > CLIENT_CLASSES[credential.agency.broker_system].lost_answer_repeats:
+    if lost > CLIENT_CLASSES[credential.agency.provider].lost_answer_repeats:
         return given_up_changes(booking, Status.FAILED, problem)
     if circuit_open:
         return {"status": Status.HELD, "last_problem": circuit.circuit_problem(credential)}
@@ -331,6 +331,8 @@ def release(booking: Booking, **changes) -> bool:
         )
     elif changes.get("status") in Status.given_up():
         notify_buyer(booking.pk, changes["status"])
+    elif changes.get("status") == Status.DELIVERED:
+        correct_buyer(booking)
     for name, value in changes.items():
         setattr(booking, name, value)
     if released and changes.get("status") in Status.alerted():
@@ -369,7 +371,7 @@ def alert_stopped(booking_id: int, problem) -> None:
 def retry_delay(attempt_number: int, retry_after: float | None = None) -> float | None:
     """Seconds to wait after failed attempt `attempt_number`, or None to give up.
     Follows settings.DELIVERY_RETRY_SCHEDULE with jitter, never sooner than the
-    broker system's Retry-After."""
+    provider's Retry-After."""
     schedule = settings.DELIVERY_RETRY_SCHEDULE
     if attempt_number > len(schedule):
         return None

@@ -1,7 +1,9 @@
 """The staff actions on bookings (send now, re-send, bulk replay, cancel, mark as
 delivered) and the buyer's own cancel: each moves a booking along the state table
 (bookings/models/status.py, STAFF_TRANSITIONS) by a conditional UPDATE, so a worker
-sending it cannot be overtaken."""
+sending it cannot be overtaken. Each booking moved is recorded in the audit trail
+(bookings/audit.py) with who did it (`by`: a user or an audit.Actor) and through which
+door, in the same transaction as the move."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,7 +15,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from bookings.buyer.emails import notify_buyer
+from bookings import audit
+from bookings.audit import Action, By, Door
+from bookings.buyer.emails import correct_buyer, notify_buyer
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
 from bookings.models.status import LEFT_ALONE_BECAUSE, STAFF_TRANSITIONS, Transition
@@ -46,11 +50,13 @@ class ActionResult:
         return " ".join(sentences)
 
 
-def _act(bookings, done_message, transition: Transition, changes: dict, then=None) -> ActionResult:
-    """Move each booking whose status is (still) one of the transition's sources to its
-    target, with `changes`, by a conditional UPDATE so a worker cannot be overtaken; count
-    the rest by reason."""
+def _act(bookings, done_message, action: Action, by: By, changes: dict, then=None) -> ActionResult:
+    """Move each booking whose status is (still) one of the action's sources in the state
+    table to its target, with `changes`, by a conditional UPDATE so a worker cannot be
+    overtaken, and record it; count the rest by reason."""
+    transition: Transition = STAFF_TRANSITIONS[action]
     result = ActionResult(done_message)
+    by = by.resolved()
     allowed = transition.sources
     if transition.target is not None:
         changes = {**changes, "status": transition.target}
@@ -67,6 +73,7 @@ def _act(bookings, done_message, transition: Transition, changes: dict, then=Non
                 continue
             if updated:
                 result.done += 1
+                audit.record(by, [booking], action)
                 if then:
                     then(booking.pk)
             else:
@@ -75,7 +82,7 @@ def _act(bookings, done_message, transition: Transition, changes: dict, then=Non
     return result
 
 
-def send_now(bookings) -> ActionResult:
+def send_now(bookings, by: By) -> ActionResult:
     """Send queued or retrying bookings now instead of at their next attempt time."""
     return _act(
         bookings,
@@ -84,13 +91,14 @@ def send_now(bookings) -> ActionResult:
             "%(count)d bookings queued to be sent now.",
             "count",
         ),
-        STAFF_TRANSITIONS["send_now"],
+        Action.SEND_NOW,
+        by,
         {"next_attempt_at": None},
         then=wake_delivery,
     )
 
 
-def resend(bookings) -> ActionResult:
+def resend(bookings, by: By) -> ActionResult:
     """Start delivery again, with a fresh retry schedule, for bookings that stopped."""
     return _act(
         bookings,
@@ -99,7 +107,8 @@ def resend(bookings) -> ActionResult:
             "%(count)d bookings queued to be sent again.",
             "count",
         ),
-        STAFF_TRANSITIONS["resend"],
+        Action.RESEND,
+        by,
         {
             "attempt_count": 0,
             "lost_answer_count": 0,
@@ -118,10 +127,10 @@ def replayable(agency, since):
     ).order_by("created_at", "pk")
 
 
-def replay(agency, since) -> ActionResult:
+def replay(agency, since, who) -> ActionResult:
     """Re-send every failed or held booking of the agency received since `since` (e.g. after
-    a broker system's outage), each with a fresh retry schedule."""
-    return resend(replayable(agency, since))
+    a provider's outage), each with a fresh retry schedule."""
+    return resend(replayable(agency, since), By(who, Door.REPLAY, {"since": since.isoformat()}))
 
 
 CANCELLED_CHANGES = {"next_attempt_at": None}
@@ -130,34 +139,39 @@ CANCELLED_MESSAGE = ngettext_lazy(
 )
 
 
-def cancel(bookings, *, tell_buyer: bool = True) -> ActionResult:
-    """Staff's Cancel, of any booking not delivered; its buyer gets the one email saying so
+def cancel(bookings, by: By, *, tell_buyer: bool = True) -> ActionResult:
+    """Staff's Cancel, of any booking not delivered; its buyer gets the email saying so
     (bookings/buyer/emails.py) unless `tell_buyer` is false."""
     then = partial(notify_buyer, status=Status.CANCELLED) if tell_buyer else None
-    return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel"], CANCELLED_CHANGES, then)
+    return _act(bookings, CANCELLED_MESSAGE, Action.CANCEL, by, CANCELLED_CHANGES, then)
 
 
 def cancel_unsent(bookings) -> ActionResult:
     """The buyer's own cancel (bookings/buyer/status.py): only bookings that have not
-    reached the broker system. One in doubt may have, so it is left to staff."""
-    return _act(bookings, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_unsent"], CANCELLED_CHANGES)
+    reached the provider. One in doubt may have, so it is left to staff."""
+    return _act(
+        bookings,
+        CANCELLED_MESSAGE,
+        Action.CANCEL_UNSENT,
+        By(audit.Actor.BUYER, Door.STATUS_PAGE),
+        CANCELLED_CHANGES,
+    )
 
 
-def cancel_as_the_buyer_asked(bookings) -> ActionResult:
-    """Staff removed the buyer from the broker system, as the buyer asked on their status
+def cancel_as_the_buyer_asked(bookings, by: By) -> ActionResult:
+    """Staff removed the buyer from the provider, as the buyer asked on their status
     page after delivery (`cancellation_requested_at`): the booking is cancelled, with no
     email (the buyer asked for it)."""
     asked = [booking for booking in bookings if booking.cancellation_requested_at]
-    result = _act(
-        asked, CANCELLED_MESSAGE, STAFF_TRANSITIONS["cancel_as_the_buyer_asked"], CANCELLED_CHANGES
-    )
+    result = _act(asked, CANCELLED_MESSAGE, Action.CANCEL_AS_THE_BUYER_ASKED, by, CANCELLED_CHANGES)
     if len(bookings) > len(asked):
         result.skipped[_("the buyer did not ask to cancel")] += len(bookings) - len(asked)
     return result
 
 
-def mark_delivered(bookings) -> ActionResult:
-    """For a booking in doubt that staff found in the broker system."""
+def mark_delivered(bookings, by: By) -> ActionResult:
+    """For a booking in doubt that staff found in the provider; a buyer told it had
+    failed gets the correction."""
     return _act(
         bookings,
         ngettext_lazy(
@@ -165,6 +179,8 @@ def mark_delivered(bookings) -> ActionResult:
             "%(count)d bookings marked as delivered.",
             "count",
         ),
-        STAFF_TRANSITIONS["mark_delivered"],
+        Action.MARK_DELIVERED,
+        by,
         {"delivered_at": timezone.now(), "last_problem": None},
+        then=lambda booking_id: correct_buyer(Booking.objects.get(pk=booking_id)),
     )

@@ -40,7 +40,7 @@ def sweep() -> dict[str, int]:
 
 def recover_interrupted() -> int:
     """A booking still `sending` after its claim ran out was claimed by a worker that died,
-    and may have been sent (see claim): a broker system that merges repeats gets it again;
+    and may have been sent (see claim): a provider that merges repeats gets it again;
     otherwise it may have landed and staff must look."""
     now = timezone.now()
     stale = Booking.objects.filter(status=Status.SENDING, claimed_until__lt=now).select_related(
@@ -90,7 +90,7 @@ def interrupted_changes(booking: Booking) -> dict:
     """What becomes of a booking whose worker stopped while sending: a lost answer, as in
     apply_result (review where a repeat is unsafe)."""
     agency = booking.viewing.agency
-    if not CLIENT_CLASSES[agency.broker_system].lost_answer_repeats:
+    if not CLIENT_CLASSES[agency.provider].lost_answer_repeats:
         return {"status": Status.NEEDS_REVIEW, "last_problem": problems.STOPPED_MAY_HAVE_SAVED()}
     changes = retry_changes(booking, agency.credential, problems.STOPPED_SENDING_AGAIN(), None)
     if changes["status"] == Status.RETRYING:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from bookings.delivery.sending import claim_seconds
 
 # How long any task but a delivery may run before it is taken for abandoned: far beyond a
-# sweep or a poll of every deal, both bounded by the broker-system timeouts.
+# sweep or a poll of every deal, both bounded by the provider timeouts.
 RUNNING_TASK_LIMIT = timedelta(hours=1)
 
 

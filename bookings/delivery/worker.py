@@ -2,7 +2,7 @@
 
 Each thread runs django-tasks-db's own `Worker` loop (the same claim protocol as
 `db_worker`, a worker id of its own), so one process can keep several deliveries going:
-while some threads wait for a broker system, others do their database work. How many
+while some threads wait for a provider, others do their database work. How many
 delivery calls are in flight at once is bounded per process by DELIVERY_CONCURRENCY
 (bookings/providers/base.py); run more threads than that so the calls never wait for a thread.
 

@@ -2,14 +2,14 @@
 schemas in bookings/intake/schemas.py validate the requests and make the OpenAPI document.
 Bookings go through the same form, and so the same model validation, as the public page."""
 
-import hashlib
 import json
 import warnings
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, ValidationError
 from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
@@ -17,6 +17,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import register_converter, reverse
 from django.urls.converters import StringConverter
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja import Header, NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -34,11 +35,13 @@ from bookings.intake.service import accept_booking
 from bookings.models import (
     BOOKING_CLOSED,
     DUPLICATE_BOOKING,
-    ERASED_FINGERPRINT,
+    UNKNOWN_REQUEST,
     Booking,
     IdempotentRequest,
     Viewing,
     ViewingSlot,
+    idempotency_key_digest,
+    request_digest,
 )
 
 BOOKING_FIELDS = tuple(schemas.BookingRequest.model_fields)
@@ -50,8 +53,9 @@ IDEMPOTENCY_KEY_PARAM = Header(
     None,
     alias=IDEMPOTENCY_HEADER,
     description=f"Up to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters. A retry with the "
-    "same key and body returns the first 202 response instead of booking again; the same key "
-    "with another body is refused (422).",
+    "same key and body (even one sent at the same time) returns the first 202 response "
+    "instead of booking again; the same key with another body is refused (422), also after "
+    "the buyer's data was erased.",
 )
 # What a field of the request body is refused for, by pydantic's error type.
 TYPE_ERRORS = {
@@ -65,6 +69,9 @@ TYPE_ERRORS = {
 
 
 class ApiError(Exception):
+    """An API error in the request's language (Accept-Language, as LocaleMiddleware chose
+    it): the message as well as the fields' messages."""
+
     def __init__(
         self, status, code: ErrorCode, message, fields=None, headers=None, status_url=None
     ):
@@ -89,11 +96,11 @@ class ApiError(Exception):
 
 
 def invalid(fields: dict) -> ApiError:
-    return ApiError(400, ErrorCode.INVALID, "Some fields are not valid.", fields=fields)
+    return ApiError(400, ErrorCode.INVALID, gettext("Some fields are not valid."), fields=fields)
 
 
 class ProviderIdConverter(StringConverter):
-    """An id from a broker system: one path segment that fits the 200-character id fields.
+    """An id from a provider: one path segment that fits the 200-character id fields.
     A NUL byte, which PostgreSQL refuses in text, falls through to the JSON 404."""
 
     regex = r"[^/\x00]{1,200}"
@@ -117,7 +124,7 @@ class ApiKeyAuth(HttpBearer):
             raise ApiError(
                 429,
                 ErrorCode.RATE_LIMITED,
-                "Too many requests for this API key.",
+                gettext("Too many requests for this API key."),
                 headers={"Retry-After": str(retry_after)},
             )
         return api_key
@@ -127,29 +134,36 @@ class JsonObjectParser(Parser):
     def parse_body(self, request) -> dict:
         if request.content_type != "application/json":
             raise ApiError(
-                415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json."
+                415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, gettext("Send the body as application/json.")
             )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         if length > settings.API_MAX_BODY_BYTES:
-            raise ApiError(
-                413,
-                ErrorCode.TOO_LARGE,
-                f"The body may be at most {settings.API_MAX_BODY_BYTES} bytes.",
-            )
+            raise too_large()
         try:
             payload = json.loads(request.body)
         except (ValueError, RecursionError):
-            raise ApiError(400, ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
+            raise ApiError(
+                400, ErrorCode.INVALID_JSON, gettext("The body is not valid JSON.")
+            ) from None
         if not isinstance(payload, dict):
             raise not_an_object()
         return payload
 
 
 def not_an_object() -> ApiError:
-    return ApiError(400, ErrorCode.INVALID_JSON, "The body must be a JSON object.")
+    return ApiError(400, ErrorCode.INVALID_JSON, gettext("The body must be a JSON object."))
+
+
+def too_large() -> ApiError:
+    return ApiError(
+        413,
+        ErrorCode.TOO_LARGE,
+        gettext("The body may be at most %(bytes)s bytes.")
+        % {"bytes": settings.API_MAX_BODY_BYTES},
+    )
 
 
 intake_api = NinjaAPI(
@@ -179,12 +193,19 @@ def unparsable_body(request, error: HttpError):
     raise error
 
 
+@intake_api.exception_handler(RequestDataTooBig)
+def body_over_django_limit(request, error):
+    # Ninja reads the body before the parser sees its length: one over
+    # DATA_UPLOAD_MAX_MEMORY_SIZE stops there.
+    return too_large().response()
+
+
 @intake_api.exception_handler(AuthenticationError)
 def unauthorized(request, error):
     return ApiError(
         401,
         ErrorCode.UNAUTHORIZED,
-        "Send a valid, unrevoked API key as 'Authorization: Bearer <key>'.",
+        gettext("Send a valid, unrevoked API key as 'Authorization: Bearer <key>'."),
         headers={"WWW-Authenticate": 'Bearer realm="intake"'},
     ).response()
 
@@ -236,7 +257,7 @@ def viewing_list(request):
 
 def viewing_json(viewing: Viewing) -> dict:
     """The viewing with its upcoming slots prefetched. As on the booking page, a date-only
-    viewing and one whose times the broker system hides show their day, not their times."""
+    viewing and one whose times the provider hides show their day, not their times."""
     times_shown = not (viewing.date_only or viewing.hide_times)
     return {
         "id": viewing.provider_viewing_id,
@@ -288,14 +309,31 @@ def booking_create(
     payload: schemas.BookingRequest,
     idempotency_key: str | None = IDEMPOTENCY_KEY_PARAM,
 ):
-    api_key = request.auth
-    fingerprint = request_fingerprint(request)
-    if idempotency_key is not None:
-        check_idempotency_key(idempotency_key)
-        replay = first_response(response, api_key, idempotency_key, fingerprint)
-        if replay:
-            return replay
+    if idempotency_key is None:
+        return book(request, response, viewing_id, payload, idempotency=None)
+    check_idempotency_key(idempotency_key)
+    idempotency = Idempotency(
+        request.auth,
+        idempotency_key_digest(idempotency_key),
+        request_digest(request.path, payload.model_dump(exclude_none=True)),
+    )
+    replay = idempotency.first_response(response)
+    if replay:
+        return replay
+    try:
+        return book(request, response, viewing_id, payload, idempotency=idempotency)
+    except (ApiError, IntegrityError):
+        # Refused because a request with this key booked meanwhile (its booking is the
+        # duplicate, or holds the last place, or its record the key): its answer is
+        # this one's too, so every simultaneous retry gets the same 202.
+        replay = idempotency.first_response(response)
+        if replay is None:
+            raise
+        return replay
 
+
+def book(request, response, viewing_id: str, payload, *, idempotency) -> Status:
+    api_key = request.auth
     viewing = (
         Viewing.objects.offered_online()
         .select_related("agency")
@@ -303,7 +341,9 @@ def booking_create(
         .first()
     )
     if viewing is None:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "No open viewing with this id for your agency.")
+        raise ApiError(
+            404, ErrorCode.NOT_FOUND, gettext("No open viewing with this id for your agency.")
+        )
     form = BookingRequestForm(
         payload.model_dump(exclude_none=True, exclude={"language"}),
         viewing=viewing,
@@ -317,20 +357,8 @@ def booking_create(
         with transaction.atomic():
             accept_booking(booking)
             body = booking_json(request, booking)
-            if idempotency_key is not None:
-                IdempotentRequest.objects.create(
-                    api_key=api_key,
-                    key=idempotency_key,
-                    request_fingerprint=fingerprint,
-                    response_status=202,
-                    response_body=body,
-                )
-    except IntegrityError:
-        # A concurrent request with the same key won; this booking was rolled back.
-        replay = first_response(response, api_key, idempotency_key, fingerprint)
-        if replay is None:
-            raise
-        return replay
+            if idempotency is not None:
+                idempotency.record(202, body)
     except ValidationError as error:  # the same booking was saved since the form checked
         form.add_error(None, error)
         raise validation_error(request, form) from None
@@ -351,7 +379,9 @@ def booking_status(request, booking_id: int):
         .first()
     )
     if booking is None:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "No booking with this id for your agency.")
+        raise ApiError(
+            404, ErrorCode.NOT_FOUND, gettext("No booking with this id for your agency.")
+        )
     return booking_json(request, booking)
 
 
@@ -383,17 +413,24 @@ def validation_error(request, form) -> ApiError:
         return ApiError(
             409,
             ErrorCode.DUPLICATE_BOOKING,
-            "This buyer (by email) already has a live booking for this viewing: one per buyer "
-            "and viewing, whatever the slot. status_url names it; to change its time, the "
-            "agency moves it to another slot.",
+            gettext(
+                "This buyer (by email) already has a live booking for this viewing: one per "
+                "buyer and viewing, whatever the slot. status_url names it; to change its "
+                "time, the agency moves it to another slot."
+            ),
             fields=fields,
             status_url=existing and status_url(request, existing),
         )
     if form.has_error("slot", "slot_full"):
-        return ApiError(409, ErrorCode.SLOT_FULL, "This slot is fully booked.", fields=fields)
+        return ApiError(
+            409, ErrorCode.SLOT_FULL, gettext("This slot is fully booked."), fields=fields
+        )
     if form.has_error(NON_FIELD_ERRORS, BOOKING_CLOSED):
         return ApiError(
-            409, ErrorCode.BOOKING_CLOSED, "Booking for this viewing has closed.", fields=fields
+            409,
+            ErrorCode.BOOKING_CLOSED,
+            gettext("Booking for this viewing has closed."),
+            fields=fields,
         )
     return invalid(fields)
 
@@ -403,33 +440,58 @@ def check_idempotency_key(key: str) -> None:
         raise invalid(
             {
                 IDEMPOTENCY_HEADER: [
-                    f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."
+                    gettext("Must be 1 to %(max)s printable characters.")
+                    % {"max": IDEMPOTENCY_KEY_MAX_LENGTH}
                 ]
             }
         )
 
 
-def request_fingerprint(request) -> str:
-    digest = hashlib.sha256(request.path.encode())
-    digest.update(b"\0")
-    digest.update(request.body)
-    return digest.hexdigest()
+@dataclass
+class Idempotency:
+    """A request's Idempotency-Key and the request, as the keyed digests stored for them."""
 
+    api_key: ApiKey
+    key_digest: str
+    request_digest: str
 
-def first_response(response, api_key, idempotency_key, fingerprint) -> Status | None:
-    stored = IdempotentRequest.objects.filter(api_key=api_key, key=idempotency_key).first()
-    if stored is None:
-        return None
-    # An erased buyer's record keeps its answer but not the hash of their request
-    # (bookings/privacy/): the integrator's retry still gets the booking it made.
-    if stored.request_fingerprint not in (fingerprint, ERASED_FINGERPRINT):
-        raise ApiError(
-            422,
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "This Idempotency-Key was used for a different request.",
-            fields={IDEMPOTENCY_HEADER: ["Already used for a different request."]},
+    def first_response(self, response) -> Status | None:
+        """The stored answer to the first request with this key, if this is that request
+        again; ApiError (422) if the key was used for another request, or for one that can
+        no longer be compared."""
+        stored = IdempotentRequest.objects.filter(
+            api_key=self.api_key, key_digest=self.key_digest
+        ).first()
+        if stored is None:
+            return None
+        if stored.request_fingerprint == UNKNOWN_REQUEST:
+            raise key_reused(
+                gettext(
+                    "This Idempotency-Key was used before for a request that can no longer "
+                    "be compared with this one. Send it with a new key."
+                )
+            )
+        if stored.request_fingerprint != self.request_digest:
+            raise key_reused(gettext("This Idempotency-Key was used for a different request."))
+        return booking_accepted(response, stored.response_status, stored.response_body)
+
+    def record(self, status: int, body: dict) -> None:
+        IdempotentRequest.objects.create(
+            api_key=self.api_key,
+            key_digest=self.key_digest,
+            request_fingerprint=self.request_digest,
+            response_status=status,
+            response_body=body,
         )
-    return booking_accepted(response, stored.response_status, stored.response_body)
+
+
+def key_reused(message: str) -> ApiError:
+    return ApiError(
+        422,
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        message,
+        fields={IDEMPOTENCY_HEADER: [gettext("Already used for a different request.")]},
+    )
 
 
 def booking_accepted(response, status: int, body: dict) -> Status:
@@ -444,7 +506,7 @@ def refuse_other_methods(path: str, *allowed: str) -> None:
         raise ApiError(
             405,
             ErrorCode.METHOD_NOT_ALLOWED,
-            f"Use {' or '.join(allowed)}.",
+            gettext("Use %(methods)s.") % {"methods": ", ".join(allowed)},
             headers={"Allow": ", ".join(allowed)},
         )
 
@@ -468,7 +530,7 @@ for route, path_view in list(intake_api.default_router.path_operations.items()):
 
 def unknown_route(request, path):
     return ApiError(
-        404, ErrorCode.NOT_FOUND, "No such API route; see /api/v1/openapi.json."
+        404, ErrorCode.NOT_FOUND, gettext("No such API route; see /api/v1/openapi.json.")
     ).response()
 
 

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import ApiKey
 from bookings.consent import consent_sentence, record_consent
+from bookings.intake.validators import validate_public_email_domain
 from bookings.models import Booking, Viewing
 
 
@@ -13,6 +14,7 @@ class BookingRequestForm(forms.ModelForm):
 
     consent = forms.BooleanField(
         error_messages={"required": _("You must consent before you can book.")},
+        widget=forms.CheckboxInput(attrs={"autocomplete": "off"}),
     )
 
     class Meta:
@@ -26,21 +28,24 @@ class BookingRequestForm(forms.ModelForm):
             "phone": _("Mobile phone"),
             "message": _("Message to the broker"),
         }
+        # Every field says what a browser may fill in (autocomplete); the phone is a tel
+        # input, so a phone shows its number pad.
         widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
             "phone": forms.TextInput(
-                attrs={"autocomplete": "tel", "inputmode": "tel", "aria-describedby": "phone-hint"}
+                attrs={"type": "tel", "autocomplete": "tel", "aria-describedby": "phone-hint"}
             ),
-            "message": forms.Textarea(attrs={"rows": 3}),
+            "message": forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         }
 
     def __init__(self, *args, viewing: Viewing, source: str, language: str, **kwargs):
         booking = Booking(viewing=viewing, source=source, language=language)
         super().__init__(*args, instance=booking, **kwargs)
         self.fields["consent"].label = consent_sentence(viewing.agency)
-        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
-        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
-        # Slots are named by the broker system's id, among the viewing's own: whether one can
+        self.fields["email"].validators.append(validate_public_email_domain)
+        # Slots are named by the provider's id, among the viewing's own: whether one can
         # be booked (full, passed, or a viewing without slots) is the model's to say.
         self.fields["slot"].queryset = viewing.slots.all()
         self.fields["slot"].to_field_name = "provider_slot_id"
@@ -60,6 +65,14 @@ class PublicBookingForm(BookingRequestForm):
         label=_("Leave this field empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
+
+    # What a switch of language keeps (bookings/intake/views.py): what the buyer typed and
+    # the time they chose. Not the consent: its sentence is now in another language.
+    KEPT_ON_LANGUAGE_SWITCH = ("slot", "first_name", "last_name", "email", "phone", "message")
+
+    @classmethod
+    def kept_values(cls, data) -> dict[str, str]:
+        return {name: data[name] for name in cls.KEPT_ON_LANGUAGE_SWITCH if name in data}
 
     def clean_website(self):
         if self.cleaned_data["website"]:

@@ -15,7 +15,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, StrictBool, StrictStr
 from pydantic_core import PydanticCustomError
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings import models
 from bookings.providers import PLUGINS
 
@@ -68,10 +68,10 @@ Text = Annotated[StrictStr, AfterValidator(encodable)]
 
 
 def broker_limits() -> str:
-    """What the broker systems' contracts limit, for the document: "MSPECS: first_name 60,
+    """What the providers' contracts limit, for the document: "MSPECS: first_name 60,
     ..." (bookings/providers/, `field_limits`)."""
     return "; ".join(
-        f"{BrokerSystem(system).label}: "
+        f"{Provider(system).label}: "
         + ", ".join(f"{field} {limit}" for field, limit in plugin.field_limits.items())
         for system, plugin in PLUGINS.items()
         if plugin.field_limits
@@ -90,7 +90,7 @@ NAME_DESCRIPTION = (
 
 def model_max_length(field: str) -> dict:
     """The model's limit, stated in the document; the model enforces it, and the agency's
-    broker system may take fewer (Booking.broker_limit_errors)."""
+    provider may take fewer (Booking.broker_limit_errors)."""
     return {"maxLength": models.Booking._meta.get_field(field).max_length}
 
 

@@ -8,15 +8,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from bookings.buyer.links import status_path
+from bookings.client_address import client_address
 from bookings.intake.forms import PublicBookingForm
 from bookings.intake.ratelimit import over_limit
 from bookings.intake.service import accept_booking
 from bookings.models import DUPLICATE_BOOKING, Booking, Viewing
-
-
-def client_ip(request) -> str:
-    # Behind a proxy, set it to pass the client address as REMOTE_ADDR.
-    return request.META.get("REMOTE_ADDR", "")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -24,6 +20,9 @@ def booking_page(request, public_id):
     viewing = Viewing.objects.select_related("agency").filter(public_id=public_id).first()
     if viewing is None or not Viewing.objects.offered_online().filter(pk=viewing.pk).exists():
         return viewing_unavailable(request, viewing)
+    switch_to = request.POST.get("switch_language") if request.method == "POST" else None
+    if switch_to in dict(settings.LANGUAGES):
+        return switch_language(request, viewing, switch_to)
     form = PublicBookingForm(
         request.POST if request.method == "POST" else None,
         viewing=viewing,
@@ -33,7 +32,7 @@ def booking_page(request, public_id):
     status = 200
     if request.method == "POST":
         retry_after = over_limit(
-            f"page-ip:{client_ip(request)}", settings.BOOKING_RATE_LIMIT_PER_IP
+            f"page-ip:{client_address(request)}", settings.BOOKING_RATE_LIMIT_PER_IP
         ) or over_limit(f"page-viewing:{viewing.pk}", settings.BOOKING_RATE_LIMIT_PER_VIEWING)
         if retry_after:
             form.is_valid()  # keep the values and show the field errors there are
@@ -60,11 +59,43 @@ def booking_page(request, public_id):
         if form.has_error(NON_FIELD_ERRORS, DUPLICATE_BOOKING):
             # Says nothing of the earlier booking: whoever typed the email may not have made it.
             return render(request, "bookings/booking_duplicate.html", {"viewing": viewing})
+    response = render_booking_page(request, viewing, form, status)
+    if status == 429:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def switch_language(request, viewing: Viewing, language: str):
+    """The page's language switch submits the booking form (the switch's buttons belong to
+    it), so the page comes back in `language` with what the buyer typed and the time they
+    chose, unchecked and without errors; the choice is kept as set_language keeps it."""
+    translation.activate(language)
+    form = PublicBookingForm(
+        viewing=viewing,
+        source=Booking.Source.PUBLIC_PAGE,
+        language=language,
+        initial=PublicBookingForm.kept_values(request.POST),
+    )
+    response = render_booking_page(request, viewing, form)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+def render_booking_page(request, viewing: Viewing, form: PublicBookingForm, status: int = 200):
     # The upcoming slots, fetched once: the template lists these, never the form field's own.
     slots = list(viewing.slots.upcoming().with_live_booking_count()) if viewing.needs_slot else []
     for slot in slots:
         slot.places = slot.places_left()
-    response = render(
+    return render(
         request,
         "bookings/booking_page.html",
         {
@@ -76,9 +107,6 @@ def booking_page(request, public_id):
         },
         status=status,
     )
-    if status == 429:
-        response["Retry-After"] = str(retry_after)
-    return response
 
 
 def viewing_unavailable(request, viewing: Viewing | None):

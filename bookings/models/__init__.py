@@ -13,7 +13,12 @@ from bookings.models.bookings import (
     Outcome,
     unbookable_changes,
 )
-from bookings.models.intake import ERASED_FINGERPRINT, IdempotentRequest
+from bookings.models.intake import (
+    UNKNOWN_REQUEST,
+    IdempotentRequest,
+    idempotency_key_digest,
+    request_digest,
+)
 from bookings.models.monitoring import Heartbeat
 from bookings.models.privacy import DataRequest
 from bookings.models.quarantine import QuarantineDecision
@@ -25,7 +30,7 @@ __all__ = [
     "BOOKING_CLOSED",
     "DUPLICATE_BOOKING",
     "DUPLICATE_BOOKING_ERROR",
-    "ERASED_FINGERPRINT",
+    "UNKNOWN_REQUEST",
     "Booking",
     "BookingStatus",
     "ChangedSourcesMark",
@@ -40,5 +45,7 @@ __all__ = [
     "ViewingChange",
     "ViewingSlot",
     "WebhookEvent",
+    "idempotency_key_digest",
+    "request_digest",
     "unbookable_changes",
 ]

@@ -1,5 +1,5 @@
-"""A booking, the delivery attempts that send it to the broker system, and the rules its
-fields keep (names, lawful basis, the broker system's limits)."""
+"""A booking, the delivery attempts that send it to the provider, and the rules its
+fields keep (names, lawful basis, the provider's limits)."""
 
 import unicodedata
 from datetime import datetime
@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyScopedQuerySet
 from agencies.problems import Problem, ProblemField
-from bookings.broker_systems import capabilities_of
 from bookings.models.status import BookingStatus
 from bookings.models.viewings import Viewing, ViewingPartQuerySet, ViewingSlot
 from bookings.phones import normalise_phone
 from bookings.problems import delivery as problems
+from bookings.provider_capabilities import capabilities_of
 
 
 class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
@@ -28,7 +28,7 @@ class DeliveryAttemptQuerySet(AgencyScopedQuerySet):
 def unbookable_changes(field: str, problem: Problem) -> dict:
     """How a booking for a slot that filled up (or vanished), or a viewing the broker
     system no longer lists, is left for staff instead of being sent: rejected, as the
-    broker system would have, saying what to do beside the booking's `field`."""
+    provider would have, saying what to do beside the booking's `field`."""
     return {
         "status": Booking.Status.REJECTED,
         "last_problem": problem,
@@ -43,7 +43,7 @@ class BookingQuerySet(ViewingPartQuerySet):
 
     def set_aside_for_unbookable_slots(self) -> list[int]:
         """Bookings still to be sent into a slot that has filled up (or vanished), or into
-        a viewing the broker system no longer lists, would only be rejected: put them
+        a viewing the provider no longer lists, would only be rejected: put them
         before staff now, and return their ids. (A booking being sent is left to its
         worker, which checks `Booking.unbookable_reason` itself.)"""
         waiting = self.awaiting_delivery()
@@ -95,7 +95,7 @@ def is_emoji_part(char: str) -> bool:
 def normalise_name(name: str) -> str:
     """A person's name as NFC without surrounding space. Raises ValidationError for
     control, formatting and line-breaking characters (a line break or a right-to-left
-    override reaches the broker system and the mails it sends), except a zero-width
+    override reaches the provider and the mails it sends), except a zero-width
     joiner inside an emoji sequence."""
     name = unicodedata.normalize("NFC", name).strip()
     for index, char in enumerate(name):
@@ -220,9 +220,17 @@ class Booking(models.Model):
     cancellation_requested_at = models.DateTimeField(
         _("buyer asked to cancel at"), null=True, blank=True, editable=False
     )
-    # The one email telling the buyer the booking ended (bookings/buyer/emails.py).
+    # The buyer's emails, each sent once (bookings/buyer/emails.py): the receipt on booking,
+    # the one telling them the booking ended, and the one correcting it when a booking
+    # they were told had failed reaches the provider after all.
+    receipt_sent_at = models.DateTimeField(
+        _("receipt emailed at"), null=True, blank=True, editable=False
+    )
     buyer_notified_at = models.DateTimeField(
         _("buyer emailed at"), null=True, blank=True, editable=False
+    )
+    buyer_corrected_at = models.DateTimeField(
+        _("buyer told it was delivered after all at"), null=True, blank=True, editable=False
     )
 
     status = models.CharField(
@@ -235,7 +243,7 @@ class Booking(models.Model):
         null=True, blank=True, editable=False, verbose_name=_("claimed until")
     )
     # When the worker holding the claim set out to send (the claim: bookings/delivery/sending.py);
-    # from then on the broker system may receive it. None before the first claim.
+    # from then on the provider may receive it. None before the first claim.
     send_started_at = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("sending started at")
     )
@@ -294,7 +302,7 @@ class Booking(models.Model):
         ]
         # One live booking per buyer (email) and viewing, whatever the slot, also against
         # two identical submissions at once: a second one would list the buyer twice in the
-        # broker system (two Vitec participants). Staff move a booking to another slot.
+        # provider (two Vitec participants). Staff move a booking to another slot.
         constraints = [
             models.UniqueConstraint(
                 fields=["viewing", "email"],
@@ -356,13 +364,13 @@ class Booking(models.Model):
 
     @property
     def is_probably_delivered(self) -> bool:
-        """Its answers were lost more often than the broker system allows a repeat: staff
+        """Its answers were lost more often than the provider allows a repeat: staff
         check there (a flag for templates, which never compare statuses)."""
         return self.status == Booking.Status.PROBABLY_DELIVERED
 
     @property
     def may_yet_be_sent(self) -> bool:
-        """Whether the broker system may still be sent this booking as it stands: not once
+        """Whether the provider may still be sent this booking as it stands: not once
         it is delivered, being sent or cancelled."""
         return self.status not in [*Booking.Status.final(), Booking.Status.SENDING]
 
@@ -440,10 +448,10 @@ class Booking(models.Model):
 
     def broker_limit_errors(self, skip=()) -> dict[str, ValidationError]:
         """The fields, normalised as they are sent, that are longer than the agency's
-        broker system takes (its plug-in's contract: `field_limits`); fields in `skip`
+        provider takes (its plug-in's contract: `field_limits`); fields in `skip`
         already have an error."""
         errors = {}
-        for field, limit in capabilities_of(self.viewing.agency.broker_system).field_limits.items():
+        for field, limit in capabilities_of(self.viewing.agency.provider).field_limits.items():
             length = len(getattr(self, field))
             if field not in skip and length > limit:
                 errors[field] = ValidationError(
@@ -455,11 +463,11 @@ class Booking(models.Model):
 
 
 class Outcome(models.TextChoices):
-    """What a delivery attempt meant for the booking, whatever the broker system: the
+    """What a delivery attempt meant for the booking, whatever the provider: the
     choices of DeliveryAttempt.outcome and what the engine's deliver() returns."""
 
     DELIVERED = "delivered", _("Delivered")
-    # The broker system refused the data (or the slot is full): staff must act.
+    # The provider refused the data (or the slot is full): staff must act.
     REJECTED = "rejected", _("Rejected")
     # 401/403, a refused address or no credential: the credential (login or base URL) is
     # wrong, not the booking.
@@ -467,7 +475,7 @@ class Outcome(models.TextChoices):
     RETRY = "retry", _("Try again later")  # 429, 5xx, no connection
     # It may have landed: do not post it again blindly.
     NEEDS_REVIEW = "needs_review", _("Needs review")
-    # Sent, but no answer came back (read timeout, dropped connection) from a broker system
+    # Sent, but no answer came back (read timeout, dropped connection) from a provider
     # that allows a repeat (lost_answer_repeats): it may have landed.
     ANSWER_LOST = "answer_lost", _("Answer lost")
     # The worker stopped during the call; recorded by the sweep (sweep.recover_interrupted).
@@ -475,7 +483,7 @@ class Outcome(models.TextChoices):
 
 
 class DeliveryAttempt(models.Model):
-    """One HTTP call to a broker system for one booking, as staff need to see it."""
+    """One HTTP call to a provider for one booking, as staff need to see it."""
 
     booking = models.ForeignKey(
         Booking, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("booking")

@@ -19,7 +19,7 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     # Its slot or viewing started before it could be delivered (Booking.delivery_deadline).
     TOO_LATE = "too_late", _("Too late")
-    # Posts whose answers were lost more often than the broker system allows a repeat
+    # Posts whose answers were lost more often than the provider allows a repeat
     # (bookings/providers/base.py, lost_answer_repeats): it most likely landed.
     PROBABLY_DELIVERED = "probably_delivered", _("Probably delivered: check the broker system")
 
@@ -34,7 +34,7 @@ class BookingStatus(models.TextChoices):
     @classmethod
     def stopped(cls) -> list["BookingStatus"]:
         """Bookings whose delivery halted until someone acts (fixes the credential, the
-        data or checks the broker system); Re-send starts them again."""
+        data or checks the provider); Re-send starts them again."""
         return [
             cls.HELD,
             cls.REJECTED,
@@ -46,7 +46,7 @@ class BookingStatus(models.TextChoices):
 
     @classmethod
     def in_doubt(cls) -> list["BookingStatus"]:
-        """Bookings that may have reached the broker system without our knowing: staff check
+        """Bookings that may have reached the provider without our knowing: staff check
         there, then re-send or mark them delivered."""
         return [cls.NEEDS_REVIEW, cls.PROBABLY_DELIVERED]
 
@@ -56,21 +56,21 @@ class BookingStatus(models.TextChoices):
         return [*cls.waiting(), cls.SENDING]
 
     @classmethod
-    def with_the_broker_system(cls) -> list["BookingStatus"]:
-        """Bookings the broker system has or is being sent: what it has must stay what the
+    def with_the_provider(cls) -> list["BookingStatus"]:
+        """Bookings the provider has or is being sent: what it has must stay what the
         admin shows."""
         return [cls.SENDING, cls.DELIVERED]
 
     @classmethod
     def given_up(cls) -> list["BookingStatus"]:
-        """Bookings that ended without reaching the broker system: refused, failed or too
+        """Bookings that ended without reaching the provider: refused, failed or too
         late. Their buyer is told (bookings/buyer/emails.py) and sees "not registered"."""
         return [cls.REJECTED, cls.FAILED, cls.TOO_LATE]
 
     @classmethod
     def ended(cls) -> list["BookingStatus"]:
         """Bookings that cannot go ahead: given up, or cancelled by staff; the ends a buyer
-        gets their one email for (bookings/buyer/emails.py)."""
+        gets their email for (bookings/buyer/emails.py)."""
         return [*cls.given_up(), cls.CANCELLED]
 
     @classmethod
@@ -82,13 +82,13 @@ class BookingStatus(models.TextChoices):
     @classmethod
     def replayed(cls) -> list["BookingStatus"]:
         """Bookings a bulk replay sends again: stopped by an outage or a refused credential,
-        not by the broker system's verdict on the booking (rejected) or staff's
+        not by the provider's verdict on the booking (rejected) or staff's
         (cancelled)."""
         return [cls.FAILED, cls.HELD]
 
     @classmethod
     def unsent_stopped(cls) -> list["BookingStatus"]:
-        """Stopped bookings that cannot have reached the broker system (not in doubt)."""
+        """Stopped bookings that cannot have reached the provider (not in doubt)."""
         return [status for status in cls.stopped() if status not in cls.in_doubt()]
 
     @classmethod
@@ -120,7 +120,7 @@ class BookingStatus(models.TextChoices):
         """Bookings that stand, are on their way or may have landed: a buyer has at most one
         of these per viewing and time. One refused, failed or cancelled does not stand, so
         the buyer may book again (e.g. with corrected data), as may one too late for its
-        slot. One in doubt may sit in the broker system already: booking again could list
+        slot. One in doubt may sit in the provider already: booking again could list
         the buyer twice."""
         return [
             cls.QUEUED,
@@ -151,11 +151,11 @@ STAFF_TRANSITIONS = {
     "cancel": Transition(
         (*BookingStatus.waiting(), *BookingStatus.stopped()), BookingStatus.CANCELLED
     ),
-    # The buyer's own cancel: what cannot have reached the broker system.
+    # The buyer's own cancel: what cannot have reached the provider.
     "cancel_unsent": Transition(
         (*BookingStatus.waiting(), *BookingStatus.unsent_stopped()), BookingStatus.CANCELLED
     ),
-    # Staff removed the buyer in the broker system, so a delivered booking is cancelled too.
+    # Staff removed the buyer in the provider, so a delivered booking is cancelled too.
     "cancel_as_the_buyer_asked": Transition(
         (*BookingStatus.waiting(), *BookingStatus.stopped(), BookingStatus.DELIVERED),
         BookingStatus.CANCELLED,

@@ -1,4 +1,4 @@
-"""A viewing, its time slots and what syncs with the broker system changed on them: the
+"""A viewing, its time slots and what syncs with the provider changed on them: the
 aggregate every booking, quarantine decision and change hangs from."""
 
 import uuid
@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from agencies.models import Agency, AgencyScopedQuerySet
 from agencies.problems import ProblemField
 from agencies.validators import validate_provider_id
-from bookings.broker_systems import capabilities_of
 from bookings.models.status import BookingStatus
+from bookings.provider_capabilities import capabilities_of
 
 
 class ViewingQuerySet(AgencyScopedQuerySet):
@@ -22,7 +22,7 @@ class ViewingQuerySet(AgencyScopedQuerySet):
         return self.filter(is_open=True, agency__is_active=True, ends_at__gt=now or timezone.now())
 
     def offered_online(self, now=None):
-        """The bookable viewings the broker system lets buyers book from the internet: the
+        """The bookable viewings the provider lets buyers book from the internet: the
         ones the public page and the JSON API offer (staff may still book the others)."""
         return self.bookable(now).filter(bookable_from_internet=True)
 
@@ -32,7 +32,7 @@ class ViewingQuerySet(AgencyScopedQuerySet):
         return self.offered_online(now).exclude(booking_closes_at__lte=now)
 
     def imported(self):
-        """Viewings read from a broker system (an MSPECS deal or a Vitec estate)."""
+        """Viewings read from a provider (an MSPECS deal or a Vitec estate)."""
         return self.exclude(source_id="")
 
 
@@ -86,7 +86,7 @@ class Viewing(models.Model):
         blank=True,
         help_text=_("No booking is taken from this time on. Empty: until the viewing starts."),
     )
-    # MSPECS date-only viewings (docs/mspecs.md): the broker system names a day, no time;
+    # MSPECS date-only viewings (docs/mspecs.md): the provider names a day, no time;
     # starts_at and ends_at span that day in Swedish time, and buyers book the day.
     date_only = models.BooleanField(
         _("date only"),
@@ -103,7 +103,7 @@ class Viewing(models.Model):
         editable=False,
         help_text=_("The broker system asks not to show the viewing's start and end times."),
     )
-    # The viewing is no longer in the broker system: closed, never deleted (its bookings stay).
+    # The viewing is no longer in the provider: closed, never deleted (its bookings stay).
     removed_from_source_at = models.DateTimeField(null=True, blank=True, editable=False)
     sync_problem = ProblemField(_("sync problem"))
     # Unguessable id for the public booking page.
@@ -137,22 +137,38 @@ class Viewing(models.Model):
         return f"{self.title} ({timezone.localtime(self.starts_at):{shown}})"
 
     @property
+    def title_and_address(self) -> str:
+        """The viewing as the buyer reads it in one line. Imported titles are often the
+        street address ("Kungsgatan 5, Göteborg"), so no part is said twice: a title that
+        the address holds gives way to it, and an address part the title holds is left out
+        ("Storgatan 1, 3 rok" at "Storgatan 1, Uppsala": "Storgatan 1, 3 rok, Uppsala")."""
+        title_parts = [part.strip() for part in self.title.split(",")]
+        address_parts = [part.strip() for part in self.address.split(",") if part.strip()]
+        address = self.address.casefold()
+        if address and all(part.casefold() in address for part in title_parts):
+            return self.address
+        title = self.title.casefold()
+        return ", ".join(
+            [self.title, *(part for part in address_parts if part.casefold() not in title)]
+        )
+
+    @property
     def is_imported(self) -> bool:
         return bool(self.source_id)
 
     def booking_closed(self, now=None) -> bool:
-        """Whether the booking deadline the broker system set has passed."""
+        """Whether the booking deadline the provider set has passed."""
         return (
             self.booking_closes_at is not None and (now or timezone.now()) >= self.booking_closes_at
         )
 
     @property
     def needs_slot(self) -> bool:
-        """Time-slot viewings book into a slot, and every viewing of a broker system whose
+        """Time-slot viewings book into a slot, and every viewing of a provider whose
         viewings all have slots (Vitec)."""
         return (
             self.viewing_type == self.Type.TIME_SLOTS
-            or capabilities_of(self.agency.broker_system).every_viewing_has_slots
+            or capabilities_of(self.agency.provider).every_viewing_has_slots
         )
 
     def clean(self):
@@ -161,7 +177,7 @@ class Viewing(models.Model):
         if (
             self.agency_id
             and self.viewing_type == self.Type.TIME_SLOTS
-            and capabilities_of(self.agency.broker_system).polls_slot_status
+            and capabilities_of(self.agency.provider).polls_slot_status
             and not self.mspecs_deal_id
         ):
             raise ValidationError(
@@ -182,7 +198,7 @@ class ViewingSlotQuerySet(ViewingPartQuerySet):
 
     def with_live_booking_count(self):
         """Each slot with `live_booking_count`, which ViewingSlot.places_left reads: our
-        live bookings the broker system had not counted in `number_booked` when it was read
+        live bookings the provider had not counted in `number_booked` when it was read
         (`status_checked_at`), i.e. not delivered by then."""
         not_counted = (
             Q(status_checked_at__isnull=True)
@@ -210,11 +226,11 @@ class ViewingSlot(models.Model):
     status_checked_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("status checked at")
     )
-    # The broker system no longer lists this slot: treat it as closed until staff act.
+    # The provider no longer lists this slot: treat it as closed until staff act.
     missing_from_provider = models.BooleanField(
         default=False, verbose_name=_("missing from the broker system")
     )
-    # Places as the broker system states them (None: not stated). MSPECS gives the places
+    # Places as the provider states them (None: not stated). MSPECS gives the places
     # left (freeSpots); Vitec the capacity (participantPerTimeSlot) and the participants it
     # lists (number_booked, as read at status_checked_at), from which the places left are
     # what those and our live bookings leave (ViewingSlot.places_left).
@@ -247,7 +263,7 @@ class ViewingSlot(models.Model):
         return not (self.fully_booked or self.missing_from_provider)
 
     def places_left(self, live_bookings: int | None = None) -> int | None:
-        """Places a buyer can still take, or None when the broker system does not say:
+        """Places a buyer can still take, or None when the provider does not say:
         MSPECS's freeSpots as last read, else the capacity minus the buyers the broker
         system counted (`number_booked`) minus our live bookings it had not counted yet
         (`live_bookings`, else as annotated by with_live_booking_count, else counted): a
@@ -263,7 +279,7 @@ class ViewingSlot(models.Model):
         return max(0, self.capacity - self.number_booked - live_bookings)
 
     def bookings_not_counted(self):
-        """Our live bookings of the slot that were not delivered when the broker system's
+        """Our live bookings of the slot that were not delivered when the provider's
         count (`number_booked`) was read, at `status_checked_at`."""
         live = self.bookings.filter(status__in=BookingStatus.live())
         if self.status_checked_at is None:
@@ -271,7 +287,7 @@ class ViewingSlot(models.Model):
         return live.exclude(delivered_at__lte=self.status_checked_at)
 
     def mark_fully_booked(self) -> None:
-        """The broker system said the slot is full (e.g. Vitec's booking-limit validation
+        """The provider said the slot is full (e.g. Vitec's booking-limit validation
         error): close it as a slot-status poll would."""
         self.fully_booked = True
         self.status_checked_at = timezone.now()
@@ -283,7 +299,7 @@ class ViewingSlot(models.Model):
 
 
 class ViewingChange(models.Model):
-    """One thing a sync with the broker system changed on a viewing, for staff to see."""
+    """One thing a sync with the provider changed on a viewing, for staff to see."""
 
     class Kind(models.TextChoices):
         IMPORTED = "imported", _("Imported")

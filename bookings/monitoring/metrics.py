@@ -20,7 +20,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
+from agencies.models import CredentialStatus, Provider, ProviderCredential
 from bookings.models import Booking, DeliveryAttempt, Heartbeat, Outcome, Viewing
 
 # The doors a booking comes in by, as the metric names them.
@@ -29,7 +29,7 @@ DOORS = {
     Booking.Source.API: "api",
     Booking.Source.ADMIN: "admin",
 }
-# Upper bounds (seconds) of the attempt duration buckets: a healthy broker system answers in
+# Upper bounds (seconds) of the attempt duration buckets: a healthy provider answers in
 # well under a second; the read timeout is 20 s.
 DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30]
 
@@ -58,24 +58,24 @@ class DatabaseCollector(Collector):
     def deliveries(self):
         metric = CounterMetricFamily(
             "viewingbridge_deliveries",
-            "Delivery attempts, by broker system and outcome.",
+            "Delivery attempts, by provider and outcome.",
             labels=["broker_system", "outcome"],
         )
         counts = {
-            (broker_system, outcome): count
-            for broker_system, outcome, count in DeliveryAttempt.objects.values_list(
-                "booking__viewing__agency__broker_system", "outcome"
+            (provider, outcome): count
+            for provider, outcome, count in DeliveryAttempt.objects.values_list(
+                "booking__viewing__agency__provider", "outcome"
             ).annotate(Count("pk"))
         }
-        for broker_system in BrokerSystem.values:
+        for provider in Provider.values:
             for outcome in Outcome.values:
-                metric.add_metric([broker_system, outcome], counts.get((broker_system, outcome), 0))
+                metric.add_metric([provider, outcome], counts.get((provider, outcome), 0))
         return metric
 
     def attempt_durations(self):
         metric = HistogramMetricFamily(
             "viewingbridge_delivery_attempt_duration_seconds",
-            "How long each delivery call to a broker system took.",
+            "How long each delivery call to a provider took.",
             labels=["broker_system"],
         )
         bucket_counts = {
@@ -83,21 +83,21 @@ class DatabaseCollector(Collector):
             for index, bound in enumerate(DURATION_BUCKETS)
         }
         rows = {
-            row.pop("booking__viewing__agency__broker_system"): row
+            row.pop("booking__viewing__agency__provider"): row
             # An interrupted attempt has no answer, so no duration worth counting.
             for row in DeliveryAttempt.objects.exclude(outcome=Outcome.INTERRUPTED)
-            .values("booking__viewing__agency__broker_system")
+            .values("booking__viewing__agency__provider")
             .annotate(total=Count("pk"), sum_ms=Sum("duration_ms"), **bucket_counts)
             .order_by()
         }
-        for broker_system in BrokerSystem.values:
-            row = rows.get(broker_system, {})
+        for provider in Provider.values:
+            row = rows.get(provider, {})
             buckets = [
                 (str(bound), row.get(f"le_{index}", 0))
                 for index, bound in enumerate(DURATION_BUCKETS)
             ]
             metric.add_metric(
-                [broker_system],
+                [provider],
                 buckets=[*buckets, ("+Inf", row.get("total", 0))],
                 sum_value=(row.get("sum_ms") or 0) / 1000,
             )
@@ -131,17 +131,17 @@ class DatabaseCollector(Collector):
     def credentials_failing(self):
         metric = GaugeMetricFamily(
             "viewingbridge_credentials_failing",
-            "Broker-system credentials refused (their agency's bookings are held).",
+            "Provider credentials refused (their agency's bookings are held).",
             labels=["broker_system"],
         )
         counts = dict(
             ProviderCredential.objects.filter(status=CredentialStatus.FAILING)
-            .values_list("agency__broker_system")
+            .values_list("agency__provider")
             .annotate(Count("pk"))
             .order_by()
         )
-        for broker_system in BrokerSystem.values:
-            metric.add_metric([broker_system], counts.get(broker_system, 0))
+        for provider in Provider.values:
+            metric.add_metric([provider], counts.get(provider, 0))
         return metric
 
     def slot_poll_failures(self):

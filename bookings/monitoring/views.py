@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bookings.client_address import client_address
 from bookings.monitoring import health
 from bookings.monitoring.metrics import registry
 
@@ -40,10 +41,10 @@ def bearer_token_matches(request) -> bool:
 
 
 def address_allowed(request) -> bool:
-    """REMOTE_ADDR only: X-Forwarded-For is whatever the client chose to send (behind a
-    proxy, have it pass the client's address as REMOTE_ADDR, as for the rate limits)."""
+    """The client's address as far as TRUSTED_PROXY_COUNT trusts X-Forwarded-For: behind a
+    proxy REMOTE_ADDR is the proxy's, which would let every client in."""
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     return any(

@@ -1,7 +1,9 @@
-"""Retention: personal data is kept only as long as settings say (README, Settings).
+"""Retention: personal data is kept only as long as settings say (docs/settings.md).
 Bookings are anonymised BOOKING_RETENTION_DAYS after their viewing ended (or the agency's
 shorter period); delivery attempts, finished task results and Idempotency-Key records are
-deleted after their own periods; expired sessions are cleared.
+deleted after their own periods, as are the webhook events a provider pushed (kept while
+the deal's sync waits or for what went wrong; they hold no buyer's data: docs/mspecs.md,
+"Webhooks"); expired sessions are cleared.
 
 Each kind of row is handled in one pass over its table, every agency at once, in ranges
 of RETENTION_BATCH_SIZE primary keys (the range's end read from the table's own key
@@ -22,8 +24,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency
+from bookings.audit import Actor, By, Door
 from bookings.delivery.task_rows import finished_task_results
-from bookings.models import Booking, DeliveryAttempt, IdempotentRequest, QuarantineDecision
+from bookings.models import (
+    Booking,
+    DeliveryAttempt,
+    IdempotentRequest,
+    QuarantineDecision,
+    WebhookEvent,
+)
 from bookings.privacy.anonymise import (
     ERASED_DOMAIN,
     UNDELIVERED,
@@ -39,6 +48,7 @@ AGENCY_COUNTS = [
     "decisions_anonymised",
     "delivery_attempts_deleted",
     "idempotency_records_deleted",
+    "webhook_events_deleted",
 ]
 
 
@@ -119,9 +129,13 @@ def in_batches(work: Work, report: RetentionReport, on_progress: Callable[[int],
         report.longest_batch_seconds = max(report.longest_batch_seconds, time.monotonic() - started)
 
 
-def anonymise(bookings: QuerySet) -> Counter:
-    cancelled = cancel_undelivered(bookings)
-    return Counter(bookings_cancelled=cancelled, bookings_anonymised=anonymise_bookings(bookings))
+def anonymiser(by: By) -> Callable[[QuerySet], Counter]:
+    def anonymise(bookings: QuerySet) -> Counter:
+        cancelled = cancel_undelivered(bookings, by)
+        anonymised = anonymise_bookings(bookings)
+        return Counter(bookings_cancelled=cancelled, bookings_anonymised=anonymised)
+
+    return anonymise
 
 
 def deleted(kind: str) -> Callable[[QuerySet], Counter]:
@@ -152,7 +166,7 @@ def viewing_ended_before_retention(now, path: str = "viewing__") -> Q:
     return condition
 
 
-def retention_work(now) -> list[Work]:
+def retention_work(now, who) -> list[Work]:
     expired = viewing_ended_before_retention(now)
     bookings = (
         Booking.objects.filter(expired, anonymised_at__isnull=True)
@@ -168,8 +182,16 @@ def retention_work(now) -> list[Work]:
     idempotency_records = IdempotentRequest.objects.filter(
         created_at__lt=days_before(now, "IDEMPOTENCY_RETENTION_DAYS")
     )
+    webhook_events = WebhookEvent.objects.filter(
+        received_at__lt=days_before(now, "WEBHOOK_EVENT_RETENTION_DAYS")
+    )
     work = [
-        Work("bookings_anonymised", bookings, "viewing__agency__slug", anonymise),
+        Work(
+            "bookings_anonymised",
+            bookings,
+            "viewing__agency__slug",
+            anonymiser(By(who, Door.RETENTION).resolved()),
+        ),
         Work("decisions_anonymised", decisions, "viewing__agency__slug", decisions_anonymised),
         Work(
             "delivery_attempts_deleted",
@@ -182,6 +204,12 @@ def retention_work(now) -> list[Work]:
             idempotency_records,
             "api_key__agency__slug",
             deleted("idempotency_records_deleted"),
+        ),
+        Work(
+            "webhook_events_deleted",
+            webhook_events,
+            "agency__slug",
+            deleted("webhook_events_deleted"),
         ),
     ]
     finished_tasks = finished_task_results(days_before(now, "TASK_RESULT_RETENTION_DAYS"))
@@ -198,22 +226,24 @@ def apply_retention(
     on_start: Callable[[int], None] = lambda total: None,
     on_progress: Callable[[int], None] = lambda rows: None,
     now=None,
+    who=Actor.SYSTEM,
 ) -> RetentionReport:
     """Anonymise and delete what is past its retention (on a dry run: only count it).
     `on_start` is told how many rows there are to handle, `on_progress` how many each
-    batch handled."""
+    batch handled; bookings cancelled on the way are recorded as done by `who` (the
+    nightly task: the system; the command: the operator)."""
     now = now or timezone.now()
     report = RetentionReport(dry_run=dry_run)
     for slug in Agency.objects.order_by("slug").values_list("slug", flat=True):
         report.per_agency[slug] = Counter({kind: 0 for kind in AGENCY_COUNTS})
-    work = retention_work(now)
+    work = retention_work(now, who)
     due = {item.kind: item.due_by_agency() for item in work}
     on_start(sum(count for by_agency in due.values() for count in by_agency.values()))
     for item in work:
         if dry_run:
             for slug, count in due[item.kind].items():
                 report.add(slug, Counter({item.kind: count}))
-            if item.handle is anonymise:
+            if item.kind == "bookings_anonymised":
                 undelivered = item.rows.filter(status__in=UNDELIVERED)
                 for slug, count in count_by_agency(undelivered, item.agency_slug).items():
                     report.add(slug, Counter(bookings_cancelled=count))

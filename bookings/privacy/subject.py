@@ -18,6 +18,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, Membership
+from bookings.audit import Action, Actor, By, Door, record
 from bookings.models import (
     Booking,
     DataRequest,
@@ -42,7 +43,7 @@ BOOKING_FIELDS = [
     *("provider_reference", "created_at", "updated_at", "delivered_at"),
     # What the buyer agreed to, and what they asked and were told.
     *("consent_given_at", "consent_text_version", "lawful_basis"),
-    *("cancellation_requested_at", "buyer_notified_at"),
+    *("cancellation_requested_at", "receipt_sent_at", "buyer_notified_at", "buyer_corrected_at"),
 ]
 ATTEMPT_FIELDS = [
     *("id", "booking_id", "started_at", "endpoint", "url", "http_status", "duration_ms"),
@@ -50,7 +51,7 @@ ATTEMPT_FIELDS = [
 ]
 DECISION_FIELDS = ["id", "viewing_id", "email", "decision", "decided_at"]
 LOG_FIELDS = ["id", "action_time", "object_id", "object_repr", "action_flag", "change_message"]
-IDEMPOTENCY_FIELDS = ["id", "key", "response_status", "response_body", "created_at"]
+IDEMPOTENCY_FIELDS = ["id", "key_digest", "response_status", "response_body", "created_at"]
 
 
 def normalise_email(email: str) -> str:
@@ -162,18 +163,24 @@ def audit(kind: str, data: BuyerData, counts: dict[Agency, Counter], *, user, ch
 def erase(data: BuyerData, *, user=None, channel=DataRequest.Channel.ADMIN, dry_run=False):
     """Anonymise every row under the email in one transaction and record it per agency:
     bookings not delivered are cancelled first (cancel_undelivered); one being sent right now is
-    left out (counted as `being_sent`), to be erased once its call ends. Returns the
-    counts per agency (what would be done, on a dry run)."""
+    left out (counted as `being_sent`), to be erased once its call ends. Each booking erased
+    records it in the audit trail. Returns the counts per agency (what would be done, on a
+    dry run)."""
+    by = By(actor(user), Door.ERASURE).resolved()
     with transaction.atomic():
         counts = data.counts_by_agency()
         if dry_run:
             return counts
         for agency, agency_counts in counts.items():
             bookings = data.bookings().filter(viewing__agency=agency)
-            agency_counts["cancelled"] = cancel_undelivered(bookings)
+            agency_counts["cancelled"] = cancel_undelivered(bookings, by)
             agency_counts["being_sent"] = bookings.filter(status=Booking.Status.SENDING).count()
+            erased = list(
+                bookings.exclude(status=Booking.Status.SENDING).values_list("pk", flat=True)
+            )
             # Attempts and log entries first: they are found through the bookings' email.
             anonymise_bookings(bookings)
+            record(by, Booking.objects.filter(pk__in=erased), Action.ERASE)
         anonymise_decisions(data.quarantine_decisions())
         audit(DataRequest.Kind.ERASURE, data, counts, user=user, channel=channel)
     return counts
@@ -214,6 +221,13 @@ def export_records(data: BuyerData) -> dict:
 
 def record_export(data: BuyerData, *, user, channel=DataRequest.Channel.ADMIN) -> None:
     audit(DataRequest.Kind.EXPORT, data, data.counts_by_agency(), user=user, channel=channel)
+    record(By(actor(user), Door.ACCESS), data.bookings(), Action.EXPORT)
+
+
+def actor(user):
+    """Who the audit trail names: the staff member, or with none (the DataRequest's
+    performed_by is then empty too) the operator running the management command."""
+    return Actor.OPERATOR if user is None else user
 
 
 def write_json(out: TextIO, data: BuyerData) -> None:

@@ -1,12 +1,12 @@
 """What went wrong delivering a booking or polling slots, as codes with parameters (see
-agencies/problems.py). Every parameter taken from a broker system's answer goes through
+agencies/problems.py). Every parameter taken from a provider's answer goes through
 bookings.delivery.redaction.redact_answer before it is stored."""
 
 from django.utils.translation import gettext_lazy as _
 
 from agencies.problems import define
 
-# --- one call to a broker system, described ------------------------------------------------
+# --- one call to a provider, described ------------------------------------------------
 
 HTTP_STATUS = define("http_status", _("HTTP %(status)s"))
 HTTP_STATUS_SAID = define("http_status_said", _("HTTP %(status)s: %(message)s"))

@@ -1,4 +1,4 @@
-"""What went wrong reading a deal or estate from a broker system, as codes with parameters
+"""What went wrong reading a deal or estate from a provider, as codes with parameters
 (see agencies/problems.py), shown to staff on the import page and on synced viewings."""
 
 from django.utils.translation import gettext_lazy as _

@@ -1,14 +1,14 @@
-"""The broker systems, one plug-in each (a folder beside this file, registered on one line
-below): its client, contract, sandbox routes and what it can do (base.BrokerSystemPlugin)."""
+"""The providers, one plug-in each (a folder beside this file, registered on one line
+below): its client, contract, sandbox routes and what it can do (base.ProviderPlugin)."""
 
 import threading
 
 from agencies.models import ProviderCredential
-from bookings.broker_systems import PLUGINS
+from bookings.provider_capabilities import PLUGINS
 from bookings.providers import mspecs, vitec
-from bookings.providers.base import BrokerSystemPlugin, ProviderClient
+from bookings.providers.base import ProviderClient, ProviderPlugin
 
-# The ground floor's table (bookings/broker_systems.py), so the models see every plug-in.
+# The ground floor's table (bookings/provider_capabilities.py), so the models see every plug-in.
 PLUGINS.update(
     {
         plugin.system: plugin
@@ -23,15 +23,15 @@ CLIENT_CLASSES: dict[str, type[ProviderClient]] = {
 }
 
 
-def plugin_for(broker_system: str) -> BrokerSystemPlugin:
-    """The plug-in of a broker system (an Agency's `broker_system`)."""
-    return PLUGINS[broker_system]
+def plugin_for(provider: str) -> ProviderPlugin:
+    """The plug-in of a provider (an Agency's `provider`)."""
+    return PLUGINS[provider]
 
 
 def systems_with(capability: str) -> list[str]:
-    """The broker systems whose plug-in has `capability` (a BrokerSystemPlugin flag, e.g.
+    """The providers whose plug-in has `capability` (a ProviderPlugin flag, e.g.
     "has_quarantine"), for queries over the agencies it concerns
-    (`agency__broker_system__in=systems_with(...)`)."""
+    (`agency__provider__in=systems_with(...)`)."""
     return [system for system, plugin in PLUGINS.items() if getattr(plugin, capability)]
 
 
@@ -48,6 +48,6 @@ def client_for(credential: ProviderCredential) -> ProviderClient:
         if client is None:
             for stale in [k for k in _clients if k[0] == credential.pk]:
                 _clients.pop(stale).session.close()
-            client_class = CLIENT_CLASSES[credential.agency.broker_system]
+            client_class = CLIENT_CLASSES[credential.agency.provider]
             client = _clients[key] = client_class.for_credential(credential)
         return client

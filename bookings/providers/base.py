@@ -1,4 +1,4 @@
-"""What every broker-system client shares: one HTTP session per credential, timeouts,
+"""What every provider client shares: one HTTP session per credential, timeouts,
 auth, and a record of each call that delivery and polling can store as they need."""
 
 import ipaddress
@@ -51,7 +51,7 @@ _in_flight: dict[int, threading.BoundedSemaphore] = {}
 
 
 def delivery_calls_in_flight() -> threading.BoundedSemaphore:
-    """The process-wide bound on delivery calls waiting for a broker system at once
+    """The process-wide bound on delivery calls waiting for a provider at once
     (DELIVERY_CONCURRENCY). Worker threads beyond it do their database work meanwhile."""
     size = settings.DELIVERY_CONCURRENCY
     with _in_flight_lock:
@@ -84,13 +84,13 @@ def url_without_userinfo(url: str) -> str:
     return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def check_provider_address(url: str, broker_system: str, mspecs_api: str = "") -> None:
+def check_provider_address(url: str, provider: str, mspecs_api: str = "") -> None:
     """Raise ProviderAddressRefused unless `url` may be called. Every address the host
     resolves to is checked, so a name answering one public and one internal address is
     refused too. (The connection resolves the name again: a rebinding DNS server could
     still switch addresses in between; the host allow-list is the main defence.)"""
     try:
-        validate_provider_url(url, broker_system, mspecs_api)
+        validate_provider_url(url, provider, mspecs_api)
     except ValidationError as error:
         raise ProviderAddressRefused(
             problems.ADDRESS_NOT_ALLOWED(
@@ -118,14 +118,14 @@ def check_provider_address(url: str, broker_system: str, mspecs_api: str = "") -
 class CheckedAddressAdapter(requests.adapters.HTTPAdapter):
     """Checks every request's address (check_provider_address) before it is sent."""
 
-    def __init__(self, broker_system: str, mspecs_api: str = "", **kwargs):
-        self.broker_system = broker_system
+    def __init__(self, provider: str, mspecs_api: str = "", **kwargs):
+        self.provider = provider
         self.mspecs_api = mspecs_api
         super().__init__(**kwargs)
 
     def send(self, request, *args, **kwargs):
         # The base URL may have no query; a read under it may (e.g. Vitec's paged estates).
-        check_provider_address(request.url.partition("?")[0], self.broker_system, self.mspecs_api)
+        check_provider_address(request.url.partition("?")[0], self.provider, self.mspecs_api)
         return super().send(request, *args, **kwargs)
 
 
@@ -154,7 +154,7 @@ class CallRecord:
 
     @property
     def never_sent(self) -> bool:
-        """No connection was made, so the broker system cannot have seen the request.
+        """No connection was made, so the provider cannot have seen the request.
         Any other failure (dropped mid-request, a broken answer) may have taken effect."""
         if self.address_refused or isinstance(self.error, requests.ConnectTimeout):
             return True
@@ -164,9 +164,9 @@ class CallRecord:
 
     @property
     def broker_failing(self) -> bool:
-        """The broker system failed to deal with the call (5xx, 408, 429, a timeout, no
+        """The provider failed to deal with the call (5xx, 408, 429, a timeout, no
         connection): what the circuit breaker counts (bookings/delivery/circuit.py). An
-        address we refused to call says nothing about the broker system."""
+        address we refused to call says nothing about the provider."""
         if self.status is None:
             return not self.address_refused
         return self.status in (408, 429) or self.status >= 500
@@ -186,7 +186,7 @@ class CallRecord:
 
     @property
     def back_off(self) -> float | None:
-        """Seconds to wait before calling again when the broker system said it is busy
+        """Seconds to wait before calling again when the provider said it is busy
         (429, honouring its Retry-After); None otherwise."""
         return (self.retry_after or 1.0) if self.status == 429 else None
 
@@ -201,7 +201,7 @@ class CallRecord:
 
 
 def normalise_errors(errors: Any) -> dict[str, list[str]]:
-    """Field errors as {field: [messages]}, whatever shape the broker system used."""
+    """Field errors as {field: [messages]}, whatever shape the provider used."""
     if not isinstance(errors, dict):
         return {}
     return {
@@ -215,14 +215,14 @@ class DeliveryResult:
     outcome: Outcome
     record: CallRecord
     problem: Problem | None = None  # for staff
-    reference: str = ""  # the broker system's id for what was created
+    reference: str = ""  # the provider's id for what was created
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     slot_fully_booked: bool = False
 
 
 @dataclass
 class ConnectionCheck:
-    ok: bool | None  # None: inconclusive (broker system down), credential status unchanged
+    ok: bool | None  # None: inconclusive (provider down), credential status unchanged
     problem: Problem
     record: CallRecord
     resumed: int = 0  # held bookings queued again because the credential works
@@ -251,7 +251,7 @@ class BearerAuth(requests.auth.AuthBase):
         return request
 
 
-# Broker systems are Swedish: a time written without an offset is Swedish local time
+# Providers are Swedish: a time written without an offset is Swedish local time
 # (assumed, docs/mspecs.md and docs/vitec.md).
 BROKER_TIME_ZONE = zoneinfo.ZoneInfo("Europe/Stockholm")
 
@@ -300,14 +300,14 @@ def optional_count(value: Any) -> int | None:
 
 @dataclass
 class ImportedSlot:
-    """One time slot as a broker system describes it."""
+    """One time slot as a provider describes it."""
 
     slot_id: str
     starts_at: datetime
     ends_at: datetime
     capacity: int | None = None  # buyers the slot takes
-    free_spots: int | None = None  # places left, when the broker system says
-    # Buyers the broker system lists in the slot (ours once delivered), when it says, as
+    free_spots: int | None = None  # places left, when the provider says
+    # Buyers the provider lists in the slot (ours once delivered), when it says, as
     # read at `counted_at` (ViewingSlot.places_left).
     number_booked: int | None = None
     counted_at: datetime | None = None
@@ -315,7 +315,7 @@ class ImportedSlot:
 
 @dataclass
 class ImportedViewing:
-    """One viewing as a broker system describes it: what import and sync need, the same
+    """One viewing as a provider describes it: what import and sync need, the same
     for every system (`ProviderClient.fetch_viewings`)."""
 
     viewing_id: str
@@ -329,13 +329,13 @@ class ImportedViewing:
     address: str = ""
     # A day without a time (starts_at and ends_at span the day): buyers book the day.
     date_only: bool = False
-    # The broker system asks not to show the viewing's start and end times.
+    # The provider asks not to show the viewing's start and end times.
     hide_times: bool = False
 
 
 @dataclass(frozen=True)
 class SourceListing:
-    """One deal or estate a broker system offers to import (`ProviderClient.list_sources`)."""
+    """One deal or estate a provider offers to import (`ProviderClient.list_sources`)."""
 
     source_id: str
     title: str
@@ -344,8 +344,8 @@ class SourceListing:
 
 @dataclass(frozen=True)
 class ChangedSources:
-    """The deals or estates a broker system lists as changed (`ProviderClient.changed_sources`)
-    and the newest change among them, in the broker system's clock: where the next look
+    """The deals or estates a provider lists as changed (`ProviderClient.changed_sources`)
+    and the newest change among them, in the provider's clock: where the next look
     starts."""
 
     source_ids: frozenset[str]
@@ -375,12 +375,12 @@ class SourceReadError(Exception):
 
     @property
     def retry_after(self) -> float | None:
-        """For bookings/fanout.py: seconds to wait when the broker system was busy."""
+        """For bookings/fanout.py: seconds to wait when the provider was busy."""
         return self.record.back_off if self.record else None
 
 
 class SourceWithdrawn(SourceReadError):
-    """The broker system no longer offers the deal or estate (unpublished, sold): a sync
+    """The provider no longer offers the deal or estate (unpublished, sold): a sync
     closes its viewings, as if it listed none, and shows staff `problem` as the reason."""
 
 
@@ -395,10 +395,10 @@ class NoRedirectSession(requests.Session):
 
 
 class ProviderClient:
-    """Base for one client class per broker system (see mspecs.py, vitec.py).
+    """Base for one client class per provider (see mspecs.py, vitec.py).
 
     A subclass says where and what to post for a booking (`delivery_request`), how to
-    read the broker system's answer (`reference`, `field_errors`), and which harmless
+    read the provider's answer (`reference`, `field_errors`), and which harmless
     authenticated GET proves a credential (`connection_check_endpoint`); turning an
     answer into an Outcome is shared here so both systems follow the same table.
     """
@@ -413,7 +413,7 @@ class ProviderClient:
 
     @classmethod
     def for_credential(cls, credential: ProviderCredential) -> "ProviderClient":
-        """The client for this credential (a broker system with several APIs picks the
+        """The client for this credential (a provider with several APIs picks the
         one the credential speaks)."""
         return cls(credential)
 
@@ -430,7 +430,7 @@ class ProviderClient:
         # A pooled connection for every call this session may have in flight (by default,
         # every delivery call this process may have in flight).
         adapter = CheckedAddressAdapter(
-            credential.agency.broker_system,
+            credential.agency.provider,
             credential.mspecs_api,
             pool_maxsize=pool_size
             or max(requests.adapters.DEFAULT_POOLSIZE, settings.DELIVERY_CONCURRENCY),
@@ -469,7 +469,7 @@ class ProviderClient:
         json: Any = None,
         in_flight: AbstractContextManager | None = None,
     ) -> CallRecord:
-        """Send one request; `in_flight` is held only while it is on its way to the broker system
+        """Send one request; `in_flight` is held only while it is on its way to the provider
         system and back (building it and reading the answer happen outside)."""
         url = self.base_url + endpoint
         record = CallRecord(method=method, endpoint=endpoint, url=url_without_userinfo(url))
@@ -499,7 +499,7 @@ class ProviderClient:
                 record.body = response.text
         return record
 
-    # --- what each broker system fills in ----------------------------------------------
+    # --- what each provider fills in ----------------------------------------------
 
     def delivery_request(self, booking: "Booking") -> tuple[str, dict]:
         """The endpoint (relative to the base URL) and JSON body that deliver a booking."""
@@ -512,11 +512,11 @@ class ProviderClient:
         return {}
 
     def answer_message(self, record: CallRecord) -> str:
-        """What an error answer says in words, when the broker system says it so; "" if not."""
+        """What an error answer says in words, when the provider says it so; "" if not."""
         return ""
 
     def describe(self, record: CallRecord) -> Problem:
-        """The answer for staff: its status, and the broker system's words when it has some."""
+        """The answer for staff: its status, and the provider's words when it has some."""
         message = self.answer_message(record) if record.status is not None else ""
         if message:
             # Its own full stop goes: the sentences it is put in end with theirs.
@@ -680,7 +680,7 @@ class ProviderClient:
 
 
 class BuyerConfirmation(StrEnum):
-    """How the broker system confirms a booking to the buyer once it has it: what the
+    """How the provider confirms a booking to the buyer once it has it: what the
     buyer's status page tells them to expect (templates/bookings/booking_status.html)."""
 
     # An email asking the buyer to confirm; a broker then approves them (a quarantine).
@@ -692,11 +692,11 @@ class BuyerConfirmation(StrEnum):
 
 
 @dataclass(frozen=True)
-class BrokerSystemPlugin:
-    """What one broker system is and can do. The rest of the code asks its plug-in
+class ProviderPlugin:
+    """What one provider is and can do. The rest of the code asks its plug-in
     (`bookings.providers.plugin_for`, `systems_with`), never which system an agency uses."""
 
-    system: str  # an agencies.models.BrokerSystem value
+    system: str  # an agencies.models.Provider value
     client_class: type[ProviderClient]
     contract: Contract
     # What the buyer is told to expect once the booking is there, given the agency's
@@ -707,16 +707,16 @@ class BrokerSystemPlugin:
     delivery_schema: str | None = None
     # Every viewing is booked into a slot (Vitec); otherwise only time-slot viewings are.
     every_viewing_has_slots: bool = False
-    # Places are polled per deal from the broker system (MSPECS's slot status).
+    # Places are polled per deal from the provider (MSPECS's slot status).
     polls_slot_status: bool = False
     # Delivered buyers wait in a quarantine until a broker approves them (MSPECS).
     has_quarantine: bool = False
-    # The broker system lets its deals or estates be re-read on a schedule (the periodic
+    # The provider lets its deals or estates be re-read on a schedule (the periodic
     # sync, bookings/viewing_import/sync.py). MSPECS forbids it (docs/mspecs.md, "When we
     # read deal data"): its deals are read on import, on staff's request, on a webhook and
     # by the nightly catch-up below.
     scheduled_source_reads: bool = False
-    # The broker system tells our webhook when a deal changes (MSPECS); the events missed
+    # The provider tells our webhook when a deal changes (MSPECS); the events missed
     # are caught up once a night from `list_sources` (bookings/viewing_import/nightly.py).
     pushes_source_events: bool = False
     # How a credential may send its secret (agencies.models.AuthScheme values).
@@ -729,7 +729,7 @@ class BrokerSystemPlugin:
 
     @cached_property
     def field_limits(self) -> dict[str, int]:
-        """The most characters the broker system takes in each booking field that has a
+        """The most characters the provider takes in each booking field that has a
         limit ({"first_name": 60, ...}): the delivery request's `maxLength`s, mapped to
         the booking's fields through the client's `booking_fields`."""
         if self.delivery_schema is None:

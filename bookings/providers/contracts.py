@@ -1,4 +1,4 @@
-"""A broker system's contract as data: one JSON Schema per request we send and answer we
+"""A provider's contract as data: one JSON Schema per request we send and answer we
 read, written from the vendor's published documentation (each schema's `$comment` and
 `x-source` name the page), and the vendor's own examples beside them (docs/contracts.md).
 

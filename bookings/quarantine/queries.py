@@ -22,12 +22,14 @@ from datetime import datetime, timedelta
 from itertools import batched
 from typing import TextIO
 
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from bookings.audit import Action, By, Door, record
 from bookings.models import Booking, QuarantineDecision, Viewing
 from bookings.providers import systems_with
 from bookings.search import without_accents
@@ -40,7 +42,7 @@ def delivered_mspecs_bookings(user):
     agencies."""
     return Booking.objects.for_user(user).filter(
         status__in=MIRRORED_STATUSES,
-        viewing__agency__broker_system__in=systems_with("has_quarantine"),
+        viewing__agency__provider__in=systems_with("has_quarantine"),
     )
 
 
@@ -193,12 +195,14 @@ def with_bookings(entry_rows) -> list[MirrorEntry]:
     return [entry for entry in entries.values() if entry.bookings]
 
 
+@transaction.atomic
 def record_decision(user, viewing: Viewing, email: str, decision: str) -> QuarantineDecision:
     decision_row, _ = QuarantineDecision.objects.update_or_create(
         viewing=viewing,
         email=email,
         defaults={"decision": decision, "decided_by": user, "decided_at": timezone.now()},
     )
+    record(By(user, Door.MIRROR), [decision_row], Action(decision))
     return decision_row
 
 

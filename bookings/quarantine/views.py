@@ -88,10 +88,8 @@ def mirror(request):
         "form": form,
         "page": page,
         "entries": quarantine.with_bookings(page.object_list),
-        "quarantine_agencies": [a for a in agencies if a.broker_system in with_quarantine],
-        "agencies_without_quarantine": [
-            a for a in agencies if a.broker_system not in with_quarantine
-        ],
+        "quarantine_agencies": [a for a in agencies if a.provider in with_quarantine],
+        "agencies_without_quarantine": [a for a in agencies if a.provider not in with_quarantine],
         "selected_viewing": filters.viewing
         and Viewing.objects.for_user(request.user).filter(pk=filters.viewing).first(),
         "decisions": QuarantineDecision.Decision.choices,

@@ -1,4 +1,4 @@
-"""Fake MSPECS and Vitec Express broker systems over real HTTP on loopback, for `make run`
+"""Fake MSPECS and Vitec Express providers over real HTTP on loopback, for `make run`
 (`manage.py sandbox`), tests and benches. Never imported by runtime code paths
 (tests/test_sandbox.py checks).
 
@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_SLOT_CAPACITY", "SandboxProviders"]
 
 
 class SandboxProviders(ProviderState):
-    """Both fake broker systems on one loopback HTTP server: the state's control API
+    """Both fake providers on one loopback HTTP server: the state's control API
     (set_fault, clear_fault, set_latency, set_credential, set_deal, set_vitec_capacity,
     remove_viewing, reset, received, quarantine, requests_served, max_in_flight,
     published_deals_requests, snapshot) plus the server's address and lifecycle."""

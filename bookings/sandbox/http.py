@@ -50,7 +50,7 @@ from bookings.providers.mspecs import sandbox as mspecs_sandbox
 from bookings.providers.vitec import sandbox as vitec_sandbox
 from bookings.sandbox.state import Fault, ProviderState
 
-# Each broker system's routes under its own prefix: {url}/mspecs/..., {url}/vitec/...
+# Each provider's routes under its own prefix: {url}/mspecs/..., {url}/vitec/...
 SANDBOX_ROUTES = {routes.PREFIX: routes for routes in (mspecs_sandbox, vitec_sandbox)}
 
 
@@ -84,7 +84,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         latency, fault = self.providers.begin_request(self.path.split("?")[0])
         try:
-            # The latency is the broker system's response time, its own work included.
+            # The latency is the provider's response time, its own work included.
             self._answer(method, body, arrived + latency, fault)
         finally:
             self.providers.end_request()
@@ -152,7 +152,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return False
         return self.providers.authenticates(username, password)
 
-    # --- the broker-system APIs: each plug-in's sandbox routes -------------------------
+    # --- the providers' APIs: each plug-in's sandbox routes -----------------------
 
     def _route(self, method: str, body) -> tuple:
         path, _, query = self.path.partition("?")

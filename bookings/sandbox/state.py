@@ -1,4 +1,4 @@
-"""What the two fake broker systems hold, in plain Python: no HTTP here.
+"""What the two fake providers hold, in plain Python: no HTTP here.
 
 `ProviderState` is the sandbox's memory (viewings removed, MSPECS deals and their slots,
 Vitec estates, their participants and booking limits, the MSPECS quarantine, every booking
@@ -31,11 +31,11 @@ VITEC_TIME_ZONE = zoneinfo.ZoneInfo("Europe/Stockholm")
 
 
 class Refused(Exception):
-    """The broker system refuses a booking for a reason its HTTP API reports."""
+    """The provider refuses a booking for a reason its HTTP API reports."""
 
 
 class ViewingGone(Refused):
-    """The viewing was removed in the broker system."""
+    """The viewing was removed in the provider."""
 
 
 class UnknownSlot(Refused):
@@ -75,7 +75,7 @@ class Fault:
 
 
 class ProviderState:
-    """Both fake broker systems' data, and the control API tests and benches steer it by."""
+    """Both fake providers' data, and the control API tests and benches steer it by."""
 
     def __init__(
         self,
@@ -118,9 +118,9 @@ class ProviderState:
         self._clear_mspx()
         self._vitec_changed_at = datetime.now(VITEC_TIME_ZONE)
         self._requests_served = 0
-        # Broker-system requests per path, to check "one request per deal or estate".
+        # Provider requests per path, to check "one request per deal or estate".
         self._requests_by_path: dict[str, int] = {}
-        # Broker-system requests being answered right now, and the most there ever were at once.
+        # Provider requests being answered right now, and the most there ever were at once.
         self._in_flight = 0
         self._max_in_flight = 0
         # MSPECS's published-deals list: every request for it, as {"query", "headers"}; and
@@ -140,7 +140,7 @@ class ProviderState:
     # --- control API: how tests, benches and `manage.py sandbox` steer the sandbox --------
 
     def set_latency(self, seconds: float) -> None:
-        """Make every broker-system request take `seconds` to answer, its own work included."""
+        """Make every provider request take `seconds` to answer, its own work included."""
         with self._lock:
             self._latency = seconds
 
@@ -290,7 +290,7 @@ class ProviderState:
             return [dict(entry) for entry in self._mspx_queries]
 
     def remove_viewing(self, viewing_id: str) -> None:
-        """Make the broker systems answer 404 for this viewing, as if it was deleted."""
+        """Make the providers answer 404 for this viewing, as if it was deleted."""
         with self._lock:
             self._gone_viewings.add(viewing_id)
 
@@ -313,18 +313,18 @@ class ProviderState:
 
     @property
     def requests_served(self) -> int:
-        """Broker-system requests answered (control requests not counted)."""
+        """Provider requests answered (control requests not counted)."""
         with self._lock:
             return self._requests_served
 
     def requests_to(self, path: str) -> int:
-        """Broker-system requests answered for this path (without the query)."""
+        """Provider requests answered for this path (without the query)."""
         with self._lock:
             return self._requests_by_path.get(path, 0)
 
     @property
     def max_in_flight(self) -> int:
-        """The most broker-system requests ever answered at once."""
+        """The most provider requests ever answered at once."""
         with self._lock:
             return self._max_in_flight
 
@@ -465,7 +465,7 @@ class ProviderState:
             return self._mspx_row_limit
 
     def begin_request(self, path: str = "") -> tuple[float, Fault | None]:
-        """Count a broker-system request in; returns the latency and the fault (if any) it gets."""
+        """Count a provider request in; returns the latency and the fault (if any) it gets."""
         with self._lock:
             self._requests_served += 1
             self._requests_by_path[path] = self._requests_by_path.get(path, 0) + 1

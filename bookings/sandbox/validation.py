@@ -1,4 +1,4 @@
-"""What both fake broker systems accept as an email address and an E.164 phone number."""
+"""What both fake providers accept as an email address and an E.164 phone number."""
 
 import re
 

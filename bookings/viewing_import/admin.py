@@ -1,6 +1,6 @@
-"""The admin's "Import from broker system" page (ViewingAdmin.get_urls): an agency
+"""The admin's "Import from provider" page (ViewingAdmin.get_urls): an agency
 administrator (or a superuser) names a deal or estate, or picks it from the list the
-agency's broker system gives (`ProviderClient.list_sources`), and gets its viewings, each
+agency's provider gives (`ProviderClient.list_sources`), and gets its viewings, each
 with its public booking link to copy."""
 
 from django import forms

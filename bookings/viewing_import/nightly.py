@@ -1,4 +1,4 @@
-"""The nightly catch-up for broker systems that push their changes to our webhook (MSPECS,
+"""The nightly catch-up for providers that push their changes to our webhook (MSPECS,
 docs/mspecs.md "When we read deal data"): a missed event must not leave a deal stale,
 and MSPECS forbids reading deals on a schedule except to "sync missing events" from its
 published-deals list once a night.
@@ -59,7 +59,7 @@ def catch_up(now=None) -> CatchUpSummary:
     summary = CatchUpSummary()
     systems = [system for system, plugin in PLUGINS.items() if plugin.pushes_source_events]
     imported = defaultdict(list)  # agency id -> its imported deals with upcoming viewings
-    viewings = syncable_viewings(now).filter(agency__broker_system__in=systems)
+    viewings = syncable_viewings(now).filter(agency__provider__in=systems)
     for source in sources_of(viewings.filter(agency__is_active=True)):
         imported[source.agency_id].append(source.source_id)
     agencies = Agency.objects.select_related("credential").in_bulk(list(imported))

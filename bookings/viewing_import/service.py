@@ -1,5 +1,5 @@
 """Import a deal or estate (MSPECS, Vitec) on an agency: its viewings and slots created as
-the broker system has them, and the list of what the agency can import (the admin's import
+the provider has them, and the list of what the agency can import (the admin's import
 page, bookings/viewing_import/admin.py, and `manage.py import_viewings`)."""
 
 from dataclasses import dataclass, field
@@ -52,7 +52,7 @@ def import_source(agency: Agency, source_id: str) -> ImportResult:
 
 
 def importable_sources(agency: Agency) -> list[SourceListing]:
-    """The deals or estates the agency's broker system offers to import. Raises
+    """The deals or estates the agency's provider offers to import. Raises
     SourceReadError saying why not, the credential's secret masked."""
     credential = getattr(agency, "credential", None)
     if credential is None:

@@ -1,17 +1,17 @@
-"""Keep imported viewings as the broker system has them (docs/design.md, "Viewings from the
-broker systems").
+"""Keep imported viewings as the provider has them (docs/design.md, "Viewings from the
+providers").
 
 `_SourceApplier` is the one place an answer becomes viewings and slots: import
 (`apply_source`, a source seen for the first time, in one transaction) and every sync (a
 transaction per batch of deals or estates) go through it. What it changes is recorded as
 ViewingChange rows, shown on the viewing; unchanged data writes nothing. Nothing is
-deleted: a viewing or slot the broker system no longer lists is closed for booking, with
+deleted: a viewing or slot the provider no longer lists is closed for booking, with
 the bookings on it listed in the change for staff.
 
 `sync_sources` re-reads deals and estates, one request each, through bookings/fanout.py
 (bounded concurrency, back-off on 429): from the worker's schedule (`tasks.sync_imported_
-viewings`, only for broker systems that allow scheduled reads), the admin's "Sync from
-broker system", `manage.py sync_viewings`, the MSPECS webhook worker and the nightly
+viewings`, only for providers that allow scheduled reads), the admin's "Sync from
+provider", `manage.py sync_viewings`, the MSPECS webhook worker and the nightly
 catch-up (nightly.py).
 """
 
@@ -97,7 +97,7 @@ class _SourceApplier:
         self.agency = agency
         self.source_id = source_id
         self.now = now
-        # Why the broker system no longer offers the source (SourceWithdrawn), for staff.
+        # Why the provider no longer offers the source (SourceWithdrawn), for staff.
         self.reason = reason
         # Viewing ids with live bookings, when known: the others need no look-up of them.
         self.viewings_with_bookings: set[int] | None = viewings_with_bookings
@@ -176,7 +176,7 @@ class _SourceApplier:
 
     def create(self, source: ImportedViewing) -> None:
         # The deal id is what slot status is polled by.
-        polls_slot_status = plugin_for(self.agency.broker_system).polls_slot_status
+        polls_slot_status = plugin_for(self.agency.provider).polls_slot_status
         viewing = Viewing(
             agency=self.agency,
             provider_viewing_id=source.viewing_id,
@@ -312,7 +312,7 @@ class _SourceApplier:
                 self.close_slot(viewing, slot)
 
     def count_is_news(self, viewing: Viewing, slot: ViewingSlot, source: ImportedSlot) -> bool:
-        """Whether the broker system's count of the slot's buyers is worth writing: it
+        """Whether the provider's count of the slot's buyers is worth writing: it
         differs, or was never read, or one of our bookings was delivered since it was (the
         new count includes it: ViewingSlot.places_left). An unchanged count is not written."""
         if slot.number_booked != source.number_booked or slot.status_checked_at is None:
@@ -458,10 +458,10 @@ def syncable_viewings(now=None):
 
 
 def scheduled_viewings(now=None):
-    """The syncable viewings of the broker systems that allow their sources to be read on a
+    """The syncable viewings of the providers that allow their sources to be read on a
     schedule (MSPECS does not: docs/mspecs.md, "When we read deal data")."""
     systems = [system for system, plugin in PLUGINS.items() if plugin.scheduled_source_reads]
-    return syncable_viewings(now).filter(agency__broker_system__in=systems)
+    return syncable_viewings(now).filter(agency__provider__in=systems)
 
 
 def sync_sources(sources: list[Source]) -> SyncSummary:
@@ -515,7 +515,7 @@ def sync_sources(sources: list[Source]) -> SyncSummary:
 
 # Answers are applied in one transaction per batch of sources (or per second, whichever
 # comes first), as slot polling writes: a commit per source would make a large sync bound
-# by the database's commits rather than by the broker system's latency. Every answer was
+# by the database's commits rather than by the provider's latency. Every answer was
 # read whole before it is applied, so a source is never half applied for a bad answer.
 # A batch reads its sources' stored viewings in its own transaction: an answer is compared
 # with what it overwrites, and the reads are spread over the sync (read all at once at the
@@ -569,7 +569,7 @@ def record_problem(summary: SyncSummary, agency: Agency, source: Source, problem
     )
 
 
-# --- the scheduled sync: only what changed, where the broker system lists it ----------
+# --- the scheduled sync: only what changed, where the provider lists it ----------
 
 
 @dataclass
@@ -580,7 +580,7 @@ class _ChangesOf:
 
 
 def sync_changed(sources: list[Source]) -> SyncSummary:
-    """The scheduled sync of `sources`. For an agency whose broker system lists what
+    """The scheduled sync of `sources`. For an agency whose provider lists what
     changed (`lists_changed_sources`: Vitec's estates by changedAt), only those of its
     sources listed as changed since its last pass are read; all of them on the first
     pass, once VIEWING_SYNC_ALL_EVERY seconds have passed since they last were (changes the
@@ -593,7 +593,7 @@ def sync_changed(sources: list[Source]) -> SyncSummary:
     listing = [
         agency
         for agency in agencies.values()
-        if plugin_for(agency.broker_system).lists_changed_sources
+        if plugin_for(agency.provider).lists_changed_sources
         and getattr(agency, "credential", None) is not None
         and agency.credential.status != CredentialStatus.FAILING
     ]

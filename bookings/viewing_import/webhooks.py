@@ -3,28 +3,35 @@ address for every agency, as MSPECS posts every subscriber's events to the provi
 account's one address and signs them with its one secret (MSPECS_WEBHOOK_SECRET).
 
 A call is refused, and nothing stored, when: no secret is set (404); the body is over
-MAX_BODY_BYTES (413, told by Content-Length before anything is read); the signature
-`x-mspecs-signature: t=<unix>,s=<hex>` (HMAC-SHA256 over "t.rawBody") is missing, wrong
-or more than WEBHOOK_MAX_AGE_SECONDS from now (401, before the body is looked at, so the
-answer is the same whatever subscriber it names); the body is not JSON, nested deeper than
-MAX_DEPTH, not an event of the contract (400, naming the field) or its dealId cannot name
-one deal in a URL (agencies/validators.py); no agency has its `subscriberId` (404).
-An event is then stored with only what we act on (never the
-`accessToken` MSPECS still sends) before the 200; the same delivery again (same signed
-timestamp and body) is answered 200 and not stored twice. The worker acts on it
-(`process_webhook_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH closes its
-viewings; only deals the agency imported. BIDDING and REFERRAL are answered and not kept.
+MAX_BODY_BYTES (413, told by Content-Length before anything is read, and before the
+signature is checked); the signature `x-mspecs-signature: t=<unix>,s=<hex>` (HMAC-SHA256
+over "t.rawBody") is missing, wrong or more than WEBHOOK_MAX_AGE_SECONDS from now (401,
+before the body is looked at or the database asked, so the answer is the same whatever
+subscriber it names); the body nests deeper than MAX_DEPTH (400, told by a scan of the raw
+bytes before it is parsed), is not JSON, not an event of the contract (400, naming the
+field) or its dealId cannot name one deal in a URL (agencies/validators.py); no agency
+has its `subscriberId` (404).
+An event is then stored with only what we act on (never the body, nor the `accessToken`
+MSPECS still sends) before the 200; the same delivery again (same signed timestamp and
+body) is answered 200 and not stored twice. A deal has at most one event waiting for the
+worker: another event of that deal meanwhile is coalesced into it and enqueues nothing.
+The worker acts on it (`process_event`): PUBLISH and VIEWING re-read the deal, UN_PUBLISH
+closes its viewings; only deals the agency imported; one read of a deal at a time, and
+an event that arrived during the read is acted on once, right after it.
+BIDDING and REFERRAL are answered and not kept.
 """
 
 import hashlib
 import hmac
 import json
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.http import JsonResponse
 from django.tasks import task
 from django.utils import timezone
@@ -44,6 +51,12 @@ SIGNATURE_HEADER = "x-mspecs-signature"
 MAX_BODY_BYTES = 64 * 1024
 # The deepest an event goes is eventData.viewings[].slots[] and its fields.
 MAX_DEPTH = 16
+# A JSON string (an unterminated one runs to the end, so each byte is scanned once).
+JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"?', re.DOTALL)
+NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+# An event waiting this long lost its wake-up, or a read running this long its worker: the
+# deal's next event wakes the worker again, and such a read holds the deal back no more.
+LOST_AFTER = timedelta(minutes=10)
 # What the worker does for each event type (docs/mspecs.md, "Webhooks"); the others
 # (BIDDING, REFERRAL) concern nothing we keep.
 RE_READ_EVENTS = {"PUBLISH", "VIEWING"}
@@ -87,16 +100,14 @@ def refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def depth(value) -> int:
-    """How deeply arrays and objects nest in parsed JSON (a scalar: 0)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in item)
+def nesting(body: bytes) -> int:
+    """How deeply arrays and objects nest in raw JSON, brackets inside strings not counted:
+    one pass over the bytes, so a body too deep is refused before anything parses it."""
+    brackets = JSON_STRING.sub(b"", body).translate(None, NOT_BRACKETS)
+    deepest = level = 0
+    for byte in brackets:
+        level += 1 if byte in b"[{" else -1
+        deepest = max(deepest, level)
     return deepest
 
 
@@ -114,12 +125,12 @@ def mspecs_webhook(request):
         return refuse(401, "Missing or invalid signature.")
     if abs(time.time() - timestamp) > settings.WEBHOOK_MAX_AGE_SECONDS:
         return refuse(401, "The signature's timestamp is too old (or in the future).")
+    if nesting(body) > MAX_DEPTH:
+        return refuse(400, f"The body nests deeper than {MAX_DEPTH} levels.")
     try:
         event = json.loads(body, parse_constant=refuse_constant)
-    except (ValueError, RecursionError):
+    except ValueError:
         return refuse(400, "The body is not JSON.")
-    if depth(event) > MAX_DEPTH:
-        return refuse(400, f"The body nests deeper than {MAX_DEPTH} levels.")
     if violations := CONTRACT.violations("webhook_event", event):
         return refuse(400, f"Not an MSPECS event: {violations[0]}")
     try:
@@ -134,40 +145,65 @@ def mspecs_webhook(request):
         return JsonResponse({"received": True, "duplicate": False})
     signed_at = datetime.fromtimestamp(timestamp, UTC)
     body_sha256 = hashlib.sha256(body).hexdigest()
-    created = [
+    stored = [
         store_event(agency, event_type, event["dealId"], signed_at, body_sha256)
         for agency in agencies
     ]
-    for stored in filter(None, created):
-        enqueue_after_commit(process_webhook_event, stored.pk)
-    return JsonResponse({"received": True, "duplicate": not any(created)})
+    return JsonResponse({"received": True, "duplicate": not any(stored)})
 
 
 def agencies_subscribed(subscriber_id: str):
-    """The active agencies whose credential names this subscriber, among the broker systems
+    """The active agencies whose credential names this subscriber, among the providers
     that push events (MSPECS)."""
     systems = [system for system, plugin in PLUGINS.items() if plugin.pushes_source_events]
     return Agency.objects.filter(
         is_active=True,
-        broker_system__in=systems,
+        provider__in=systems,
         credential__mspecs_subscriber_id=subscriber_id,
     )
 
 
-def store_event(agency, event_type, deal_id, signed_at, body_sha256) -> WebhookEvent | None:
-    """The event, stored once per agency and delivery; None when it was stored before
-    (also when two copies arrive at once)."""
+def store_event(agency, event_type, deal_id, signed_at, body_sha256) -> bool:
+    """Record a delivery for the agency (record_delivery); False when it was recorded
+    before."""
     try:
-        with transaction.atomic():
-            return WebhookEvent.objects.create(
-                agency=agency,
-                event_type=event_type,
-                source_id=deal_id,
-                signed_at=signed_at,
-                body_sha256=body_sha256,
-            )
-    except IntegrityError:  # this delivery is stored already
-        return None
+        return record_delivery(agency, event_type, deal_id, signed_at, body_sha256)
+    except IntegrityError:  # the same delivery, or the deal's waiting event, stored meanwhile
+        return record_delivery(agency, event_type, deal_id, signed_at, body_sha256)
+
+
+@transaction.atomic
+def record_delivery(agency, event_type, deal_id, signed_at, body_sha256) -> bool:
+    """The deal's waiting event takes the delivery (enqueuing nothing, unless its wake-up
+    looks lost), or a new event is stored and the worker woken; False when this delivery
+    was recorded before."""
+    events = WebhookEvent.objects.filter(agency=agency)
+    if events.filter(signed_at=signed_at, body_sha256=body_sha256).exists():
+        return False
+    now = timezone.now()
+    waiting = events.pending().select_for_update().filter(source_id=deal_id).first()
+    if waiting is None:
+        waiting = events.create(
+            agency=agency,
+            event_type=event_type,
+            source_id=deal_id,
+            signed_at=signed_at,
+            body_sha256=body_sha256,
+            received_at=now,
+            woken_at=now,
+        )
+        wake = True
+    else:
+        waiting.coalesce(event_type, signed_at, body_sha256)
+        wake = waiting.woken_at <= now - LOST_AFTER
+        if wake:
+            waiting.woken_at = now
+        waiting.save(
+            update_fields=["event_type", "signed_at", "body_sha256", "deliveries", "woken_at"]
+        )
+    if wake:
+        enqueue_after_commit(process_webhook_event, waiting.pk)
+    return True
 
 
 @task()
@@ -177,31 +213,56 @@ def process_webhook_event(event_pk: int) -> str:
 
 
 def process_event(event_pk: int) -> str:
-    """Act on a stored event and on every other event of its deal still waiting: one read
-    answers them all, so a burst of events costs one sync per deal. The latest of them
-    decides: UN_PUBLISH closes the deal's viewings and sets their waiting bookings aside (as
-    a deal's removed viewings are, bookings/viewing_import/sync.py); PUBLISH and VIEWING
-    read the deal again. Deals the agency never imported are left alone."""
-    event = WebhookEvent.objects.select_related("agency").filter(pk=event_pk).first()
-    if event is None or event.processed_at is not None:
-        return "already processed"
-    waiting = WebhookEvent.objects.unprocessed().filter(
-        agency=event.agency_id, source_id=event.source_id
+    """Act on a stored event, then on the event of its deal that arrived during the read,
+    if one did: a deal is read by one worker at a time, and an event arriving while it is
+    read makes exactly one more read, after it."""
+    event = claim(WebhookEvent.objects.filter(pk=event_pk))
+    if event is None:
+        return "already processed, or next after the deal's running read"
+    done = []
+    while event is not None:
+        done.append(act_on(event))
+        event = claim(
+            WebhookEvent.objects.filter(agency=event.agency_id, source_id=event.source_id)
+        )
+    return "; ".join(done)
+
+
+def claim(events) -> WebhookEvent | None:
+    """The first of `events` still waiting, taken by this worker; None when there is none,
+    or while a read of its deal runs (whose worker takes it once that read is done)."""
+    now = timezone.now()
+    running = WebhookEvent.objects.filter(
+        agency=OuterRef("agency"),
+        source_id=OuterRef("source_id"),
+        started_at__gt=now - LOST_AFTER,
+        processed_at__isnull=True,
     )
-    events = list(waiting.order_by("signed_at", "pk"))
-    claimed = waiting.filter(pk__in=[e.pk for e in events]).update(processed_at=timezone.now())
-    if not claimed:
-        return "already processed"
+    pk = events.pending().values_list("pk", flat=True).first()
+    taken = WebhookEvent.objects.pending().filter(pk=pk).exclude(Exists(running))
+    if pk is None or not taken.update(started_at=now):
+        return None
+    return WebhookEvent.objects.select_related("agency").get(pk=pk)
+
+
+def act_on(event: WebhookEvent) -> str:
+    """UN_PUBLISH closes the deal's viewings and sets their waiting bookings aside (as a
+    deal's removed viewings are, bookings/viewing_import/sync.py); PUBLISH and VIEWING read
+    the deal again. Deals the agency never imported are left alone. The event is marked
+    processed, with what went wrong if the read failed."""
     agency, deal_id = event.agency, event.source_id
     imported = Viewing.objects.filter(agency=agency, source_id=deal_id)
+    problem = None
     if not imported.exists():
-        return "not imported"
-    if events[-1].event_type in CLOSE_EVENTS:
-        closed = apply_source(agency, deal_id, [])
-        return f"closed: {len(closed.changes)} changes"
-    summary = sync_sources([Source(agency.pk, deal_id)])
-    if summary.errors:
-        # What went wrong is on the deal's viewings (sync_problem); the events keep it too.
-        problem = imported.filter(sync_problem__isnull=False).values_list("sync_problem", flat=True)
-        WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(problem=problem.first())
-    return str(summary)
+        outcome = "not imported"
+    elif event.event_type in CLOSE_EVENTS:
+        outcome = f"closed: {len(apply_source(agency, deal_id, []).changes)} changes"
+    else:
+        summary = sync_sources([Source(agency.pk, deal_id)])
+        outcome = str(summary)
+        if summary.errors:
+            # What went wrong is on the deal's viewings (sync_problem); the event keeps it too.
+            problems = imported.filter(sync_problem__isnull=False)
+            problem = problems.values_list("sync_problem", flat=True).first()
+    WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), problem=problem)
+    return outcome

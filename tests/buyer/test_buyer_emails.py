@@ -7,14 +7,14 @@ from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, Membership
+from agencies.models import Membership, Provider
 from bookings.buyer.emails import send_buyer_email
 from bookings.buyer.links import status_path
 from bookings.delivery import staff_actions
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from bookings.polling import poll_slots
-from tests.factories import make_booking, make_staff_user
+from tests.factories import by_staff, make_booking, make_staff_user
 
 Status = Booking.Status
 pytestmark = pytest.mark.django_db
@@ -30,10 +30,10 @@ def tasks_run_at_once(settings):
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS, name="Mäklarhuset Uppsala")
+    return make_agency(Provider.MSPECS, name="Mäklarhuset Uppsala")
 
 
-def rejected_by_the_broker_system(booking, sandbox, capture):
+def rejected_by_the_provider(booking, sandbox, capture):
     sandbox.set_fault(status=400, count=1, body=REJECTION)
     with capture(execute=True):
         assert deliver(booking.pk) == "rejected"
@@ -44,7 +44,7 @@ def test_a_rejected_booking_emails_its_buyer_in_swedish_what_happened_and_what_t
 ):
     booking = make_booking(agency, first_name="Anna", email="anna@example.se")
 
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     [email] = mail.outbox
     assert email.to == ["anna@example.se"]
@@ -63,7 +63,7 @@ def test_a_buyer_who_booked_in_english_gets_the_email_in_english(
 ):
     booking = make_booking(agency, language="en", first_name="Anna")
 
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     [email] = mail.outbox
     assert email.subject.startswith("Your viewing booking could not be registered: ")
@@ -107,10 +107,10 @@ def test_a_booking_rejected_again_after_a_resend_emails_its_buyer_only_once(
     agency, sandbox, django_capture_on_commit_callbacks
 ):
     booking = make_booking(agency)
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
-    staff_actions.resend([booking])
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    staff_actions.resend([booking], by_staff())
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     assert len(mail.outbox) == 1
 
@@ -131,7 +131,7 @@ def test_an_agency_that_turned_the_emails_off_sends_none(
     agency.save()
     booking = make_booking(agency)
 
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     assert mail.outbox == []
     booking.refresh_from_db()
@@ -169,7 +169,7 @@ def test_the_email_says_to_contact_the_agency_when_the_viewing_can_no_longer_be_
     booking = make_booking(agency, language="en")
     Viewing.objects.filter(pk=booking.viewing_id).update(is_open=False)
 
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     [email] = mail.outbox
     assert "/book/" not in email.body
@@ -182,7 +182,7 @@ def test_the_email_names_the_agency_by_its_consent_name(
     agency = make_agency(name="MH", consent_name="Mäklarhuset Uppsala AB")
     booking = make_booking(agency, language="en")
 
-    rejected_by_the_broker_system(booking, sandbox, django_capture_on_commit_callbacks)
+    rejected_by_the_provider(booking, sandbox, django_capture_on_commit_callbacks)
 
     assert "in the system of Mäklarhuset Uppsala AB" in mail.outbox[0].body
 
@@ -260,7 +260,7 @@ def test_cancelling_without_telling_the_buyer_sends_nothing(
     booking = make_booking(agency)
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff_actions.cancel([booking], tell_buyer=False)
+        staff_actions.cancel([booking], by_staff(), tell_buyer=False)
 
     assert mail.outbox == []
 

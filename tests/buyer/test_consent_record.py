@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from agencies.models import ApiKey, BrokerSystem, Membership
+from agencies.models import ApiKey, Membership, Provider
 from bookings.consent import consent_text_version
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
@@ -33,7 +33,7 @@ def sha256(text: str) -> str:
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS, name="MH", consent_name="Mäklarhuset Uppsala AB")
+    return make_agency(Provider.MSPECS, name="MH", consent_name="Mäklarhuset Uppsala AB")
 
 
 @pytest.fixture
@@ -295,7 +295,7 @@ def test_no_role_can_edit_the_consent_record(client, signed_in, agency, role):
 
 
 def test_vitec_gets_the_stored_consent_time_of_a_page_booking(client, make_agency, sandbox):
-    viewing = make_three_slot_viewing(make_agency(BrokerSystem.VITEC, sandbox=sandbox))
+    viewing = make_three_slot_viewing(make_agency(Provider.VITEC, sandbox=sandbox))
     post_booking_page(client, viewing)
     booking = Booking.objects.get()
 
@@ -327,7 +327,7 @@ def test_an_administrator_sets_the_consent_name_policy_and_email_switch(client, 
     data = {
         "name": agency.name,
         "slug": agency.slug,
-        "broker_system": agency.broker_system,
+        "provider": agency.provider,
         "phone_region": "SE",
         "is_active": "on",
         "consent_name": "Mäklarhuset Uppsala AB",
@@ -353,7 +353,7 @@ def test_an_administrator_cannot_set_an_http_privacy_policy(client, signed_in, a
         {
             "name": agency.name,
             "slug": agency.slug,
-            "broker_system": agency.broker_system,
+            "provider": agency.provider,
             "phone_region": "SE",
             "privacy_policy_url": "http://maklarhuset.example.se/integritet",
         },

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
-from agencies.models import BrokerSystem
-from bookings.buyer.emails import buyer_email
+from agencies.models import Provider
+from bookings.buyer.emails import ended_email
 from bookings.buyer.links import status_path, status_token
 from bookings.models import Booking
 from tests.factories import make_booking, make_viewing
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def booking(make_agency):
     viewing = make_viewing(
-        make_agency(BrokerSystem.MSPECS),
+        make_agency(Provider.MSPECS),
         date_only=True,
         starts_at=datetime(2031, 6, 14, tzinfo=STOCKHOLM),
         ends_at=datetime(2031, 6, 15, tzinfo=STOCKHOLM),
@@ -39,7 +39,7 @@ def test_the_status_page_shows_the_day_without_a_time(booking, client):
 def test_the_email_names_the_day_without_a_time(booking):
     booking.status = Booking.Status.REJECTED
 
-    body = buyer_email(booking).body
+    body = ended_email(booking).body
 
     assert "\nSaturday 14 June 2031\n" in body
     assert "00:00" not in body

@@ -1,4 +1,4 @@
-"""What every broker system's contract holds to (docs/contracts.md), whatever the system: each
+"""What every provider's contract holds to (docs/contracts.md), whatever the system: each
 schema names the vendor pages or documents it is written from (`x-source`: one or a list)
 and what it describes, and each vendor example kept as a fixture matches the schema of its
 name."""
@@ -13,7 +13,7 @@ EXAMPLES = [
 ]
 
 
-def test_every_broker_system_keeps_schemas_and_vendor_examples():
+def test_every_provider_keeps_schemas_and_vendor_examples():
     assert {system for system, _ in SCHEMAS} == set(PLUGINS)
     assert {system for system, _ in EXAMPLES} == set(PLUGINS)
 

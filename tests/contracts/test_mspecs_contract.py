@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.delivery.sending import deliver
 from bookings.models import Viewing
 from bookings.providers import client_for
@@ -47,7 +47,7 @@ def mspecs_post(sandbox, path, body):
 def test_the_reader_reads_the_vendors_deal_example(make_agency, sandbox):
     deal = CONTRACT.example("deal")
     sandbox.set_mspecs_deal(deal["id"], deal)
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
 
     timed, ordinary, day = client_for(agency.credential).fetch_viewings(deal["id"])
 
@@ -68,7 +68,7 @@ def test_the_reader_reads_the_vendors_deal_example(make_agency, sandbox):
 
 @pytest.mark.django_db
 def test_the_reader_reads_the_vendors_slot_status_example(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     sandbox.set_fault(status=200, body=CONTRACT.example("slot_status"), count=1)
 
     status = client_for(agency.credential).slot_status("deal-1")
@@ -86,7 +86,7 @@ def test_the_reader_reads_the_vendors_slot_status_example(make_agency, sandbox):
 @pytest.mark.django_db
 def test_the_delivery_request_matches_the_external_viewer_schema(make_agency, sandbox, time_slots):
     sandbox.set_deal("deal-1", {"slot-1": 5})
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), time_slots=time_slots)
+    booking = make_booking(make_agency(Provider.MSPECS), time_slots=time_slots)
 
     _, body = client_for(booking.agency.credential).delivery_request(booking)
     assert deliver(booking.pk) == "delivered"

@@ -10,14 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.delivery.sending import deliver
 from bookings.providers import client_for, plugin_for
 from bookings.providers.base import CallRecord
 from bookings.providers.vitec.client import VitecClient, read_estate
 from tests.factories import make_booking, vitec_viewing
 
-CONTRACT = plugin_for(BrokerSystem.VITEC).contract
+CONTRACT = plugin_for(Provider.VITEC).contract
 STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
 START = datetime(2031, 6, 10, 17, 0, tzinfo=STOCKHOLM)
 # An estate id in the form Vitec's notification examples show ("sample string 1", the help
@@ -48,7 +48,7 @@ def test_the_estate_list_reader_reads_vitecs_example(make_agency, sandbox):
     example["rows"] = [{**row, "id": f"{ESTATE_ID}{n}"} for n, row in enumerate(example["rows"])]
     sandbox.set_fault(status=200, body=example, count=1)
 
-    changed = client_for(make_agency(BrokerSystem.VITEC).credential).changed_sources(None)
+    changed = client_for(make_agency(Provider.VITEC).credential).changed_sources(None)
 
     assert changed.source_ids == {f"{ESTATE_ID}0", f"{ESTATE_ID}1"}
     assert changed.up_to == datetime(2026, 10, 4, 6, 1, 56, 134754, tzinfo=STOCKHOLM)
@@ -56,7 +56,7 @@ def test_the_estate_list_reader_reads_vitecs_example(make_agency, sandbox):
 
 @pytest.mark.django_db
 def test_the_participant_answer_reader_keeps_vitecs_example_as_the_reference(make_agency):
-    client = client_for(make_agency(BrokerSystem.VITEC).credential)
+    client = client_for(make_agency(Provider.VITEC).credential)
     record = CallRecord("POST", "/", status=200, body=CONTRACT.example("participant-answer"))
 
     assert client.reference(record) == "sample string 1"
@@ -82,7 +82,7 @@ PARTICIPANTS = {
 def test_the_participant_our_client_sends_matches_the_contract(
     make_agency, sandbox, agency_fields, booking_fields, full
 ):
-    booking = make_booking(make_agency(BrokerSystem.VITEC, **agency_fields), **booking_fields)
+    booking = make_booking(make_agency(Provider.VITEC, **agency_fields), **booking_fields)
 
     _, body = client_for(booking.agency.credential).delivery_request(booking)
     assert deliver(booking.pk) == "delivered"
@@ -103,7 +103,7 @@ def test_the_estate_list_query_our_client_sends_matches_the_contract(since):
 
 @pytest.mark.django_db
 def test_the_estate_list_query_is_sent_as_the_contract_describes_it(make_agency):
-    client = client_for(make_agency(BrokerSystem.VITEC).credential)
+    client = client_for(make_agency(Provider.VITEC).credential)
 
     sent = dict(parse_qsl(urlsplit(client.estates_endpoint(2, START)).query))
 
@@ -165,7 +165,7 @@ def test_the_sandbox_describes_an_estate_in_the_contracts_shape(sandbox):
 
 @pytest.mark.django_db
 def test_the_sandbox_answers_a_participant_in_the_contracts_shape(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     deliver(booking.pk)
 
@@ -197,7 +197,7 @@ def test_the_sandboxs_error_answers_have_the_assumed_shape(sandbox, path, params
     "fields", [{"first_name": ""}, {"email": "anna@" + "x" * 100 + ".se"}], ids=["name", "length"]
 )
 def test_the_sandboxs_validation_errors_have_the_assumed_shape(make_agency, sandbox, fields):
-    booking = make_booking(make_agency(BrokerSystem.VITEC), **fields)
+    booking = make_booking(make_agency(Provider.VITEC), **fields)
     client = client_for(booking.viewing.agency.credential)
     endpoint, body = client.delivery_request(booking)
 
@@ -209,7 +209,7 @@ def test_the_sandboxs_validation_errors_have_the_assumed_shape(make_agency, sand
 
 @pytest.mark.django_db
 def test_the_sandboxs_answer_for_a_removed_viewing_has_the_assumed_shape(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC), viewing_id="vv-gone")
+    booking = make_booking(make_agency(Provider.VITEC), viewing_id="vv-gone")
     sandbox.remove_viewing("vv-gone")
     client = client_for(booking.viewing.agency.credential)
     endpoint, body = client.delivery_request(booking)
@@ -223,7 +223,7 @@ def test_the_sandboxs_answer_for_a_removed_viewing_has_the_assumed_shape(make_ag
 @pytest.mark.django_db
 def test_the_sandboxs_full_slot_answer_has_the_assumed_shape(make_agency, sandbox):
     sandbox.set_vitec_capacity("t-full", 0)
-    booking = make_booking(make_agency(BrokerSystem.VITEC), slot_id="t-full")
+    booking = make_booking(make_agency(Provider.VITEC), slot_id="t-full")
     client = client_for(booking.viewing.agency.credential)
     endpoint, body = client.delivery_request(booking)
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, CredentialStatus
+from agencies.models import CredentialStatus, Provider
 from bookings.models import Booking
 from bookings.problems import delivery as problems
 from tests.factories import make_booking, make_slot_viewing, make_staff_user
@@ -105,7 +105,7 @@ ACCEPTED = "Accepted: the broker system checked the login (HTTP 200)."
 @pytest.mark.parametrize(
     ("system", "good_answer"),
     # Both read something only a good login may read (docs/mspecs.md, docs/vitec.md).
-    [(BrokerSystem.MSPECS, ACCEPTED), (BrokerSystem.VITEC, ACCEPTED)],
+    [(Provider.MSPECS, ACCEPTED), (Provider.VITEC, ACCEPTED)],
 )
 @pytest.mark.django_db
 def test_test_connection_action_reports_and_records_the_outcome(

@@ -6,16 +6,16 @@ import socket
 
 import pytest
 
-from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
+from agencies.models import CredentialStatus, Provider, ProviderCredential
 from bookings import polling
 from bookings.delivery.credentials import check_credential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers.base import ProviderAddressRefused, check_provider_address
-from tests.factories import in_english, make_booking, make_slot_viewing
+from tests.factories import by_staff, in_english, make_booking, make_slot_viewing
 
 Status = Booking.Status
-BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+BOTH = pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
 
 
 def stored_without_validation(credential, base_url):
@@ -108,27 +108,27 @@ def test_a_provider_host_resolving_inside_a_network_is_refused(resolve_to, setti
     resolve_to(address)
 
     with pytest.raises(ProviderAddressRefused, match="resolves to"):
-        check_provider_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
+        check_provider_address("https://integration.mspecs.se/v3/x", Provider.MSPECS)
 
 
 def test_a_provider_host_with_one_internal_address_among_public_ones_is_refused(resolve_to):
     resolve_to("192.0.2.10", "8.8.8.8", "10.1.2.3")
 
     with pytest.raises(ProviderAddressRefused):
-        check_provider_address("https://connect.maklare.vitec.net/Viewing", BrokerSystem.VITEC)
+        check_provider_address("https://connect.maklare.vitec.net/Viewing", Provider.VITEC)
 
 
 def test_a_provider_host_resolving_to_public_addresses_passes_the_check(resolve_to):
     resolve_to("8.8.8.8", "2001:4860:4860::8888")
 
-    check_provider_address("https://integration.mspecs.se/v3/x", BrokerSystem.MSPECS)
+    check_provider_address("https://integration.mspecs.se/v3/x", Provider.MSPECS)
 
 
 def test_a_host_the_operator_allowed_may_resolve_to_loopback(resolve_to, settings):
     settings.BROKER_ALLOWED_HOSTS = ["broker-proxy.internal"]
     resolve_to("127.0.0.1")
 
-    check_provider_address("https://broker-proxy.internal/mspecs/v3/x", BrokerSystem.MSPECS)
+    check_provider_address("https://broker-proxy.internal/mspecs/v3/x", Provider.MSPECS)
 
 
 @pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_test_connection_to_a_refused_address_says_why_and_sends_nothing(
     credential = make_agency(system).credential
     settings.BROKER_ALLOWED_HOSTS = []
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert check.message.startswith("Refused: Not sent to http://127.0.0.1:")
@@ -187,8 +187,8 @@ def test_each_attempt_records_the_full_url_called(system, make_agency, sandbox):
 
     [attempt] = booking.attempts.all()
     expected = {
-        BrokerSystem.MSPECS: sandbox.mspecs_url + "/v3/viewings/externalViewer/v-1",
-        BrokerSystem.VITEC: sandbox.vitec_url + "/Viewing/sandbox-customer/v-1/t-1/Participant",
+        Provider.MSPECS: sandbox.mspecs_url + "/v3/viewings/externalViewer/v-1",
+        Provider.VITEC: sandbox.vitec_url + "/Viewing/sandbox-customer/v-1/t-1/Participant",
     }[system]
     assert attempt.url == expected
 

@@ -2,27 +2,27 @@
 
 import pytest
 
-from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
+from agencies.models import CredentialStatus, Provider, ProviderCredential
 from bookings.delivery import sending
 from bookings.delivery.credentials import check_credential, save_credential
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.providers import client_for
-from tests.factories import make_booking, make_slot_viewing
+from tests.factories import by_staff, make_booking, make_slot_viewing
 
 Status = Booking.Status
-BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+BOTH = pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
 
 
 @pytest.mark.django_db
 def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working(
     make_agency, sandbox
 ):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
 
-    check = check_credential(agency.credential)
+    check = check_credential(agency.credential, by_staff())
 
     assert check.ok is True
     assert check.record.status == 200  # the agency's own deal: the login was checked
@@ -35,9 +35,9 @@ def test_connection_check_reading_a_deal_with_a_good_credential_marks_it_working
 def test_connection_check_answered_404_says_the_login_is_not_verified(make_agency):
     # MSPECS without a deal to read: a 404 may come before any login check, so it proves
     # nothing.
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is None
     assert check.record.status == 404
@@ -48,9 +48,9 @@ def test_connection_check_answered_404_says_the_login_is_not_verified(make_agenc
 
 @pytest.mark.django_db
 def test_vitec_connection_check_reads_the_estate_list_and_proves_the_login(make_agency, sandbox):
-    credential = make_agency(BrokerSystem.VITEC).credential
+    credential = make_agency(Provider.VITEC).credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is True
     assert check.record.endpoint == "/Advertising/Estate/sandbox-customer?PageSize=1&PageIndex=0"
@@ -61,9 +61,9 @@ def test_vitec_connection_check_reads_the_estate_list_and_proves_the_login(make_
 
 @pytest.mark.django_db
 def test_vitec_connection_check_for_a_customer_the_login_may_not_use_is_refused(make_agency):
-    credential = make_agency(BrokerSystem.VITEC, vitec_customer_id="someone-else").credential
+    credential = make_agency(Provider.VITEC, vitec_customer_id="someone-else").credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert check.record.status == 403
@@ -79,7 +79,7 @@ def test_connection_check_answered_a_redirect_says_the_login_is_not_verified(
     credential = make_agency(system).credential
     sandbox.set_fault("status", status=302, count=1)
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is None
     assert check.message.startswith("Reachable, login not verified")
@@ -90,7 +90,7 @@ def test_connection_check_answered_a_redirect_says_the_login_is_not_verified(
 def test_connection_check_with_a_wrong_secret_marks_it_failing(system, make_agency):
     credential = make_agency(system, secret="wrong").credential
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is False
     assert "401" in check.message
@@ -100,17 +100,17 @@ def test_connection_check_with_a_wrong_secret_marks_it_failing(system, make_agen
 
 @pytest.mark.django_db
 def test_connection_check_with_a_foreign_vitec_customer_is_refused(make_agency):
-    credential = make_agency(BrokerSystem.VITEC, vitec_customer_id="someone-else").credential
+    credential = make_agency(Provider.VITEC, vitec_customer_id="someone-else").credential
 
-    assert check_credential(credential).ok is False
+    assert check_credential(credential, by_staff()).ok is False
 
 
 @pytest.mark.django_db
-def test_connection_check_while_the_broker_system_is_down_changes_nothing(make_agency, sandbox):
+def test_connection_check_while_the_provider_is_down_changes_nothing(make_agency, sandbox):
     credential = make_agency().credential
     sandbox.set_fault("status", status=502)
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     assert check.ok is None
     credential.refresh_from_db()
@@ -163,12 +163,12 @@ def test_a_successful_connection_test_resumes_held_bookings(
     sandbox.set_deal("deal-1", {"a1": 5})
     make_slot_viewing(agency, "deal-1", ["a1"])
     booking = make_booking(agency)
-    sandbox.set_credential("sandbox", "rotated")  # the broker system changed it...
+    sandbox.set_credential("sandbox", "rotated")  # the provider changed it...
     deliver(booking.pk)
     sandbox.set_credential("sandbox", "sandbox-secret")  # ...and changed it back
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        check = check_credential(agency.credential)
+        check = check_credential(agency.credential, by_staff())
 
     assert check.ok is True
     assert "1 held booking queued again" in check.message
@@ -204,7 +204,7 @@ def test_an_edited_credential_gets_a_new_session(make_agency):
 
 @pytest.mark.django_db
 def test_a_late_refusal_of_the_old_secret_leaves_the_fixed_credential_alone(make_agency):
-    agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
+    agency = make_agency(Provider.MSPECS, secret="wrong")
     booking = sending.claim(make_booking(agency).pk)
     refused = client_for(booking.viewing.agency.credential).deliver(booking)
     fixed = ProviderCredential.objects.get(agency=agency)

@@ -1,4 +1,4 @@
-"""The delivery policy (README, "Delivery"): a retry schedule of days, "too late" once a
+"""The delivery policy (docs/delivery.md): a retry schedule of days, "too late" once a
 booking's slot or viewing has started, MSPECS lost answers repeated at most twice, and the
 circuit breaker per credential. Over real HTTP to the sandbox."""
 
@@ -8,14 +8,21 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from agencies.models import BrokerSystem, CredentialStatus, ProviderCredential
+from agencies.models import CredentialStatus, Provider, ProviderCredential
 from bookings.delivery import sending, staff_actions, sweep
 from bookings.delivery.credentials import check_credential, resume_held
 from bookings.delivery.sending import claim_seconds, deliver
 from bookings.models import Booking, Outcome
 from bookings.problems import delivery as problems
 from bookings.quarantine.queries import pending_entries, with_bookings
-from tests.factories import in_english, make_booking, make_slot, make_staff_user, make_viewing
+from tests.factories import (
+    by_staff,
+    in_english,
+    make_booking,
+    make_slot,
+    make_staff_user,
+    make_viewing,
+)
 
 Status = Booking.Status
 CIRCUIT = {
@@ -52,7 +59,7 @@ def test_default_retry_schedule_keeps_trying_for_at_least_72_hours_even_with_jit
 
 @pytest.mark.django_db
 def test_a_booking_whose_slot_has_started_ends_too_late_without_being_sent(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
     booking.slot.starts_at = timezone.now() - timedelta(minutes=1)
     booking.slot.save()
 
@@ -68,7 +75,7 @@ def test_a_booking_whose_slot_has_started_ends_too_late_without_being_sent(make_
 
 @pytest.mark.django_db
 def test_a_booking_without_slot_ends_too_late_once_the_viewing_started(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     viewing = make_viewing(agency, starts_at=timezone.now() - timedelta(minutes=5))
     booking = make_booking(viewing, status=Status.RETRYING)
 
@@ -83,7 +90,7 @@ def test_a_booking_without_slot_ends_too_late_once_the_viewing_started(make_agen
 @pytest.mark.django_db
 def test_a_retry_is_never_scheduled_after_the_slot_starts(make_agency, sandbox):
     sandbox.set_fault("status", status=503)
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
     starts_at = timezone.now() + timedelta(seconds=5)
     booking.slot.starts_at = starts_at
     booking.slot.save()
@@ -98,7 +105,7 @@ def test_a_retry_is_never_scheduled_after_the_slot_starts(make_agency, sandbox):
 
 @pytest.mark.django_db
 def test_a_slot_later_in_a_started_viewing_is_still_sent(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     viewing = make_viewing(agency, starts_at=timezone.now() - timedelta(minutes=10))
     slot = make_slot(viewing, starts_at=timezone.now() + timedelta(minutes=20))
     booking = make_booking(viewing, slot)
@@ -142,7 +149,7 @@ def test_the_booking_page_says_why_it_was_too_late(client, make_agency):
 @override_settings(BROKER_READ_TIMEOUT=0.2, DELIVERY_RETRY_SCHEDULE=[1, 1, 1, 1, 1])
 def test_mspecs_lost_answers_are_repeated_twice_then_probably_delivered(make_agency, sandbox):
     sandbox.set_fault("hang", hang_seconds=0.5)  # each post lands; its answer comes too late
-    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    booking = make_booking(make_agency(Provider.MSPECS))
 
     outcomes = []
     for _ in range(5):
@@ -162,7 +169,7 @@ def test_mspecs_lost_answers_are_repeated_twice_then_probably_delivered(make_age
 )
 def test_a_lost_mspecs_answer_is_repeated_only_after_the_longer_wait(make_agency, sandbox):
     sandbox.set_fault("hang", hang_seconds=0.5)
-    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    booking = make_booking(make_agency(Provider.MSPECS))
     before = timezone.now()
 
     deliver(booking.pk)
@@ -177,7 +184,7 @@ def test_a_lost_mspecs_answer_is_repeated_only_after_the_longer_wait(make_agency
 @override_settings(BROKER_READ_TIMEOUT=0.2, DELIVERY_RETRY_SCHEDULE=[1, 1])
 def test_a_lost_answer_then_busy_answers_ends_probably_delivered_not_failed(make_agency, sandbox):
     sandbox.set_fault("hang", hang_seconds=0.5, count=1)
-    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    booking = make_booking(make_agency(Provider.MSPECS))
     deliver(booking.pk)
     sandbox.set_fault("status", status=503)
 
@@ -191,7 +198,7 @@ def test_a_lost_answer_then_busy_answers_ends_probably_delivered_not_failed(make
 @pytest.mark.django_db
 @override_settings(BROKER_READ_TIMEOUT=0.2)
 def test_lost_answers_still_count_after_the_booking_was_held_and_resumed(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     booking = make_booking(agency, status=Status.HELD, lost_answer_count=2)
     resume_held(agency)
     sandbox.set_fault("hang", hang_seconds=0.5)
@@ -207,7 +214,7 @@ def test_lost_answers_still_count_after_the_booking_was_held_and_resumed(make_ag
 def test_staff_re_send_starts_counting_lost_answers_again(make_agency):
     booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED, lost_answer_count=3)
 
-    staff_actions.resend(Booking.objects.filter(pk=booking.pk))
+    staff_actions.resend(Booking.objects.filter(pk=booking.pk), by_staff())
 
     assert refreshed(booking).lost_answer_count == 0
 
@@ -216,7 +223,7 @@ def test_staff_re_send_starts_counting_lost_answers_again(make_agency):
 @override_settings(BROKER_READ_TIMEOUT=0.2)
 def test_vitec_lost_answer_is_never_repeated(make_agency, sandbox):
     sandbox.set_fault("hang", hang_seconds=0.5)
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     assert deliver(booking.pk) == Outcome.NEEDS_REVIEW
     assert deliver(booking.pk) is None
@@ -225,7 +232,7 @@ def test_vitec_lost_answer_is_never_repeated(make_agency, sandbox):
 
 @pytest.mark.django_db
 def test_quarantine_mirror_shows_probably_delivered_bookings_flagged(client, make_agency):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     booking = make_booking(agency, status=Status.PROBABLY_DELIVERED, first_name="Trolig")
     superuser = make_staff_user()
     superuser.is_superuser = True
@@ -244,7 +251,7 @@ def test_quarantine_mirror_shows_probably_delivered_bookings_flagged(client, mak
 def test_probably_delivered_can_be_marked_delivered_once_checked(make_agency):
     booking = make_booking(make_agency(), status=Status.PROBABLY_DELIVERED)
 
-    result = staff_actions.mark_delivered(Booking.objects.filter(pk=booking.pk))
+    result = staff_actions.mark_delivered(Booking.objects.filter(pk=booking.pk), by_staff())
 
     assert result.done == 1
     assert refreshed(booking).status == Status.DELIVERED
@@ -262,9 +269,9 @@ def fail_in_a_row(agency, sandbox, n, status=500, **fault):
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_failures_in_a_row_open_the_circuit_and_hold_the_agency(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     waiting = [make_booking(agency) for _ in range(5)]
-    other_agency_booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    other_agency_booking = make_booking(make_agency(Provider.MSPECS))
 
     fail_in_a_row(agency, sandbox, 3)
 
@@ -284,7 +291,7 @@ def test_failures_in_a_row_open_the_circuit_and_hold_the_agency(make_agency, san
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_a_success_between_failures_keeps_the_circuit_closed(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     fail_in_a_row(agency, sandbox, 2)
     sandbox.clear_fault()
     deliver(make_booking(agency).pk)
@@ -296,7 +303,7 @@ def test_a_success_between_failures_keeps_the_circuit_closed(make_agency, sandbo
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_an_open_circuit_sends_one_probe_when_due_then_releases_all(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     _, failed = fail_in_a_row(agency, sandbox, 3)
     held = [make_booking(agency, status=Status.HELD) for _ in range(3)] + failed
     sandbox.clear_fault()
@@ -322,7 +329,7 @@ def test_an_open_circuit_sends_one_probe_when_due_then_releases_all(make_agency,
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_a_failed_probe_waits_twice_as_long_for_the_next(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     fail_in_a_row(agency, sandbox, 3)
     ProviderCredential.objects.filter(pk=agency.credential.pk).update(
         circuit_next_probe_at=timezone.now()
@@ -342,7 +349,7 @@ def test_a_failed_probe_waits_twice_as_long_for_the_next(make_agency, sandbox):
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_a_429s_retry_after_delays_the_next_probe(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     before = timezone.now()
 
     fail_in_a_row(agency, sandbox, 3, status=429, retry_after=3000)
@@ -354,7 +361,7 @@ def test_a_429s_retry_after_delays_the_next_probe(make_agency, sandbox):
 @pytest.mark.django_db
 @override_settings(**CIRCUIT, BROKER_READ_TIMEOUT=0.2)
 def test_timeouts_count_towards_the_circuit(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     sandbox.set_fault("hang", hang_seconds=0.5)
 
     for _ in range(3):
@@ -366,7 +373,7 @@ def test_timeouts_count_towards_the_circuit(make_agency, sandbox):
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_a_refused_login_holds_through_the_credential_not_the_circuit(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC, secret="wrong")
+    agency = make_agency(Provider.VITEC, secret="wrong")
     bookings = [make_booking(agency) for _ in range(4)]
 
     deliver(bookings[0].pk)
@@ -383,13 +390,13 @@ def test_a_refused_login_holds_through_the_credential_not_the_circuit(make_agenc
 def test_a_successful_connection_test_closes_the_circuit_and_releases_the_held(
     make_agency, sandbox
 ):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     make_viewing(agency, mspecs_deal_id="deal-9")
     sandbox.set_deal("deal-9", {"slot-1": 5})  # the check reads this deal's slot status: 200
     _, failed = fail_in_a_row(agency, sandbox, 3)
     sandbox.clear_fault()
 
-    check = check_credential(refreshed(agency.credential))
+    check = check_credential(refreshed(agency.credential), by_staff())
 
     assert check.ok is True
     assert not refreshed(agency.credential).circuit_is_open
@@ -399,7 +406,7 @@ def test_a_successful_connection_test_closes_the_circuit_and_releases_the_held(
 @pytest.mark.django_db
 @override_settings(**CIRCUIT)
 def test_the_credential_page_says_whether_the_circuit_is_open(client, make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     fail_in_a_row(agency, sandbox, 3)
     client.force_login(make_staff_user(agency, role="admin"))
 

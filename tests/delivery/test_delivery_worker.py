@@ -24,7 +24,7 @@ def test_threads_deliver_every_booking_once_with_calls_in_flight_bounded(
     assert sorted(r["body"]["email"] for r in sandbox.received()) == sorted(
         b.email for b in bookings
     )
-    # Four threads, but never more than DELIVERY_CONCURRENCY calls at the broker system at once.
+    # Four threads, but never more than DELIVERY_CONCURRENCY calls at the provider at once.
     assert sandbox.max_in_flight == 2
 
 

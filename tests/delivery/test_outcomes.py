@@ -1,4 +1,4 @@
-"""Every row of docs/design.md's outcome table, for both broker systems, over real HTTP."""
+"""Every row of docs/design.md's outcome table, for both providers, over real HTTP."""
 
 from datetime import timedelta
 
@@ -6,13 +6,13 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from agencies.models import BrokerSystem, CredentialStatus
+from agencies.models import CredentialStatus, Provider
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from tests.factories import in_english, make_booking
 
 Status = Booking.Status
-BOTH = pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+BOTH = pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
 
 
 def refreshed(booking):
@@ -22,7 +22,7 @@ def refreshed(booking):
 
 @pytest.mark.django_db
 def test_mspecs_ordinary_viewing_is_posted_to_the_viewing(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), viewing_id="v-7")
+    booking = make_booking(make_agency(Provider.MSPECS), viewing_id="v-7")
 
     assert deliver(booking.pk) == "delivered"
 
@@ -46,7 +46,7 @@ def test_mspecs_ordinary_viewing_is_posted_to_the_viewing(make_agency, sandbox):
 def test_mspecs_time_slot_viewing_is_posted_to_the_slot(make_agency, sandbox):
     sandbox.set_deal("deal-1", {"slot-9": 5})
     booking = make_booking(
-        make_agency(BrokerSystem.MSPECS), viewing_id="v-7", slot_id="slot-9", time_slots=True
+        make_agency(Provider.MSPECS), viewing_id="v-7", slot_id="slot-9", time_slots=True
     )
 
     assert deliver(booking.pk) == "delivered"
@@ -60,7 +60,7 @@ def test_mspecs_time_slot_viewing_is_posted_to_the_slot(make_agency, sandbox):
 @pytest.mark.django_db
 def test_vitec_participant_carries_the_agency_defaults(make_agency, sandbox):
     agency = make_agency(
-        BrokerSystem.VITEC,
+        Provider.VITEC,
         vitec_lead_source_id="lead-42",
         vitec_sms_reminder=True,
         vitec_reminder_minutes=60,
@@ -94,7 +94,7 @@ def test_vitec_participant_carries_the_agency_defaults(make_agency, sandbox):
 
 @pytest.mark.django_db
 def test_vitec_participant_without_consent_has_no_gdpr_date(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     deliver(booking.pk)
 
@@ -104,11 +104,11 @@ def test_vitec_participant_without_consent_has_no_gdpr_date(make_agency, sandbox
 @pytest.mark.parametrize(
     ("system", "bad_data", "field"),
     [
-        (BrokerSystem.VITEC, {"first_name": " "}, "participant.UpdatePerson.FirstName"),
+        (Provider.VITEC, {"first_name": " "}, "participant.UpdatePerson.FirstName"),
     ],
 )
 @pytest.mark.django_db
-def test_validation_error_rejects_with_the_broker_systems_field_errors(
+def test_validation_error_rejects_with_the_providers_field_errors(
     system, bad_data, field, make_agency
 ):
     booking = make_booking(make_agency(system), **bad_data)
@@ -125,7 +125,7 @@ def test_validation_error_rejects_with_the_broker_systems_field_errors(
 @pytest.mark.django_db
 def test_vitec_booking_limit_marks_the_slot_fully_booked(make_agency, sandbox):
     sandbox.set_vitec_capacity("t-full", 0)
-    booking = make_booking(make_agency(BrokerSystem.VITEC), slot_id="t-full")
+    booking = make_booking(make_agency(Provider.VITEC), slot_id="t-full")
 
     assert deliver(booking.pk) == "rejected"
 
@@ -165,7 +165,7 @@ def test_refused_credential_holds_the_booking_and_marks_it_failing(system, make_
 
 @pytest.mark.django_db
 def test_vitec_customer_without_access_holds_the_booking(make_agency):
-    booking = make_booking(make_agency(BrokerSystem.VITEC, vitec_customer_id="other"))
+    booking = make_booking(make_agency(Provider.VITEC, vitec_customer_id="other"))
 
     deliver(booking.pk)
 
@@ -228,7 +228,7 @@ def test_too_many_requests_honours_retry_after(system, make_agency, sandbox):
 @pytest.mark.django_db
 def test_dropped_connection_retries_on_mspecs(make_agency, sandbox):
     sandbox.set_fault("drop")
-    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    booking = make_booking(make_agency(Provider.MSPECS))
 
     assert deliver(booking.pk) == "answer_lost"
 
@@ -243,7 +243,7 @@ def test_dropped_connection_needs_review_on_vitec(make_agency, sandbox):
     # The request was sent before the connection dropped: Vitec may have added the
     # participant, and a second post would add another.
     sandbox.set_fault("drop")
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     assert deliver(booking.pk) == "needs_review"
 
@@ -252,7 +252,7 @@ def test_dropped_connection_needs_review_on_vitec(make_agency, sandbox):
 
 @pytest.mark.django_db
 def test_unreachable_vitec_is_retried(make_agency):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     agency.credential.base_url = "http://127.0.0.1:9/vitec"  # nothing listens: never sent
     agency.credential.save()
     booking = make_booking(agency)
@@ -264,7 +264,7 @@ def test_unreachable_vitec_is_retried(make_agency):
 @override_settings(DELIVERY_RETRY_SCHEDULE=[0, 0])
 def test_booking_fails_after_the_last_scheduled_attempt(make_agency, sandbox):
     sandbox.set_fault("status", status=500)
-    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    booking = make_booking(make_agency(Provider.MSPECS))
 
     outcomes = [deliver(booking.pk) for _ in range(3)]
 
@@ -279,7 +279,7 @@ def test_booking_fails_after_the_last_scheduled_attempt(make_agency, sandbox):
 @override_settings(BROKER_READ_TIMEOUT=0.3)
 def test_vitec_read_timeout_needs_review(make_agency, sandbox):
     sandbox.set_fault("hang", hang_seconds=1)
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     assert deliver(booking.pk) == "needs_review"
 
@@ -292,7 +292,7 @@ def test_vitec_read_timeout_needs_review(make_agency, sandbox):
 @override_settings(BROKER_READ_TIMEOUT=0.3)
 def test_mspecs_read_timeout_retries_because_mspecs_merges_repeats(make_agency, sandbox):
     sandbox.set_fault("hang", hang_seconds=1)
-    booking = make_booking(make_agency(BrokerSystem.MSPECS))
+    booking = make_booking(make_agency(Provider.MSPECS))
 
     assert deliver(booking.pk) == "answer_lost"
     assert refreshed(booking).status == Status.RETRYING
@@ -322,7 +322,7 @@ def test_a_delivered_booking_is_never_sent_again(make_agency, sandbox):
 def test_a_fault_in_our_own_code_fails_the_booking_instead_of_leaving_it_claimed(
     make_agency, sandbox
 ):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
     Booking.objects.filter(pk=booking.pk).update(slot=None)  # Vitec cannot do without
 
     with pytest.raises(AttributeError):
@@ -349,7 +349,7 @@ CELL_PHONE = "participant.UpdatePerson.CellPhone"
 )
 @pytest.mark.django_db
 def test_vitec_field_errors_are_read_in_any_case(body, make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
     sandbox.set_fault(status=400, count=1, body=body)
 
     assert deliver(booking.pk) == "rejected"
@@ -362,7 +362,7 @@ def test_vitec_field_errors_are_read_in_any_case(body, make_agency, sandbox):
 @pytest.mark.parametrize("key", ["Message", "message", "MESSAGE"])
 @pytest.mark.django_db
 def test_a_vitec_message_without_field_errors_is_kept_in_any_case(key, make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
     sandbox.set_fault(status=400, count=1, body={key: "The viewing is closed."})
 
     deliver(booking.pk)
@@ -382,7 +382,7 @@ def test_a_vitec_message_without_field_errors_is_kept_in_any_case(key, make_agen
 def test_a_vitec_booking_limit_error_in_any_case_marks_the_slot_full(
     model_state_key, limit_key, make_agency, sandbox
 ):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
     sandbox.set_fault(
         status=400,
         count=1,

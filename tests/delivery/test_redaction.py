@@ -8,12 +8,12 @@ from urllib.parse import quote, quote_plus
 import pytest
 from django.utils import translation
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings import polling
 from bookings.delivery.credentials import check_credential
-from bookings.delivery.redaction import credential_secrets, redact
+from bookings.delivery.redaction import credential_secrets, redact, redact_log, redact_sql
 from bookings.delivery.sending import EXCERPT_LENGTH, deliver
-from tests.factories import in_english, make_booking, make_slot_viewing
+from tests.factories import by_staff, in_english, make_booking, make_slot_viewing
 
 
 def test_redact_masks_secrets_and_authorization_headers():
@@ -89,10 +89,10 @@ def test_redact_masks_an_email_cut_short_in_its_domain():
 
 
 @pytest.mark.django_db
-def test_attempt_excerpt_of_a_broker_system_echoing_the_phone_in_national_form_is_redacted(
+def test_attempt_excerpt_of_a_provider_echoing_the_phone_in_national_form_is_redacted(
     make_agency, sandbox
 ):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), phone="+46701234567")
+    booking = make_booking(make_agency(Provider.MSPECS), phone="+46701234567")
     echo = {"message": "070-123 45 67 is not accepted for this viewing."}
     sandbox.set_fault(status=400, count=1, body=echo)
 
@@ -109,7 +109,7 @@ def test_attempt_excerpt_of_a_broker_system_echoing_the_phone_in_national_form_i
 
 @pytest.mark.django_db
 def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), email="anna.svensson@example.se")
+    booking = make_booking(make_agency(Provider.MSPECS), email="anna.svensson@example.se")
     # Padded so that the excerpt's end falls inside the echoed address.
     answer_start = len('HTTP 400: {"message": "')
     padding = "x" * (EXCERPT_LENGTH - answer_start - len("anna.svens"))
@@ -125,7 +125,7 @@ def test_attempt_excerpt_cut_inside_the_buyers_email_shows_none_of_it(make_agenc
 @pytest.mark.django_db
 def test_attempt_records_duration_and_status_of_a_delivered_booking(make_agency, sandbox):
     sandbox.set_latency(0.05)
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     deliver(booking.pk)
 
@@ -143,7 +143,7 @@ HOSTILE_SECRET = 'pa"ss\\wörd+ &x/1'
 
 
 def written_forms_of(username: str, secret: str) -> dict[str, str]:
-    """What a broker system may echo of a credential: the secret as is, JSON-escaped (ASCII-only
+    """What a provider may echo of a credential: the secret as is, JSON-escaped (ASCII-only
     or not), URL-encoded (+ or %20 for a space), the Basic value and the whole header."""
     basic = base64.b64encode(f"{username}:{secret}".encode()).decode()
     return {
@@ -182,7 +182,7 @@ def problem_texts(problem) -> list[str]:
 
 
 def stored_texts(booking) -> dict[str, list[str]]:
-    """Every text stored from the broker system's answers about `booking`, by where it is kept."""
+    """Every text stored from the provider's answers about `booking`, by where it is kept."""
     booking.refresh_from_db()
     credential = booking.viewing.agency.credential
     credential.refresh_from_db()
@@ -234,11 +234,11 @@ def test_redact_masks_the_buyers_url_encoded_and_json_escaped_values(written):
     assert "1234567" not in redacted
 
 
-# How each broker system reports what it rejects: MSPECS a BadRequestError's message, Vitec
+# How each provider reports what it rejects: MSPECS a BadRequestError's message, Vitec
 # a message and field errors.
 ERROR_BODIES = {
-    BrokerSystem.MSPECS: lambda echo: [{"message": f"Rejected: '{echo}' is not valid."}],
-    BrokerSystem.VITEC: lambda echo: {
+    Provider.MSPECS: lambda echo: [{"message": f"Rejected: '{echo}' is not valid."}],
+    Provider.VITEC: lambda echo: {
         "Message": f"Rejected: {echo}",
         "ModelState": {"participant.UpdatePerson.CellPhone": [f"'{echo}' is not valid."]},
     },
@@ -282,7 +282,7 @@ ASCII_SECRET_FORMS = {name: form for name, form in SECRET_FORMS.items() if form.
 @pytest.mark.parametrize("form", ASCII_SECRET_FORMS.values(), ids=ASCII_SECRET_FORMS.keys())
 @pytest.mark.django_db
 def test_a_redirect_to_an_address_holding_the_secret_stores_it_nowhere(form, make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS, secret=HOSTILE_SECRET))
+    booking = make_booking(make_agency(Provider.MSPECS, secret=HOSTILE_SECRET))
     location = f"https://login.example/?token={form}"
     sandbox.set_fault(status=302, count=1, body="", headers={"Location": location})
 
@@ -310,11 +310,11 @@ def test_a_refusal_echoing_the_secret_stores_it_nowhere(system, make_agency, san
 def test_a_connection_check_answer_echoing_the_secret_is_stored_nowhere(
     status, make_agency, sandbox
 ):
-    credential = make_agency(BrokerSystem.VITEC, secret=HOSTILE_SECRET).credential
+    credential = make_agency(Provider.VITEC, secret=HOSTILE_SECRET).credential
     echo = " ".join(SECRET_FORMS.values())
-    sandbox.set_fault(status=status, count=1, body=ERROR_BODIES[BrokerSystem.VITEC](echo))
+    sandbox.set_fault(status=status, count=1, body=ERROR_BODIES[Provider.VITEC](echo))
 
-    check = check_credential(credential)
+    check = check_credential(credential, by_staff())
 
     credential.refresh_from_db()
     texts = {"message": [check.message], "status problem": problem_texts(credential.status_problem)}
@@ -323,7 +323,7 @@ def test_a_connection_check_answer_echoing_the_secret_is_stored_nowhere(
 
 @pytest.mark.django_db
 def test_a_slot_poll_answer_echoing_the_secret_is_stored_nowhere(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, secret=HOSTILE_SECRET)
+    agency = make_agency(Provider.MSPECS, secret=HOSTILE_SECRET)
     viewing = make_slot_viewing(agency, "deal-1", ["a1"])
     echo = " ".join(SECRET_FORMS.values())
     sandbox.set_fault(status=500, count=1, body={"message": echo})
@@ -337,3 +337,57 @@ def test_a_slot_poll_answer_echoing_the_secret_is_stored_nowhere(make_agency, sa
         "summary": list(summary.errors.values()),
     }
     assert_nothing_stored_contains(texts, SECRET_FORMS)
+
+
+@pytest.mark.parametrize(
+    ("sql", "masked"),
+    [
+        (
+            """SELECT 1 FROM "bookings_booking" WHERE "email" = 'a@example.se' AND "id" = 4""",
+            """SELECT 1 FROM "bookings_booking" WHERE "email" = '***' AND "id" = 4""",
+        ),
+        (
+            "UPDATE t SET last_name = 'O''Brien', phone = '0701234567'",
+            "UPDATE t SET last_name = '***', phone = '***'",
+        ),
+        ("INSERT INTO t VALUES ('', 'x')", "INSERT INTO t VALUES ('***', '***')"),
+    ],
+    ids=["identifiers-stay", "quote-inside", "empty"],
+)
+def test_redact_sql_masks_every_string_literal(sql, masked):
+    assert redact_sql(sql) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("GET /x/?email=a%40example.se&q=Zelda#top", "GET /x/?email=***&q=***#top"),
+        ("GET /x/?q=&page=2", "GET /x/?q=&page=***"),
+        (
+            "DETAIL:  Key (lower(email::text), viewing_id)=(zelda@example.se, 3) already exists.",
+            "DETAIL:  Key (lower(email::text), viewing_id)=(***) already exists.",
+        ),
+        (
+            "DETAIL:  Failing row contains (7, Zelda, 0701234567, null).",
+            "DETAIL:  Failing row contains (***).",
+        ),
+        (
+            'invalid input syntax for type integer: "Zetterlund"',
+            'invalid input syntax for type integer: "***"',
+        ),
+        (
+            "LINE 1: ...FROM t WHERE last_name = 'Zetterl",
+            "LINE 1: ...FROM t WHERE last_name = '***'",
+        ),
+    ],
+    ids=[
+        "query-string",
+        "empty-query-value",
+        "unique-key",
+        "failing-row",
+        "input-syntax",
+        "cut-line",
+    ],
+)
+def test_redact_log_masks_query_values_and_what_postgresql_quotes(text, masked):
+    assert redact_log(text) == masked

@@ -71,7 +71,9 @@ def replay(client, agency, hours_ago=2, **extra):
 
 @pytest.mark.django_db
 def test_replay_resends_failed_and_held_bookings_of_the_agency_since_the_time(outage, agencies):
-    result = staff_actions.replay(agencies[0], timezone.now() - timedelta(hours=2))
+    result = staff_actions.replay(
+        agencies[0], timezone.now() - timedelta(hours=2), make_staff_user()
+    )
 
     assert result.message == "2 bookings queued to be sent again."
     assert statuses(outage) == {

@@ -8,7 +8,7 @@ from django.utils import timezone
 from bookings.delivery import sending, staff_actions
 from bookings.models import Booking
 from bookings.problems import delivery as problems
-from tests.factories import make_booking
+from tests.factories import by_staff, make_booking
 
 Status = Booking.Status
 
@@ -28,7 +28,7 @@ def test_send_now_brings_a_retry_forward_and_delivers(agency, django_capture_on_
     booking = make_booking(agency, status=Status.RETRYING, next_attempt_at=later)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        result = staff_actions.send_now(Booking.objects.filter(pk=booking.pk))
+        result = staff_actions.send_now(Booking.objects.filter(pk=booking.pk), by_staff())
 
     assert result.message == "1 booking queued to be sent now."
     assert len(callbacks) == 1
@@ -43,7 +43,7 @@ def test_resend_restarts_stopped_bookings_and_counts_the_rest(agency):
     ]
     delivered = [make_booking(agency, status=Status.DELIVERED) for _ in range(3)]
 
-    result = staff_actions.resend(Booking.objects.all())
+    result = staff_actions.resend(Booking.objects.all(), by_staff())
 
     assert result.message == (
         "4 bookings queued to be sent again. 3 bookings skipped: already delivered."
@@ -60,7 +60,7 @@ def test_cancel_leaves_delivered_and_sending_bookings_alone(agency):
     delivered = make_booking(agency, status=Status.DELIVERED)
     sending = make_booking(agency, status=Status.SENDING)
 
-    result = staff_actions.cancel(Booking.objects.all())
+    result = staff_actions.cancel(Booking.objects.all(), by_staff())
 
     assert result.done == 1
     assert dict(result.skipped) == {"already delivered": 1, "being sent right now": 1}
@@ -75,7 +75,7 @@ def test_cancel_leaves_delivered_and_sending_bookings_alone(agency):
 def test_a_cancelled_booking_is_not_sent(agency, sandbox):
     booking = make_booking(agency)
 
-    staff_actions.cancel([booking])
+    staff_actions.cancel([booking], by_staff())
 
     assert sending.deliver(booking.pk) is None
     assert sandbox.received() == []
@@ -86,7 +86,7 @@ def test_mark_delivered_only_takes_bookings_that_need_review(agency):
     review = make_booking(agency, status=Status.NEEDS_REVIEW)
     make_booking(agency, status=Status.FAILED)
 
-    result = staff_actions.mark_delivered(Booking.objects.all())
+    result = staff_actions.mark_delivered(Booking.objects.all(), by_staff())
 
     assert result.message == (
         "1 booking marked as delivered. 1 booking skipped: failed (use Re-send)."
@@ -101,7 +101,7 @@ def test_resend_leaves_a_rejected_booking_whose_buyer_has_booked_that_time_again
     rejected = make_booking(agency, status=Status.REJECTED, email="anna@example.se")
     make_booking(agency, email="anna@example.se")  # the buyer's corrected, live booking
 
-    result = staff_actions.resend(Booking.objects.filter(pk=rejected.pk))
+    result = staff_actions.resend(Booking.objects.filter(pk=rejected.pk), by_staff())
 
     assert result.message == ("1 booking skipped: the buyer has booked this time again since.")
     assert statuses([rejected]) == [Status.REJECTED]

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from agencies.models import BrokerSystem, CredentialStatus
+from agencies.models import CredentialStatus, Provider
 from bookings.delivery import sending, sweep, task_rows
 from bookings.delivery.tasks import deliver_booking, dispatch_deliveries
 from bookings.models import Booking, Outcome
@@ -114,7 +114,7 @@ def test_wake_ups_of_one_due_booking_from_repeated_sweeps_send_it_once(make_agen
 @pytest.mark.django_db
 @override_settings(DELIVERY_LOST_ANSWER_WAIT=600)
 def test_sweep_sends_an_interrupted_mspecs_booking_again_after_the_lost_answer_wait(make_agency):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
+    booking = make_booking(make_agency(Provider.MSPECS), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
     assert sweep.sweep()["interrupted"] == 1
@@ -129,7 +129,7 @@ def test_sweep_sends_an_interrupted_mspecs_booking_again_after_the_lost_answer_w
 
 @pytest.mark.django_db
 def test_sweep_sends_an_interrupted_vitec_booking_to_review(make_agency):
-    booking = make_booking(make_agency(BrokerSystem.VITEC), status=Status.SENDING)
+    booking = make_booking(make_agency(Provider.VITEC), status=Status.SENDING)
     age(booking, claimed_until=timezone.now() - timedelta(seconds=1), send_started_at=long_ago())
 
     sweep.sweep()
@@ -168,7 +168,7 @@ def test_sweep_resumes_held_bookings_only_once_their_credential_works(
 @pytest.mark.django_db
 @override_settings(DELIVERY_RETRY_SCHEDULE=[30])
 def test_an_interrupted_mspecs_booking_without_attempts_left_is_probably_delivered(make_agency):
-    booking = make_booking(make_agency(BrokerSystem.MSPECS), status=Status.SENDING)
+    booking = make_booking(make_agency(Provider.MSPECS), status=Status.SENDING)
     age(
         booking,
         attempt_count=1,
@@ -202,7 +202,7 @@ def expire_claim(booking):
 
 @pytest.mark.django_db
 def test_sweep_sends_a_vitec_booking_whose_worker_died_holding_its_claim_to_review(make_agency):
-    booking = sending.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
+    booking = sending.claim(make_booking(make_agency(Provider.VITEC)).pk)
     expire_claim(booking)  # the worker died sending it, or about to
 
     sweep.sweep()
@@ -215,7 +215,7 @@ def test_sweep_sends_a_vitec_booking_whose_worker_died_holding_its_claim_to_revi
 
 @pytest.mark.django_db
 def test_sweep_recovers_a_booking_claimed_before_claims_marked_the_send(make_agency):
-    booking = sending.claim(make_booking(make_agency(BrokerSystem.VITEC)).pk)
+    booking = sending.claim(make_booking(make_agency(Provider.VITEC)).pk)
     Booking.objects.filter(pk=booking.pk).update(send_started_at=None)
     expire_claim(booking)
 
@@ -266,7 +266,7 @@ SHORT_CLAIMS = override_settings(
 def test_a_booking_whose_claim_ran_out_while_waiting_for_a_call_slot_is_queued_unsent(
     make_agency, sandbox
 ):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     outcome = deliver_while_every_call_slot_is_busy(booking, lambda: let_the_claim_run_out(booking))
 
@@ -279,7 +279,7 @@ def test_a_booking_whose_claim_ran_out_while_waiting_for_a_call_slot_is_queued_u
 @pytest.mark.django_db(transaction=True)
 @SHORT_CLAIMS
 def test_a_booking_the_sweep_took_while_it_waited_for_a_call_slot_is_not_sent(make_agency, sandbox):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))
+    booking = make_booking(make_agency(Provider.VITEC))
 
     def worker_dies_as_far_as_the_sweep_can_tell():
         let_the_claim_run_out(booking)
@@ -353,7 +353,7 @@ def test_housekeeping_leaves_another_task_backend_alone(settings):
 def test_a_worker_whose_claim_ran_out_before_its_call_queues_the_booking_unsent(
     make_agency, sandbox, woken, django_capture_on_commit_callbacks
 ):
-    booking = make_booking(make_agency(BrokerSystem.VITEC))  # claims last no time at all
+    booking = make_booking(make_agency(Provider.VITEC))  # claims last no time at all
 
     with django_capture_on_commit_callbacks(execute=True):
         assert sending.deliver(booking.pk) is None

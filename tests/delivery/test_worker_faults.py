@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.delivery.credentials import save_credential
 from bookings.delivery.schedule import wake_delivery
 from bookings.models import Booking
@@ -22,7 +22,7 @@ FAST_RETRIES = {
     "CIRCUIT_BREAKER_PROBE_SECONDS": "0.2",
     "CIRCUIT_BREAKER_PROBE_MAX_SECONDS": "1",
 }
-# Short broker-system timeouts make a killed worker's claim run out in 2 s.
+# Short provider timeouts make a killed worker's claim run out in 2 s.
 FAST_RECOVERY = {
     "BROKER_CONNECT_TIMEOUT": "0.5",
     "BROKER_READ_TIMEOUT": "0.5",
@@ -41,13 +41,13 @@ def posted_emails(sandbox, system):
     ]
 
 
-def test_broker_system_failing_for_a_while_then_recovering_delivers_each_booking_once(
+def test_provider_failing_for_a_while_then_recovering_delivers_each_booking_once(
     make_agency, sandbox, start_process
 ):
     # Counted, not timed: however slowly the workers start, the first calls meet the outage.
     sandbox.set_fault("status", status=500, count=8)
-    bookings = queue(make_agency(BrokerSystem.MSPECS), 10)
-    bookings += queue(make_agency(BrokerSystem.VITEC), 10)
+    bookings = queue(make_agency(Provider.MSPECS), 10)
+    bookings += queue(make_agency(Provider.VITEC), 10)
 
     start_process(*WORKER, **FAST_RETRIES)
     start_process(*WORKER, **FAST_RETRIES)
@@ -80,7 +80,7 @@ def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
     make_agency, sandbox, start_process
 ):
     bookings = kill_a_worker_mid_batch_then_restart(
-        BrokerSystem.MSPECS, make_agency, sandbox, start_process
+        Provider.MSPECS, make_agency, sandbox, start_process
     )
     wait_until(lambda: count_status(Status.DELIVERED) == 30)
 
@@ -95,7 +95,7 @@ def test_worker_killed_mid_batch_mspecs_all_delivered_after_restart(
 
 def test_worker_killed_mid_batch_vitec_never_posts_twice(make_agency, sandbox, start_process):
     bookings = kill_a_worker_mid_batch_then_restart(
-        BrokerSystem.VITEC, make_agency, sandbox, start_process
+        Provider.VITEC, make_agency, sandbox, start_process
     )
     wait_until(lambda: count_status(Status.DELIVERED, Status.NEEDS_REVIEW) == 30)
 
@@ -108,7 +108,7 @@ def test_worker_killed_mid_batch_vitec_never_posts_twice(make_agency, sandbox, s
 
 
 def test_refused_credential_holds_then_resumes_once_fixed(make_agency, sandbox, start_process):
-    agency = make_agency(BrokerSystem.VITEC, secret="wrong")
+    agency = make_agency(Provider.VITEC, secret="wrong")
     bookings = queue(agency, 10)
     start_process(*WORKER)
     wait_until(lambda: count_status(Status.HELD) == 10)
@@ -156,7 +156,7 @@ def probes_within(seconds: float) -> int:
 def test_an_outage_longer_than_the_old_schedule_loses_nothing_and_duplicates_nothing(
     make_agency, sandbox, start_process
 ):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     upcoming = queue(agency, 15)
     # A slot that starts during the outage: its bookings can only end too late.
     soon = make_slot(

@@ -19,7 +19,7 @@ def change_retention(client, agency, days):
     data = {
         "name": agency.name,
         "slug": agency.slug,
-        "broker_system": agency.broker_system,
+        "provider": agency.provider,
         "phone_region": agency.phone_region,
         "is_active": "on",
         "booking_retention_days": days,

@@ -10,7 +10,13 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from agencies.models import Agency, ApiKey, Membership
-from bookings.models import Booking, DataRequest, DeliveryAttempt, IdempotentRequest
+from bookings.models import (
+    Booking,
+    DataRequest,
+    DeliveryAttempt,
+    IdempotentRequest,
+    idempotency_key_digest,
+)
 from bookings.privacy.subject import KINDS, BuyerData, export_records
 from tests.factories import delivered_booking, make_staff_user, make_viewing
 
@@ -35,7 +41,7 @@ def booking_a(agency_a):
     )
     IdempotentRequest.objects.create(
         api_key=ApiKey.issue(agency_a, "Website")[0],
-        key="order-1",
+        key_digest=idempotency_key_digest("order-1"),
         request_fingerprint="f" * 64,
         response_status=202,
         response_body={"id": booking.pk},

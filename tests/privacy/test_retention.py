@@ -9,12 +9,19 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from agencies.models import ApiKey
+from agencies.models import ApiKey, Provider
 from bookings.delivery.tasks import deliver_booking
-from bookings.models import Booking, DeliveryAttempt, IdempotentRequest, QuarantineDecision
+from bookings.models import (
+    Booking,
+    DeliveryAttempt,
+    IdempotentRequest,
+    QuarantineDecision,
+    WebhookEvent,
+)
 from bookings.privacy import tasks
 from bookings.privacy.retention import apply_retention
 from tests.factories import delivered_booking, make_agency, make_booking, make_viewing
+from tests.viewing_import import test_webhook as webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -141,17 +148,21 @@ def test_old_delivery_attempts_are_deleted(settings):
 def test_old_idempotency_records_are_deleted(settings):
     settings.IDEMPOTENCY_RETENTION_DAYS = 30
     api_key = ApiKey.issue(make_agency(), "Website")[0]
-    for key in ("old", "new"):
+    for digest in ("old", "new"):
         IdempotentRequest.objects.create(
-            api_key=api_key, key=key, request_fingerprint="f", response_status=202, response_body={}
+            api_key=api_key,
+            key_digest=digest,
+            request_fingerprint="f",
+            response_status=202,
+            response_body={},
         )
-    IdempotentRequest.objects.filter(key="old").update(
+    IdempotentRequest.objects.filter(key_digest="old").update(
         created_at=timezone.now() - timedelta(days=31)
     )
 
     apply_retention()
 
-    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    assert list(IdempotentRequest.objects.values_list("key_digest", flat=True)) == ["new"]
 
 
 def test_finished_task_results_are_deleted_after_their_period(settings):
@@ -262,6 +273,22 @@ def test_a_small_run_shows_no_progress_bar(capsys):
     call_command("apply_retention")
 
     assert "rows" not in capsys.readouterr().out.split("per agency")[0]
+
+
+def test_the_command_deletes_webhook_events_past_their_period(client, settings, capsys):
+    settings.MSPECS_WEBHOOK_SECRET = webhook.SECRET
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 30
+    make_agency(Provider.MSPECS, slug="pushed-to", mspecs_subscriber_id=webhook.SUBSCRIBER)
+    for deal_id in ("deal-old", "deal-new"):
+        assert webhook.post(client, webhook.event(deal_id=deal_id)).status_code == 200
+    WebhookEvent.objects.filter(source_id="deal-old").update(
+        received_at=timezone.now() - timedelta(days=31)
+    )
+
+    call_command("apply_retention")
+
+    assert list(WebhookEvent.objects.values_list("source_id", flat=True)) == ["deal-new"]
+    assert "webhook_events_deleted=1" in capsys.readouterr().out
 
 
 def test_the_dry_run_counts_the_bookings_it_would_cancel(capsys):

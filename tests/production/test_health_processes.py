@@ -76,7 +76,8 @@ def test_with_redis_a_second_scheduler_runs_no_jobs_and_takes_over_when_the_firs
     first = start_process(*SCHEDULER, **lock)
     wait_until(lambda: seen_by_pid() == first.pid)
 
-    second = start_process(*SCHEDULER, capture=True, **lock)
+    # At INFO, so that "Starting scheduler" would be in its output had it started.
+    second = start_process(*SCHEDULER, capture=True, LOG_LEVEL="INFO", **lock)
 
     # It waits for the lock, gives up and exits, never having run a job meanwhile.
     output, _ = second.communicate(timeout=30)
@@ -91,7 +92,7 @@ def test_with_redis_a_second_scheduler_runs_no_jobs_and_takes_over_when_the_firs
 
 
 def test_without_redis_there_is_no_lock(start_process):
-    """Two schedulers without REDIS_URL both run (README: run exactly one)."""
+    """Two schedulers without REDIS_URL both run (docs/guide-operator.md: run exactly one)."""
     environment = {"REDIS_URL": "", **HEARTBEAT}
     schedulers = [start_process(*SCHEDULER, **environment) for _ in range(2)]
     beaters = set()

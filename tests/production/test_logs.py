@@ -1,17 +1,23 @@
 """Logs: one line per event with the booking, agency and attempt ids as fields (JSON with
-LOG_FORMAT=json), never personal data or secrets, each event once."""
+LOG_FORMAT=json), never personal data or secrets, each event once; one format per mode in
+every process (web, gunicorn, worker, scheduler), each time with its offset."""
 
 import json
 import logging
+import os
 import signal
+import socket
+import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
 
-from bookings.models import Booking, DeliveryAttempt
+from bookings.models import Booking, DeliveryAttempt, Heartbeat
 from config.logs import JsonFormatter, PlainFormatter
 from tests.conftest import WORKER, count_status, wait_until
-from tests.factories import make_booking
+from tests.factories import free_port, make_booking
 from tests.test_settings import PRODUCTION_ENV, manage
 
 Status = Booking.Status
@@ -37,7 +43,7 @@ def test_a_delivery_with_a_failure_logs_json_events_with_ids_and_nothing_persona
     sandbox.set_credential("sandbox", SECRET)
     agency = make_agency(secret=SECRET)
     booking = make_booking(agency, **BUYER)
-    # The broker system's error answer echoes the buyer and the secret back.
+    # The provider's error answer echoes the buyer and the secret back.
     sandbox.set_fault(status=503, count=1, body={"echo": [*BUYER.values(), SECRET]})
     from bookings.delivery.tasks import deliver_booking
 
@@ -184,3 +190,123 @@ def test_a_failed_slot_poll_logs_its_ids_and_problem_code_without_the_answer(
     viewing.refresh_from_db()
     assert event["problem"] == viewing.slot_poll_problem.code
     assert SECRET not in JsonFormatter().format(record) + PlainFormatter().format(record)
+
+
+@pytest.mark.parametrize("formatter", [PlainFormatter, JsonFormatter])
+def test_a_development_server_line_shows_no_socket_and_no_second_clock(formatter):
+    """runserver (django.server) passes its socket as `request` and a time of its own."""
+    with socket.socket() as connection:
+        record = logging.makeLogRecord(
+            {
+                "name": "django.server",
+                "msg": '"%s" %d %d',
+                "args": ("GET /admin/ HTTP/1.1", 200, 4320),
+                "request": connection,
+                "server_time": "06/Dec/2026 13:02:52",
+                "status_code": 200,
+            }
+        )
+
+        line = formatter().format(record)
+
+    assert "socket" not in line
+    assert "fd=" not in line
+    assert "server_time" not in line
+    assert "status_code" in line
+
+
+def test_a_request_shows_as_its_method_and_path_in_plain_lines(rf):
+    record = logging.makeLogRecord(
+        {"name": "django.request", "msg": "Not Found: %s", "args": ("/nope/",)}
+    )
+    record.request = rf.get("/nope/", {"token": "secret-token"})
+    record.status_code = 404
+
+    line = PlainFormatter().format(record)
+
+    assert line.endswith('Not Found: /nope/ request="GET /nope/" status_code=404')
+
+
+def test_a_request_shows_as_its_method_and_path_in_json_lines(rf):
+    record = logging.makeLogRecord({"name": "django.request", "msg": "Not Found"})
+    record.request = rf.post("/api/v1/viewings/x/bookings?token=secret-token")
+
+    assert json.loads(JsonFormatter().format(record))["request"] == (
+        "POST /api/v1/viewings/x/bookings"
+    )
+
+
+def test_a_field_value_cannot_start_a_second_plain_line():
+    record = logging.makeLogRecord(
+        {"msg": "Imported", "deal_id": 'D-1\n2026-12-06 INFO forged "line" a=b', "count": 3}
+    )
+
+    [line] = PlainFormatter().format(record).splitlines()
+
+    assert line.endswith(r'Imported deal_id="D-1\n2026-12-06 INFO forged \"line\" a=b" count=3')
+
+
+@pytest.mark.parametrize("formatter", [PlainFormatter, JsonFormatter])
+def test_every_line_has_its_time_in_iso_8601_with_the_offset_of_time_zone(settings, formatter):
+    settings.TIME_ZONE = "Europe/Stockholm"
+    record = logging.makeLogRecord({"msg": "hello"})
+    record.created = datetime(2026, 7, 1, 10, 0, 0, 250_000, tzinfo=UTC).timestamp()
+
+    line = formatter().format(record)
+
+    written = json.loads(line)["time"] if formatter is JsonFormatter else line.split(" ")[0]
+    assert written == "2026-07-01T12:00:00.250+02:00"  # summer time in Stockholm
+
+
+def test_the_scheduler_writes_json_lines_in_json_mode(start_process):
+    scheduler = start_process(
+        "crontask",
+        "--no-heartbeat",
+        capture=True,
+        LOG_FORMAT="json",
+        LOG_LEVEL="INFO",
+        HEARTBEAT_SECONDS="0.2",
+    )
+    wait_until(lambda: Heartbeat.objects.filter(process=Heartbeat.Process.SCHEDULER).exists())
+
+    scheduler.send_signal(signal.SIGTERM)
+    output, _ = scheduler.communicate(timeout=30)
+
+    events = [json.loads(line) for line in output.splitlines()]  # every line is JSON
+    messages = [event["message"] for event in events if event["logger"] == "crontask"]
+    assert "Loaded tasks from bookings." in messages
+    assert "Starting scheduler…" in messages
+    assert all(datetime.fromisoformat(event["time"]).utcoffset() is not None for event in events)
+
+
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_gunicorn_writes_its_own_lines_in_the_apps_format(log_format):
+    port = free_port()
+    gunicorn = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket"),
+        ],
+        cwd=settings.BASE_DIR,
+        env=os.environ | {"LOG_FORMAT": log_format, "LOG_LEVEL": "INFO"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def listening():
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening)
+    gunicorn.send_signal(signal.SIGTERM)
+    _, output = gunicorn.communicate(timeout=30)
+
+    lines = output.splitlines()
+    assert any(f"Listening at: http://127.0.0.1:{port}" in line for line in lines)
+    for line in lines:
+        if log_format == "json":
+            time, logger = json.loads(line)["time"], json.loads(line)["logger"]
+        else:
+            time, _level, logger, _ = line.split(" ", 3)
+        assert datetime.fromisoformat(time).utcoffset() is not None, line
+        assert logger == "gunicorn.error"

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from agencies.models import BrokerSystem, CredentialStatus, Membership
+from agencies.models import CredentialStatus, Membership, Provider
 from agencies.problems import Problem
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Heartbeat, Viewing
@@ -217,8 +217,8 @@ def test_bookings_accepted_are_counted_by_door(client, token, slot_viewing, api_
     assert metrics[(accepted, (("door", "admin"),))] == 1
 
 
-@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
-def test_deliveries_by_broker_system_and_outcome_and_their_durations(
+@pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
+def test_deliveries_by_provider_and_outcome_and_their_durations(
     client, token, make_agency, sandbox, system
 ):
     sandbox.set_latency(0.06)
@@ -234,7 +234,7 @@ def test_deliveries_by_broker_system_and_outcome_and_their_durations(
     labels = (("broker_system", system.value),)
     assert metrics[(deliveries, (*labels, ("outcome", "retry")))] == 1
     assert metrics[(deliveries, (*labels, ("outcome", "delivered")))] == 1
-    other = "vitec" if system == BrokerSystem.MSPECS else "mspecs"
+    other = "vitec" if system == Provider.MSPECS else "mspecs"
     assert metrics[(deliveries, (("broker_system", other), ("outcome", "delivered")))] == 0
     duration = "viewingbridge_delivery_attempt_duration_seconds"
     assert metrics[(f"{duration}_count", labels)] == 2
@@ -265,8 +265,8 @@ def test_bookings_waiting_by_status_and_the_oldest_ones_age(client, token, make_
 
 
 def test_credentials_failing_and_slot_poll_errors(client, token, make_agency):
-    make_agency(BrokerSystem.VITEC).credential.mark_status(CredentialStatus.FAILING)
-    agency = make_agency(BrokerSystem.MSPECS)
+    make_agency(Provider.VITEC).credential.mark_status(CredentialStatus.FAILING)
+    agency = make_agency(Provider.MSPECS)
     for title in ("A", "B"):
         viewing = Viewing.objects.create(
             agency=agency,

@@ -1,4 +1,4 @@
-"""Booking rules from the broker system: only viewings bookable from the internet are
+"""Booking rules from the provider: only viewings bookable from the internet are
 offered online; the booking deadline closes booking at that exact moment on the public
 page, in the JSON API and in the admin form, and is honoured at send time; places left."""
 
@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import ApiKey, BrokerSystem, Membership
+from agencies.models import ApiKey, Membership, Provider
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing
 from tests.factories import (
@@ -31,7 +31,7 @@ ROLES = ["superuser", "administrator", "staff", "staff-elsewhere-admin"]
 @pytest.fixture
 def viewing(make_agency, sandbox):
     """A time-slot viewing tomorrow whose slot "slot-open" can be booked."""
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     sandbox.set_deal("deal-x", {"slot-open": 5})
     return make_three_slot_viewing(agency)
 
@@ -249,7 +249,7 @@ def test_the_public_page_shows_mspecs_free_spots_as_places_left(client, viewing)
 
 
 def test_the_public_page_shows_a_vitec_slots_capacity_less_our_live_bookings(client, make_agency):
-    viewing = make_viewing(make_agency(BrokerSystem.VITEC), viewing_type=Viewing.Type.TIME_SLOTS)
+    viewing = make_viewing(make_agency(Provider.VITEC), viewing_type=Viewing.Type.TIME_SLOTS)
     slot = make_slot(viewing, provider_slot_id="t-1", capacity=3)
     make_booking(viewing, slot)
     make_booking(viewing, slot, status=Booking.Status.CANCELLED)  # no longer takes a place
@@ -258,7 +258,7 @@ def test_the_public_page_shows_a_vitec_slots_capacity_less_our_live_bookings(cli
 
 
 def test_a_slot_with_no_places_left_is_full_and_refused(client, make_agency):
-    viewing = make_viewing(make_agency(BrokerSystem.VITEC), viewing_type=Viewing.Type.TIME_SLOTS)
+    viewing = make_viewing(make_agency(Provider.VITEC), viewing_type=Viewing.Type.TIME_SLOTS)
     slot = make_slot(viewing, provider_slot_id="t-1", capacity=1)
     make_booking(viewing, slot)
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, Membership
+from agencies.models import Membership, Provider
 from bookings.models import Viewing, ViewingChange, ViewingSlot
 from tests.factories import (
     make_staff_user,
@@ -45,7 +45,7 @@ def sign_in(client, role, agency, other_agency=None):
 
 @pytest.fixture
 def mspecs(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, name="Mäklarhuset")
+    agency = make_agency(Provider.MSPECS, name="Mäklarhuset")
     sandbox.set_mspecs_deal(
         "deal-1",
         mspecs_deal(
@@ -98,7 +98,7 @@ def test_an_mspecs_deal_is_imported_with_its_viewings_slots_and_links(client, ms
 
 @pytest.mark.parametrize("role", ["superuser", "administrator", "staff-elsewhere-admin"])
 def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sandbox, role):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     sandbox.set_vitec_estate(
         "estate-9",
         [vitec_viewing("vv-1", START, ["t-1", "t-2"])],
@@ -107,7 +107,7 @@ def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sa
         postal_town="Umeå",
     )
     if role == "staff-elsewhere-admin":  # administrator of the Vitec agency, staff elsewhere
-        sign_in(client, role, make_agency(BrokerSystem.MSPECS), agency)
+        sign_in(client, role, make_agency(Provider.MSPECS), agency)
     else:
         sign_in(client, role, agency)
 
@@ -127,7 +127,7 @@ def test_a_vitec_estate_picked_from_the_list_is_imported(client, make_agency, sa
 
 
 def test_a_vitec_estate_id_typed_in_is_imported(client, make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     sandbox.set_vitec_estate("estate-9", [vitec_viewing("vv-1", START, ["t-1"])])
     sign_in(client, "administrator", agency)
 
@@ -166,7 +166,7 @@ def test_staff_may_not_import(client, mspecs, sandbox):
 
 
 def test_a_user_may_import_only_into_the_agency_they_administer(client, mspecs, make_agency):
-    administered = make_agency(BrokerSystem.MSPECS)
+    administered = make_agency(Provider.MSPECS)
     sign_in(client, "staff-elsewhere-admin", mspecs, administered)
 
     response = post_import(client, mspecs)
@@ -235,7 +235,7 @@ def test_the_message_is_in_the_users_language(client, mspecs):
 
 
 def test_a_refused_credential_says_so_and_imports_nothing(client, make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
+    agency = make_agency(Provider.MSPECS, secret="wrong")
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", [mspecs_ordinary_viewing("v", START)]))
     sign_in(client, "administrator", agency)
 
@@ -280,7 +280,7 @@ def test_a_deal_without_a_bookable_time_says_there_is_nothing_to_import(client, 
 def test_an_agency_without_a_credential_is_told_so(client, db):
     from tests.factories import make_agency
 
-    agency = make_agency(BrokerSystem.MSPECS, with_credential=False)
+    agency = make_agency(Provider.MSPECS, with_credential=False)
     sign_in(client, "administrator", agency)
 
     response = post_import(client, agency)
@@ -298,8 +298,8 @@ def test_the_page_offers_every_agency_the_list_in_words_of_no_one_system(client,
     assert "Vitec" not in page
 
 
-def test_a_list_the_broker_system_refuses_says_why_without_the_secret(client, make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC, secret="wrong-secret-123")
+def test_a_list_the_provider_refuses_says_why_without_the_secret(client, make_agency, sandbox):
+    agency = make_agency(Provider.VITEC, secret="wrong-secret-123")
     sign_in(client, "administrator", agency)
 
     response = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
@@ -310,7 +310,7 @@ def test_a_list_the_broker_system_refuses_says_why_without_the_secret(client, ma
 
 
 def test_an_empty_list_says_there_is_nothing_to_import(client, make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     sign_in(client, "administrator", agency)
 
     response = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
@@ -321,7 +321,7 @@ def test_an_empty_list_says_there_is_nothing_to_import(client, make_agency, sand
 def test_listing_for_an_agency_without_a_credential_says_so(client, db):
     from tests.factories import make_agency
 
-    agency = make_agency(BrokerSystem.VITEC, with_credential=False)
+    agency = make_agency(Provider.VITEC, with_credential=False)
     sign_in(client, "administrator", agency)
 
     response = client.post(IMPORT_URL, {"agency": agency.pk, "list_sources": "1"})
@@ -330,7 +330,7 @@ def test_listing_for_an_agency_without_a_credential_says_so(client, db):
 
 
 def test_an_estate_not_on_the_list_cannot_be_picked(client, make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     sandbox.set_vitec_estate("estate-9", [vitec_viewing("vv-1", START, ["t-1"])])
     sign_in(client, "administrator", agency)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.models import Viewing
 from tests.factories import (
     mspecs_deal,
@@ -32,7 +32,7 @@ def run(*args) -> str:
 
 @pytest.fixture
 def vitec(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC, slug="vitec-byran")
+    agency = make_agency(Provider.VITEC, slug="vitec-byran")
     sandbox.set_vitec_estate(
         "estate-1",
         [vitec_viewing("vv-1", START, ["t-1"])],
@@ -63,7 +63,7 @@ def test_a_listed_estate_is_imported_by_its_id(vitec):
 
 
 def test_an_mspecs_deal_is_imported_by_its_id(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, slug="maklarhuset")
+    agency = make_agency(Provider.MSPECS, slug="maklarhuset")
     sandbox.set_mspecs_deal(
         "deal-1",
         mspecs_deal(
@@ -124,7 +124,7 @@ def test_a_hostile_id_is_refused_before_anything_is_called(vitec, sandbox):
 def test_an_agency_without_a_credential_is_told_so(db):
     from tests.factories import make_agency
 
-    make_agency(BrokerSystem.VITEC, slug="bare", with_credential=False)
+    make_agency(Provider.VITEC, slug="bare", with_credential=False)
 
     for args in (("bare", "--list"), ("bare", "estate-1")):
         with pytest.raises(CommandError) as error:
@@ -135,7 +135,7 @@ def test_an_agency_without_a_credential_is_told_so(db):
 def test_a_refused_credential_exits_non_zero_with_the_reason_and_no_secret(
     make_agency, sandbox, start_process
 ):
-    make_agency(BrokerSystem.VITEC, slug="wrong-login", secret="hunter2-secret")
+    make_agency(Provider.VITEC, slug="wrong-login", secret="hunter2-secret")
 
     for args in (("--list",), ("estate-1",)):
         process = start_process("import_viewings", "wrong-login", *args, capture=True)

@@ -7,7 +7,7 @@ import pytest
 import requests
 from django.core.exceptions import ValidationError
 
-from agencies.models import AuthScheme, BrokerSystem, CredentialStatus
+from agencies.models import AuthScheme, CredentialStatus, Provider
 from bookings import polling
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def bearer_agency(make_agency, sandbox):
     sandbox.set_access_token("token-abc", "sandbox-subscriber")
     return make_agency(
-        BrokerSystem.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="token-abc"
+        Provider.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="token-abc"
     )
 
 
@@ -36,7 +36,7 @@ def test_a_booking_is_delivered_with_a_bearer_access_token(bearer_agency, sandbo
 
 def test_a_wrong_access_token_holds_the_agencys_bookings(make_agency, sandbox):
     agency = make_agency(
-        BrokerSystem.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="not-a-token"
+        Provider.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="not-a-token"
     )
     booking = make_booking(agency)
 
@@ -54,7 +54,7 @@ def test_the_access_token_is_sent_as_bearer_not_basic(bearer_agency):
 
 
 def test_a_subscriber_the_login_may_not_act_for_is_refused_on_every_call(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id="someone-else")
+    agency = make_agency(Provider.MSPECS, mspecs_subscriber_id="someone-else")
     sandbox.set_deal("deal-1", {"a1": 5})
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
     make_slot_viewing(agency, "deal-1", ["a1"])
@@ -71,7 +71,7 @@ def test_a_subscriber_the_login_may_not_act_for_is_refused_on_every_call(make_ag
 
 
 def test_the_subscriber_id_is_no_broker_id_with_a_slash(make_agency):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
     credential.mspecs_subscriber_id = "a/b"
 
     with pytest.raises(ValidationError) as error:
@@ -91,7 +91,7 @@ def form_errors(response) -> dict:
 def test_an_mspecs_credential_may_use_an_access_token_without_a_user_name(
     admin_client, make_agency
 ):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
 
     response = post_credential(
         admin_client, credential, auth_scheme="bearer", username="", secret="token-new"
@@ -103,7 +103,7 @@ def test_an_mspecs_credential_may_use_an_access_token_without_a_user_name(
 
 
 def test_basic_needs_a_user_name(admin_client, make_agency):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
 
     response = post_credential(admin_client, credential, username="", secret="pw")
 
@@ -111,7 +111,7 @@ def test_basic_needs_a_user_name(admin_client, make_agency):
 
 
 def test_vitec_takes_no_access_token(admin_client, make_agency):
-    credential = make_agency(BrokerSystem.VITEC).credential
+    credential = make_agency(Provider.VITEC).credential
 
     response = post_credential(admin_client, credential, auth_scheme="bearer", secret="token")
 
@@ -124,7 +124,7 @@ def test_vitec_takes_no_access_token(admin_client, make_agency):
 def test_changing_the_scheme_or_subscriber_needs_the_secret_again(
     admin_client, make_agency, changes
 ):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
 
     response = post_credential(admin_client, credential, **changes)
 
@@ -144,7 +144,7 @@ def test_no_page_shows_the_access_token(client, make_agency, role, bearer_agency
 
 
 def test_the_credential_page_asks_for_no_webhook_secret_or_address(admin_client, make_agency):
-    agency = make_agency(BrokerSystem.MSPECS, slug="maklarhuset")
+    agency = make_agency(Provider.MSPECS, slug="maklarhuset")
 
     page = admin_client.get(change_url(agency.credential)).content.decode()
 
@@ -153,7 +153,7 @@ def test_the_credential_page_asks_for_no_webhook_secret_or_address(admin_client,
 
 
 def test_a_failing_credential_changed_to_a_token_becomes_untested(admin_client, make_agency):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
     credential.mark_status(CredentialStatus.FAILING)
 
     post_credential(admin_client, credential, auth_scheme="bearer", username="", secret="t")

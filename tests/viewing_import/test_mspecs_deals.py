@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import translation
 
-from agencies.models import BrokerSystem, Membership
+from agencies.models import Membership, Provider
 from bookings.delivery.sending import deliver
 from bookings.models import Booking, Viewing, ViewingChange
 from bookings.providers.mspecs import PLUGIN
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS, name="Mäklarhuset")
+    return make_agency(Provider.MSPECS, name="Mäklarhuset")
 
 
 def imported(agency, sandbox, *viewings, deal_id="deal-1") -> list[Viewing]:
@@ -247,7 +247,7 @@ def test_staff_see_why_a_deals_viewings_closed(
     else:
         user = make_staff_user(agency)
         if role == "staff-elsewhere-admin":
-            other = make_agency(BrokerSystem.VITEC, slug="other")
+            other = make_agency(Provider.VITEC, slug="other")
             Membership.objects.create(user=user, agency=other, role=Membership.Role.ADMIN)
     client.force_login(user)
     sandbox.set_mspecs_deal("deal-1", mspecs_sold_deal("deal-1"))
@@ -328,7 +328,7 @@ def test_a_deal_answer_with_a_wrong_type_names_the_field_and_imports_nothing(age
 
 
 def test_an_answer_of_another_shape_is_logged_with_the_secret_masked(make_agency, sandbox, caplog):
-    agency = make_agency(BrokerSystem.MSPECS, secret="Hemligt-lösen-42")
+    agency = make_agency(Provider.MSPECS, secret="Hemligt-lösen-42")
     echoing = {**mspecs_ordinary_viewing("v", START), "type": "Hemligt-lösen-42"}
     sandbox.set_fault(status=200, body=mspecs_deal("deal-1", [echoing]), count=1)
 

@@ -6,7 +6,7 @@ reader takes MSPECS's own example."""
 import pytest
 import requests
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.providers import client_for
 from bookings.providers.base import SourceListing, SourceReadError
 from bookings.providers.mspecs.client import published_deal_title
@@ -19,7 +19,7 @@ LIST_PATH = "/mspecs/api/marketing/deals"
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS)
+    return make_agency(Provider.MSPECS)
 
 
 def publish_vendor_example(sandbox):
@@ -111,7 +111,7 @@ def test_a_list_of_another_shape_is_refused_naming_the_field(agency, sandbox, ch
 
 
 def test_a_refused_credential_reads_no_list(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, secret="wrong")
+    agency = make_agency(Provider.MSPECS, secret="wrong")
 
     with pytest.raises(SourceReadError) as error:
         client_for(agency.credential).list_sources()

@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from agencies.models import BrokerSystem, MspecsApi
+from agencies.models import MspecsApi, Provider
 from agencies.problems import problem_text
 from bookings.models import Viewing, ViewingChange
 from bookings.providers import client_for, plugin_for
@@ -21,7 +21,7 @@ from bookings.viewing_import.service import import_source
 from bookings.viewing_import.sync import sources_of, sync_sources, syncable_viewings
 from tests.factories import mspx_slot_rows, mspx_viewing_row, put_mspx_deal
 
-CONTRACT = plugin_for(BrokerSystem.MSPECS).contract
+CONTRACT = plugin_for(Provider.MSPECS).contract
 START = datetime(2031, 6, 10, 15, 0, tzinfo=UTC)
 STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS, mspecs_api=MspecsApi.EXTERNAL_VIEWING)
+    return make_agency(Provider.MSPECS, mspecs_api=MspecsApi.EXTERNAL_VIEWING)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from agencies.models import BrokerSystem, CredentialStatus
+from agencies.models import CredentialStatus, Provider
 from bookings.models import Booking, Viewing
 from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.viewing_import import tasks
@@ -33,7 +33,7 @@ def publish(sandbox, deal_id, slot_ids=("s-1",)):
 @pytest.fixture
 def agency(make_agency, sandbox):
     """An MSPECS agency that imported deal-1 and deal-2."""
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     for deal_id in ("deal-1", "deal-2"):
         publish(sandbox, deal_id)
         assert import_source(agency, deal_id).problem is None
@@ -111,7 +111,7 @@ def test_deals_whose_viewings_have_ended_are_not_read(agency, sandbox):
 
 
 def test_systems_that_push_no_events_are_left_to_the_schedule(make_agency, sandbox):
-    vitec = make_agency(BrokerSystem.VITEC)
+    vitec = make_agency(Provider.VITEC)
     sandbox.set_vitec_estate("e-1", [vitec_viewing("w", START, ["t1"])])
     import_source(vitec, "e-1")
     before = sandbox.requests_served

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from agencies.models import AuthScheme, BrokerSystem
+from agencies.models import AuthScheme, Provider
 from bookings.models import Viewing
 from bookings.providers import client_for
 from bookings.providers.base import SourceReadError
@@ -34,7 +34,7 @@ def read_error(client, source_id) -> str:
 
 
 def test_an_mspecs_deal_reads_as_viewings_with_swedish_times_slots_and_places(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     slots = mspecs_slot_viewing(
         "v-1", SUMMER, ["s-1", "s-2"], free_spots=2, externalBookingLatestHourBefore=3
     )
@@ -60,7 +60,7 @@ def test_an_mspecs_deal_reads_as_viewings_with_swedish_times_slots_and_places(ma
 
 
 def test_mspecs_viewings_without_a_bookable_time_are_left_out(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     others = [
         {"id": "v-comment", "type": "ENUMS_VIEWINGS_TYPE_COMMENT_ONLY", "description": "Ring"},
         {"id": "v-contact", "type": "ENUMS_VIEWINGS_TYPE_CONTACT_BROKER"},
@@ -71,7 +71,7 @@ def test_mspecs_viewings_without_a_bookable_time_are_left_out(make_agency, sandb
 
 
 def test_an_mspecs_read_sends_the_subscriber_id_and_is_one_request(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
 
     client_for(agency.credential).fetch_viewings("deal-1")
@@ -81,7 +81,7 @@ def test_an_mspecs_read_sends_the_subscriber_id_and_is_one_request(make_agency, 
 
 
 def test_an_mspecs_credential_without_the_subscriber_id_is_told_so(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id="")
+    agency = make_agency(Provider.MSPECS, mspecs_subscriber_id="")
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", []))
 
     assert "HTTP 400" in read_error(client_for(agency.credential), "deal-1")
@@ -91,7 +91,7 @@ def test_an_mspecs_bearer_access_token_reads_the_deal(make_agency, sandbox):
     sandbox.set_access_token("token-abc", "sandbox-subscriber")
     sandbox.set_mspecs_deal("deal-1", mspecs_deal("deal-1", [mspecs_ordinary_viewing("v", SUMMER)]))
     agency = make_agency(
-        BrokerSystem.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="token-abc"
+        Provider.MSPECS, auth_scheme=AuthScheme.BEARER, username="", secret="token-abc"
     )
 
     [viewing] = client_for(agency.credential).fetch_viewings("deal-1")
@@ -132,9 +132,9 @@ def test_vitec_accepts_no_bearer_token(sandbox):
 
 
 NOT_KNOWN = {
-    BrokerSystem.MSPECS: "nope-1 is not published in the broker system (HTTP 404): it was "
+    Provider.MSPECS: "nope-1 is not published in the broker system (HTTP 404): it was "
     "unpublished, or the id is not known there.",
-    BrokerSystem.VITEC: "nope-1 is not known to the broker system (HTTP 404). Check the id and "
+    Provider.VITEC: "nope-1 is not known to the broker system (HTTP 404). Check the id and "
     "try again.",
 }
 
@@ -146,7 +146,7 @@ def test_an_unknown_deal_or_estate_says_it_is_not_known(make_agency, system):
     assert read_error(client_for(agency.credential), "nope-1") == NOT_KNOWN[system]
 
 
-@pytest.mark.parametrize("system", [BrokerSystem.MSPECS, BrokerSystem.VITEC])
+@pytest.mark.parametrize("system", [Provider.MSPECS, Provider.VITEC])
 def test_a_refused_credential_says_so(make_agency, system):
     agency = make_agency(system, secret="wrong")
 
@@ -218,7 +218,7 @@ WRONG_MSPECS_SHAPES = {
 def test_an_mspecs_answer_of_the_wrong_shape_names_what_is_wrong(
     make_agency, sandbox, document, where
 ):
-    agency = make_agency(BrokerSystem.MSPECS)
+    agency = make_agency(Provider.MSPECS)
     sandbox.set_fault(status=200, body=document, count=1)  # the sandbox itself never answers so
 
     message = read_error(client_for(agency.credential), "deal-1")
@@ -227,8 +227,8 @@ def test_an_mspecs_answer_of_the_wrong_shape_names_what_is_wrong(
     assert where in message
 
 
-def test_a_busy_broker_system_says_when_to_ask_again(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.MSPECS)
+def test_a_busy_provider_says_when_to_ask_again(make_agency, sandbox):
+    agency = make_agency(Provider.MSPECS)
     sandbox.set_fault(status=429, retry_after=7, count=1)
 
     with pytest.raises(SourceReadError) as error:

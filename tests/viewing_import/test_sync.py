@@ -1,7 +1,7 @@
-"""Sync of imported viewings with the broker systems over real HTTP: slots added, moved and
+"""Sync of imported viewings with the providers over real HTTP: slots added, moved and
 closed (with their bookings listed, never deleted or moved silently), each change
 recorded; one request per deal or estate, back-off on 429, nothing written when nothing
-changed; the three ways in (schedule, for the broker systems that allow it; admin action;
+changed; the three ways in (schedule, for the providers that allow it; admin action;
 command)."""
 
 import time
@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from agencies.models import BrokerSystem, CredentialStatus, Membership
+from agencies.models import CredentialStatus, Membership, Provider
 from bookings.delivery import sending
 from bookings.models import Booking, Viewing, ViewingChange, ViewingSlot
 from bookings.viewing_import import tasks
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.MSPECS)
+    return make_agency(Provider.MSPECS)
 
 
 def set_deal(sandbox, *viewings, deal_id="deal-1"):
@@ -170,7 +170,7 @@ def test_a_booking_queued_after_its_viewing_was_removed_is_not_sent(imported, sa
     assert sandbox.received("mspecs") == []
 
 
-def test_a_viewing_back_in_the_broker_system_opens_again(imported, sandbox):
+def test_a_viewing_back_in_the_provider_opens_again(imported, sandbox):
     set_deal(sandbox, mspecs_slot_viewing("v", START, ["s-1", "s-2"]))
     sync_all()
     set_deal(
@@ -237,7 +237,7 @@ def test_a_second_sync_of_unchanged_data_writes_no_rows(imported, sandbox):
 
 
 def test_a_sync_reads_each_deal_or_estate_once(agency, make_agency, sandbox):
-    vitec = make_agency(BrokerSystem.VITEC)
+    vitec = make_agency(Provider.VITEC)
     set_deal(
         sandbox,
         mspecs_slot_viewing("v1", START, ["a"]),
@@ -279,7 +279,7 @@ def test_deals_written_in_one_batch_each_meet_their_own_viewings(agency, sandbox
 
 
 def test_a_vitec_slot_moves_and_closes_like_an_mspecs_one(make_agency, sandbox):
-    agency = make_agency(BrokerSystem.VITEC)
+    agency = make_agency(Provider.VITEC)
     sandbox.set_vitec_estate("e-1", [vitec_viewing("w", START, ["t1", "t2"])])
     import_source(agency, "e-1")
     viewing = Viewing.objects.get(provider_viewing_id="w")
@@ -294,7 +294,7 @@ def test_a_vitec_slot_moves_and_closes_like_an_mspecs_one(make_agency, sandbox):
     assert removed.booking_ids == [booking.pk]
 
 
-def test_a_busy_broker_system_is_asked_again_after_its_retry_after(imported, sandbox):
+def test_a_busy_provider_is_asked_again_after_its_retry_after(imported, sandbox):
     sandbox.set_fault(status=429, retry_after=1, count=1)
     started = time.monotonic()
 
@@ -348,7 +348,7 @@ def test_viewings_that_ended_are_not_synced_any_more(imported, sandbox):
 
 
 def test_sources_are_per_agency(agency, make_agency, sandbox):
-    other = make_agency(BrokerSystem.MSPECS)
+    other = make_agency(Provider.MSPECS)
     set_deal(sandbox, mspecs_slot_viewing("v", START, ["s"]))
     import_source(agency, "deal-1")
     import_source(other, "deal-1")
@@ -372,7 +372,7 @@ def test_the_schedule_reads_no_mspecs_deal(imported, sandbox):
 
 
 def test_the_schedule_keeps_vitec_estates_up_to_date(imported, make_agency, sandbox):
-    vitec = make_agency(BrokerSystem.VITEC)
+    vitec = make_agency(Provider.VITEC)
     sandbox.set_vitec_estate("e-1", [vitec_viewing("w", START, ["t1"])])
     import_source(vitec, "e-1")
 
@@ -402,7 +402,7 @@ def test_the_admin_action_syncs_the_chosen_viewings(client, imported, sandbox, r
 
     response = client.post(
         reverse("admin:bookings_viewing_changelist"),
-        {"action": "sync_from_broker_system", "_selected_action": [imported.pk]},
+        {"action": "sync_from_provider", "_selected_action": [imported.pk]},
         follow=True,
         HTTP_ACCEPT_LANGUAGE="en",
     )
@@ -419,7 +419,7 @@ def test_the_admin_action_cannot_reach_another_agencys_viewing(
 
     client.post(
         reverse("admin:bookings_viewing_changelist"),
-        {"action": "sync_from_broker_system", "_selected_action": [imported.pk]},
+        {"action": "sync_from_provider", "_selected_action": [imported.pk]},
         HTTP_ACCEPT_LANGUAGE="en",
     )
 

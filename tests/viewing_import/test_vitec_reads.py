@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.db import connection
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from agencies.problems import problem_text
 from bookings.delivery.sending import deliver
 from bookings.models import ChangedSourcesMark, Viewing, ViewingSlot
@@ -28,14 +28,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agency(make_agency):
-    return make_agency(BrokerSystem.VITEC)
+    return make_agency(Provider.VITEC)
 
 
 @pytest.fixture(autouse=True)
 def participants_sent_match_the_contract(sandbox):
     """What our client posted to Vitec in the test, held to the contract."""
     yield
-    contract = plugin_for(BrokerSystem.VITEC).contract
+    contract = plugin_for(Provider.VITEC).contract
     for received in sandbox.received("vitec"):
         assert contract.violations("participant", received["body"]) == []
 

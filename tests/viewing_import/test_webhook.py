@@ -1,26 +1,38 @@
 """The MSPECS webhook receiver, held to MSPECS's published contract (docs/mspecs.md,
 "Webhooks"): its own signed example is taken; the provider account's secret signs every
-agency's events, matched by subscriberId; each refusal stores nothing; a delivery is stored
-once before the 2xx; the worker re-reads (PUBLISH, VIEWING) or closes (UN_PUBLISH) deals
-the agency imported, one read for a burst of events."""
+agency's events, matched by subscriberId; each refusal stores nothing (a body too big
+unread, one too deep unparsed); a delivery is stored once before the 2xx, with only what we
+act on; a deal has one event waiting, whatever the burst; the worker re-reads (PUBLISH,
+VIEWING) or closes (UN_PUBLISH) deals the agency imported, one read of a deal at a time."""
 
 import hashlib
 import hmac
+import io
 import json
 import logging
+import threading
 import time
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from agencies.models import BrokerSystem
+from agencies.models import Provider
 from bookings.models import Booking, Viewing, ViewingSlot, WebhookEvent
 from bookings.providers.mspecs.schemas import CONTRACT
 from bookings.sandbox import SandboxProviders
 from bookings.viewing_import.service import import_source
-from bookings.viewing_import.webhooks import MAX_BODY_BYTES, process_event
+from bookings.viewing_import.webhooks import (
+    LOST_AFTER,
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    process_event,
+)
 from tests import factories
+from tests.conftest import stored_anywhere, wait_until
 from tests.factories import make_booking, mspecs_deal, mspecs_slot_viewing
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +41,9 @@ SECRET = "provider-webhook-secret"
 SUBSCRIBER = "sandbox-subscriber"
 START = datetime(2031, 6, 10, 17, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Stockholm"))
 DEAL_PATH = "/mspecs/api/marketing/deals/deal-1"
+BUYER_EMAIL, BUYER_PHONE = "anna.buyer@example.se", "+46701112233"
+# A buyer as the data of a VIEWING or BIDDING event may carry one.
+BUYER = {"name": "Anna Buyer", "email": BUYER_EMAIL, "phone": BUYER_PHONE}
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +69,7 @@ def queued(settings):
 def agency(make_agency, sandbox):
     """An MSPECS agency (subscriber "sandbox-subscriber") that imported deal-1: viewing "v"
     with slot s-1."""
-    agency = make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id=SUBSCRIBER)
+    agency = make_agency(Provider.MSPECS, mspecs_subscriber_id=SUBSCRIBER)
     sandbox.set_mspecs_deal(
         "deal-1", mspecs_deal("deal-1", [mspecs_slot_viewing("v", START, ["s-1"])])
     )
@@ -127,7 +142,7 @@ def test_mspecs_signed_example_is_taken_and_its_deal_read_again(client, settings
     deal_id, subscriber = published["dealId"], published["subscriberId"]
     with SandboxProviders(mspecs_subscriber_ids={subscriber}) as sandbox:
         agency = factories.make_agency(
-            BrokerSystem.MSPECS, sandbox=sandbox, mspecs_subscriber_id=subscriber
+            Provider.MSPECS, sandbox=sandbox, mspecs_subscriber_id=subscriber
         )
         sandbox.set_mspecs_deal(
             deal_id, mspecs_deal(deal_id, [mspecs_slot_viewing("v", START, ["s-1"])])
@@ -194,14 +209,43 @@ def test_the_same_delivery_twice_is_stored_and_processed_once(
     assert sandbox.requests_to(DEAL_PATH) == 2  # the import, and one read for the event
 
 
-def test_the_same_body_signed_again_later_is_a_new_event(client, agency, queued):
+def test_the_same_body_signed_again_later_is_a_new_delivery(client, agency, queued):
     body = raw(event())
 
     post(client, body, age=10)
     response = post(client, body)
 
     assert response.json()["duplicate"] is False
-    assert WebhookEvent.objects.count() == 2
+    assert WebhookEvent.objects.get().deliveries == 2
+
+
+def test_an_event_keeps_only_its_type_deal_and_delivery(client, agency, queued):
+    payload = event(
+        "VIEWING", officeId="office-7", eventData={"viewings": [{"id": "v", "buyers": [BUYER]}]}
+    )
+
+    assert post(client, payload).status_code == 200
+
+    assert WebhookEvent.objects.exists()
+    for value in (BUYER_EMAIL, BUYER_PHONE, "office-7", "secret-access-token", "FOR_SALE"):
+        assert not stored_anywhere(value), value
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        (event("BIDDING", eventData={"bidding": {"bids": [{"bidder": BUYER}]}}), 200),
+        (event("CONTACT", valid=False, contact=BUYER), 400),
+    ],
+    ids=["bidding", "contact"],
+)
+def test_an_event_we_do_not_act_on_leaves_its_buyer_nowhere(
+    client, agency, queued, payload, status
+):
+    assert post(client, payload).status_code == status
+
+    assert not WebhookEvent.objects.exists()
+    assert not stored_anywhere(BUYER_EMAIL) and not stored_anywhere(BUYER_PHONE)
 
 
 def test_a_signature_just_inside_five_minutes_is_taken(client, agency, queued):
@@ -261,6 +305,14 @@ def test_unsigned_requests_are_answered_alike_whatever_the_subscriber(client, ag
     assert known.status_code == 401
 
 
+def test_an_unsigned_request_asks_the_database_nothing_whatever_the_subscriber(
+    client, agency, django_assert_num_queries
+):
+    for subscriber in (SUBSCRIBER, "nobody-we-know"):
+        with django_assert_num_queries(0):
+            assert post(client, event(subscriber=subscriber), header="").status_code == 401
+
+
 def test_nothing_is_taken_while_no_secret_is_set(client, agency, settings):
     settings.MSPECS_WEBHOOK_SECRET = ""
 
@@ -276,9 +328,9 @@ def test_an_event_no_agency_subscribes_to_is_refused(client, agency, queued):
 @pytest.mark.parametrize("other", ["vitec", "inactive"])
 def test_an_event_is_not_matched_to_a_vitec_or_inactive_agency(client, make_agency, other):
     if other == "vitec":
-        make_agency(BrokerSystem.VITEC, mspecs_subscriber_id="shared")
+        make_agency(Provider.VITEC, mspecs_subscriber_id="shared")
     else:
-        make_agency(BrokerSystem.MSPECS, mspecs_subscriber_id="shared", is_active=False)
+        make_agency(Provider.MSPECS, mspecs_subscriber_id="shared", is_active=False)
 
     assert refused_and_nothing_stored(post(client, event(subscriber="shared")), 404)
 
@@ -304,10 +356,66 @@ def test_a_declared_length_over_the_cap_is_refused_before_reading(client, agency
 
 
 def nested(levels: int) -> dict:
+    """`levels` objects around an empty one."""
     value: dict = {}
     for _ in range(levels):
         value = {"a": value}
     return value
+
+
+@pytest.mark.parametrize("secret", [SECRET, "wrong-secret"], ids=["signed", "badly-signed"])
+def test_a_body_over_the_cap_is_refused_unread_before_its_signature_is_checked(
+    client, agency, secret
+):
+    body = raw(event(padding="x" * 2_400_000))
+    stream = io.BytesIO(body)
+
+    response = client.generic(
+        "POST",
+        URL,
+        body,
+        "application/json",
+        HTTP_X_MSPECS_SIGNATURE=signature(body, secret=secret),
+        **{"wsgi.input": stream},
+    )
+
+    assert refused_and_nothing_stored(response, 413)
+    assert stream.tell() == 0
+
+
+def test_a_hundred_thousand_nested_arrays_signed_are_refused_by_their_size(client, agency):
+    assert refused_and_nothing_stored(post(client, b"[" * 100_000 + b"]" * 100_000), 413)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 30_000 + b"]" * 30_000,
+        b"[" * 60_000,
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        raw(event(eventData=nested(MAX_DEPTH - 1))),  # 17 levels with the event
+    ],
+    ids=["arrays", "unclosed", "objects", "one-level-too-deep"],
+)
+def test_a_body_too_deep_is_refused_before_it_is_parsed(client, agency, payload):
+    response = post(client, payload)
+
+    assert refused_and_nothing_stored(response, 400)
+    assert "nests deeper" in response.json()["error"]
+
+
+def test_a_body_nested_as_deep_as_allowed_is_taken(client, agency, queued):
+    payload = event(eventData=nested(MAX_DEPTH - 2))  # 16 levels with the event
+
+    assert post(client, payload).status_code == 200
+
+
+def test_brackets_inside_strings_are_not_nesting(client, agency, queued):
+    text = '"\\' + "[{" * 100
+
+    response = post(client, event(eventData={"viewings": [{"id": "v", "note": text}]}))
+
+    assert response.status_code == 200 and WebhookEvent.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -409,15 +517,102 @@ def test_un_publish_closes_the_deals_viewings_and_sets_their_waiting_bookings_as
     assert sandbox.requests_served == before  # closing reads nothing
 
 
-def test_a_burst_of_events_for_one_deal_is_one_read(client, agency, sandbox, queued):
-    pks = [stored_event(client, "VIEWING", padding=str(n)) for n in range(3)]
+def test_a_burst_of_events_for_one_deal_is_one_stored_event_one_task_and_one_read(
+    client, agency, sandbox, queued, django_capture_on_commit_callbacks
+):
     before = sandbox.requests_to(DEAL_PATH)
 
-    results = [process_event(pk) for pk in pks]
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(300):
+            assert post(client, event("VIEWING", padding=str(n))).status_code == 200
+    results = [process_event(pk) for pk in queued()]
+
+    assert WebhookEvent.objects.get().deliveries == 300
+    assert len(results) == 1
+    assert sandbox.requests_to(DEAL_PATH) == before + 1
+    assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_events_for_two_deals_wait_apart(
+    client, agency, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for deal_id in ("deal-1", "deal-2", "deal-1"):
+            post(client, event("VIEWING", deal_id=deal_id, padding=deal_id + str(time.time())))
+
+    deliveries = dict(WebhookEvent.objects.values_list("source_id", "deliveries"))
+    assert deliveries == {"deal-1": 2, "deal-2": 1}
+    assert len(queued()) == 2
+
+
+def test_an_event_after_the_deal_was_read_is_read_again(client, agency, sandbox, queued):
+    first = stored_event(client, "VIEWING", padding="1")
+    process_event(first)
+    before = sandbox.requests_to(DEAL_PATH)
+
+    second = stored_event(client, "VIEWING", padding="2")
+    process_event(second)
+
+    assert second != first
+    assert sandbox.requests_to(DEAL_PATH) == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_arriving_while_the_deal_is_read_makes_exactly_one_more_read_after_it(
+    client, agency, sandbox, queued
+):
+    first = stored_event(client, "VIEWING", padding="1")
+    sandbox.set_latency(0.3)
+    before = sandbox.requests_to(DEAL_PATH)
+    results = []
+
+    def worker():
+        try:
+            results.append(process_event(first))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    wait_until(lambda: sandbox.requests_to(DEAL_PATH) == before + 1)  # the read runs
+    second = stored_event(client, "VIEWING", padding="2")
+    assert stored_event(client, "VIEWING", padding="3") == second
+    meanwhile = process_event(second)  # another worker takes its task
+    thread.join(timeout=30)
+
+    assert meanwhile.startswith("already processed, or next after")
+    assert sandbox.requests_to(DEAL_PATH) == before + 2
+    assert sandbox.max_in_flight == 1
+    assert queued() == [first, second]
+    assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_a_deals_next_event_wakes_the_worker_again_when_the_wake_up_was_lost(
+    client, agency, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, event(padding="1"))
+    WebhookEvent.objects.update(woken_at=timezone.now() - LOST_AFTER - timedelta(seconds=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, event(padding="2"))
+        post(client, event(padding="3"))
+
+    pk = WebhookEvent.objects.get().pk
+    assert queued() == [pk, pk]
+
+
+def test_a_read_whose_worker_stopped_holds_the_deal_back_no_longer(client, agency, sandbox, queued):
+    stopped = stored_event(client, padding="1")
+    started_at = timezone.now() - LOST_AFTER - timedelta(seconds=1)
+    WebhookEvent.objects.filter(pk=stopped).update(started_at=started_at)
+    waiting = stored_event(client, padding="2")
+    before = sandbox.requests_to(DEAL_PATH)
+
+    process_event(waiting)
 
     assert sandbox.requests_to(DEAL_PATH) == before + 1
-    assert results[1:] == ["already processed", "already processed"]
-    assert not WebhookEvent.objects.unprocessed().exists()
+    assert WebhookEvent.objects.get(pk=waiting).processed_at is not None
 
 
 def test_the_latest_of_the_waiting_events_decides(client, agency, sandbox, queued):
@@ -449,3 +644,48 @@ def test_a_failed_read_is_kept_on_the_event(client, agency, sandbox, queued):
 
     assert WebhookEvent.objects.get().problem.code == "source_unreachable"
     assert Viewing.objects.get().sync_problem.code == "source_unreachable"
+
+
+# --- the migration to one waiting event per deal -------------------------------------------
+
+BEFORE_COALESCING = [
+    ("bookings", "0022_idempotency_key_digests"),
+    ("agencies", "0014_rename_agency_broker_system_to_provider"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_leaves_each_deal_its_latest_waiting_event_answering_for_the_others():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_COALESCING)
+    old = executor.loader.project_state(BEFORE_COALESCING).apps
+    agency = old.get_model("agencies", "Agency").objects.create(name="A", slug="a")
+    OldEvent = old.get_model("bookings", "WebhookEvent")
+    now = timezone.now()
+
+    def stored(deal_id, seconds_ago, processed_at=None):
+        signed_at = now - timedelta(seconds=seconds_ago)
+        return OldEvent.objects.create(
+            agency=agency,
+            event_type="VIEWING",
+            source_id=deal_id,
+            signed_at=signed_at,
+            body_sha256=str(seconds_ago),
+            processed_at=processed_at,
+        ).pk
+
+    processed = stored("deal-1", 50, processed_at=now)
+    earlier = [stored("deal-2", 40), stored("deal-2", 30)]
+    latest = stored("deal-2", 20)
+    alone = stored("deal-3", 10)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    events = WebhookEvent.objects.in_bulk()
+    assert events[processed].started_at == events[processed].processed_at == now
+    assert all(events[pk].processed_at is not None for pk in earlier)
+    assert [(events[pk].started_at, events[pk].deliveries) for pk in (latest, alone)] == [
+        (None, 3),
+        (None, 1),
+    ]

@@ -6,7 +6,7 @@ from agencies.models import ProviderCredential
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored broker-system secret with the first key in FIELD_ENCRYPTION_KEYS, "
+        "Re-encrypt every stored provider secret with the first key in FIELD_ENCRYPTION_KEYS, "
         "so that older keys can then be removed."
     )
 

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from bookings.audit import Actor
 from bookings.management.progress import ProgressBar
 from bookings.privacy.retention import AGENCY_COUNTS, apply_retention
 
@@ -10,7 +11,8 @@ PROGRESS_BAR_FROM_ROWS = 10_000
 class Command(BaseCommand):
     help = (
         "Anonymise bookings past their retention and delete old delivery attempts, task "
-        "results, Idempotency-Key records and expired sessions (as the scheduler does nightly)."
+        "results, Idempotency-Key records, webhook events and expired sessions (as the "
+        "scheduler does nightly)."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +31,9 @@ class Command(BaseCommand):
             if progress.total:
                 progress.advance(rows)
 
-        report = apply_retention(dry_run=dry_run, on_start=start, on_progress=advance)
+        report = apply_retention(
+            dry_run=dry_run, on_start=start, on_progress=advance, who=Actor.OPERATOR
+        )
         if progress.total:
             self.stdout.write("")
         heading = "Would do (dry run)" if dry_run else "Done"

@@ -1,5 +1,5 @@
 """Demo data that shows what the product does, also when things go wrong: every booking's
-state is reached by really running the delivery engine against the sandbox broker systems,
+state is reached by really running the delivery engine against the sandbox providers,
 steered through the sandbox's control API, so each booking's attempts explain its state."""
 
 import errno
@@ -14,7 +14,8 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Agency, BrokerSystem, Membership, ProviderCredential
+from agencies.models import Agency, Membership, Provider, ProviderCredential
+from bookings.audit import Actor, By, Door
 from bookings.consent import record_consent
 from bookings.delivery import sending, staff_actions
 from bookings.delivery.credentials import check_credential, save_credential
@@ -33,7 +34,7 @@ SANDBOX_VITEC_CUSTOMER = "sandbox-customer"
 SANDBOX_MSPECS_SUBSCRIBER = "sandbox-subscriber"
 # The demo breaks one agency's credential on purpose: the sandbox refuses this secret.
 EXPIRED_SECRET = "expired-demo-secret"
-# The retrying booking's broker system asks to be called back in an hour.
+# The retrying booking's provider asks to be called back in an hour.
 RETRY_AFTER_SECONDS = 3600
 
 
@@ -92,7 +93,7 @@ BROKEN_BUYERS = [
 
 class Command(BaseCommand):
     help = (
-        "Load demo data wired to the sandbox broker systems, with a booking in every state "
+        "Load demo data wired to the sandbox providers, with a booking in every state "
         "reached by the delivery engine (safe to run again), and print the logins."
     )
 
@@ -122,21 +123,21 @@ class Command(BaseCommand):
         mspecs = self.agency(
             "Mäklarhuset Demo",
             "maklarhuset-demo",
-            BrokerSystem.MSPECS,
+            Provider.MSPECS,
             sandbox_url,
             mspecs_subscriber_id=SANDBOX_MSPECS_SUBSCRIBER,
         )
         vitec = self.agency(
             "Vitec Mäkleri Demo",
             "vitec-makleri-demo",
-            BrokerSystem.VITEC,
+            Provider.VITEC,
             sandbox_url,
             vitec_customer_id=SANDBOX_VITEC_CUSTOMER,
         )
         broken = self.agency(
             "Trasiga Nyckeln Demo",
             "trasiga-nyckeln-demo",
-            BrokerSystem.MSPECS,
+            Provider.MSPECS,
             sandbox_url,
             mspecs_subscriber_id=SANDBOX_MSPECS_SUBSCRIBER,
             secret=EXPIRED_SECRET,
@@ -173,10 +174,10 @@ class Command(BaseCommand):
             sandbox, ordinary, None, "Jenny", "Jansson", "jenny@example.se", "0701234567", {}, None
         )
         if cancelled is not None:
-            staff_actions.cancel([cancelled])
+            staff_actions.cancel([cancelled], By(Actor.OPERATOR, Door.DEMO))
 
         for agency in (mspecs, vitec, broken):
-            check_credential(agency.credential)
+            check_credential(agency.credential, By(Actor.OPERATOR, Door.DEMO))
 
         admin = self.user("admin", password, is_superuser=True)
         for agency, username in [
@@ -202,16 +203,16 @@ class Command(BaseCommand):
             + f"\n  Agency staff:    mspecs-staff, vitec-staff, broken-staff / {password}"
             + f"\n  Agency admin:    {agency_admin.username} / {password} (gets the alert emails)"
             + f"\n  Public booking:  {public_link}"
-            + f"\n  Sandbox broker systems: {sandbox_url}"
+            + f"\n  Sandbox providers: {sandbox_url}"
         )
 
-    def agency(self, name, slug, broker_system, sandbox_url, **credential):
+    def agency(self, name, slug, provider, sandbox_url, **credential):
         """An agency with a credential for its system's sandbox server."""
         agency, _ = Agency.objects.update_or_create(
-            slug=slug, defaults={"name": name, "broker_system": broker_system}
+            slug=slug, defaults={"name": name, "provider": provider}
         )
         fields = {
-            "base_url": f"{sandbox_url}/{broker_system}",  # the sandbox's /mspecs or /vitec
+            "base_url": f"{sandbox_url}/{provider}",  # the sandbox's /mspecs or /vitec
             "username": SANDBOX_USERNAME,
             "secret": SANDBOX_SECRET,
             **credential,
@@ -221,12 +222,12 @@ class Command(BaseCommand):
         for field, value in fields.items():
             setattr(credential, field, value)
         try:
-            # The rules every door obeys: the sandbox must be an allowed broker-system host.
+            # The rules every door obeys: the sandbox must be an allowed provider host.
             credential.full_clean()
         except ValidationError as error:
             raise CommandError(
                 f"The demo credential for {name} is refused: {' '.join(error.messages)} "
-                f"The demo calls the sandbox broker systems at {sandbox_url}; allow them with "
+                f"The demo calls the sandbox providers at {sandbox_url}; allow them with "
                 f"BROKER_ALLOWED_HOSTS=http://{settings.SANDBOX_HOST} (make run does)."
             ) from None
         save_credential(credential)

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         sandbox.set_latency(latency)
         seed(sandbox)
         self.stdout.write(
-            f"Sandbox broker systems: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
+            f"Sandbox providers: MSPECS {sandbox.mspecs_url}, Vitec {sandbox.vitec_url}"
         )
         with contextlib.suppress(KeyboardInterrupt):
             sandbox.serve_forever()

@@ -1,13 +1,13 @@
 """MSPECS (docs/mspecs.md): the client, its contract (`contract/`) and the sandbox's routes
 (`sandbox.py`, for tests and the demo only)."""
 
-from agencies.models import AuthScheme, BrokerSystem, MspecsApi
-from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
+from agencies.models import AuthScheme, MspecsApi, Provider
+from bookings.providers.base import BuyerConfirmation, ProviderPlugin
 from bookings.providers.mspecs.client import MspecsClient
 from bookings.providers.mspecs.schemas import CONTRACT
 
-PLUGIN = BrokerSystemPlugin(
-    system=BrokerSystem.MSPECS,
+PLUGIN = ProviderPlugin(
+    system=Provider.MSPECS,
     client_class=MspecsClient,
     contract=CONTRACT,
     # MSPECS emails every buyer it is sent, asking them to confirm; a broker then approves

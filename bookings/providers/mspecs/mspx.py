@@ -2,7 +2,7 @@
 External viewing API on the client endpoint (login.mspecs.se): docs/mspecs.md, "Two APIs".
 
 A source is a deal: the External viewing API polls slot status per deal, and a viewing
-belongs to one. Every read is on demand (import, *Sync from broker system*, a sync of an
+belongs to one. Every read is on demand (import, *Sync from provider*, a sync of an
 imported deal): the tables' fields are checked once per client through discovery
 (`GET /schema/:table`),
 then rows are read in pages of at most MSPX's 1,000 (`?limit=&offset=`, following the

@@ -1,8 +1,8 @@
 """Vitec Express (docs/vitec.md): the client, its contract (`contract/`) and the sandbox's
 routes (`sandbox.py`, for tests and the demo only)."""
 
-from agencies.models import BrokerSystem, ProviderCredential
-from bookings.providers.base import BrokerSystemPlugin, BuyerConfirmation
+from agencies.models import Provider, ProviderCredential
+from bookings.providers.base import BuyerConfirmation, ProviderPlugin
 from bookings.providers.vitec.client import CONTRACT, VitecClient
 
 
@@ -18,8 +18,8 @@ def buyer_confirmation(credential: ProviderCredential | None) -> BuyerConfirmati
     return BuyerConfirmation.SMS if by_sms else BuyerConfirmation.NONE
 
 
-PLUGIN = BrokerSystemPlugin(
-    system=BrokerSystem.VITEC,
+PLUGIN = ProviderPlugin(
+    system=Provider.VITEC,
     client_class=VitecClient,
     contract=CONTRACT,
     scheduled_source_reads=True,

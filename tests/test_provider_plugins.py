@@ -1,4 +1,4 @@
-"""The rest of the code asks a broker system's plug-in what it can do: a third system,
+"""The rest of the code asks a provider's plug-in what it can do: a third system,
 registered with the capabilities it has, is served like the one that has them."""
 
 from dataclasses import replace
@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 from django.urls import reverse
 
-from agencies.models import AuthScheme, BrokerSystem, MspecsApi
+from agencies.models import AuthScheme, MspecsApi, Provider
 from bookings import polling, providers
-from bookings.delivery.credentials import broker_system_errors
+from bookings.delivery.credentials import provider_errors
 from bookings.models import Viewing
 from bookings.providers import plugin_for, systems_with
 from bookings.providers.base import BuyerConfirmation
@@ -23,12 +23,12 @@ THIRD = "third"
 
 @pytest.fixture
 def third_system(monkeypatch):
-    """Registers a third broker system: MSPECS's client, only the capabilities given."""
+    """Registers a third provider: MSPECS's client, only the capabilities given."""
 
     def register(**capabilities):
         none = {"polls_slot_status": False, "has_quarantine": False, "pushes_source_events": False}
         plugin = replace(
-            plugin_for(BrokerSystem.MSPECS),
+            plugin_for(Provider.MSPECS),
             system=THIRD,
             buyer_confirmation=lambda credential: BuyerConfirmation.NONE,
             **(none | capabilities),
@@ -42,10 +42,10 @@ def third_system(monkeypatch):
 
 
 def test_systems_with_names_the_systems_whose_plug_in_can():
-    assert systems_with("has_quarantine") == [BrokerSystem.MSPECS]
-    assert systems_with("polls_slot_status") == [BrokerSystem.MSPECS]
-    assert systems_with("every_viewing_has_slots") == [BrokerSystem.VITEC]
-    assert systems_with("needs_customer_id") == [BrokerSystem.VITEC]
+    assert systems_with("has_quarantine") == [Provider.MSPECS]
+    assert systems_with("polls_slot_status") == [Provider.MSPECS]
+    assert systems_with("every_viewing_has_slots") == [Provider.VITEC]
+    assert systems_with("needs_customer_id") == [Provider.VITEC]
 
 
 def test_a_misspelt_capability_is_an_error_not_an_empty_list():
@@ -89,7 +89,7 @@ def test_a_third_system_polling_slot_status_has_its_time_slot_viewings_polled(th
 
 @pytest.fixture
 def vitec_agency(db):
-    return make_agency(BrokerSystem.VITEC, name="Own Agency")
+    return make_agency(Provider.VITEC, name="Own Agency")
 
 
 @pytest.fixture
@@ -97,11 +97,11 @@ def elsewhere(db):
     return make_agency(name="Other Agency")
 
 
-# What each broker system's plug-in says a credential must name, and how the form says so.
+# What each provider's plug-in says a credential must name, and how the form says so.
 NEEDED_IDS = [
-    (BrokerSystem.VITEC, "vitec_customer_id", "Vitec Express needs the agency's customer id."),
+    (Provider.VITEC, "vitec_customer_id", "Vitec Express needs the agency's customer id."),
     (
-        BrokerSystem.MSPECS,  # its provider API, every MSPECS credential's default
+        Provider.MSPECS,  # its provider API, every MSPECS credential's default
         "mspecs_subscriber_id",
         "MSPECS needs the agency's subscriber id for this API.",
     ),
@@ -110,7 +110,7 @@ NEEDED_IDS = [
 
 @pytest.mark.parametrize(("system", "field", "message"), NEEDED_IDS)
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "staff"])
-def test_a_credential_needs_the_ids_its_broker_system_asks_for(
+def test_a_credential_needs_the_ids_its_provider_asks_for(
     client, elsewhere, role, system, field, message
 ):
     own = make_agency(system, name="Own Agency", slug="own")
@@ -130,11 +130,11 @@ def test_a_credential_needs_the_ids_its_broker_system_asks_for(
 
 
 def test_the_external_viewing_api_needs_no_subscriber_id():
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
     credential.mspecs_api = MspecsApi.EXTERNAL_VIEWING
     credential.mspecs_subscriber_id = ""
 
-    assert "mspecs_subscriber_id" not in broker_system_errors(credential)
+    assert "mspecs_subscriber_id" not in provider_errors(credential)
 
 
 def test_a_vitec_credential_refuses_an_access_token_in_swedish(admin_client, vitec_agency):
@@ -151,7 +151,7 @@ def test_a_vitec_credential_refuses_an_access_token_in_swedish(admin_client, vit
 
 
 def test_an_mspecs_credential_may_hold_an_access_token(admin_client):
-    credential = make_agency(BrokerSystem.MSPECS).credential
+    credential = make_agency(Provider.MSPECS).credential
 
     response = admin_client.post(
         change_url(credential),
@@ -165,7 +165,7 @@ def test_a_third_system_taking_tokens_only_refuses_basic(third_system):
     third_system(auth_schemes=(AuthScheme.BEARER,))
     credential = make_agency(THIRD).credential
 
-    errors = broker_system_errors(credential)
+    errors = provider_errors(credential)
 
     assert list(errors) == ["auth_scheme"]
     assert errors["auth_scheme"].params["schemes"] == "Bearer access token (MSPECS)"
