@@ -21,7 +21,13 @@ helper; the clock runs from when the workers can first see a task (the commit on
 database backend; the first enqueue on Redis, which does not wait for the commit) until the
 last is delivered. Ideal is N·L/C; ratio = ideal / elapsed. cpu_ms_per_booking is the
 user+system CPU the worker processes and their children spent on the measured bookings
-(read from /proc before and after them) divided by the bookings delivered.
+(read from /proc before and after them) divided by the bookings delivered;
+bookings_per_core_s = 1000 / cpu_ms_per_booking, what one core of worker CPU delivers per
+second; bookings_per_s = N / elapsed; enqueue_s, how long enqueueing the N tasks took (inside
+the elapsed time on Redis). With a redis-server of its own, redis_cpu_ms_per_booking
+is that server's CPU likewise, and on a PostgreSQL server on this machine db_cpu_ms_per_booking
+the CPU of the server processes serving the bench's database (pg_stat_activity's pids).
+The arithmetic from these figures to a deployment is in docs/scaling.md.
 """
 
 import argparse
@@ -108,7 +114,8 @@ def make_bookings(sandbox_url: str, n: int):
     return list(Booking.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> float:
+def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> tuple[float, float]:
+    """Seconds until every booking is delivered, and seconds the enqueueing took."""
     from django.db import transaction
 
     from bookings.delivery.tasks import deliver_booking
@@ -117,10 +124,11 @@ def deliver_and_time(booking_ids: list[int], *, visible_at_commit: bool) -> floa
         started = time.monotonic()
         for booking_id in booking_ids:
             deliver_booking.enqueue(booking_id)
+    enqueued = time.monotonic() - started
     if visible_at_commit:
         started = time.monotonic()
     wait_delivered(booking_ids, timeout=600)
-    return time.monotonic() - started
+    return time.monotonic() - started, enqueued
 
 
 def wait_delivered(booking_ids: list[int], timeout: float) -> None:
@@ -153,6 +161,29 @@ def cpu_seconds(processes: list[subprocess.Popen]) -> float:
         total += sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
         pids.extend(int(child) for listing in children for child in listing.split())
     return total / ticks
+
+
+def database_server_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL server processes connected to the bench's database, if
+    the server runs on this machine (their /proc entries); None on SQLite or elsewhere."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    if not all(Path(f"/proc/{pid}").exists() for pid in pids):
+        return None
+    return sum(cpu_seconds([PidOnly(pid)]) for pid in pids)
+
+
+class PidOnly:
+    def __init__(self, pid: int):
+        self.pid = pid
 
 
 def status_counts() -> dict[str, int]:
@@ -196,6 +227,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the processes we started
     processes: list[subprocess.Popen] = []
     workers: list[subprocess.Popen] = []
+    redis_started = False
     with tempfile.TemporaryDirectory(prefix="vb-bench-") as scratch:
         overrides = {"DELIVERY_CONCURRENCY": str(args.concurrency)}
         try:
@@ -204,6 +236,7 @@ def main() -> None:
                 if not redis_url:
                     redis, redis_url = start_redis(Path(scratch))
                     processes.append(redis)
+                    redis_started = True
                 overrides |= {"TASKS_BACKEND": RQ_BACKEND, "REDIS_URL": redis_url}
             env = bench_environment(Path(scratch), **overrides)
             setup_django(env)
@@ -219,9 +252,13 @@ def main() -> None:
             workers = start_workers(args, env)
             visible_at_commit = args.backend == "db"
             deliver_and_time(warm_up, visible_at_commit=visible_at_commit)
-            cpu_before = cpu_seconds(workers)
-            elapsed = deliver_and_time(measured, visible_at_commit=visible_at_commit)
+            own_redis = processes[:1] if args.backend == "rq" and redis_started else []
+            cpu_before, redis_before = cpu_seconds(workers), cpu_seconds(own_redis)
+            db_before = database_server_cpu()
+            elapsed, enqueue_s = deliver_and_time(measured, visible_at_commit=visible_at_commit)
             cpu_spent = cpu_seconds(workers) - cpu_before
+            redis_spent = cpu_seconds(own_redis) - redis_before
+            db_after = database_server_cpu()
             counts = status_counts()
         finally:
             stop_workers(workers)  # first: they talk to Redis and the sandbox until they exit
@@ -233,8 +270,20 @@ def main() -> None:
         f"backend={args.backend} bookings={args.bookings} latency_ms={args.latency * 1000:.0f} "
         f"processes={args.processes} threads={threads} concurrency={concurrency} "
         f"delivered={counts.get('delivered', 0) - loops} elapsed_s={elapsed:.2f} "
-        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} "
-        f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f}"
+        f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} enqueue_s={enqueue_s:.2f} "
+        f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f} "
+        f"bookings_per_s={args.bookings / elapsed:.0f} "
+        f"bookings_per_core_s={args.bookings / cpu_spent:.0f}"
+        + (
+            f" redis_cpu_ms_per_booking={redis_spent * 1000 / args.bookings:.2f}"
+            if redis_started
+            else ""
+        )
+        + (
+            f" db_cpu_ms_per_booking={(db_after - db_before) * 1000 / args.bookings:.2f}"
+            if db_before is not None and db_after is not None
+            else ""
+        )
     )
 
 

@@ -247,8 +247,18 @@ TASKS = {
     }
 }
 if TASKS["default"]["BACKEND"].startswith("django_tasks_rq."):
+    import redis
+
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
-    RQ_QUEUES = {"default": {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+    # One connection pool per process: given a URL, django-rq builds a new client, and so a
+    # new connection to Redis, for every enqueue (bench/delivery.py --backend rq, enqueue_s).
+    # Given a pool, every queue of the process takes its connections from it.
+    _rq_pool = redis.ConnectionPool.from_url(
+        env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+    )
+    RQ_QUEUES = {
+        "default": {"HOST": "", "PORT": 0, "REDIS_CLIENT_KWARGS": {"connection_pool": _rq_pool}}
+    }
 
 # Production hardening; each is overridable for a TLS-terminating proxy setup.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -8,6 +8,7 @@ the booking to the state the outcome table gives. The sweep (sweep.py) and the s
 actions (staff_actions.py) build on this module; it imports neither.
 """
 
+import functools
 import logging
 import math
 import random
@@ -17,11 +18,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import DateTimeField
 from django.urls import reverse
 from django.utils import timezone
 
 from agencies.alerts import record_alert
-from agencies.models import AlertKind, CredentialStatus, ProviderCredential
+from agencies.models import Agency, AlertKind, CredentialStatus, ProviderCredential
 from agencies.problems import Problem
 from bookings.buyer.emails import correct_buyer, notify_buyer
 from bookings.delivery import circuit
@@ -29,6 +31,7 @@ from bookings.delivery.credentials import hold_agency
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import due_filter, wake_delivery
 from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_changes
+from bookings.prepared import Param, PreparedSelect, PreparedUpdate
 from bookings.problems import delivery as problems
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
@@ -51,6 +54,49 @@ def claim_seconds() -> float:
     return slowest_call * (1 + waits)
 
 
+# The claim: one conditional UPDATE, then the booking with what sending it needs, in one
+# read of five tables. Both run for every booking, so they are prepared (bookings/prepared.py):
+# compiled once per connection. The read takes only the columns delivery uses (the
+# credential and agency whole: the rare paths, a refused login, a full slot, need more of
+# them); a column left out is still read, by a query of its own, if some path asks for it.
+CLAIM = PreparedUpdate(
+    lambda: (
+        Booking.objects.filter(
+            due_filter(Param("now", DateTimeField())), pk=Param("booking_id", Booking._meta.pk)
+        ),
+        {
+            "status": Status.SENDING,
+            "claimed_until": Param("claimed_until", DateTimeField()),
+            "send_started_at": Param("now", DateTimeField()),
+            "updated_at": Param("now", DateTimeField()),
+        },
+    )
+)
+CLAIMED_BOOKING = PreparedSelect(
+    lambda: (
+        Booking.objects.select_related("viewing__agency__credential", "slot")
+        .only(*CLAIMED_BOOKING_FIELDS)
+        .filter(pk=Param("booking_id", Booking._meta.pk))
+        .order_by()
+    )
+)
+CLAIMED_BOOKING_FIELDS = [
+    *("first_name", "last_name", "email", "phone", "message", "consent_given_at"),
+    *("status", "attempt_count", "claimed_until", "send_started_at", "lost_answer_count"),
+    *("created_at", "updated_at", "buyer_notified_at"),
+    *("viewing__agency_id", "viewing__starts_at", "viewing__booking_closes_at"),
+    *("viewing__removed_from_source_at", "viewing__provider_viewing_id"),
+    *("viewing__mspecs_deal_id", "viewing__viewing_type"),
+    *("slot__viewing_id", "slot__provider_slot_id", "slot__starts_at", "slot__fully_booked"),
+    "slot__missing_from_provider",
+    *(f"viewing__agency__{field.name}" for field in Agency._meta.concrete_fields),
+    *(
+        f"viewing__agency__credential__{field.name}"
+        for field in ProviderCredential._meta.concrete_fields
+    ),
+]
+
+
 def claim(booking_id: int) -> Booking | None:
     """Take a due booking for sending, or None when it is not due or another worker has
     it. One conditional UPDATE: atomic on SQLite and PostgreSQL alike.
@@ -61,15 +107,12 @@ def claim(booking_id: int) -> Booking | None:
     than for the queue (docs/design.md). A mark of its own, later, inside the call slot,
     would keep the slot, and the calls waiting for it, on a database write."""
     now = timezone.now()
-    claimed = Booking.objects.filter(due_filter(now), pk=booking_id).update(
-        status=Status.SENDING,
-        claimed_until=now + timedelta(seconds=claim_seconds()),
-        send_started_at=now,
-        updated_at=now,
+    claimed = CLAIM.run(
+        booking_id=booking_id, now=now, claimed_until=now + timedelta(seconds=claim_seconds())
     )
     if not claimed:
         return None
-    return Booking.objects.select_related("viewing__agency__credential", "slot").get(pk=booking_id)
+    return CLAIMED_BOOKING.first(booking_id=booking_id)
 
 
 def deliver(booking_id: int) -> Outcome | None:
@@ -292,9 +335,9 @@ def release(booking: Booking, **changes) -> bool:
     (its `claimed_until` is the owner's token)."""
     token = booking.claimed_until
     changes |= {"claimed_until": None, "updated_at": timezone.now()}
-    released = Booking.objects.filter(
-        pk=booking.pk, status=Status.SENDING, claimed_until=token
-    ).update(**changes)
+    released = release_statement(frozenset(changes)).run(
+        booking_id=booking.pk, token=token, **changes
+    )
     if not released:
         logger.warning(
             "Booking %s: claim lost before its result was saved",
@@ -310,6 +353,21 @@ def release(booking: Booking, **changes) -> bool:
     if released and changes.get("status") in Status.alerted():
         alert_stopped(booking.pk, changes["last_problem"])
     return bool(released)
+
+
+@functools.cache
+def release_statement(fields: frozenset[str]) -> PreparedUpdate:
+    """The release's UPDATE of these fields, prepared (a handful of sets of fields occur)."""
+    return PreparedUpdate(
+        lambda: (
+            Booking.objects.filter(
+                pk=Param("booking_id", Booking._meta.pk),
+                status=Status.SENDING,
+                claimed_until=Param("token", DateTimeField()),
+            ),
+            {name: Param(name, Booking._meta.get_field(name)) for name in fields},
+        )
+    )
 
 
 def alert_stopped(booking_id: int, problem) -> None:

@@ -470,6 +470,13 @@ class ProviderClient:
         """Headers besides the auth that every call with this credential carries."""
         return {}
 
+    @cached_property
+    def send_options(self) -> dict:
+        """The proxy and certificate settings requests takes from the environment (as
+        session.request() does), read once: they depend only on the environment and on the
+        host, and every call of this client goes to its base URL's host."""
+        return self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+
     @property
     def timeout(self) -> tuple[float, float]:
         return (settings.BROKER_CONNECT_TIMEOUT, settings.BROKER_READ_TIMEOUT)
@@ -489,7 +496,7 @@ class ProviderClient:
         try:
             # What session.request() does, split so that only the exchange is bounded.
             request = session.prepare_request(requests.Request(method, url, json=json))
-            options = session.merge_environment_settings(request.url, {}, None, None, None)
+            options = self.send_options
             with in_flight or nullcontext():
                 started = time.monotonic()
                 try:
