@@ -42,6 +42,8 @@ def test_the_claims_read_is_the_querysets_with_the_columns_delivery_uses(make_ag
             assert prepared.delivery_deadline() == plain.delivery_deadline()
             assert prepared.unbookable_reason == plain.unbookable_reason
             assert prepared.accepted_after_deadline == plain.accepted_after_deadline
+            # A retry counts its attempts since the schedule last restarted.
+            assert prepared.attempts_before_run == plain.attempts_before_run
         assert not queries.captured_queries  # nothing delivery reads was left out
     assert sending.CLAIMED_BOOKING.first(booking_id=0) is None
 

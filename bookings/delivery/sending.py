@@ -82,7 +82,8 @@ CLAIMED_BOOKING = PreparedSelect(
 )
 CLAIMED_BOOKING_FIELDS = [
     *("first_name", "last_name", "email", "phone", "message", "consent_given_at"),
-    *("status", "attempt_count", "claimed_until", "send_started_at", "lost_answer_count"),
+    *("status", "attempt_count", "attempts_before_run", "claimed_until", "send_started_at"),
+    "lost_answer_count",
     *("created_at", "updated_at", "buyer_notified_at"),
     *("viewing__agency_id", "viewing__starts_at", "viewing__booking_closes_at"),
     *("viewing__removed_from_source_at", "viewing__provider_viewing_id"),
