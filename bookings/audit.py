@@ -132,7 +132,16 @@ def audit_entries() -> Q:
 # the trail keeps for them.
 RECEIPT = "receipt"
 CORRECTION = "correction"
-EMAIL_KINDS = {RECEIPT: _("receipt"), CORRECTION: _("correction: delivered after all")}
+
+# The words for each code an entry keeps, built once (lazy: translated when shown). An
+# email's kind is the end status it tells of, or one of the kinds above.
+ACTION_WORDS = dict(Action.choices)
+DOOR_WORDS = dict(Door.choices)
+EMAIL_KIND_WORDS = {
+    **dict(Booking.Status.choices),
+    RECEIPT: _("receipt"),
+    CORRECTION: _("correction: delivered after all"),
+}
 
 
 def describe(entry: LogEntry) -> str:
@@ -143,12 +152,11 @@ def describe(entry: LogEntry) -> str:
     details = dict(json.loads(entry.change_message)[0][MARK])
     action, door = details.pop("action"), details.pop("door")
     # A code this version does not know (written by a later one) is shown as it is.
-    words = [str(dict(Action.choices).get(action, action)), str(dict(Door.choices).get(door, door))]
+    words = [str(ACTION_WORDS.get(action, action)), str(DOOR_WORDS.get(door, door))]
     if "since" in details:
         words.append(short_time(parse_datetime(details["since"])))
-    if "kind" in details:  # an email's: the status it tells of, or what else it is
-        kind = details["kind"]
-        words.append(f"({({**dict(Booking.Status.choices), **EMAIL_KINDS}).get(kind, kind)})")
+    if "kind" in details:  # an email's
+        words.append(f"({EMAIL_KIND_WORDS.get(details['kind'], details['kind'])})")
     if "outcome" in details:  # a connection test's: the credential's status after it
         words.append(f"({CredentialStatus(details['outcome']).label})")
     return " ".join(words)
