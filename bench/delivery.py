@@ -45,6 +45,8 @@ from pathlib import Path
 from support import bench_environment, make_mspecs_viewing, manage, setup_django, start_sandbox
 
 RQ_BACKEND = "django_tasks_rq.RQBackend"
+RQ_WORKER = os.environ.get("BENCH_RQ_WORKER", "bookings.delivery.rq_worker.Worker")
+RQ_JOB = os.environ.get("BENCH_RQ_JOB", "bookings.delivery.rq_worker.Job")
 
 
 def parse_args():
@@ -89,7 +91,7 @@ def start_workers(args, env: dict) -> list[subprocess.Popen]:
     # Each in a session of its own: stopping one stops the processes it forked too.
     if args.backend == "rq":
         command = ["rqworker-pool", "--num-workers", str(args.concurrency)]
-        command += ["--worker-class", "rq.SimpleWorker", "--job-class", "django_tasks_rq.Job"]
+        command += ["--worker-class", RQ_WORKER, "--job-class", RQ_JOB]
         command += ["default", "-v", "0"]
     else:
         command = ["delivery_worker", "--threads", str(args.threads)]

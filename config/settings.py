@@ -9,6 +9,7 @@ DATABASE_URL; see docs/settings.md and .env.example.
 """
 
 import ipaddress
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -375,6 +376,11 @@ SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -391,15 +397,21 @@ LOGGING = {
             "filters": ["mask_personal_data"],
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The scheduler logs every tick of every job, and django-axes its version at every
     # start; only their problems are news (axes logs sign-in failures and lock-outs itself).
     "loggers": {
         "apscheduler": {"level": "WARNING"},
         "axes.apps": {"level": "WARNING"},
         # Django's own console handler (DEBUG) would print each event a second time on
-        # the way to the root's: configured here, it keeps none and only propagates.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # the way to the root's: configured here, it keeps none and only propagates. Its
+        # level is LOG_LEVEL (Django's INFO would write each task's start and end at
+        # WARNING too), but never DEBUG, which is every SQL statement.
+        "django": {
+            "handlers": [],
+            "level": max(logging.getLevelNamesMapping()[LOG_LEVEL], logging.INFO),
+            "propagate": True,
+        },
         # gunicorn's own lines (start, workers booted) through the root's handler. No access
         # log: a URL can hold a buyer's signed link; the proxy in front keeps one if wanted.
         "gunicorn.error": {"handlers": [], "propagate": True},

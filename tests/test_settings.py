@@ -146,6 +146,16 @@ def test_a_negative_trusted_proxy_count_refuses_to_start_in_one_sentence():
     )
 
 
+def test_an_unknown_log_level_refuses_to_start_in_one_sentence():
+    result = manage("check", env=PRODUCTION_ENV | {"LOG_LEVEL": "LOUD"})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "ImproperlyConfigured: LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+        "not 'LOUD'.\n"
+    )
+
+
 def test_the_env_example_placeholders_are_the_ones_refused():
     example = (settings.BASE_DIR / ".env.example").read_text()
 

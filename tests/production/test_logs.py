@@ -88,6 +88,27 @@ def test_an_event_logged_once_is_printed_once_in_debug_and_in_production():
         assert (result.stdout + result.stderr).count("the one event") == 1
 
 
+def test_log_level_warning_leaves_out_djangos_info_lines_such_as_each_tasks_start_and_end():
+    command = (
+        "import logging; tasks = logging.getLogger('django.tasks'); "
+        "tasks.info('a task started'); tasks.warning('a task warned')"
+    )
+    result = manage("shell", "-c", command, env=PRODUCTION_ENV | {"LOG_LEVEL": "warning"})
+
+    assert result.returncode == 0, result.stderr
+    assert "a task warned" in result.stderr
+    assert "a task started" not in result.stdout + result.stderr
+
+
+def test_log_level_debug_leaves_djangos_loggers_at_info_without_every_sql_statement():
+    command = "import logging; print(logging.getLogger('django.db.backends').getEffectiveLevel())"
+    result = manage(
+        "shell", "--no-imports", "-c", command, env=PRODUCTION_ENV | {"LOG_LEVEL": "DEBUG"}
+    )
+
+    assert result.stdout == f"{logging.INFO}\n", result.stderr
+
+
 def test_accepting_a_booking_logs_its_ids_and_source_only(client, slot_viewing, caplog):
     from tests.factories import post_booking_page
 
