@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 from django.db import connections, transaction
 from django.db.models import Expression, QuerySet
 from django.db.models.query import get_related_populators
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 
 class Param(Expression):
@@ -48,11 +48,15 @@ class Prepared:
     def compile(self, connection):
         raise NotImplementedError
 
-    def statement(self, using: str, values: dict):
-        connection = connections[using]
+    def compile_for(self, connection):
         compiled = self.compiled.get(connection)
         if compiled is None:
             compiled = self.compiled[connection] = self.compile(connection)
+        return compiled
+
+    def statement(self, using: str, values: dict):
+        connection = connections[using]
+        compiled = self.compile_for(connection)
         sql, template = compiled[0], compiled[1]
         params = [p.bind(values, connection) if isinstance(p, Param) else p for p in template]
         return connection, compiled, sql, params
@@ -118,3 +122,40 @@ class PreparedSelect(Prepared):
     def first(self, using: str = "default", **values):
         instances = self.run(using, **values)
         return instances[0] if instances else None
+
+
+class PreparedInsert(Prepared):
+    """A new instance's `save()`, prepared: `build` returns the model. Every concrete field
+    but the automatic primary key is inserted with its `pre_save()` value, as save() inserts
+    them (defaults and auto_now_add hold), and the new key is set on the instance. Like
+    bulk_create(), it sends no signals; nothing of ours listens to the models it is used for
+    (tests/test_prepared.py)."""
+
+    def compile(self, connection):
+        model = self.build()
+        meta = model._meta
+        if not connection.features.can_return_columns_from_insert:
+            raise ValueError("a prepared insert needs INSERT ... RETURNING")
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        query = InsertQuery(model)
+        # raw: the Params go in as they are, without pre_save() (which run() calls).
+        query.insert_values(
+            fields, [model(**{f.attname: Param(f.attname, f) for f in fields})], raw=True
+        )
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [meta.pk]
+        [(sql, params)] = compiler.as_sql()
+        return sql, list(params), compiler.returning_params, fields
+
+    def save(self, instance, using: str = "default"):
+        """Insert `instance` (a new one) and set its primary key."""
+        connection = connections[using]
+        fields = self.compile_for(connection)[3]
+        values = {field.attname: field.pre_save(instance, add=True) for field in fields}
+        connection, compiled, sql, params = self.statement(using, values)
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            [(pk,)] = connection.ops.fetch_returned_rows(cursor, compiled[2])
+        instance.pk = pk
+        instance._state.adding, instance._state.db = False, using
+        return instance

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -14,7 +15,7 @@ from bookings.delivery import sending
 from bookings.delivery.schedule import due_filter
 from bookings.delivery.tasks import deliver_booking
 from bookings.delivery.worker import Worker
-from bookings.models import Booking
+from bookings.models import Booking, DeliveryAttempt
 from tests.factories import make_booking
 
 Status = Booking.Status
@@ -81,6 +82,33 @@ def test_a_delivery_runs_five_statements(make_agency):
             "INSERT",
             "UPDATE",
         ], statements
+
+
+def test_the_prepared_attempt_row_is_the_one_create_makes(make_agency):
+    booking = make_booking(make_agency())
+    values = {
+        "booking": booking,
+        "endpoint": "POST /viewings/1/viewers",
+        "url": "https://api.example.se/viewings/1/viewers",
+        "http_status": 201,
+        "outcome": "delivered",
+        "response_excerpt": "HTTP 201: {}",
+    }
+
+    prepared = sending.NEW_ATTEMPT.save(DeliveryAttempt(**values))
+    created = DeliveryAttempt.objects.create(**values)
+
+    assert prepared.pk is not None and not prepared._state.adding
+    stored = DeliveryAttempt.objects.values().get(pk=prepared.pk)
+    assert stored.pop("started_at") == prepared.started_at  # the default, as save() sets it
+    expected = DeliveryAttempt.objects.values().get(pk=created.pk)
+    del expected["started_at"]
+    assert stored | {"id": None} == expected | {"id": None}
+
+
+def test_nothing_listens_to_the_save_signals_the_prepared_attempt_skips():
+    for signal in (pre_save, post_save):
+        assert not signal.has_listeners(DeliveryAttempt), signal
 
 
 def run_worker():

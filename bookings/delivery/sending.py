@@ -31,7 +31,7 @@ from bookings.delivery.credentials import hold_agency
 from bookings.delivery.redaction import redact_answer
 from bookings.delivery.schedule import due_filter, wake_delivery
 from bookings.models import Booking, DeliveryAttempt, Outcome, unbookable_changes
-from bookings.prepared import Param, PreparedSelect, PreparedUpdate
+from bookings.prepared import Param, PreparedInsert, PreparedSelect, PreparedUpdate
 from bookings.problems import delivery as problems
 from bookings.providers import CLIENT_CLASSES, client_for
 from bookings.providers.base import CallRecord, DeliveryResult, delivery_calls_in_flight
@@ -96,6 +96,8 @@ CLAIMED_BOOKING_FIELDS = [
         for field in ProviderCredential._meta.concrete_fields
     ),
 ]
+# The attempt's row, recorded for every booking, is prepared too.
+NEW_ATTEMPT = PreparedInsert(lambda: DeliveryAttempt)
 
 
 def claim(booking_id: int) -> Booking | None:
@@ -402,13 +404,15 @@ def record_attempt(
         answer = f"no answer: {record.describe()}: {record.error}"
     else:
         answer = f"HTTP {record.status}: {record.text}"
-    return DeliveryAttempt.objects.create(
-        booking=booking,
-        endpoint=f"{record.method} {record.endpoint}"[:500],
-        url=record.url[:2000],
-        http_status=record.status,
-        duration_ms=record.duration_ms,
-        outcome=outcome,
-        # Redact first: a secret cut at the end of the excerpt would no longer match.
-        response_excerpt=redact_answer(answer, credential, booking)[:EXCERPT_LENGTH],
+    return NEW_ATTEMPT.save(
+        DeliveryAttempt(
+            booking=booking,
+            endpoint=f"{record.method} {record.endpoint}"[:500],
+            url=record.url[:2000],
+            http_status=record.status,
+            duration_ms=record.duration_ms,
+            outcome=outcome,
+            # Redact first: a secret cut at the end of the excerpt would no longer match.
+            response_excerpt=redact_answer(answer, credential, booking)[:EXCERPT_LENGTH],
+        )
     )
