@@ -240,7 +240,9 @@ ALERT_DIGEST_MINUTES = env.float("ALERT_DIGEST_MINUTES", default=60)
 # Background work: Django's Tasks API on the database backend, so a worker
 # (`manage.py delivery_worker`, or django-tasks-db's `db_worker`) needs nothing but the database.
 # TASKS_BACKEND=django_tasks_rq.RQBackend puts the tasks in Redis instead (the `rq` extra,
-# REDIS_URL), worked by django-rq's `manage.py rqworker --job-class django_tasks_rq.Job`.
+# REDIS_URL), worked by django-rq's `manage.py rqworker-pool` with `--worker-class
+# bookings.delivery.rq_worker.Worker --job-class bookings.delivery.rq_worker.Job`
+# (docs/settings.md, TASKS_BACKEND).
 TASKS = {
     "default": {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),

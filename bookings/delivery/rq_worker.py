@@ -83,3 +83,20 @@ class Worker(SimpleWorker):
         if pipeline is None and state == WorkerStatus.IDLE and self._state == state:
             return
         super().set_state(state, pipeline)
+
+    def unsubscribe(self):
+        """rq's, waiting at most a second for the thread that listens for `rq` commands.
+
+        rq unsubscribes, then stops the thread and waits 1 s for it; but redis-py 8's stop()
+        itself waits until the thread ends. A thread that read the UNSUBSCRIBE reply before
+        being told to stop waits up to 60 s for a subscription that never comes, and the
+        stopping worker (burst or SIGTERM) waited with it.
+        """
+        if self.pubsub_thread:
+            self.log.info(
+                "Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name
+            )
+            self.pubsub.unsubscribe()
+            self.pubsub_thread._running.clear()  # stop() without its wait
+            self.pubsub_thread.join(timeout=1)
+            self.pubsub.close()
