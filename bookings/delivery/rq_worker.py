@@ -30,8 +30,9 @@ class Job(DjangoTasksJob):
     The task_started and task_finished signals carry it (django-tasks logs their id, path and
     status). Built by django-tasks-rq it reads the job's status and results from Redis three
     times, twice per job. The worker holds the status it set when it took the job, and a job
-    of ours runs once (delivery schedules its own retries as new jobs). The backend's
-    get_result() fetches a job with django-tasks-rq's class, and so still reads everything.
+    of ours runs once (delivery schedules its own retries as new jobs); one requeued by hand
+    shows the signals this run alone. The backend's get_result() fetches a job with
+    django-tasks-rq's class, and so still reads everything.
     """
 
     @property
