@@ -138,7 +138,7 @@ class PreparedInsert(Prepared):
             raise ValueError("a prepared insert needs INSERT ... RETURNING")
         fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
         query = InsertQuery(model)
-        # raw: the Params go in as they are, without pre_save() (which run() calls).
+        # raw: the Params go in as they are, without pre_save() (which save() calls).
         query.insert_values(
             fields, [model(**{f.attname: Param(f.attname, f) for f in fields})], raw=True
         )
