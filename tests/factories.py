@@ -8,6 +8,8 @@ from datetime import UTC, timedelta
 from itertools import count
 
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -109,6 +111,20 @@ def make_slot_viewing(agency, deal_id, slot_ids, *, starts_in=timedelta(days=3),
             ends_at=starts_at + timedelta(minutes=15 * (index + 1)),
         )
     return viewing
+
+
+def migrate_back_to(targets):
+    """Migrate the test database back to `targets` (app, migration) and return the models as
+    they were then, for a migration test to make its old rows with."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def migrate_to_latest() -> None:
+    """Migrate the test database forward to the newest migrations again."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def historical_viewing(apps):

@@ -8,8 +8,7 @@ from threading import Barrier
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
-from django.db.migrations.executor import MigrationExecutor
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -19,7 +18,15 @@ from bookings.models import (
     IdempotentRequest,
     idempotency_key_digest,
 )
-from tests.factories import BUYER, ROLES, historical_viewing, make_user_in_role, post_booking_api
+from tests.factories import (
+    BUYER,
+    ROLES,
+    historical_viewing,
+    make_user_in_role,
+    migrate_back_to,
+    migrate_to_latest,
+    post_booking_api,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -199,9 +206,7 @@ BEFORE_DIGESTS = [
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_replaces_stored_keys_by_their_digests():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_DIGESTS)
-    old = executor.loader.project_state(BEFORE_DIGESTS).apps
+    old = migrate_back_to(BEFORE_DIGESTS)
     agency = historical_viewing(old).agency
     api_key = old.get_model("agencies", "ApiKey").objects.create(
         agency_id=agency.pk, name="Website", prefix="abcdefgh", key_hash="h" * 64
@@ -214,8 +219,7 @@ def test_migration_replaces_stored_keys_by_their_digests():
         response_body={"id": 1},
     )
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     record = IdempotentRequest.objects.get()
     assert record.key_digest == idempotency_key_digest(KEY)

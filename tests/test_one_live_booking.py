@@ -7,8 +7,7 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, connections, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -24,6 +23,8 @@ from tests.factories import (
     make_slot,
     make_three_slot_viewing,
     make_user_in_role,
+    migrate_back_to,
+    migrate_to_latest,
     post_booking_page,
 )
 
@@ -442,9 +443,7 @@ BEFORE_THE_RULE = [("bookings", "0002_booking_newest_first_index"), AGENCIES_BEF
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_sets_aside_later_duplicates_made_before_the_rule():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_THE_RULE)
-    old = executor.loader.project_state(BEFORE_THE_RULE).apps
+    old = migrate_back_to(BEFORE_THE_RULE)
     viewing = historical_viewing(old)
     OldBooking = old.get_model("bookings", "Booking")
 
@@ -459,8 +458,7 @@ def test_migration_sets_aside_later_duplicates_made_before_the_rule():
     rejected = booking("rejected")
     other_buyer = booking("queued", email="bo@example.se")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     status = dict(Booking.objects.values_list("pk", "status"))
     assert status == {
@@ -482,9 +480,7 @@ BEFORE_ONE_PER_VIEWING = [
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_sets_aside_a_buyers_second_slot_of_a_viewing():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_ONE_PER_VIEWING)
-    old = executor.loader.project_state(BEFORE_ONE_PER_VIEWING).apps
+    old = migrate_back_to(BEFORE_ONE_PER_VIEWING)
     viewing = historical_viewing(old)
     OldSlot = old.get_model("bookings", "ViewingSlot")
     OldBooking = old.get_model("bookings", "Booking")
@@ -509,8 +505,7 @@ def test_migration_sets_aside_a_buyers_second_slot_of_a_viewing():
     failed = booking(slots[2], "failed")
     other_buyer = booking(slots[0], "queued", email="bo@example.se")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     status = dict(Booking.objects.values_list("pk", "status"))
     assert status == {

@@ -2,8 +2,6 @@
 language (Swedish or English)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import translation
 
@@ -12,7 +10,15 @@ from agencies.problems import LEGACY, Problem
 from bookings.delivery.sending import deliver
 from bookings.models import Booking
 from bookings.problems import delivery as problems
-from tests.factories import in_english, make_agency, make_booking, make_staff_user, make_viewing
+from tests.factories import (
+    in_english,
+    make_agency,
+    make_booking,
+    make_staff_user,
+    make_viewing,
+    migrate_back_to,
+    migrate_to_latest,
+)
 
 
 def in_swedish(problem) -> str:
@@ -89,13 +95,12 @@ def test_the_booking_list_shows_the_problem_in_the_readers_language(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
-    executor = MigrationExecutor(connection)
-    before = [
-        ("bookings", "0007_booking_source_without_import"),
-        ("agencies", "0003_broker_id_validation"),
-    ]
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
+    old = migrate_back_to(
+        [
+            ("bookings", "0007_booking_source_without_import"),
+            ("agencies", "0003_broker_id_validation"),
+        ]
+    )
     # Agency.provider's name before agencies' migration 0014.
     agency = old.get_model("agencies", "Agency").objects.create(name="Old", broker_system="mspecs")
     viewing = old.get_model("bookings", "Viewing").objects.create(
@@ -115,9 +120,7 @@ def test_migrating_keeps_old_free_text_errors_as_legacy_problems():
         last_error="Some old sentence.",
     )
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     assert Booking.objects.get().last_problem == LEGACY(text="Some old sentence.")
     assert in_swedish(Booking.objects.get().viewing.slot_poll_problem) == "HTTP 500"

@@ -1,12 +1,10 @@
 """Bookings taken before the consent record keep what is known of their consent."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from bookings.models import Booking
-from tests.factories import historical_viewing
+from tests.factories import historical_viewing, migrate_back_to, migrate_to_latest
 
 BEFORE_THE_RECORD = [
     ("bookings", "0013_slot_places_names"),
@@ -16,19 +14,15 @@ BEFORE_THE_RECORD = [
 
 @pytest.fixture
 def migrated_back():
-    """The database as it was before the consent record; migrated forward again whatever
-    the test does, so the tests after it find the current tables."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_THE_RECORD)
-    yield executor
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    """The models as they were before the consent record; the database is migrated forward
+    again whatever the test does, so the tests after it find the current tables."""
+    yield migrate_back_to(BEFORE_THE_RECORD)
+    migrate_to_latest()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_records_consent_as_the_basis_of_page_and_api_bookings_only(migrated_back):
-    executor = migrated_back
-    old = executor.loader.project_state(BEFORE_THE_RECORD).apps
+    old = migrated_back
     viewing = historical_viewing(old)
 
     def booking(source, consent_given_at, email):
@@ -50,8 +44,7 @@ def test_migration_records_consent_as_the_basis_of_page_and_api_bookings_only(mi
     staff = booking("admin", None, "staff@example.se")
     staff_with_a_typed_date = booking("admin", timezone.now(), "typed@example.se")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     basis = dict(Booking.objects.values_list("pk", "lawful_basis"))
     assert basis == {page: "consent", api: "consent", staff: "", staff_with_a_typed_date: ""}

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from agencies.models import Provider
@@ -33,7 +32,13 @@ from bookings.viewing_import.webhooks import (
 )
 from tests import factories
 from tests.conftest import stored_anywhere, wait_until
-from tests.factories import make_booking, mspecs_deal, mspecs_slot_viewing
+from tests.factories import (
+    make_booking,
+    migrate_back_to,
+    migrate_to_latest,
+    mspecs_deal,
+    mspecs_slot_viewing,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/webhooks/mspecs/"
@@ -656,9 +661,7 @@ BEFORE_COALESCING = [
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_leaves_each_deal_its_latest_waiting_event_answering_for_the_others():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_COALESCING)
-    old = executor.loader.project_state(BEFORE_COALESCING).apps
+    old = migrate_back_to(BEFORE_COALESCING)
     agency = old.get_model("agencies", "Agency").objects.create(name="A", slug="a")
     OldEvent = old.get_model("bookings", "WebhookEvent")
     now = timezone.now()
@@ -679,8 +682,7 @@ def test_the_migration_leaves_each_deal_its_latest_waiting_event_answering_for_t
     latest = stored("deal-2", 20)
     alone = stored("deal-3", 10)
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     events = WebhookEvent.objects.in_bulk()
     assert events[processed].started_at == events[processed].processed_at == now
