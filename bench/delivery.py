@@ -26,7 +26,9 @@ bookings_per_core_s = 1000 / cpu_ms_per_booking, what one core of worker CPU del
 second; bookings_per_s = N / elapsed; enqueue_s, how long enqueueing the N tasks took (inside
 the elapsed time on Redis). With a redis-server of its own, redis_cpu_ms_per_booking
 is that server's CPU likewise, and on a PostgreSQL server on this machine db_cpu_ms_per_booking
-the CPU of the server processes serving the bench's database (pg_stat_activity's pids).
+the CPU of the server processes serving the bench's database (pg_stat_activity's pids);
+sandbox_cpu_ms_per_booking, the sandbox providers' (the broker systems', elsewhere in
+production, here on the same cores as the workers).
 The arithmetic from these figures to a deployment is in docs/scaling.md.
 """
 
@@ -256,10 +258,12 @@ def main() -> None:
             deliver_and_time(warm_up, visible_at_commit=visible_at_commit)
             own_redis = processes[:1] if args.backend == "rq" and redis_started else []
             cpu_before, redis_before = cpu_seconds(workers), cpu_seconds(own_redis)
+            sandbox_before = cpu_seconds([sandbox])
             db_before = database_server_cpu()
             elapsed, enqueue_s = deliver_and_time(measured, visible_at_commit=visible_at_commit)
             cpu_spent = cpu_seconds(workers) - cpu_before
             redis_spent = cpu_seconds(own_redis) - redis_before
+            sandbox_spent = cpu_seconds([sandbox]) - sandbox_before
             db_after = database_server_cpu()
             counts = status_counts()
         finally:
@@ -275,7 +279,8 @@ def main() -> None:
         f"ideal_s={ideal:.2f} ratio={ideal / elapsed:.2f} enqueue_s={enqueue_s:.2f} "
         f"cpu_ms_per_booking={cpu_spent * 1000 / args.bookings:.2f} "
         f"bookings_per_s={args.bookings / elapsed:.0f} "
-        f"bookings_per_core_s={args.bookings / cpu_spent:.0f}"
+        f"bookings_per_core_s={args.bookings / cpu_spent:.0f} "
+        f"sandbox_cpu_ms_per_booking={sandbox_spent * 1000 / args.bookings:.2f}"
         + (
             f" redis_cpu_ms_per_booking={redis_spent * 1000 / args.bookings:.2f}"
             if redis_started

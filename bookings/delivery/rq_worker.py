@@ -12,7 +12,9 @@ trips per job, 13 only repeat what the worker has just said or read (docs/scalin
 - rq sends its worker heartbeat three times between one job and the next (3 commands each)
   and marks the worker idle twice.
 Both are skipped here when nothing can have changed: the signals get the status this worker
-set itself, and a heartbeat or state the worker sent moments ago is not sent again.
+set itself, and a heartbeat or state the worker sent moments ago is not sent again. What is
+left goes in fewer round trips: a heartbeat's three commands in one, the idle state with it,
+and the job's own last heartbeat with the job, which is saved whole once it has run.
 """
 
 import time
@@ -21,6 +23,7 @@ from django_tasks.base import TaskResult
 from django_tasks_rq import Job as DjangoTasksJob
 from django_tasks_rq.backend import RQ_STATUS_TO_RESULT_STATUS
 from rq import SimpleWorker
+from rq.utils import now
 from rq.worker import WorkerStatus
 
 
@@ -71,19 +74,40 @@ class Worker(SimpleWorker):
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         timeout = timeout or self.worker_ttl + 60
         sent_at, sent_timeout = self._last_renewal
-        if (
-            pipeline is None
-            and sent_timeout == timeout
-            and time.monotonic() - sent_at < self.HEARTBEAT_REPEAT_SECONDS
-        ):
-            return
-        super().heartbeat(timeout, pipeline)
+        if pipeline is None:
+            if (
+                sent_timeout == timeout
+                and time.monotonic() - sent_at < self.HEARTBEAT_REPEAT_SECONDS
+            ):
+                return
+            # rq sends its three commands one by one.
+            with self.connection.pipeline(transaction=False) as renewal:
+                super().heartbeat(timeout, renewal)
+                renewal.execute()
+        else:
+            super().heartbeat(timeout, pipeline)
         self._last_renewal = (time.monotonic(), timeout)
 
     def set_state(self, state: str, pipeline=None):
         if pipeline is None and state == WorkerStatus.IDLE and self._state == state:
             return
         super().set_state(state, pipeline)
+
+    def execute_job(self, job, queue):
+        """SimpleWorker's, marking the worker idle in one round trip with the heartbeat that
+        rq's loop sends next (which then is a repeat, and skipped)."""
+        execution = self.prepare_execution(job)
+        self.perform_job(job, queue, execution)
+        with self.connection.pipeline(transaction=False) as pipeline:
+            self.set_state(WorkerStatus.IDLE, pipeline)
+            self.heartbeat(pipeline=pipeline)
+            pipeline.execute()
+
+    def handle_execution_ended(self, job, queue, heartbeat_ttl: int):
+        """rq's, without a round trip of its own for the job's last heartbeat (a field rq
+        keeps but never reads to judge a job alive): the job is saved whole moments later,
+        with its result or its failure, and that heartbeat with it."""
+        job.ended_at = job.last_heartbeat = now()
 
     def unsubscribe(self):
         """rq's, waiting at most a second for the thread that listens for `rq` commands.

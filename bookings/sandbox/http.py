@@ -96,19 +96,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.connection.close()
             return
         if fault and fault.mode == "status":
-            self._wait_until(answer_at)
             headers = dict(fault.headers)
             if fault.retry_after:
                 headers["Retry-After"] = str(fault.retry_after)
             body = {"message": "Sandbox fault"} if fault.body is None else fault.body
-            self._send(fault.status, body, headers)
+            self._send(fault.status, body, headers, at=answer_at)
             return
         # (status, payload), or with the headers the vendor's answer carries.
         status, payload, *headers = self._route(method, body)
-        self._wait_until(answer_at)
         if fault and fault.mode == "hang":
-            time.sleep(fault.hang_seconds)  # the request was handled; the answer is late
-        self._send(status, payload, *headers)
+            answer_at += fault.hang_seconds  # the request was handled; the answer is late
+        self._send(status, payload, *headers, at=answer_at)
 
     @staticmethod
     def _wait_until(moment: float) -> None:
@@ -126,8 +124,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except ValueError:
             return ValueError("not JSON")
 
-    def _send(self, status: int, payload, headers: dict | None = None) -> None:
-        """Answer `payload` as JSON; None: an answer without a body."""
+    def _send(self, status: int, payload, headers: dict | None = None, at: float = 0.0) -> None:
+        """Answer `payload` as JSON (None: an answer without a body), not before the
+        time.monotonic() `at`. The answer is made whole first and goes out in one write,
+        so that the latency covers the provider's work and no second write trails it."""
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         if data:
@@ -135,8 +135,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        # end_headers(), with the body in the same buffer: flush_headers() writes it all.
+        self._headers_buffer.append(b"\r\n" + data)
+        self._wait_until(at)
+        self.flush_headers()
 
     def _authenticated(self, bearer: bool) -> bool:
         header = self.headers.get("Authorization", "")
