@@ -99,31 +99,36 @@ class Contract:
     def schema(self, name: str) -> dict:
         return self._registry.contents(f"{name}.schema.json")
 
-    def _validator(self, name: str) -> Draft202012Validator:
-        validators = self.__dict__.setdefault("_validators", {})
-        if name not in validators:
-            validators[name] = Draft202012Validator(
-                self.schema(name), registry=self._registry, format_checker=FormatChecker()
+    @cached_property
+    def _validators(self) -> dict[str, Draft202012Validator]:
+        """python-jsonschema's, which say what is wrong: one per schema."""
+        return {
+            name: Draft202012Validator(
+                self.schema(name), registry=self._registry, format_checker=FORMAT_CHECKER
             )
-        return validators[name]
+            for name in self.names
+        }
 
-    def _fast_validator(self, name: str) -> jsonschema_rs.Draft202012Validator:
-        validators = self.__dict__.setdefault("_fast_validators", {})
-        if name not in validators:
-            validators[name] = jsonschema_rs.Draft202012Validator(
+    @cached_property
+    def _fast_validators(self) -> dict[str, jsonschema_rs.Draft202012Validator]:
+        """jsonschema-rs's, which say whether data is valid: one per schema (a few
+        milliseconds for a whole contract, once)."""
+        return {
+            name: jsonschema_rs.Draft202012Validator(
                 self.schema(name),
                 registry=self._fast_registry,
                 validate_formats=True,
                 formats=self._formats,
             )
-        return validators[name]
+            for name in self.names
+        }
 
     def violations(self, name: str, data: Any) -> list[ContractViolation]:
         """Every way `data` breaks schema `name`, shallowest first."""
         # Most data matches: the fast validator says so, and nothing more is needed.
-        if self._fast_validator(name).is_valid(data):
+        if self._fast_validators[name].is_valid(data):
             return []
-        errors = sorted(self._validator(name).iter_errors(data), key=lambda e: len(e.path))
+        errors = sorted(self._validators[name].iter_errors(data), key=lambda e: len(e.path))
         return [ContractViolation(name, field_path(e.absolute_path), e.message) for e in errors]
 
     def check(self, name: str, data: Any) -> Any:

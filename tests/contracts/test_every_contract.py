@@ -78,7 +78,7 @@ def test_both_validators_pass_the_same_data(system, name):
     """The fast validator's yes or no is python-jsonschema's, on the vendor's example and on
     every one-value change to it (bookings/providers/contracts.py)."""
     contract = PLUGINS[system].contract
-    fast, explaining = contract._fast_validator(name), contract._validator(name)
+    fast, explaining = contract._fast_validators[name], contract._validators[name]
 
     for data in mutations(contract.example(name)):
         assert fast.is_valid(data) == explaining.is_valid(data), data
