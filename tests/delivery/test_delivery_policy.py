@@ -406,6 +406,14 @@ def test_once_the_retry_after_has_passed_the_agencys_bookings_go_again(
     assert deliver(waiting.pk) == Outcome.DELIVERED
 
 
+def credential_page(client, agency) -> str:
+    """The agency's credential page in the admin, in English."""
+    return client.get(
+        f"/admin/agencies/providercredential/{agency.credential.pk}/change/",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["superuser", "administrator"])
 def test_the_credential_page_says_until_when_the_agency_is_paused(
@@ -416,10 +424,7 @@ def test_the_credential_page_says_until_when_the_agency_is_paused(
     deliver(make_booking(agency).pk)
     client.force_login(make_user_in_role(role, agency))
 
-    page = client.get(
-        f"/admin/agencies/providercredential/{agency.credential.pk}/change/",
-        HTTP_ACCEPT_LANGUAGE="en",
-    ).content.decode()
+    page = credential_page(client, agency)
 
     assert "Paused until" in page and "asked us to wait" in page
 
@@ -499,10 +504,7 @@ def test_the_credential_page_says_whether_the_circuit_is_open(client, make_agenc
     fail_in_a_row(agency, sandbox, 3)
     client.force_login(make_staff_user(agency, role="admin"))
 
-    page = client.get(
-        f"/admin/agencies/providercredential/{agency.credential.pk}/change/",
-        HTTP_ACCEPT_LANGUAGE="en",
-    ).content.decode()
+    page = credential_page(client, agency)
 
     assert "Open since" in page and "Next probe at" in page
 
