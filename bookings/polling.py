@@ -183,6 +183,14 @@ def _client(agency: Agency) -> ProviderClient:
     return client_class(agency.credential, session)
 
 
+# What a slot status answer sets on a slot, and so what a poll compares and writes.
+POLLED = ("number_booked", "fully_booked", "status_unknown")
+
+
+def polled_state(slot: ViewingSlot) -> tuple:
+    return tuple(getattr(slot, field) for field in POLLED)
+
+
 class _Results:
     """Poll outcomes gathered on the calling thread until `write()` stores them."""
 
@@ -215,7 +223,7 @@ class _Results:
         for viewing_id in deal.viewing_ids:
             self.polled_viewing_ids.append(viewing_id)
             for slot in self.slots[viewing_id]:
-                before = (slot.number_booked, slot.fully_booked, slot.status_unknown)
+                before = polled_state(slot)
                 status = statuses.get(slot.provider_slot_id)
                 if status is None:
                     # Not in the answer, though the viewing lists it (whether the slot
@@ -225,7 +233,7 @@ class _Results:
                     slot.status_unknown = False
                     slot.number_booked = status.number_booked
                     slot.fully_booked = status.fully_booked
-                if before != (slot.number_booked, slot.fully_booked, slot.status_unknown):
+                if before != polled_state(slot):
                     self.changed_slots.append(slot)
                 if not slot.is_bookable:
                     self.unbookable_slot_ids.append(slot.pk)
@@ -259,10 +267,10 @@ class _Results:
             # bulk_update's CASE per row.
             by_state = defaultdict(list)
             for slot in self.changed_slots:
-                by_state[slot.number_booked, slot.fully_booked, slot.status_unknown].append(slot.pk)
-            for (number_booked, fully_booked, unknown), slot_ids in by_state.items():
+                by_state[polled_state(slot)].append(slot.pk)
+            for state, slot_ids in by_state.items():
                 ViewingSlot.objects.filter(pk__in=slot_ids).update(
-                    number_booked=number_booked, fully_booked=fully_booked, status_unknown=unknown
+                    **dict(zip(POLLED, state, strict=True))
                 )
             Viewing.objects.filter(pk__in=self.polled_viewing_ids).update(
                 slots_polled_at=now, slot_poll_problem=None
